@@ -1,0 +1,5 @@
+"""``python -m kmend`` → the CLI."""
+
+from kmend.cli import entry
+
+entry()

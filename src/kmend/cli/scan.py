@@ -1,0 +1,12 @@
+"""`kmend scan` (being written)."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("scan")
+    def _cmd() -> int:
+        """Not implemented yet."""
+        return 0

@@ -1,0 +1,29 @@
+"""The LogLine: one kernel message line with its container stripped."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class LogLine:
+    """One message line, as the kernel printed it, plus where and when it was seen.
+
+    ``text`` has every container removed: syslog/journal header, ``<N>`` level,
+    ``[ seconds]`` printk time and the ``[T123]``/``[C3]`` caller id.
+
+    ``timestamp`` is the wall-clock time as an ISO 8601 string when the container
+    gives one: full (``2026-11-26T03:04:05.123456+00:00``) where the year is known, and
+    ISO 8601's year-less form (``--12-23T00:51:38``) for RFC3164 syslog, which has no
+    year.  ``uptime`` is the printk time in seconds since boot when the line carried one.
+    ``context`` is the printk caller id (``T123`` or ``C3``) or None.
+    """
+
+    source: str
+    lineno: int
+    host: str | None
+    timestamp: str | None
+    context: str | None
+    text: str
+    uptime: float | None = None
+    level: int | None = None

@@ -1,0 +1,1 @@
+"""Crash extraction and decoding."""
