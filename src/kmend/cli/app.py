@@ -13,6 +13,8 @@ import typer
 VERBS: tuple[str, ...] = (
     "scan",
     "show",
+    "backport",
+    "build",
 )
 
 

@@ -1,0 +1,122 @@
+"""Run ``make -C KDIR M=DIR modules`` in a throwaway copy and collect what it left.
+
+The build happens in a temporary directory (so a failed or interrupted build never leaves
+half-made objects in the user's tree); on success the ``.ko`` files are renamed into the
+source directory (:func:`build_dir`).  Output is parsed into :class:`Diagnostic` findings.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from kmend import proc
+from kmend.build import diagnostics
+from kmend.build.diagnostics import Diagnostic
+from kmend.build.kdir import Kdir, require_compiler
+from kmend.errors import InputError
+
+BUILD_TIMEOUT = 900.0
+_SKIP = {".git", ".tmp_versions"}
+
+
+@dataclass(frozen=True, slots=True)
+class BuildResult:
+    ok: bool
+    modules: tuple[Path, ...]  # built .ko files (in their final place when ok)
+    diagnostics: tuple[Diagnostic, ...]
+    log: str
+    seconds: float
+    returncode: int
+
+    @property
+    def first_error(self) -> Diagnostic | None:
+        errs = diagnostics.errors(list(self.diagnostics))
+        return errs[0] if errs else None
+
+
+def write_files(dest: Path, files: Mapping[str, str]) -> None:
+    """Write *files* (relative POSIX paths → text) under *dest*, refusing to escape it."""
+    root = dest.resolve()
+    for rel, text in files.items():
+        target = (dest / rel).resolve()
+        if not target.is_relative_to(root) or rel.startswith("/"):
+            raise InputError(f"refusing to write {rel!r} outside {dest}", "")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+
+
+def compile_files(files: Mapping[str, str], kdir: Kdir, *, timeout: float = BUILD_TIMEOUT,
+                  jobs: int = 1, workdir: Path | None = None) -> tuple[BuildResult, Path]:
+    """Build the module whose sources (incl. ``Kbuild``) are *files*, in a new temp dir.
+
+    Returns the result and the temp dir (the caller removes it, or keeps the .ko files).
+    """
+    require_compiler(kdir)
+    tmp = Path(tempfile.mkdtemp(prefix="kmend-build-", dir=workdir))
+    write_files(tmp, files)
+    start = time.monotonic()
+    res = proc.run(
+        ["make", "-C", str(kdir.path), f"M={tmp}", f"-j{max(1, jobs)}", "modules"],
+        timeout=timeout, check=False,
+        extra_env={"LC_ALL": "C", "LANG": "C", "KBUILD_VERBOSE": "0",
+                   "MAKEFLAGS": "", "MFLAGS": ""},
+    )
+    seconds = time.monotonic() - start
+    log = res.stdout + res.stderr
+    diags = diagnostics.parse(log, str(tmp))
+    kos = tuple(sorted(tmp.rglob("*.ko")))
+    ok = res.ok and bool(kos)
+    if res.ok and not kos:
+        diags.append(Diagnostic(kind="error", severity="error", file="", line=0, column=0,
+                                message="make succeeded but produced no .ko"))
+    return BuildResult(ok=ok, modules=kos, diagnostics=tuple(diags), log=log,
+                       seconds=seconds, returncode=res.returncode), tmp
+
+
+def read_dir(src: Path) -> dict[str, str]:
+    files: dict[str, str] = {}
+    for dirpath, dirnames, filenames in os.walk(src):
+        dirnames[:] = [d for d in dirnames if d not in _SKIP]
+        for name in filenames:
+            full = Path(dirpath) / name
+            if full.is_symlink() or name.endswith((".ko", ".o", ".cmd", ".mod", ".mod.c")):
+                continue
+            rel = full.relative_to(src).as_posix()
+            if rel.startswith(".") or name in ("Module.symvers", "modules.order"):
+                continue
+            files[rel] = full.read_text(errors="replace")
+    return files
+
+
+def build_dir(src: Path, kdir: Kdir, *, jobs: int | None = None,
+              timeout: float = BUILD_TIMEOUT) -> BuildResult:
+    """Build the module in *src* (which has a Kbuild or Makefile); .ko files land in *src*."""
+    src = Path(src)
+    if not src.is_dir():
+        raise InputError(f"{src}: not a directory", "give a module source directory")
+    if not (src / "Kbuild").is_file() and not (src / "Makefile").is_file():
+        raise InputError(f"{src} has neither a Kbuild nor a Makefile",
+                         "write one (obj-m += NAME.o) or use kmend backport -o DIR")
+    result, tmp = compile_files(read_dir(src), kdir, jobs=jobs or (os.cpu_count() or 1),
+                                timeout=timeout)
+    try:
+        placed: list[Path] = []
+        if result.ok:
+            for ko in result.modules:
+                final = src / ko.relative_to(tmp)
+                final.parent.mkdir(parents=True, exist_ok=True)
+                staged = final.with_name(final.name + ".kmend-new")
+                shutil.copyfile(ko, staged)
+                os.replace(staged, final)
+                placed.append(final)
+        return BuildResult(ok=result.ok, modules=tuple(placed), diagnostics=result.diagnostics,
+                           log=result.log.replace(str(tmp), str(src)), seconds=result.seconds,
+                           returncode=result.returncode)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

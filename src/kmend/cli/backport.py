@@ -1,0 +1,116 @@
+"""`kmend backport`: choose the module revision that contains the fix and builds on the target."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from kmend.backport.candidates import module_at, module_files
+from kmend.backport.checkhook import check_built
+from kmend.backport.model import BackportPlan, Probe
+from kmend.backport.output import write_output
+from kmend.backport.planner import plan_backport
+from kmend.backport.search import default_jobs
+from kmend.build.kdir import find_kdir
+from kmend.build.runner import build_dir
+from kmend.cli.common import console_for, emit_json
+from kmend.errors import UsageError
+
+
+def _probe_line(p: Probe) -> str:
+    mark = "builds" if p.ok else "fails "
+    line = f"  {p.rev[:25]:<25} {mark} {p.seconds:5.1f}s  {p.label[:60]}"
+    if not p.ok:
+        line += f"\n      first: {p.first_diagnostic}"
+        if p.needs:
+            line += f"\n      needs: {'; '.join(p.needs)}"
+    return line
+
+
+def render(plan: BackportPlan, console: Console) -> None:
+    _say(console, f"module {plan.module}: {len(plan.probes)} probe(s) of {plan.candidates} "
+                  f"candidate(s) against {plan.target} (policy {plan.policy})")
+    _say(console, f"search: {plan.search}")
+    if plan.chosen_rev:
+        _say(console, f"chosen: {plan.chosen_rev} ({plan.chosen_kind}: {plan.chosen_label})")
+    else:
+        _say(console, "chosen: none — no candidate builds against the target")
+    for line in plan.explanation:
+        _say(console, f"  - {line}")
+
+
+def _say(console: Console, text: str) -> None:
+    console.print(text, markup=False, highlight=False, soft_wrap=True)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("backport")
+    def _cmd(  # noqa: PLR0917 (typer maps options to parameters)
+        source: Annotated[Path, typer.Option("--source", help="kernel git repo, tree or tarball")],
+        module: Annotated[str, typer.Option("--module", help="module name or source file")],
+        output: Annotated[Path, typer.Option("-o", "--output", help="output directory")],
+        kdir: Annotated[Path | None, typer.Option("--kdir", help="target build tree")] = None,
+        kernel: Annotated[str | None, typer.Option("--kernel", help="target release")] = None,
+        fix: Annotated[str | None, typer.Option("--fix", help="fix commit (or patch file)")] = None,
+        policy: Annotated[str, typer.Option("--policy", help="newest | minimal")] = "newest",
+        base: Annotated[str | None, typer.Option("--base", help="target's own revision")] = None,
+        base_source: Annotated[Path | None, typer.Option(
+            "--base-source", help="the target's own source tree (tree sources)")] = None,
+        newest: Annotated[str, typer.Option("--newest", help="newest revision")] = "HEAD",
+        jobs: Annotated[int, typer.Option("--jobs", "-j", help="parallel probes")] = 0,
+        exhaustive: Annotated[bool, typer.Option("--exhaustive")] = False,
+        force: Annotated[bool, typer.Option("--force", help="replace a non-empty -o DIR")] = False,
+        json_mode: Annotated[bool, typer.Option("--json")] = False,
+    ) -> int:
+        """Pick and prepare a revision of MODULE that builds against the target headers."""
+        console = console_for(json_mode)
+        if jobs < 0:
+            raise UsageError("--jobs must be positive", "")
+        kd = find_kdir(kdir, kernel)
+        result = plan_backport(
+            source, module, kd, policy=policy, fix=fix, base=base, newest=newest,
+            base_source=base_source, jobs=jobs or default_jobs(), exhaustive=exhaustive,
+            on_probe=lambda p: _say(console, _probe_line(p)))
+        plan = result.plan
+        render(plan, console)
+        doc: dict[str, Any] = {**_plan_dict(plan), "output": None, "modules": [], "check": []}
+        code = 1
+        if result.chosen is not None:
+            mod = module_at(result.chosen.view, result.candidates.module)
+            assert mod is not None  # the probe of the chosen candidate found it
+            dest = write_output(output, module_files(result.chosen.view, mod), mod, plan,
+                                force=force)
+            built = build_dir(dest, kd)
+            doc["output"] = str(dest)
+            doc["modules"] = [str(m) for m in built.modules]
+            _say(console, f"output: {dest}")
+            if built.ok:
+                code = 0
+                for ko in built.modules:
+                    _say(console, f"built: {ko}")
+                    summary = check_built(ko, kd.path)
+                    if summary is None:
+                        _say(console, "check: not run (kmend check is not available yet)")
+                        continue
+                    doc["check"].append(summary)
+                    _say(console, f"check: {'loads' if summary.will_load else 'REFUSED'}"
+                                  f"{': ' + summary.first_error if summary.first_error else ''}")
+                    if not summary.will_load:
+                        code = 1
+            else:
+                first = built.first_error
+                _say(console, f"build of the output failed: {first.one_line() if first else ''}")
+        if json_mode:
+            emit_json(doc)
+        return code
+
+
+def _plan_dict(plan: BackportPlan) -> dict[str, Any]:
+    from kmend.report.jsonout import to_jsonable
+
+    out = to_jsonable(plan)
+    assert isinstance(out, dict)
+    return out

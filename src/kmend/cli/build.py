@@ -1,0 +1,58 @@
+"""`kmend build`: out-of-tree build of a module directory against the target headers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from kmend.backport.checkhook import check_built
+from kmend.build import diagnostics
+from kmend.build.kdir import find_kdir
+from kmend.build.runner import build_dir
+from kmend.cli.common import console_for, emit_json
+
+
+def _say(console: Console, text: str) -> None:
+    console.print(text, markup=False, highlight=False, soft_wrap=True)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("build")
+    def _cmd(
+        directory: Annotated[Path, typer.Argument(help="module source directory (with Kbuild)")],
+        kdir: Annotated[Path | None, typer.Option("--kdir", help="target build tree")] = None,
+        kernel: Annotated[str | None, typer.Option("--kernel", help="target release")] = None,
+        jobs: Annotated[int, typer.Option("--jobs", "-j")] = 0,
+        json_mode: Annotated[bool, typer.Option("--json")] = False,
+    ) -> int:
+        """Build DIRECTORY with make -C KDIR M=… modules; .ko files land in DIRECTORY."""
+        console = console_for(json_mode)
+        kd = find_kdir(kdir, kernel)
+        result = build_dir(directory, kd, jobs=jobs or None)
+        checks = []
+        for ko in result.modules:
+            _say(console, f"built: {ko}")
+            summary = check_built(ko, kd.path)
+            if summary is None:
+                _say(console, "check: not run (kmend check is not available yet)")
+            else:
+                checks.append(summary)
+                _say(console, f"check: {'loads' if summary.will_load else 'REFUSED'}")
+        errs = diagnostics.errors(list(result.diagnostics))
+        for d in errs[:20]:
+            _say(console, f"{d.one_line()}" + (f"  [needs {d.needs}]" if d.needs else ""))
+        if not result.ok:
+            _say(console, f"build failed against {kd.release} (make exit {result.returncode})")
+            needs = diagnostics.needed_apis(errs)
+            if needs:
+                _say(console, "the target kernel lacks: " + "; ".join(needs))
+        if json_mode:
+            emit_json({"ok": result.ok, "kdir": str(kd.path), "target": kd.release,
+                       "modules": [str(m) for m in result.modules],
+                       "diagnostics": list(result.diagnostics),
+                       "needs": diagnostics.needed_apis(errs), "seconds": result.seconds,
+                       "check": checks})
+        return 0 if result.ok and all(c.will_load for c in checks) else 1

@@ -1,0 +1,111 @@
+"""Unpacked kernel source trees, including Debian's ``linux-source-X.Y`` tarballs.
+
+A tarball is never unpacked whole: kmend first extracts only the Kbuild Makefiles (to find
+which directory declares a module), then only the directories it needs, with
+``tar --wildcards`` into a cache (``$KMEND_CACHE`` or ``~/.cache/kmend/trees``) keyed by the
+tarball's path, size and modification time.  Each extraction goes to a temporary directory
+first and is renamed into place, so an interrupted unpack leaves nothing half-written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from kmend import proc
+from kmend.errors import InputError
+from kmend.source.view import TreeView, clean_relpath
+
+TAR_SUFFIXES = (".tar.xz", ".tar.gz", ".tgz", ".tar.bz2", ".tar.zst", ".tar")
+UNPACK_TIMEOUT = 900.0
+
+
+def is_tarball(path: Path) -> bool:
+    return path.is_file() and path.name.endswith(TAR_SUFFIXES)
+
+
+def cache_root() -> Path:
+    env = os.environ.get("KMEND_CACHE")
+    if env:
+        return Path(env) / "trees"
+    xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(xdg) / "kmend" / "trees"
+
+
+def _key(tarball: Path) -> str:
+    st = tarball.stat()
+    raw = f"{tarball.resolve()}\0{st.st_size}\0{int(st.st_mtime)}"
+    return hashlib.sha256(raw.encode()).hexdigest()[:16]
+
+
+class Tarball:
+    """A kernel source tarball whose parts are unpacked on demand into a cache."""
+
+    def __init__(self, path: Path, cache: Path | None = None) -> None:
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise InputError(f"{path}: no such file", "give a kernel source tarball or tree")
+        stem = self.path.name
+        for suffix in TAR_SUFFIXES:
+            stem = stem.removesuffix(suffix)
+        self.top = stem  # Debian's tarballs hold one top directory named like the file
+        self.dir = (cache or cache_root()) / f"{stem}-{_key(self.path)}"
+        self.tree = self.dir / "tree"
+        self.makefiles_tree = self.dir / "makefiles"
+
+    def _extract(self, patterns: list[str], dest: Path, marker: str) -> None:
+        done = self.dir / f".done-{hashlib.sha256(marker.encode()).hexdigest()[:12]}"
+        if done.exists():
+            return
+        self.dir.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".unpack-", dir=self.dir))
+        try:
+            res = proc.run(
+                ["tar", "-x", "-f", str(self.path), "-C", str(tmp), "--no-same-owner",
+                 "--no-same-permissions", "--wildcards", *patterns],
+                timeout=UNPACK_TIMEOUT, check=False,
+            )
+            top = tmp / self.top
+            if not top.is_dir():
+                raise InputError(
+                    f"{self.path.name}: nothing matching {' '.join(patterns)} "
+                    f"under {self.top}/ ({res.stderr.strip().splitlines()[-1:]})",
+                    "give a kernel source tarball (e.g. /usr/src/linux-source-6.12.tar.xz)",
+                )
+            dest.mkdir(parents=True, exist_ok=True)
+            for dirpath, _dirnames, filenames in os.walk(top):
+                rel = Path(dirpath).relative_to(top)
+                (dest / rel).mkdir(parents=True, exist_ok=True)
+                for name in filenames:
+                    src = Path(dirpath) / name
+                    if src.is_symlink():
+                        continue  # never let a tarball plant a link in the cache
+                    os.replace(src, dest / rel / name)
+            done.write_text(marker + "\n")
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def makefiles_view(self) -> TreeView:
+        """A view holding only the tarball's Kbuild Makefiles (to locate a module)."""
+        self._extract([f"{self.top}/*Makefile", f"{self.top}/*Kbuild"], self.makefiles_tree,
+                      "makefiles")
+        return TreeView(self.makefiles_tree)
+
+    def unpack_dirs(self, directories: list[str]) -> TreeView:
+        """Unpack *directories* (tree-relative) and return a view of the cached tree."""
+        wanted = sorted({clean_relpath(d) for d in directories if d})
+        if wanted:
+            self._extract([f"{self.top}/{d}/*" for d in wanted], self.tree, "\n".join(wanted))
+        self.tree.mkdir(parents=True, exist_ok=True)
+        return TreeView(self.tree)
+
+
+def open_tree(path: Path) -> TreeView:
+    """A view of an unpacked tree directory (InputError when it is not a directory)."""
+    path = Path(path)
+    if not path.is_dir():
+        raise InputError(f"{path}: not a directory", "give an unpacked kernel source tree")
+    return TreeView(path)
