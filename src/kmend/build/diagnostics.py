@@ -29,7 +29,8 @@ _KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("missing-function",
      re.compile(rf"implicit declaration of function {_Q}(?P<name>\w+){_EQ}")),
     ("missing-member",
-     re.compile(rf"{_Q}(?P<type>(?:struct|union) \w+|\w+)(?: \{{aka [^}}]*\}})?{_EQ} "
+     re.compile(rf"{_Q}(?:(?:const|volatile) )*(?P<type>(?:struct|union) \w+|\w+)"
+                rf"(?: \{{aka [^}}]*\}})?{_EQ} "
                 rf"has no member named {_Q}(?P<name>\w+){_EQ}")),
     ("too-many-arguments",
      re.compile(rf"too many arguments to function {_Q}(?P<name>\w+){_EQ}")),
