@@ -35,7 +35,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-from kmend import proc  # noqa: E402
+from kmend import proc
 
 MAKEFILE = """\
 # SPDX-License-Identifier: GPL-2.0
@@ -119,7 +119,8 @@ size_t demo_ring_take(struct demo_ring *r, u8 *buf, size_t n)
 
 RING_V2 = RING_V1.replace(
     '#include "demo.h"\n',
-    '#include "demo.h"\n\n/*\n * Invariant: 0 <= len <= DEMO_RING_SIZE; bytes are taken from the front.\n */\n',
+    '#include "demo.h"\n\n/*\n'
+    " * Invariant: 0 <= len <= DEMO_RING_SIZE; bytes are taken from the front.\n */\n",
 )
 RING_FIXED = RING_V2.replace("DEMO_RING_SIZE + 1)", "DEMO_RING_SIZE)")
 
@@ -248,7 +249,8 @@ HISTORY: list[tuple[str, str, str, dict[str, str], str | None]] = [
      {"drivers/kmdemo/demo_main.c": MAIN_V2, "drivers/kmdemo/demo_ring.c": RING_V2}, None),
     ("fix", "kmdemo: fix ring overflow on a full write",
      "demo_ring_put() accepted one byte more than the ring holds and wrote past\n"
-     "the end of data[].\n\nFixes: the first kmdemo commit (\"kmdemo: add the demo ring device\")\n",
+     "the end of data[].\n\n"
+     "Fixes: the first kmdemo commit (\"kmdemo: add the demo ring device\")\n",
      {"drivers/kmdemo/demo_ring.c": RING_FIXED}, None),
     ("readme", "other: add a README", "", {"drivers/other/README": "Unrelated driver.\n"}, None),
     ("newest_ok", "kmdemo: add MODULE_DESCRIPTION", "",

@@ -298,6 +298,9 @@ def find_module(view: SourceView, spec: str) -> KbuildModule:
     variants = _name_variants(spec)
     hits = view.makefiles_mentioning([v + ".o" for v in variants])
     for makefile in hits:
+        directory, fname = posixpath.split(makefile)
+        if fname == "Makefile" and view.read(posixpath.join(directory, "Kbuild")) is not None:
+            continue  # Kbuild reads the Kbuild file, not the Makefile, when both exist
         module = module_in_makefile(view, makefile, variants[0])
         if module is not None:
             return module
