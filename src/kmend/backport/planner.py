@@ -33,14 +33,25 @@ class PlanResult:
     chosen: Candidate | None
 
 
-def open_view(spec: Path, module_spec: str) -> SourceView:
-    """A view of a source tree or tarball (unpacking only the module's directory)."""
+def open_view(spec: Path, module_spec: str, hint: str | None = None) -> SourceView:
+    """A view of a source tree or tarball (unpacking only the module's directory).
+
+    For a tarball, the module's directory comes from the source path, from *hint* (the
+    directory another version keeps it in) when the module is declared there, or else
+    from a first pass that unpacks only the Kbuild Makefiles.
+    """
     if is_tarball(spec):
         tb = Tarball(spec)
         if module_spec.endswith((".c", ".S")) or "/" in module_spec:
-            directory = module_spec.rsplit("/", 1)[0]
-        else:
-            directory = find_module(tb.makefiles_view(), module_spec).directory
+            return tb.unpack_dirs([module_spec.rsplit("/", 1)[0]])
+        if hint:
+            view = tb.unpack_dirs([hint])
+            try:
+                if find_module(view, module_spec).directory == hint:
+                    return view
+            except InputError:
+                pass
+        directory = find_module(tb.makefiles_view(), module_spec).directory
         return tb.unpack_dirs([directory])
     return open_tree(spec)
 
@@ -73,7 +84,8 @@ def gather(source: Path, module_spec: str, kdir: Kdir, *, fix: str | None, base:
         else:
             fix_text = fix
     view = open_view(source, module_spec)
-    base_view = open_view(base_source, module_spec) if base_source is not None else None
+    hint = find_module(view, module_spec).directory
+    base_view = open_view(base_source, module_spec, hint) if base_source is not None else None
     return tree_candidates(view, module_spec, base_view=base_view, fix_patch=fix_text,
                            fix_name=fix_name)
 
