@@ -75,6 +75,8 @@ def build_report(lines: Sequence[LogLine], region: Region, *, panicked: bool) ->
             break
 
     first = lines[region.indexes[0]]
+    if region.prefix and "cut here" in lines[region.prefix[-1]].text:
+        first = lines[region.prefix[-1]]
     last = lines[region.indexes[-1]]
     span = SourceSpan(first.source, first.lineno, last.lineno)
     notes: list[str] = []
