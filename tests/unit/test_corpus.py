@@ -12,7 +12,7 @@ from kmend.oops import parse_reports
 
 # Floors this code reaches today (the issue's targets are 95% titles and 98% decisions);
 # the printed figures are what the issue note reports.
-TITLE_FLOOR = 0.90
+TITLE_FLOOR = 0.95
 DECISION_FLOOR = 0.98
 
 

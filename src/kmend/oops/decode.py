@@ -26,11 +26,13 @@ def signature(title: str, module: str | None, frames: Sequence[str]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def build_report(lines: Sequence[LogLine], region: Region, *, panicked: bool) -> CrashReport:
-    """Decode *region* of *lines* into a CrashReport."""
+def build_report(lines: Sequence[LogLine], region: Region, *, panicked: bool) -> CrashReport | None:
+    """Decode *region* of *lines* into a CrashReport (None: not a crash after all)."""
     header_line = lines[region.start]
     texts = [lines[j].text for j in region.indexes]
     naming = name_report(naming_lines(lines, region), region.header.header.name, header_line.text)
+    if naming is None:
+        return None
 
     ident = fields.identity(texts)
     taint_raw, release = ident.taint_raw, ident.release

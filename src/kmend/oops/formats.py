@@ -23,6 +23,7 @@ from kmend.oops.skip import compile_skips
 #   "here"   — the frames printed right under the matched line (KMSAN has no trace header)
 #   "lockdep" — functions on lockdep "at:" lines
 #   "irqsafe" — the stack under lockdep's "... which became X-irq-safe at:"
+#   "after:TEXT" — the frames under the first line that starts with TEXT
 PC, TRACE, HEADER, STALL, LOCKDEP, HERE = "pc", "trace", "header", "stall", "lockdep", "here"
 IRQSAFE = "irqsafe"
 
@@ -113,19 +114,19 @@ KFENCE_FORMATS = (
     F(
         r"BUG: KFENCE: (?P<kind>use-after-free|out-of-bounds) (?P<rw>read|write) in " + FUNC,
         "KFENCE: {kind} {rw} in {frame}",
-        (HEADER, TRACE),
+        (HEADER, HERE, TRACE),
         alt=BAD,
     ),
     F(
         r"BUG: KFENCE: invalid (?P<rw>free|read|write) in " + FUNC,
         "KFENCE: invalid {rw} in {frame}",
-        (HEADER, TRACE),
+        (HEADER, HERE, TRACE),
         alt=BAD,
     ),
     F(
         r"BUG: KFENCE: memory corruption in " + FUNC,
         "KFENCE: memory corruption in {frame}",
-        (HEADER, TRACE),
+        (HEADER, HERE, TRACE),
         alt=BAD,
     ),
 )
@@ -207,7 +208,20 @@ BUG_FORMATS = (
         alt=("BUG: Dentry still in use [{um}]",),
         needs_stack=False,
     ),
-    F(r"BUG: Bad page (?P<what>state|cache)", "BUG: Bad page {what} in {frame}", (TRACE,)),
+    F(
+        r"BUG: Bad page (?P<what>state|cache)",
+        "BUG: Bad page {what} in {frame}",
+        ("after:page last allocated", TRACE),
+        skip=(
+            r"alloc",
+            r"^get_page_from_freelist",
+            r"^__set_page_owner",
+            r"folio",
+            r"filemap",
+            r"^pagecache_get_page",
+            r"page_pool",
+        ),
+    ),
     F(r"BUG: Bad page map", "BUG: Bad page map", (), needs_stack=False),
     F(r"BUG: workqueue lockup", "BUG: workqueue lockup", (), needs_stack=False),
     F(
@@ -397,13 +411,13 @@ WARNING_FORMATS = (
         needs_stack=False,
     ),
     F(
-        r"WARNING: kernel stack regs at \S+ in \S+ has bad",
+        r"WARNING: kernel stack regs at\s+\S+\s+in \S+ has bad",
         "WARNING: kernel stack regs has bad value",
         (),
         needs_stack=False,
     ),
     F(
-        r"WARNING: kernel stack frame pointer at [0-9a-f]+ in [^ ]* has bad",
+        r"WARNING: kernel stack frame pointer at\s+\S+\s+in \S+ has bad",
         "WARNING: kernel stack frame pointer has bad value",
         (),
         needs_stack=False,
@@ -584,6 +598,10 @@ SIMPLE_TRAPS = (
     ("Alignment trap:", r"Alignment trap: ", "Alignment trap in {frame}"),
 )
 
+#: Headers that are crashes only when one of their formats matches (a bare "fatal error:" is
+#: common in ordinary messages; Go's runtime follows it with a goroutine or runtime stack).
+NEEDS_FORMAT = frozenset({"fatal error:"})
+
 GROUPS: dict[str, tuple[Format, ...]] = {
     "BUG:": BUG_FORMATS,
     "WARNING:": WARNING_FORMATS,
@@ -679,7 +697,7 @@ GROUPS: dict[str, tuple[Format, ...]] = {
     "panic:": (F(r"panic: (?P<msg>[^\n]*)", "panic: {msg}", (), needs_stack=False),),
     "fatal error:": (
         F(
-            r"fatal error: [^\n]*\n(?:[^\n]*\n){0,4}?goroutine \d+",
+            r"fatal error: [^\n]*\n(?:[^\n]*\n){0,4}?(?:goroutine \d+|runtime stack:)",
             "go runtime error",
             (),
             needs_stack=False,

@@ -175,7 +175,7 @@ def _stall_frames(lines: Sequence[str], start: int) -> list[ParsedFrame]:
 
 def _section_frames(lines: Sequence[str], start: int, marker: str) -> list[ParsedFrame]:
     for i in range(start, len(lines)):
-        if lines[i].strip().startswith(marker):
+        if lines[i].lstrip().startswith(marker):
             return _frames_after(lines, i + 1)
     return []
 
@@ -258,8 +258,9 @@ def _fill(template: str, groups: dict[str, str], frame: str | None) -> str:
     return out.replace("{frame}", frame if frame is not None else "corrupted")
 
 
-def name_report(lines: Sequence[str], group: str, header_line: str) -> Naming:
-    """Name the report whose text (from the header line on) is *lines*."""
+def name_report(lines: Sequence[str], group: str, header_line: str) -> Naming | None:
+    """Name the report whose text (from the header line on) is *lines*; None when the header
+    is one that only counts as a crash in a known shape (``fatal error:`` of Go programs)."""
     text = "\n".join(lines)
     starts: list[int] = []
     pos = 0
@@ -268,6 +269,8 @@ def name_report(lines: Sequence[str], group: str, header_line: str) -> Naming:
         pos += len(line) + 1
     pick = _pick_format(group, text, starts)
     if pick is None:
+        if group in fm.NEEDS_FORMAT:
+            return None
         return _verbatim(header_line, group)
     fmt, m = pick.fmt, pick.match
     groups = {k: v for k, v in m.groupdict().items() if v is not None and k != "func"}
@@ -309,14 +312,22 @@ def name_report(lines: Sequence[str], group: str, header_line: str) -> Naming:
                 frames += _irqsafe_frames(lines, pick.line)
             elif part == "backtrace":
                 frames += _section_frames(lines, pick.line, "backtrace")
+            elif part.startswith("after:"):
+                frames += _section_frames(lines, pick.line, part[len("after:") :])
         if any(FAULT_INJECTION_RE.match(f.name) for f in frames):
+            # An injected allocation failure: the stack is the test's doing, not the bug's.
             reasons.append("the stack passes through fault injection")
+            frames = []
         if fmt.blame == "stall":
             chosen = _blame_stall(frames, fmt)
         elif fmt.blame == "hang":
             chosen = _blame_hang(frames, fmt)
         else:
             chosen = _blame_first(frames, fmt)
+        if chosen is None and fm.LOCKDEP in fmt.parts and not reasons:
+            # Every lock site is plumbing (flush_workqueue, say): name the first one.
+            sites = _lockdep_frames(lines, pick.line)
+            chosen = sites[0] if sites else None
         if chosen is None:
             reasons.append("no usable stack frame")
         else:
