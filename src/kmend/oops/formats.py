@@ -293,14 +293,36 @@ BUG_FORMATS = (
     ),
 )
 
-WARNING_BY_FILE: tuple[tuple[str, str], ...] = (
-    (r"lib/debugobjects\.c", "WARNING: ODEBUG bug in {frame}"),
-    (r"mm/usercopy\.c", "WARNING: bad usercopy in {frame}"),
-    (r"lib/kobject\.c", "WARNING: kobject bug in {frame}"),
-    (r"fs/proc/generic\.c", "WARNING: proc registration bug in {frame}"),
-    (r"lib/refcount\.c", "WARNING: refcount bug in {frame}"),
-    (r"kernel/locking/lockdep\.c", "WARNING: locking bug in {frame}"),
-)
+
+def _lockdep_formats(prefix: str) -> tuple[Format, ...]:
+    """lockdep's reports: ``WARNING:`` since 4.x, ``INFO:`` (in brackets) before."""
+    return (
+        F(
+            prefix + r": possible circular locking dependency detected",
+            "possible deadlock in {frame}",
+            (LOCKDEP,),
+            report=r"\bat:",
+        ),
+        F(
+            prefix + r": possible irq lock inversion dependency detected",
+            "possible deadlock in {frame}",
+            (IRQSAFE, LOCKDEP),
+        ),
+        F(
+            prefix
+            + r": (?:HARDIRQ|SOFTIRQ)-(?:safe|READ-safe) -> (?:HARDIRQ|SOFTIRQ)-unsafe lock order",
+            "possible deadlock in {frame}",
+            (IRQSAFE, LOCKDEP),
+        ),
+        F(
+            prefix + r": possible recursive locking detected",
+            "possible deadlock in {frame}",
+            (LOCKDEP,),
+            report=r"\bat:",
+        ),
+        F(prefix + r": inconsistent lock state", "inconsistent lock state in {frame}", (TRACE,)),
+    )
+
 
 _WARN_AT = r"WARNING: (?:\[[^\]\n]*\] )?(?:CPU: \d+ PID: \d+ )?(?:at )?"
 
@@ -374,29 +396,7 @@ WARNING_FORMATS = (
     ),
     F(_WARN_AT + r"\S+:\d+ (?:at )?" + FUNC, "WARNING in {frame}", (PC, TRACE)),
     F(_WARN_AT + FUNC + r"\+0x", "WARNING in {frame}", (PC, TRACE)),
-    F(
-        r"WARNING: possible circular locking dependency detected",
-        "possible deadlock in {frame}",
-        (LOCKDEP,),
-        report=r"\bat:",
-    ),
-    F(
-        r"WARNING: possible irq lock inversion dependency detected",
-        "possible deadlock in {frame}",
-        (IRQSAFE, LOCKDEP),
-    ),
-    F(
-        r"WARNING: (?:HARDIRQ|SOFTIRQ)-(?:safe|READ-safe) -> (?:HARDIRQ|SOFTIRQ)-unsafe lock order",
-        "possible deadlock in {frame}",
-        (IRQSAFE, LOCKDEP),
-    ),
-    F(
-        r"WARNING: possible recursive locking detected",
-        "possible deadlock in {frame}",
-        (LOCKDEP,),
-        report=r"\bat:",
-    ),
-    F(r"WARNING: inconsistent lock state", "inconsistent lock state in {frame}", (TRACE,)),
+    *_lockdep_formats("WARNING"),
     F(
         r"WARNING: suspicious RCU usage",
         "WARNING: suspicious RCU usage in {frame}",
@@ -444,29 +444,7 @@ WARNING_FORMATS = (
 )
 
 INFO_FORMATS = (
-    F(
-        r"INFO: possible circular locking dependency detected",
-        "possible deadlock in {frame}",
-        (LOCKDEP,),
-        report=r"\bat:",
-    ),
-    F(
-        r"INFO: possible irq lock inversion dependency detected",
-        "possible deadlock in {frame}",
-        (IRQSAFE, LOCKDEP),
-    ),
-    F(
-        r"INFO: (?:SOFTIRQ|HARDIRQ)-safe -> (?:SOFTIRQ|HARDIRQ)-unsafe lock order detected",
-        "possible deadlock in {frame}",
-        (IRQSAFE, LOCKDEP),
-    ),
-    F(
-        r"INFO: possible recursive locking detected",
-        "possible deadlock in {frame}",
-        (LOCKDEP,),
-        report=r"\bat:",
-    ),
-    F(r"INFO: inconsistent lock state", "inconsistent lock state in {frame}", (TRACE,)),
+    *_lockdep_formats("INFO"),
     F(
         r"INFO: rcu_(?:preempt|sched|bh|tasks\w*) (?:self-)?detected(?: expedited)? stall",
         "INFO: rcu detected stall in {frame}",

@@ -27,6 +27,11 @@ PC_LINE_RE = re.compile(
     r"(?:\[<?[0-9a-fA-F]+>?\]\s*){0,2}(?P<rest>.*)$"
 )
 
+#: The line that opens a stack section (x86 "Call Trace:", arm64 "Call trace:", arm "Backtrace:").
+TRACE_START_RE = re.compile(r"^\s*(?:Call Trace|Call trace|Backtrace|Call Trace \(from)\s*:?")
+#: A faulting-PC line from user space (its Code: and frames are not the kernel's).
+USER_PC_RE = re.compile(r"^\s*RIP: 00(?:33|23):|^\s*EIP: 0073:")
+
 ARM_FROM_RE = re.compile(r"\) from \[<[0-9a-fA-F]+>\] \((?P<name>" + _NAME + r")(?:[.+]|\))")
 
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from kmend.oops import formats as fm
 from kmend.oops.canon import canonical_title
 from kmend.oops.frames import (
+    TRACE_START_RE,
+    USER_PC_RE,
     ParsedFrame,
     parse_frame,
     parse_pc_line,
@@ -24,7 +26,6 @@ from kmend.oops.frames import (
 from kmend.oops.skip import is_skipped
 from kmend.oops.types import crash_type
 
-TRACE_START_RE = re.compile(r"^\s*(?:Call Trace|Call trace|Backtrace|Call Trace \(from)\s*:?")
 STACK_END_RE = re.compile(
     r"^\s*(?:Call Trace|Call trace|Allocated by task|Freed by task|backtrace:|Uninit was "
     r"(?:stored|created)|Local variable|Last potentially related work creation"
@@ -110,11 +111,10 @@ def _section_broken(lines: Sequence[str], header: int) -> bool:
 
 
 _PC_KEY_RE = re.compile(r"^\s*(?:RIP|EIP|IP|NIP|pc|PC is at|epc)\s*:?\s")
-_USER_PC_RE = re.compile(r"^\s*RIP: 00(?:33|23):|^\s*EIP: 0073:")
 
 
 def _is_pc_line(text: str) -> bool:
-    return bool(_PC_KEY_RE.match(text)) and not _USER_PC_RE.match(text)
+    return bool(_PC_KEY_RE.match(text)) and not USER_PC_RE.match(text)
 
 
 def _pc_frames(lines: Sequence[str], start: int) -> list[ParsedFrame]:
