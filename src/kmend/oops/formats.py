@@ -118,7 +118,13 @@ KFENCE_FORMATS = (
         alt=BAD,
     ),
     F(
-        r"BUG: KFENCE: invalid (?P<rw>free|read|write) in " + FUNC,
+        r"BUG: KFENCE: invalid free in " + FUNC,
+        "KFENCE: invalid free in {frame}",
+        (HEADER, HERE, TRACE),
+        alt=("invalid-free in {frame}",),
+    ),
+    F(
+        r"BUG: KFENCE: invalid (?P<rw>read|write) in " + FUNC,
         "KFENCE: invalid {rw} in {frame}",
         (HEADER, HERE, TRACE),
         alt=BAD,
@@ -127,7 +133,6 @@ KFENCE_FORMATS = (
         r"BUG: KFENCE: memory corruption in " + FUNC,
         "KFENCE: memory corruption in {frame}",
         (HEADER, HERE, TRACE),
-        alt=BAD,
     ),
 )
 
@@ -146,7 +151,7 @@ BUG_FORMATS = (
         r"BUG: KMSAN: (?P<kind>[a-z\-]+) in " + FUNC,
         "KMSAN: {kind} in {frame}",
         (HEADER, HERE, TRACE),
-        alt=("KMSAN origin in {frame}",),
+        alt=BAD,
         skip=(r"^copy_", r"^instrument_", r"^_copy", r"^__copy"),
     ),
     F(r"BUG: KCSAN: (?P<rest>[^\n]*)", "KCSAN: {rest}", (), needs_stack=False),
@@ -515,6 +520,7 @@ KERNEL_BUG_FORMATS = (
         r"kernel BUG at lib/list_debug\.c",
         "BUG: corrupted list in {frame}",
         (PC, TRACE),
+        alt=BAD,
         skip=(r"list_debug", r"^__list"),
     ),
     F(
@@ -538,6 +544,7 @@ PANIC_FORMATS = (
         r"Kernel panic - not syncing: corrupted stack end detected inside scheduler",
         "kernel panic: corrupted stack end in {frame}",
         (TRACE,),
+        alt=("stack-overflow in {frame}",),
         skip=(r"schedule", r"retint_kernel"),
         blame="stall",
     ),
@@ -551,6 +558,7 @@ PANIC_FORMATS = (
         r"Kernel panic - not syncing: kernel stack overflow",
         "kernel stack overflow in {frame}",
         (TRACE,),
+        alt=("stack-overflow in {frame}",),
         blame="stall",
     ),
     F(
@@ -684,4 +692,5 @@ GROUPS: dict[str, tuple[Format, ...]] = {
 }
 
 for _name, _rx, _template in SIMPLE_TRAPS:
-    GROUPS[_name] = (F(_rx, _template, alt=BAD if "segment" in _rx else ()),)
+    _bad = any(w in _rx for w in ("segment", "Internal error", "Unhandled fault", "Alignment"))
+    GROUPS[_name] = (F(_rx, _template, alt=BAD if _bad else ()),)
