@@ -92,12 +92,14 @@ KASAN_FORMATS = (
         r"BUG: KASAN: (?P<kind>[a-z\-]+) on address [^\n]*\n(?:[^\n]*\n){0,30}?[^\n]*?(?P<rw>Read|Write) of size",
         "KASAN: {kind} {rw}",
         (),
+        corrupted=True,  # no function named: the report is cut or of an early format
         needs_stack=False,
     ),
     F(
         r"BUG: KASAN: (?P<rest>[a-z\-]+ in [^\n]* at addr [^\n]*)",
         "KASAN: {rest}",
         (),
+        corrupted=True,  # the access kind (Read/Write) is missing: the report is cut
         needs_stack=False,
     ),
     F(
@@ -227,7 +229,7 @@ BUG_FORMATS = (
             r"page_pool",
         ),
     ),
-    F(r"BUG: Bad page map", "BUG: Bad page map", (), needs_stack=False),
+    F(r"BUG: Bad page map", "BUG: Bad page map", (), corrupted=True, needs_stack=False),
     F(r"BUG: workqueue lockup", "BUG: workqueue lockup", (), needs_stack=False),
     F(
         r"BUG: scheduling while atomic",
@@ -267,7 +269,13 @@ BUG_FORMATS = (
         blame="stall",
     ),
     F(r"BUG: Invalid wait context", "WARNING: locking bug in {frame}", (TRACE,)),
-    F(r"BUG: Object already free", "BUG: Object already free", (), needs_stack=False),
+    F(
+        r"BUG: Object already free",
+        "BUG: Object already free",
+        (),
+        corrupted=True,
+        needs_stack=False,
+    ),
     F(
         r"BUG: MAX_STACK_TRACE_ENTRIES too low",
         "BUG: MAX_STACK_TRACE_ENTRIES too low!",
@@ -497,6 +505,13 @@ INFO_FORMATS = (
         skip=(r"^rcu_", r"^lockdep_rcu"),
     ),
     F(r"INFO: .*still has locks held!", "INFO: still has locks held in {frame}", (TRACE,)),
+    F(
+        r"INFO: (?P<rest>(?:Allocated|Freed) in [^\n]*)",
+        "INFO: {rest}",
+        (),
+        corrupted=True,
+        needs_stack=False,
+    ),
     F(r"INFO: *$", "INFO: corrupted", (), corrupted=True, needs_stack=False),
 )
 
@@ -671,6 +686,7 @@ GROUPS: dict[str, tuple[Format, ...]] = {
             r"BUG kmalloc-[^\n]*: Object already free",
             "BUG: Object already free",
             (),
+            corrupted=True,
             needs_stack=False,
         ),
         F(r"BUG kmalloc-(?P<rest>[^\n]*)", "BUG kmalloc-{rest}", (), needs_stack=False),
@@ -694,3 +710,7 @@ GROUPS: dict[str, tuple[Format, ...]] = {
 for _name, _rx, _template in SIMPLE_TRAPS:
     _bad = any(w in _rx for w in ("segment", "Internal error", "Unhandled fault", "Alignment"))
     GROUPS[_name] = (F(_rx, _template, alt=BAD if _bad else ()),)
+# A double fault prints no call trace of the faulting task: the report is never complete.
+GROUPS["PANIC: double fault"] = (
+    F(r"PANIC: double fault", "PANIC: double fault in {frame}", corrupted=True),
+)

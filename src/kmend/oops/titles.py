@@ -191,6 +191,11 @@ def _blame_first(frames: Sequence[ParsedFrame], fmt: fm.Format) -> ParsedFrame |
     return None
 
 
+def _found_before_trace(chosen: ParsedFrame | None, early: Sequence[ParsedFrame]) -> bool:
+    """The blamed frame came from a part read before the call trace (PC line, header...)."""
+    return chosen is not None and any(f.full_name == chosen.full_name for f in early)
+
+
 def _renamed(frame: ParsedFrame, name: str) -> ParsedFrame:
     """*frame* reported under a family *name*; ``full_name`` keeps what the stack said."""
     return ParsedFrame(name, frame.name, frame.offset, frame.size, frame.module, frame.reliable)
@@ -298,6 +303,7 @@ def name_report(lines: Sequence[str], group: str, header_line: str) -> Naming | 
     title_name: str | None = None
     if "{frame}" in fmt.template:
         frames: list[ParsedFrame] = []
+        early: list[ParsedFrame] = []  # frames read before the call trace
         broken_trace = _trace_frames(lines, pick.line)[1]
         for part in fmt.parts:
             if part == fm.HEADER and m.groupdict().get("func"):
@@ -307,6 +313,7 @@ def name_report(lines: Sequence[str], group: str, header_line: str) -> Naming | 
             elif part == fm.HERE:
                 frames += _frames_after(lines, pick.line + 1)
             elif part == fm.TRACE:
+                early = list(frames)
                 got, broken = _trace_frames(lines, pick.line)
                 frames += got
                 broken_trace = broken_trace or broken
@@ -339,7 +346,8 @@ def name_report(lines: Sequence[str], group: str, header_line: str) -> Naming | 
         else:
             title_name = chosen.name
             raw = chosen.full_name.split(".")[0]
-        if fmt.needs_stack and broken_trace:
+        needs_trace = fmt.needs_stack and fm.TRACE in fmt.parts
+        if needs_trace and broken_trace and not _found_before_trace(chosen, early):
             reasons.append("the call trace is missing or empty")
     frame = shorten_syscall(title_name) if title_name else None
     title = canonical_title(_fill(fmt.template, groups, frame))
