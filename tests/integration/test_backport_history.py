@@ -259,3 +259,18 @@ def test_compiler_missing(history: tuple[Path, dict[str, str]], kdir61: Path, tm
     code, _, err = kmend(capsys, "backport", "--source", str(history[0]), "--module",
                          "kmend-demo", "--kdir", str(kdir61), "-o", str(tmp_path / "o"))
     assert code == 3 and "compiler gcc not found" in err and "apt-get install gcc" in err
+
+
+def test_a_url_is_cloned_blobless_into_the_cache(
+        history: tuple[Path, dict[str, str]], kdir61: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    repo, shas = history
+    monkeypatch.setenv("KMEND_CACHE", str(tmp_path / "cache"))
+    code, doc, _ = kmend(capsys, "backport", "--source", f"file://{repo}", "--module",
+                         "kmend-demo", "--kdir", str(kdir61), "--fix", shas["fix"],
+                         "--policy", "minimal", "-o", str(tmp_path / "o"), "--json")
+    assert code == 0 and doc["chosen_kind"] == "fix-on-base"
+    clones = list((tmp_path / "cache/repos").iterdir())
+    assert len(clones) == 1
+    assert (clones[0] / "objects/info/commit-graph").is_file() or \
+        (clones[0] / ".git/objects/info/commit-graph").is_file()

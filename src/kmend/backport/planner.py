@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
+import shutil
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,9 +22,9 @@ from kmend.backport.search import (
 )
 from kmend.build.kdir import Kdir, require_compiler
 from kmend.errors import InputError, UsageError
-from kmend.source.git import GitRepo
+from kmend.source.git import CLONE_TIMEOUT, GitRepo, is_url
 from kmend.source.kbuild import find_module
-from kmend.source.tree import Tarball, is_tarball, open_tree
+from kmend.source.tree import Tarball, cache_root, is_tarball, open_tree
 from kmend.source.view import SourceView
 
 POLICIES = ("newest", "minimal")
@@ -60,8 +64,31 @@ def _is_git(path: Path) -> bool:
     return (path / ".git").exists() or ((path / "HEAD").is_file() and (path / "objects").is_dir())
 
 
-def gather(source: Path, module_spec: str, kdir: Kdir, *, fix: str | None, base: str | None,
-           newest: str, base_source: Path | None) -> CandidateSet:
+def clone_cached(url: str) -> GitRepo:
+    """A blobless clone of *url* in kmend's cache (fetched again when it exists)."""
+    dest = cache_root().parent / "repos" / hashlib.sha256(url.encode()).hexdigest()[:16]
+    if (dest / "HEAD").is_file() or (dest / ".git").exists():
+        repo = GitRepo(dest)
+        repo.git("fetch", "--quiet", "--tags", "origin", timeout=CLONE_TIMEOUT)
+        return repo
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".clone-", dir=dest.parent))
+    try:
+        GitRepo.clone_blobless(url, tmp / "repo")
+        os.replace(tmp / "repo", dest)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return GitRepo(dest)
+
+
+def gather(source: Path | str, module_spec: str, kdir: Kdir, *, fix: str | None,
+           base: str | None, newest: str, base_source: Path | None) -> CandidateSet:
+    if isinstance(source, str) and is_url(source):
+        repo = clone_cached(source)
+        repo.ensure_commit_graph()
+        return git_candidates(repo, module_spec, newest=newest, fix=fix, base=base,
+                              target_version=kdir.version)
+    source = Path(source)
     if not source.exists():
         raise InputError(f"{source}: no such file or directory",
                          "give a kernel git repository, source tree or tarball")
@@ -70,6 +97,7 @@ def gather(source: Path, module_spec: str, kdir: Kdir, *, fix: str | None, base:
             raise UsageError("--base-source is for source trees",
                              "with a git repository give --base REV")
         repo = GitRepo.open(source)
+        repo.ensure_commit_graph()
         return git_candidates(repo, module_spec, newest=newest, fix=fix, base=base,
                               target_version=kdir.version)
     if base is not None:
@@ -140,7 +168,7 @@ def _advice(cs: CandidateSet, policy: str, outcome: SearchOutcome, prober: Probe
     return out
 
 
-def plan_backport(source: Path, module_spec: str, kdir: Kdir, *, policy: str = "newest",
+def plan_backport(source: Path | str, module_spec: str, kdir: Kdir, *, policy: str = "newest",
                   fix: str | None = None, base: str | None = None, newest: str = "HEAD",
                   base_source: Path | None = None, jobs: int = 1, exhaustive: bool = False,
                   on_probe: ProbeCallback | None = None) -> PlanResult:
@@ -148,7 +176,7 @@ def plan_backport(source: Path, module_spec: str, kdir: Kdir, *, policy: str = "
     if policy not in POLICIES:
         raise UsageError(f"unknown policy {policy!r}", "use newest or minimal")
     require_compiler(kdir)
-    cs = gather(Path(source), module_spec, kdir, fix=fix, base=base, newest=newest,
+    cs = gather(source, module_spec, kdir, fix=fix, base=base, newest=newest,
                 base_source=base_source)
     prober = Prober(cs.module, kdir, jobs, on_probe)
     if policy == "newest":

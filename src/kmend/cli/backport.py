@@ -49,7 +49,8 @@ def _say(console: Console, text: str) -> None:
 def register(app: typer.Typer) -> None:
     @app.command("backport")
     def _cmd(  # noqa: PLR0917 (typer maps options to parameters)
-        source: Annotated[Path, typer.Option("--source", help="kernel git repo, tree or tarball")],
+        source: Annotated[str, typer.Option(
+            "--source", help="kernel git repo (path or URL), source tree or tarball")],
         module: Annotated[str, typer.Option("--module", help="module name or source file")],
         output: Annotated[Path, typer.Option("-o", "--output", help="output directory")],
         kdir: Annotated[Path | None, typer.Option("--kdir", help="target build tree")] = None,
