@@ -70,6 +70,19 @@ def change_size(view: SourceView, base: SourceView | None, paths: tuple[str, ...
     return total
 
 
+def git_change_size(repo: GitRepo, base: str | None, rev: str, paths: tuple[str, ...]) -> int:
+    """Lines added plus removed between *base* and *rev* over *paths* (``git diff --numstat``)."""
+    if base is None:
+        return -1
+    out = repo.git("diff", "--numstat", "-z", "--no-renames", base, rev, "--", *paths).stdout
+    total = 0
+    for record in out.split("\0"):
+        fields = record.split("\t")
+        if len(fields) >= 2 and fields[0].isdigit() and fields[1].isdigit():
+            total += int(fields[0]) + int(fields[1])
+    return total
+
+
 def base_tags(version: tuple[int, int, int]) -> list[str]:
     """Tags that name the upstream release a target kernel is built from, most exact first."""
     major, minor, sub = version
@@ -115,11 +128,10 @@ def git_candidates(repo: GitRepo, spec: str, *, newest: str = "HEAD", fix: str |
         commits.insert(0, next(repo.log([fix_sha], extra=["--max-count=1"])))
     revisions = []
     for c in commits:
-        view = GitView(repo, c.sha)
         revisions.append(Candidate(
-            rev=c.sha, label=c.subject, kind=model.REVISION, view=view,
+            rev=c.sha, label=c.subject, kind=model.REVISION, view=GitView(repo, c.sha),
             contains_fix=True if fix_sha else None,
-            change_size=change_size(view, base_view, paths)))
+            change_size=git_change_size(repo, base_sha, c.sha, paths)))
     base_cand = None
     if base_view is not None and base_sha is not None:
         subject = next(repo.log([base_sha], extra=["--max-count=1"])).subject

@@ -32,9 +32,11 @@ from kmend.build import diagnostics
 from kmend.build.diagnostics import Diagnostic
 from kmend.build.kdir import Kdir
 from kmend.build.runner import compile_files
+from kmend.errors import CommandTimeout
 from kmend.source.kbuild import KbuildModule
 
 SCAN_ALL = 16
+PROBE_TIMEOUT = 600.0
 ProbeCallback = Callable[[Probe], None]
 
 
@@ -52,7 +54,14 @@ def probe(cand: Candidate, like: KbuildModule, kdir: Kdir) -> Probe:
                      diagnostics=(d,), first_diagnostic=d.one_line(), needs=(), seconds=0.0,
                      change_size=cand.change_size)
     start = time.monotonic()
-    result, tmp = compile_files(module_files(cand.view, module), kdir)
+    try:
+        result, tmp = compile_files(module_files(cand.view, module), kdir, timeout=PROBE_TIMEOUT)
+    except CommandTimeout:
+        d = Diagnostic(kind="error", severity="error", file="", line=0, column=0,
+                       message=f"the build did not finish within {PROBE_TIMEOUT:g} s")
+        return Probe(rev=cand.rev, label=cand.label, kind=cand.kind, ok=False,
+                     diagnostics=(d,), first_diagnostic=d.one_line(), needs=(),
+                     seconds=time.monotonic() - start, change_size=cand.change_size)
     shutil.rmtree(tmp, ignore_errors=True)
     errs = diagnostics.errors(list(result.diagnostics))
     ordered = tuple(errs + [d for d in result.diagnostics if d.severity != "error"])

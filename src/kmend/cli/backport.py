@@ -70,6 +70,10 @@ def register(app: typer.Typer) -> None:
         console = console_for(json_mode)
         if jobs < 0:
             raise UsageError("--jobs must be positive", "")
+        if output.exists() and not force and (
+                not output.is_dir() or any(output.iterdir())):
+            raise UsageError(f"{output} exists and is not an empty directory",
+                             "choose a new or empty -o DIR (or --force)")
         kd = find_kdir(kdir, kernel)
         result = plan_backport(
             source, module, kd, policy=policy, fix=fix, base=base, newest=newest,

@@ -92,7 +92,7 @@ class Tarball:
         """A view holding only the tarball's Kbuild Makefiles (to locate a module)."""
         self._extract([f"{self.top}/*Makefile", f"{self.top}/*Kbuild"], self.makefiles_tree,
                       "makefiles")
-        return TreeView(self.makefiles_tree)
+        return TreeView(self.makefiles_tree, label=str(self.path))
 
     def unpack_dirs(self, directories: list[str]) -> TreeView:
         """Unpack *directories* (tree-relative) and return a view of the cached tree."""
@@ -100,7 +100,7 @@ class Tarball:
         if wanted:
             self._extract([f"{self.top}/{d}/*" for d in wanted], self.tree, "\n".join(wanted))
         self.tree.mkdir(parents=True, exist_ok=True)
-        return TreeView(self.tree)
+        return TreeView(self.tree, label=str(self.path))
 
 
 def open_tree(path: Path) -> TreeView:

@@ -46,12 +46,13 @@ class SourceView(Protocol):
 class TreeView:
     """A kernel source tree unpacked in a directory."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, label: str | None = None) -> None:
         self.root = Path(root)
+        self._label = label or str(self.root)
 
     @property
     def label(self) -> str:
-        return str(self.root)
+        return self._label
 
     def _file(self, path: str) -> Path | None:
         rel = clean_relpath(path)
