@@ -106,12 +106,13 @@ def test_612_evtchn_does_not_build_on_61_and_kmend_says_why(newest_612: tuple[in
     assert "too many arguments to function" in probe["first_diagnostic"]
     assert "evtchn_make_refcounted" in probe["first_diagnostic"]
     needs = probe["needs"]
-    assert "evtchn_make_refcounted() with more parameters (its signature differs)" in needs
+    assert "evtchn_make_refcounted() taking more arguments than the target's" in needs
     assert "function xen_evtchn_close()" in needs
     assert "identifier IOCTL_EVTCHN_BIND_STATIC" in needs
     assert "definition of struct ioctl_evtchn_bind" in needs
     advice = " ".join(doc["explanation"])
     assert "--base-source" in advice and "--policy minimal" in advice
+    assert "linux-source-6.1" in advice  # the target's own sources, by package name
     assert doc["files"] == ["drivers/xen/Makefile", "drivers/xen/evtchn.c"]
 
 

@@ -55,7 +55,7 @@ def test_kinds_symbols_and_relative_paths() -> None:
 def test_needed_apis_are_distinct_words() -> None:
     needs = needed_apis(parse(OUTPUT, "/tmp/b"))
     assert needs[:4] == [
-        "evtchn_make_refcounted() with more parameters (its signature differs)",
+        "evtchn_make_refcounted() taking more arguments than the target's",
         "function xen_evtchn_close()",
         "identifier IOCTL_EVTCHN_BIND_STATIC",
         "definition of struct ioctl_evtchn_bind",

@@ -121,6 +121,8 @@ def gather(source: Path | str, module_spec: str, kdir: Kdir, *, fix: str | None,
 def _advice(cs: CandidateSet, policy: str, outcome: SearchOutcome, prober: Prober,
             fix: str | None) -> list[str]:
     out: list[str] = list(cs.notes)
+    major, minor, _ = prober.kdir.version
+    own = f"/usr/src/linux-source-{major}.{minor}.tar.xz from linux-source-{major}.{minor}"
     if outcome.chosen is None:
         failing = [p for p in prober.results.values() if not p.ok]
         needs = list(dict.fromkeys(n for p in failing for n in p.needs))
@@ -143,10 +145,10 @@ def _advice(cs: CandidateSet, policy: str, outcome: SearchOutcome, prober: Probe
                            "(--policy minimal)")
             elif cs.revisions and cs.revisions[0].kind == model.TREE:
                 out.append("a source tree is one version with no history: give the target's "
-                           "own sources (--base-source TREE, e.g. Debian's linux-source-X.Y "
-                           "for the target's X.Y) and the fix as a patch (--fix FILE) with "
-                           "--policy minimal, or a git repository (--source GIT --fix SHA) "
-                           "so kmend can probe the revisions in between")
+                           f"own sources (--base-source TREE, e.g. Debian's {own}) and the "
+                           "fix as a patch (--fix FILE) with --policy minimal, or a git "
+                           "repository (--source GIT --fix SHA) so kmend can probe the "
+                           "revisions in between")
             else:
                 out.append("no revision builds; give --fix SHA and the target's own "
                            "version (--base REV), then use --policy minimal")
