@@ -129,3 +129,22 @@ def test_assignments_expand_plain_variables_and_join_continuations() -> None:
     a = parse_assignments("OBJS := a.o b.o\nx-y := $(OBJS) \\\n  c.o\n\tnot-an-assignment = 1\n")
     assert [(x.var, x.words) for x in a] == [("OBJS", ("a.o", "b.o")),
                                              ("x-y", ("a.o", "b.o", "c.o"))]
+
+
+def test_generated_kbuild_keeps_conditions_and_flags(tree: TreeView) -> None:
+    from kmend.build.kbuildfile import kbuild_text
+
+    text = kbuild_text(find_module(tree, "foo-bar"))
+    lines = [ln for ln in text.splitlines() if ln and not ln.startswith("#")]
+    assert lines == [
+        "obj-m += foo-bar.o",
+        "foo-bar-y += core.o",
+        "foo-bar-y += io.o",
+        "foo-bar-$(CONFIG_FOO_DEBUG) += debug.o",
+        "foo-bar-y += legacy.o",
+        "ccflags-y += -I$(src)/inc -DFOO=1",
+        "CFLAGS_io.o := -O1",
+    ]
+    single = kbuild_text(find_module(tree, "single"))
+    assert [ln for ln in single.splitlines() if ln and not ln.startswith("#")] == [
+        "obj-m += single.o"]
