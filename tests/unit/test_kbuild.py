@@ -146,5 +146,6 @@ def test_generated_kbuild_keeps_conditions_and_flags(tree: TreeView) -> None:
         "CFLAGS_io.o := -O1",
     ]
     single = kbuild_text(find_module(tree, "single"))
+    # ccflags-y applies to every object of the directory; CFLAGS_io.o only to io.o
     assert [ln for ln in single.splitlines() if ln and not ln.startswith("#")] == [
-        "obj-m += single.o"]
+        "obj-m += single.o", "ccflags-y += -I$(src)/inc -DFOO=1"]
