@@ -37,7 +37,8 @@ class PlanResult:
     chosen: Candidate | None
 
 
-def open_view(spec: Path, module_spec: str, hint: str | None = None) -> SourceView:
+def open_view(spec: Path, module_spec: str, hint: str | None = None,
+              notify: Callable[[str], None] | None = None) -> SourceView:
     """A view of a source tree or tarball (unpacking only the module's directory).
 
     For a tarball, the module's directory comes from the source path, from *hint* (the
@@ -45,7 +46,7 @@ def open_view(spec: Path, module_spec: str, hint: str | None = None) -> SourceVi
     from a first pass that unpacks only the Kbuild Makefiles.
     """
     if is_tarball(spec):
-        tb = Tarball(spec)
+        tb = Tarball(spec, notify=notify)
         if module_spec.endswith((".c", ".S")) or "/" in module_spec:
             return tb.unpack_dirs([module_spec.rsplit("/", 1)[0]])
         if hint:
@@ -82,8 +83,11 @@ def clone_cached(url: str) -> GitRepo:
 
 
 def gather(source: Path | str, module_spec: str, kdir: Kdir, *, fix: str | None,
-           base: str | None, newest: str, base_source: Path | None) -> CandidateSet:
+           base: str | None, newest: str, base_source: Path | None,
+           notify: Callable[[str], None] | None = None) -> CandidateSet:
     if isinstance(source, str) and is_url(source):
+        if notify:
+            notify(f"cloning {source} (blobless) into kmend's cache")
         repo = clone_cached(source)
         repo.ensure_commit_graph()
         return git_candidates(repo, module_spec, newest=newest, fix=fix, base=base,
@@ -111,9 +115,10 @@ def gather(source: Path | str, module_spec: str, kdir: Kdir, *, fix: str | None,
             fix_name = fpath.name
         else:
             fix_text = fix
-    view = open_view(source, module_spec)
+    view = open_view(source, module_spec, notify=notify)
     hint = find_module(view, module_spec).directory
-    base_view = open_view(base_source, module_spec, hint) if base_source is not None else None
+    base_view = (open_view(base_source, module_spec, hint, notify)
+                 if base_source is not None else None)
     return tree_candidates(view, module_spec, base_view=base_view, fix_patch=fix_text,
                            fix_name=fix_name)
 
@@ -173,13 +178,14 @@ def _advice(cs: CandidateSet, policy: str, outcome: SearchOutcome, prober: Probe
 def plan_backport(source: Path | str, module_spec: str, kdir: Kdir, *, policy: str = "newest",
                   fix: str | None = None, base: str | None = None, newest: str = "HEAD",
                   base_source: Path | None = None, jobs: int = 1, exhaustive: bool = False,
-                  on_probe: ProbeCallback | None = None) -> PlanResult:
+                  on_probe: ProbeCallback | None = None,
+                  notify: Callable[[str], None] | None = None) -> PlanResult:
     """Probe the candidates of *module_spec* in *source* against *kdir* and choose one."""
     if policy not in POLICIES:
         raise UsageError(f"unknown policy {policy!r}", "use newest or minimal")
     require_compiler(kdir)
     cs = gather(source, module_spec, kdir, fix=fix, base=base, newest=newest,
-                base_source=base_source)
+                base_source=base_source, notify=notify)
     prober = Prober(cs.module, kdir, jobs, on_probe)
     if policy == "newest":
         revs: Sequence[Candidate] = cs.revisions

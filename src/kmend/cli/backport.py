@@ -16,7 +16,7 @@ from kmend.backport.planner import plan_backport
 from kmend.backport.search import default_jobs
 from kmend.build.kdir import find_kdir
 from kmend.build.runner import build_dir
-from kmend.cli.common import console_for, emit_json
+from kmend.cli.common import console_for, emit_json, err_console
 from kmend.errors import UsageError
 
 
@@ -78,7 +78,8 @@ def register(app: typer.Typer) -> None:
         result = plan_backport(
             source, module, kd, policy=policy, fix=fix, base=base, newest=newest,
             base_source=base_source, jobs=jobs or default_jobs(), exhaustive=exhaustive,
-            on_probe=lambda p: _say(console, _probe_line(p)))
+            on_probe=lambda p: _say(console, _probe_line(p)),
+            notify=lambda text: _say(err_console, text))
         plan = result.plan
         render(plan, console)
         doc: dict[str, Any] = {**_plan_dict(plan), "output": None, "modules": [], "check": []}

@@ -13,6 +13,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from kmend import proc
@@ -44,8 +45,10 @@ def _key(tarball: Path) -> str:
 class Tarball:
     """A kernel source tarball whose parts are unpacked on demand into a cache."""
 
-    def __init__(self, path: Path, cache: Path | None = None) -> None:
+    def __init__(self, path: Path, cache: Path | None = None,
+                 notify: Callable[[str], None] | None = None) -> None:
         self.path = Path(path)
+        self.notify = notify
         if not self.path.is_file():
             raise InputError(f"{path}: no such file", "give a kernel source tarball or tree")
         stem = self.path.name
@@ -61,6 +64,10 @@ class Tarball:
         if done.exists():
             return
         self.dir.mkdir(parents=True, exist_ok=True)
+        if self.notify:
+            what = "the Kbuild Makefiles" if marker == "makefiles" else marker.replace("\n", ", ")
+            self.notify(f"unpacking {what} from {self.path} into {self.dir} "
+                        "(the whole archive is decompressed: ~10 s)")
         tmp = Path(tempfile.mkdtemp(prefix=".unpack-", dir=self.dir))
         try:
             res = proc.run(
