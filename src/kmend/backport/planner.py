@@ -195,7 +195,9 @@ def plan_backport(source: Path | str, module_spec: str, kdir: Kdir, *, policy: s
     else:
         if fix is None:
             raise UsageError("--policy minimal needs --fix", "give the fix commit (or patch)")
-        pool = [*([cs.fix_on_base] if cs.fix_on_base else []), *cs.revisions]
+        # The target's own version itself when it already carries the fix (change size 0).
+        own = [cs.base] if cs.base is not None and cs.base.contains_fix else []
+        pool = [*own, *([cs.fix_on_base] if cs.fix_on_base else []), *cs.revisions]
         outcome = search_minimal(pool, prober)
     explanation = _advice(cs, policy, outcome, prober, fix)
     chosen = outcome.chosen
@@ -214,7 +216,7 @@ def plan_backport(source: Path | str, module_spec: str, kdir: Kdir, *, policy: s
         target=kdir.release,
         kdir=str(kdir.path),
         search=outcome.description,
-        candidates=len(cs.revisions) + (1 if cs.fix_on_base else 0),
+        candidates=len(cs.revisions) + (cs.fix_on_base is not None) + (cs.base is not None),
         explanation=tuple(explanation),
     )
     return PlanResult(plan=plan, candidates=cs, chosen=chosen)
