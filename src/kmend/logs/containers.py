@@ -11,8 +11,9 @@ Formats: crash-formats-and-triage-anchors.md §1.7 and §3; corpus README §2.
 
 from __future__ import annotations
 
+import functools
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 MONTHS = {
     "Jan": 1, "Feb": 2, "Mar": 3, "Apr": 4, "May": 5, "Jun": 6,
@@ -51,8 +52,6 @@ KMSG_RE = re.compile(r"(?P<pri>\d{1,3}),(?P<seq>\d{1,20}),(?P<usec>\d{1,20}),[-+
 KMSG_DICT_RE = re.compile(r" [A-Z_][A-Z0-9_]*=")
 #: printk console prefix (corpus README §2), after the optional decorations.
 CONSOLE_RE = re.compile(
-    r"(?:\*\* \d+ printk messages dropped \*\* )?"
-    r"(?:.{0,200}? login: )?"
     r"(?:<(?P<lvl>\d{1,3})>)?"
     r"\[\s*(?P<up>\d{1,10}\.\d{1,9})\]"
     r"(?: ?\[\s*(?P<ctx>[TC]\d{1,10})\])?"
@@ -66,8 +65,7 @@ _DROPPED_RE = re.compile(r"\*\* \d+ printk messages dropped \*\* ")
 _KMSG_ESC_RE = re.compile(r"\\x([0-9a-fA-F]{2})")
 
 
-@dataclass(frozen=True, slots=True)
-class Outer:
+class Outer(NamedTuple):
     """The outer (daemon) container of a line: who logged it and when."""
 
     kind: str  # "syslog", "kmsg", "dmesg-T", "monotonic", "none"
@@ -79,14 +77,19 @@ class Outer:
     body: str  # the message with the container removed
 
 
-@dataclass(frozen=True, slots=True)
-class Console:
+class Console(NamedTuple):
     """The printk console prefix of a message."""
 
     level: int | None
     uptime: float | None
     context: str | None
     text: str
+
+
+@functools.lru_cache(maxsize=4096)
+def _rfc3164_time(mon: str, day: str, hms: str, frac: str | None) -> str:
+    """``Dec  3 00:51:38`` → ISO 8601 without a year: ``--12-03T00:51:38``."""
+    return f"--{MONTHS[mon]:02d}-{int(day):02d}T{hms}{frac or ''}"
 
 
 def _tz(tz: str | None) -> str:
@@ -126,9 +129,9 @@ def parse_outer(line: str) -> Outer:
     if first == "<" or first in "ADFJMNOS":
         m = RFC3164_RE.match(line)
         if m:
-            month = MONTHS[m["mon"]]
-            day = int(m["day"])
-            ts = f"--{month:02d}-{day:02d}T{m['hms']}{m['frac'] or ''}"
+            if m["tag"] != "kernel":
+                return Outer("syslog", m["host"], None, False, None, None, "")
+            ts = _rfc3164_time(m["mon"], m["day"], m["hms"], m["frac"])
             return Outer(
                 "syslog", m["host"], ts, _is_kernel(m["tag"]),
                 _level_from_pri(m["pri"]), None, line[m.end():],
@@ -161,8 +164,22 @@ def parse_console(text: str) -> Console:
     if not text:
         return Console(None, None, None, text)
     first = text[0]
-    if first not in "<[*" and " login: " not in text[:220]:
-        return Console(None, None, None, text)
+    if first == "*":
+        m = _DROPPED_RE.match(text)
+        if m:
+            text = text[m.end() :]
+            first = text[:1]
+    if first not in "<[":
+        login = text.find(" login: ", 0, 220)
+        if login < 0:
+            return Console(None, None, None, text)
+        m = CONSOLE_RE.match(text, login + 8)
+        if m is None:
+            return Console(None, None, None, text)
+        lvl = m["lvl"]
+        return Console(
+            int(lvl) & 7 if lvl is not None else None, float(m["up"]), m["ctx"], text[m.end():]
+        )
     m = CONSOLE_RE.match(text)
     if m:
         lvl = m["lvl"]
@@ -179,9 +196,6 @@ def parse_console(text: str) -> Console:
     m = CALLER_RE.match(text)
     if m:
         return Console(None, None, m["ctx"], text[m.end():])
-    m = _DROPPED_RE.match(text)
-    if m:
-        return Console(None, None, None, text[m.end():])
     return Console(None, None, None, text)
 
 

@@ -24,7 +24,7 @@ class JournalEntry:
     timestamp: str | None
     uptime: float | None
     level: int | None
-    message: str
+    message: str | None  # None: the journal holds no (or an over-long, nulled) MESSAGE
 
 
 def _text(value: object) -> str | None:
@@ -57,11 +57,9 @@ def realtime_iso(usec: int) -> str | None:
     return when.isoformat(timespec="microseconds")
 
 
-def entry_from_fields(fields: Mapping[str, object]) -> JournalEntry | None:
-    """A JournalEntry from decoded journal fields, or None when there is no MESSAGE."""
+def entry_from_fields(fields: Mapping[str, object]) -> JournalEntry:
+    """A JournalEntry from decoded journal fields."""
     message = _text(fields.get("MESSAGE"))
-    if message is None:
-        return None
     transport = _text(fields.get("_TRANSPORT"))
     ident = _text(fields.get("SYSLOG_IDENTIFIER"))
     kernel = transport == "kernel" or ident == "kernel"

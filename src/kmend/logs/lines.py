@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from kmend.logs.open import Readable
 
@@ -24,8 +25,7 @@ _MID_PREFIX_B = re.compile(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Piece:
+class Piece(NamedTuple):
     """A line (or a piece of an over-long line) and its 1-based physical line number."""
 
     lineno: int
@@ -67,60 +67,105 @@ def split_long(line: bytes) -> list[bytes]:
 
 @dataclass(slots=True)
 class Block:
-    """A run of whole lines (bytes), numbered from *lineno*.
+    """A run of whole lines: ``data[start:end]``, numbered from *lineno*.
 
+    ``data`` may be longer than the run (a whole read chunk: no copy is made).
     ``cont_first``: the first line continues the last line of the previous block (an
     over-long line cut at a block boundary).  ``open_end``: the last line goes on in the
-    next block.
+    next block.  ``lineno``/``nlines`` are -1 when the producer did not count.
     """
 
     data: bytes
+    start: int
+    end: int
     lineno: int
     cont_first: bool
     open_end: bool
+    nlines: int = -1
 
 
-def iter_blocks(stream: Readable, block_size: int | None = None) -> Iterator[Block]:
-    """Read *stream* in blocks that end at a newline (or at a cut of an over-long line)."""
-    if block_size is None:
-        block_size = BLOCK_SIZE
+def iter_blocks(
+    stream: Readable, block_size: int | None = None, *, count: bool = True
+) -> Iterator[Block]:
+    """Read *stream* in blocks that end at a newline (or at a cut of an over-long line).
+
+    Each read chunk is passed on without copying; only the line that straddles two chunks
+    is joined.  With ``count=False`` the blocks are not numbered (the prefilter counts
+    newlines itself, only as far as it needs to).
+    """
+    size = block_size or BLOCK_SIZE
     carry = b""
     lineno = 1
     cont = False
+
+    def make(data: bytes, start: int, end: int, open_end: bool) -> Block:
+        nonlocal lineno, cont
+        if count:
+            n = data.count(b"\n", start, end)
+            block = Block(data, start, end, lineno, cont, open_end, n)
+            lineno += n
+        else:
+            block = Block(data, start, end, -1, cont, open_end, -1)
+        cont = open_end
+        return block
+
     while True:
-        chunk = stream.read(block_size)
+        chunk = stream.read(size)
         if not chunk:
             if carry:
-                yield Block(carry, lineno, cont, False)
+                yield make(carry, 0, len(carry), False)
             return
-        buf = carry + chunk if carry else chunk
-        end = buf.rfind(b"\n") + 1
-        if end:
-            carry = buf[end:]
-            block = Block(buf[:end], lineno, cont, False)
-            lineno += buf.count(b"\n", 0, end)
-            cont = False
-            yield block
-        elif len(buf) >= block_size:
-            cut = cut_point(buf, len(buf))
-            carry = buf[cut:]
-            yield Block(buf[:cut], lineno, cont, True)
-            cont = True
-        else:
-            carry = buf
+        first_nl = chunk.find(b"\n")
+        if first_nl < 0:
+            carry += chunk
+            if len(carry) >= size:
+                cut = cut_point(carry, len(carry))
+                piece, carry = carry[:cut], carry[cut:]
+                yield make(piece, 0, len(piece), True)
+            continue
+        start = 0
+        if carry:
+            head = carry + chunk[: first_nl + 1]
+            carry = b""
+            start = first_nl + 1
+            yield make(head, 0, len(head), False)
+        last = chunk.rfind(b"\n") + 1
+        if last > start:
+            yield make(chunk, start, last, False)
+        carry = chunk[last:]
+
+
+#: A syslog line from a program other than the kernel (and no kernel text in it at all).
+_FOREIGN_SYSLOG_B = re.compile(
+    rb"(?:<\d{1,3}>)?(?:(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ \d]?\d "
+    rb"\d\d:\d\d:\d\d(?:\.\d{1,9})?|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[^ ]{0,16}) "
+    rb"[^\s\[\]]{1,255} [^\s:\[\]]{1,64}(?:\[\d{1,10}\])?: "
+)
+
+
+def is_foreign_syslog(raw: bytes) -> bool:
+    """Whether *raw* is certainly a non-kernel syslog line (dropped before decoding)."""
+    return b"kernel" not in raw and _FOREIGN_SYSLOG_B.match(raw) is not None
 
 
 def block_pieces(block: Block) -> Iterator[Piece]:
-    """The text lines of *block*, decoded, with over-long lines cut into pieces."""
-    data = block.data
+    """The text lines of *block*, decoded, with over-long lines cut into pieces.
+
+    Syslog lines of other programs than the kernel are skipped here, before decoding.
+    """
+    data = block.data[block.start : block.end]
     lines = data.split(b"\n")
     if data.endswith(b"\n"):
         lines.pop()
     lineno = block.lineno
     long_lines = max(map(len, lines), default=0) > MAX_LINE
     last = len(lines) - 1
+    foreign = _FOREIGN_SYSLOG_B.match
     for i, raw in enumerate(lines):
         cont = block.cont_first and i == 0
+        if not cont and b"kernel" not in raw and foreign(raw) is not None:
+            lineno += 1
+            continue
         if raw.endswith(b"\r"):
             raw = raw[:-1]
         if long_lines and len(raw) > MAX_LINE:

@@ -40,7 +40,7 @@ class LineParser:
         if looks_like_json_entry(text):
             entry = parse_json_line(text)
             if entry is not None:
-                if entry.kernel:
+                if entry.kernel and entry.message is not None:
                     outer = Outer(
                         "journal", entry.host, entry.timestamp, True, entry.level,
                         entry.uptime, entry.message,

@@ -53,7 +53,7 @@ def iter_stream(
     blocks: Iterator[Block | None] = iter_blocks(reader)
     if prefilter:
         wf = WindowFilter()
-        blocks = (kept for block in iter_blocks(reader) for kept in wf.feed(block))
+        blocks = (kept for block in iter_blocks(reader, count=False) for kept in wf.feed(block))
     try:
         yield from _lines_of(blocks, parser)
     except errors as err:
