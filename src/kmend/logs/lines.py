@@ -59,7 +59,7 @@ def split_long(line: bytes) -> list[bytes]:
     pieces: list[bytes] = []
     while len(line) > MAX_LINE:
         cut = cut_point(line, MAX_LINE)
-        pieces.append(line[:cut])
+        pieces.append(line[:cut].rstrip(b" "))  # the joining space is not content
         line = line[cut:]
     pieces.append(line)
     return pieces
@@ -168,6 +168,8 @@ def block_pieces(block: Block) -> Iterator[Piece]:
             continue
         if raw.endswith(b"\r"):
             raw = raw[:-1]
+        if i == last and block.open_end:
+            raw = raw.rstrip(b" ")  # cut at a space before a prefix: not content
         if long_lines and len(raw) > MAX_LINE:
             for j, part in enumerate(split_long(raw)):
                 yield Piece(lineno, part.decode("utf-8", "replace"), cont or j > 0)

@@ -77,26 +77,61 @@ def _read_head(stream: Readable, size: int) -> bytes:
     return head
 
 
+class _Salvaging:
+    """Read a decompressor in small steps so a corrupt tail loses little data.
+
+    ``read(n)`` returns what was decoded before an error; the error is raised by the next
+    call.
+    """
+
+    STEP = 256 << 10
+
+    def __init__(self, inner: Readable) -> None:
+        self._inner = inner
+        self._error: BaseException | None = None
+
+    def read(self, size: int = -1, /) -> bytes:
+        if self._error is not None:
+            err, self._error = self._error, None
+            raise err
+        parts: list[bytes] = []
+        got = 0
+        while size < 0 or got < size:
+            want = self.STEP if size < 0 else min(self.STEP, size - got)
+            try:
+                part = self._inner.read(want)
+            except Exception as err:
+                if not parts:
+                    raise
+                self._error = err
+                break
+            if not part:
+                break
+            parts.append(part)
+            got += len(part)
+        return b"".join(parts)
+
+
 def decompressed(stream: Readable) -> tuple[Readable, str | None]:
     """Wrap *stream* in a streaming decompressor when its magic bytes say so."""
     head = _read_head(stream, 6)
     kind = compression_of(head)
     raw = _Prepended(head, stream)
     fileobj = cast(IO[bytes], raw)  # _Prepended has the read() these modules call
+    reader: Readable
     if kind == "gzip":
-        return gzip.GzipFile(fileobj=fileobj, mode="rb"), kind
-    if kind == "xz":
-        return lzma.LZMAFile(fileobj, mode="rb"), kind
-    if kind == "bzip2":
-        return bz2.BZ2File(fileobj, mode="rb"), kind
-    if kind == "zstd":
+        reader = gzip.GzipFile(fileobj=fileobj, mode="rb")
+    elif kind == "xz":
+        reader = lzma.LZMAFile(fileobj, mode="rb")  # noqa: SIM115 - streamed, caller closes
+    elif kind == "bzip2":
+        reader = bz2.BZ2File(fileobj, mode="rb")
+    elif kind == "zstd":
         import zstandard
 
-        reader: Readable = zstandard.ZstdDecompressor().stream_reader(
-            fileobj, read_across_frames=True
-        )
-        return reader, kind
-    return raw, None
+        reader = zstandard.ZstdDecompressor().stream_reader(fileobj, read_across_frames=True)
+    else:
+        return raw, None
+    return _Salvaging(reader), kind
 
 
 def open_file(path: str) -> IO[bytes]:

@@ -84,18 +84,19 @@ def read_paths(
     An unreadable input raises InputError; with *on_error* it is reported there instead and
     the remaining inputs are read.
     """
-    try:
-        for path in expand_paths(tuple(paths)):
-            try:
-                yield from _read_one(path, prefilter)
-            except InputError as err:
-                if on_error is None:
-                    raise
-                on_error(err)
-    except InputError as err:
-        if on_error is None:
-            raise
-        on_error(err)
+    for given in paths:
+        try:
+            for path in expand_paths((given,)):
+                try:
+                    yield from _read_one(path, prefilter)
+                except InputError as err:
+                    if on_error is None:
+                        raise
+                    on_error(err)
+        except InputError as err:
+            if on_error is None:
+                raise
+            on_error(err)
 
 
 def _read_one(path: str, prefilter: bool) -> Iterator[LogLine]:
