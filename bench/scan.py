@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import sys
 import tempfile
@@ -157,21 +158,30 @@ def _parse_size(text: str) -> int:
     return int(text)
 
 
-def _timed(argv: list[str], timeout: float, outfile: Path) -> tuple[float, int, str]:
-    """Run *argv* under /usr/bin/time; return (wall seconds, peak RSS KiB, stdout)."""
+class Run:
+    """One timed command: wall and CPU seconds, peak RSS, its output."""
+
+    def __init__(self, wall: float, cpu: float, rss_kib: int, stdout: str) -> None:
+        self.wall, self.cpu, self.rss_kib, self.stdout = wall, cpu, rss_kib, stdout
+
+
+def _timed(argv: list[str], timeout: float, outfile: Path) -> Run:
+    """Run *argv* under /usr/bin/time (wall, user+sys CPU of it and its children, max RSS)."""
     tfile = outfile.with_suffix(".time")
     start = time.perf_counter()
-    res = proc.run(["/usr/bin/time", "-o", str(tfile), "-f", "%M", *argv], timeout=timeout,
-                   check=False)  # fmt: skip
+    res = proc.run(["/usr/bin/time", "-o", str(tfile), "-f", "%M %U %S", *argv],
+                   timeout=timeout, check=False)  # fmt: skip
     wall = time.perf_counter() - start
     if res.returncode not in (0, 1):
         raise SystemExit(f"{argv[0]} failed ({res.returncode}): {res.stderr.strip()[-500:]}")
-    rss = int(tfile.read_text().strip().splitlines()[-1])
-    return wall, rss, res.stdout
+    rss, user, sys_ = tfile.read_text().strip().splitlines()[-1].split()
+    return Run(wall, float(user) + float(sys_), int(rss), res.stdout)
 
 
 def _drain(path: str) -> None:
     """Child mode: drain read_paths(prefilter=True), print counts as JSON."""
+    import resource
+
     from kmend.logs import read_paths
 
     n = 0
@@ -179,7 +189,10 @@ def _drain(path: str) -> None:
     for line in read_paths([path], prefilter=True):
         n += 1
         last = line.lineno
-    print(json.dumps({"lines_yielded": n, "last_lineno": last}))
+    me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    worker = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    print(json.dumps({"lines_yielded": n, "last_lineno": last,
+                      "rss_mb": {"reader": me // 1024, "worker": worker // 1024}}))  # fmt: skip
 
 
 def _scan_works(python: str) -> bool:
@@ -219,30 +232,33 @@ def main() -> int:
         nbytes = path.stat().st_size
         path.read_bytes() if nbytes < (256 << 20) else None  # warm the page cache
         scratch = Path(tmp) / "m"
-        rows: list[tuple[str, float, int, str]] = []
-        gw, grss, gout = _timed(["grep", "-c", "-E", "BUG|WARNING|Oops|panic", str(path)],
-                                600, scratch)  # fmt: skip
-        rows.append(("grep -c -E", gw, grss, gout.strip() + " matching lines"))
-        lw, lrss, lout = _timed([python, str(Path(__file__).resolve()), "--drain", str(path)],
-                                1800, scratch)  # fmt: skip
-        rows.append(("kmend logs-only", lw, lrss, lout.strip()))
+        rows: list[tuple[str, Run, str]] = []
+        grep = _timed(["grep", "-c", "-E", "BUG|WARNING|Oops|panic", str(path)], 600, scratch)
+        rows.append(("grep -c -E", grep, grep.stdout.strip() + " matching lines"))
+        drain = [python, str(Path(__file__).resolve()), "--drain", str(path)]
+        logs = _timed(drain, 1800, scratch)
+        rows.append(("kmend logs-only", logs, logs.stdout.strip()))
         if not args.logs_only and _scan_works(python):
-            sw, srss, sout = _timed([python, "-m", "kmend", "scan", "--json", str(path)], 1800,
-                                    scratch)  # fmt: skip
+            scan = _timed([python, "-m", "kmend", "scan", "--json", str(path)], 1800, scratch)
             try:
-                found = len(json.loads(sout).get("crashes", json.loads(sout).get("rows", [])))
-                note = f"{found} distinct signatures"
-            except (ValueError, AttributeError):
+                doc = json.loads(scan.stdout)
+                found = doc.get("crashes", doc.get("rows", doc)) if isinstance(doc, dict) else doc
+                note = f"{len(found)} distinct signatures, {crashes} crashes generated"
+            except (ValueError, TypeError):
                 note = "output not JSON"
-            rows.append(("kmend scan --json", sw, srss, note))
+            rows.append(("kmend scan --json", scan, note))
         elif not args.logs_only:
             print("kmend scan --json does not work yet: measuring the log reader only")
-        print(f"\nfile: {nbytes} bytes ({nbytes / (1 << 20):.0f} MiB)")
-        print(f"{'tool':<20}{'seconds':>9}{'MB/s':>9}{'x grep':>8}{'peak RSS':>11}  notes")
-        for name, wall, rss, note in rows:
-            rate = nbytes / wall / 1e6
-            ratio = gw / wall
-            print(f"{name:<20}{wall:9.2f}{rate:9.0f}{ratio:8.2f}{rss / 1024:9.0f} MB  {note}")
+        load = os.getloadavg()[0]
+        print(f"\nfile: {nbytes} bytes ({nbytes / (1 << 20):.0f} MiB); "
+              f"load average {load:.1f} on {os.cpu_count()} CPUs")  # fmt: skip
+        print(f"{'tool':<19}{'wall s':>8}{'MB/s':>7}{'x grep':>8}{'CPU s':>8}{'x grep':>8}"
+              f"{'max RSS':>9}  notes")  # fmt: skip
+        for name, run, note in rows:
+            print(f"{name:<19}{run.wall:8.2f}{nbytes / run.wall / 1e6:7.0f}"
+                  f"{grep.wall / run.wall:8.2f}{run.cpu:8.2f}{grep.cpu / max(run.cpu, 1e-3):8.2f}"
+                  f"{run.rss_kib / 1024:7.0f}MB  {note}")  # fmt: skip
+        print("x grep = grep's time / this tool's time (throughput ratio; 1.0 = as fast as grep)")
     return 0
 
 

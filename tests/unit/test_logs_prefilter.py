@@ -115,3 +115,47 @@ def test_finder_fallback_equals_fast_engine() -> None:
     assert {data.rfind(b"\n", 0, h) for h in fast.hits(data)} == {
         data.rfind(b"\n", 0, h) for h in slow.hits(data)
     }
+
+
+def test_forked_worker_gives_the_same_lines(monkeypatch: pytest.MonkeyPatch) -> None:
+    from kmend.logs import reader, worker
+
+    if not worker.available():
+        pytest.skip("no fork or a single CPU: the worker is never used here")
+    monkeypatch.setattr(lines_mod, "BLOCK_SIZE", 64 << 10)  # many blocks: the worker runs
+    data = make_log(5, 30_000)
+    monkeypatch.setattr(reader, "PARALLEL", False)
+    alone = list(iter_stream(io.BytesIO(data), "x", prefilter=True))
+    monkeypatch.setattr(reader, "PARALLEL", True)
+    forked = list(iter_stream(io.BytesIO(data), "x", prefilter=True))
+    assert len(alone) > 100
+    assert forked == alone
+
+
+def test_forked_worker_reports_corrupt_tail(monkeypatch: pytest.MonkeyPatch) -> None:
+    from kmend.errors import InputError
+    from kmend.logs import worker
+
+    if not worker.available():
+        pytest.skip("no fork or a single CPU: the worker is never used here")
+    monkeypatch.setattr(lines_mod, "BLOCK_SIZE", 64 << 10)
+    blob = gzip.compress(make_log(6, 60_000))
+    with pytest.raises(InputError, match="corrupt or truncated gzip"):
+        list(iter_stream(io.BytesIO(blob[: len(blob) * 2 // 3]), "t.gz", prefilter=True))
+
+
+def test_abandoned_iteration_stops_the_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    import multiprocessing
+
+    from kmend.logs import worker
+
+    if not worker.available():
+        pytest.skip("no fork or a single CPU: the worker is never used here")
+    monkeypatch.setattr(lines_mod, "BLOCK_SIZE", 64 << 10)
+    it = iter_stream(io.BytesIO(make_log(8, 60_000)), "x", prefilter=True)
+    for ll in it:
+        if ll.lineno > 5000:  # well past the first 64 KiB block: the worker is running
+            break
+    assert len(multiprocessing.active_children()) == 1
+    it.close()
+    assert multiprocessing.active_children() == []

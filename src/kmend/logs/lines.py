@@ -9,10 +9,12 @@ parses and memory stays bounded.  Invalid UTF-8 is decoded with replacement char
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import NamedTuple
+from itertools import compress, repeat
+from typing import NamedTuple, cast
 
 from kmend.logs.open import Readable
 
@@ -148,6 +150,29 @@ def is_foreign_syslog(raw: bytes) -> bool:
     return b"kernel" not in raw and _FOREIGN_SYSLOG_B.match(raw) is not None
 
 
+_DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
+#: The first 16 bytes of an RFC3164 line with its digits zeroed: ``Nov 00 00:00:00 ``.
+_RFC3164_SHAPES = frozenset(
+    f"{mon} {day} 00:00:00 ".encode()
+    for mon in ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+    for day in ("00", " 0")
+)
+_HEAD = slice(0, 16)
+
+
+def _kept_lines(lines: list[bytes], first: int) -> Iterator[tuple[int, bytes]]:
+    """(number, line) of the lines worth parsing, filtered at C speed (no Python per line).
+
+    Dropped: lines that start with an RFC3164 time and do not contain ``kernel`` at all —
+    syslog lines of other programs.  Anything else is left to the full parser.
+    """
+    firsts = cast(Iterator[bytes], map(operator.getitem, lines, repeat(_HEAD)))
+    heads = map(bytes.translate, firsts, repeat(_DIGITS_TO_ZERO))
+    not_syslog = map(operator.not_, map(_RFC3164_SHAPES.__contains__, heads))
+    kernel = map(bytes.__contains__, lines, repeat(b"kernel"))
+    return compress(enumerate(lines, first), map(operator.or_, kernel, not_syslog))
+
+
 def block_pieces(block: Block) -> Iterator[Piece]:
     """The text lines of *block*, decoded, with over-long lines cut into pieces.
 
@@ -157,23 +182,29 @@ def block_pieces(block: Block) -> Iterator[Piece]:
     lines = data.split(b"\n")
     if data.endswith(b"\n"):
         lines.pop()
-    lineno = block.lineno
-    long_lines = max(map(len, lines), default=0) > MAX_LINE
+    if not lines:
+        return
+    first = block.lineno
+    if not (block.cont_first or block.open_end) and max(map(len, lines)) <= MAX_LINE:
+        for lineno, raw in _kept_lines(lines, first):
+            if raw.endswith(b"\r"):
+                raw = raw[:-1]
+            yield Piece(lineno, raw.decode("utf-8", "replace"), False)
+        return
     last = len(lines) - 1
     foreign = _FOREIGN_SYSLOG_B.match
     for i, raw in enumerate(lines):
         cont = block.cont_first and i == 0
+        # an open-ended block's last line goes on in the next block: same number
+        lineno = first + i
         if not cont and b"kernel" not in raw and foreign(raw) is not None:
-            lineno += 1
             continue
         if raw.endswith(b"\r"):
             raw = raw[:-1]
         if i == last and block.open_end:
             raw = raw.rstrip(b" ")  # cut at a space before a prefix: not content
-        if long_lines and len(raw) > MAX_LINE:
+        if len(raw) > MAX_LINE:
             for j, part in enumerate(split_long(raw)):
                 yield Piece(lineno, part.decode("utf-8", "replace"), cont or j > 0)
         else:
             yield Piece(lineno, raw.decode("utf-8", "replace"), cont)
-        if i != last or not block.open_end:
-            lineno += 1

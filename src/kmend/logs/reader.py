@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import io
+import itertools
 import sys
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from typing import BinaryIO
 
 from kmend.errors import InputError
+from kmend.logs import worker
 from kmend.logs.lines import Block, Piece, block_pieces, iter_blocks
 from kmend.logs.model import LogLine
 from kmend.logs.open import Readable, decompressed, expand_paths, open_file
@@ -35,6 +37,25 @@ def _lines_of(blocks: Iterator[Block | None], parser: LineParser) -> Iterator[Lo
             yield from parser.feed(piece)
 
 
+#: Let the prefilter run in a forked second process for inputs larger than one block.
+PARALLEL = True
+
+
+def _prefiltered(raw: Iterator[Block], wf: WindowFilter) -> Iterator[Block | None]:
+    first = next(raw, None)
+    if first is None:
+        return
+    yield from wf.feed(first)
+    if PARALLEL and worker.available():
+        second = next(raw, None)  # fork only when the stream goes on
+        if second is None:
+            return
+        yield from worker.filter_in_child(itertools.chain((second,), raw), wf)
+        return
+    for block in raw:
+        yield from wf.feed(block)
+
+
 def iter_stream(
     stream: BinaryIO | Readable, source: str, *, prefilter: bool = False
 ) -> Iterator[LogLine]:
@@ -50,10 +71,11 @@ def iter_stream(
     except errors as err:
         raise InputError(f"{source}: cannot read ({err})", "") from None
     parser = LineParser(source)
-    blocks: Iterator[Block | None] = iter_blocks(reader)
+    blocks: Iterator[Block | None]
     if prefilter:
-        wf = WindowFilter()
-        blocks = (kept for block in iter_blocks(reader, count=False) for kept in wf.feed(block))
+        blocks = _prefiltered(iter_blocks(reader, count=False), WindowFilter())
+    else:
+        blocks = iter_blocks(reader)
     try:
         yield from _lines_of(blocks, parser)
     except errors as err:
