@@ -5,9 +5,10 @@ from __future__ import annotations
 import gzip
 import io
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from kmend.errors import InputError
 from kmend.logs import LogLine, iter_stream, parse_text
 
 # fragments that steer the fuzzer into the containers' code paths
@@ -46,17 +47,22 @@ def test_parse_text_never_raises(text: str) -> None:
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.one_of(st.binary(max_size=2000), texts.map(lambda t: t.encode("utf-8", "surrogatepass"))))
+@example(b"\x1f\x8b")  # gzip magic and nothing more
+@example(b"BZh9garbage\n")
 def test_iter_stream_never_raises(data: bytes) -> None:
     for prefilter in (False, True):
-        check(list(iter_stream(io.BytesIO(data), "fuzz", prefilter=prefilter)),
-              data.count(b"\n") + 1)  # fmt: skip
+        try:
+            got = list(iter_stream(io.BytesIO(data), "fuzz", prefilter=prefilter))
+        except InputError as err:  # bytes that start like a compressed stream and are not
+            assert str(err).startswith("fuzz: ")
+            assert data[:1] in (b"\x1f", b"\xfd", b"B", b"\x28")
+            continue
+        check(got, data.count(b"\n") + 1)
 
 
 @settings(max_examples=50, deadline=None)
 @given(st.binary(max_size=500), st.integers(min_value=0, max_value=40))
 def test_corrupt_gzip_raises_only_input_error(data: bytes, cut: int) -> None:
-    from kmend.errors import InputError
-
     blob = gzip.compress(data)
     blob = blob[: max(2, len(blob) - cut)]
     try:

@@ -11,7 +11,6 @@ Formats: crash-formats-and-triage-anchors.md §1.7 and §3; corpus README §2.
 
 from __future__ import annotations
 
-import functools
 import re
 from typing import NamedTuple
 
@@ -30,7 +29,7 @@ _PRI = r"(?:<(?P<pri>\d{1,3})>)?"
 #: RFC3164 / journalctl short / short-precise: ``Dec  3 00:51:38[.123456] host tag[pid]: ``.
 RFC3164_RE = re.compile(
     _PRI
-    + rf"(?P<mon>{_MON}) (?P<day>[ \d]?\d) (?P<hms>\d\d:\d\d:\d\d)(?P<frac>\.\d{{1,9}})? "
+    + rf"(?P<t>(?P<mon>{_MON}) (?P<day>[ \d]?\d) (?P<hms>\d\d:\d\d:\d\d)(?P<frac>\.\d{{1,9}})?) "
     + _HOST + " " + _TAG
 )
 #: rsyslog RFC3339 / journalctl short-iso: ``2026-11-26T03:04:05.123456+00:00 host tag: ``.
@@ -86,7 +85,9 @@ class Console(NamedTuple):
     text: str
 
 
-@functools.lru_cache(maxsize=4096)
+_TIME_CACHE: dict[str, str] = {}
+
+
 def _rfc3164_time(mon: str, day: str, hms: str, frac: str | None) -> str:
     """``Dec  3 00:51:38`` → ISO 8601 without a year: ``--12-03T00:51:38``."""
     return f"--{MONTHS[mon]:02d}-{int(day):02d}T{hms}{frac or ''}"
@@ -129,13 +130,17 @@ def parse_outer(line: str) -> Outer:
     if first == "<" or first in "ADFJMNOS":
         m = RFC3164_RE.match(line)
         if m:
-            if m["tag"] != "kernel":
-                return Outer("syslog", m["host"], None, False, None, None, "")
-            ts = _rfc3164_time(m["mon"], m["day"], m["hms"], m["frac"])
+            t, host, tag, pri = m.group("t", "host", "tag", "pri")
+            if tag != "kernel":
+                return Outer("syslog", host, None, False, None, None, "")
+            ts = _TIME_CACHE.get(t)
+            if ts is None:
+                if len(_TIME_CACHE) > 4096:
+                    _TIME_CACHE.clear()
+                ts = _TIME_CACHE[t] = _rfc3164_time(m["mon"], m["day"], m["hms"], m["frac"])
             return Outer(
-                "syslog", m["host"], ts, _is_kernel(m["tag"]),
-                _level_from_pri(m["pri"]), None, line[m.end():],
-            )  # fmt: skip
+                "syslog", host, ts, True, int(pri) & 7 if pri else None, None, line[m.end() :]
+            )
         if first == "<":
             m = RFC3339_RE.match(line)
             if m:
@@ -146,7 +151,7 @@ def parse_outer(line: str) -> Outer:
                 )  # fmt: skip
         return Outer("none", None, None, True, None, None, line)
     if first == "[":
-        m = DMESG_T_RE.match(line)
+        m = DMESG_T_RE.match(line) if line[1:2].isalpha() else None
         if m:
             ts = f"{m['year']}-{MONTHS[m['mon']]:02d}-{int(m['day']):02d}T{m['hms']}"
             return Outer("dmesg-T", None, ts, True, None, None, line[m.end():])
@@ -159,6 +164,9 @@ def parse_outer(line: str) -> Outer:
     return Outer("none", None, None, True, None, None, line)
 
 
+_AFTER_BRACKET = frozenset(" 0123456789TC")
+
+
 def parse_console(text: str) -> Console:
     """Strip the printk console prefix (level, time, caller id) from *text*."""
     if not text:
@@ -169,6 +177,8 @@ def parse_console(text: str) -> Console:
         if m:
             text = text[m.end() :]
             first = text[:1]
+    if first == "[" and text[1:2] not in _AFTER_BRACKET:
+        return Console(None, None, None, text)  # "[UFW BLOCK] …": not a printk prefix
     if first not in "<[":
         login = text.find(" login: ", 0, 220)
         if login < 0:

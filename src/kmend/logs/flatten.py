@@ -72,7 +72,7 @@ def split_escapes(text: str) -> list[str]:
 
 def split_stamps(text: str) -> list[str]:
     """Cut a console text that starts with a printk stamp at every further stamp."""
-    if len(text) < 30 or not _STAMP_START_RE.match(text):
+    if len(text) < 30 or text[0] not in "<[" or not _STAMP_START_RE.match(text):
         return [text]
     pieces: list[str] = []
     pos = 0

@@ -33,8 +33,11 @@ def _lines_of(blocks: Iterator[Block | None], parser: LineParser) -> Iterator[Lo
         if block is None:
             parser.reset()
             continue
+        feed = parser.feed
         for piece in block_pieces(block):
-            yield from parser.feed(piece)
+            out = feed(piece)
+            if out:
+                yield from out
 
 
 #: Let the prefilter run in a forked second process for inputs larger than one block.
