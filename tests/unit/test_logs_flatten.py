@@ -105,9 +105,31 @@ def test_stack_words_regrouped_four_per_line() -> None:
 
 
 def test_repeated_console_stamps_resplit() -> None:
-    flat = "[   1.000000] BUG: soft lockup - CPU#0 stuck for 22s! [a:1] [   1.000001] Call Trace:"
+    flat = ("[   1.000000] BUG: soft lockup - CPU#0 stuck for 22s! [a:1] [   1.000001] Call Trace:"
+            " [   1.000002]  foo+0x1/0x2")  # fmt: skip
     got = [(ll.text, ll.uptime) for ll in parse_text(flat)]
-    assert got == [("BUG: soft lockup - CPU#0 stuck for 22s! [a:1]", 1.0), ("Call Trace:", 1.000001)]
+    assert got == [
+        ("BUG: soft lockup - CPU#0 stuck for 22s! [a:1]", 1.0),
+        ("Call Trace:", 1.000001),
+        (" foo+0x1/0x2", 1.000002),
+    ]
+
+
+def test_two_stamps_are_interleaving_not_flattening() -> None:
+    # pr_cont interleaving as a console shows it (syzkaller keeps such a line whole)
+    line = "[   33.634860]  [   33.635331] binder: BINDER_SET_CONTEXT_MGR already set"
+    got = list(parse_text(line))
+    assert [(g.text, g.uptime) for g in got] == [
+        (" [   33.635331] binder: BINDER_SET_CONTEXT_MGR already set", 33.63486)
+    ]
+
+
+def test_dmesg_line_with_colon_words_is_not_a_journal_line() -> None:
+    line = "[    0.000000] x86/fpu: xstate_offset[2]:  576, xstate_sizes[2]:  256"
+    got = list(parse_text(line))
+    assert [(g.host, g.text) for g in got] == [
+        (None, "x86/fpu: xstate_offset[2]:  576, xstate_sizes[2]:  256")
+    ]
 
 
 def test_flattened_mixture_drops_foreign_pieces() -> None:

@@ -39,7 +39,9 @@ RFC3339_RE = re.compile(
     + _HOST + " " + _TAG
 )
 #: journalctl short-monotonic: ``[   12.345678] host kernel: `` (tag must be kernel or have a pid).
-MONOTONIC_RE = re.compile(r"\[\s*(?P<up>\d{1,10}\.\d{1,9})\] " + _HOST + " " + _TAG)
+MONOTONIC_RE = re.compile(
+    r"\[\s*(?P<up>\d{1,10}\.\d{1,9})\] (?P<host>[^\s\[\]:]{1,255}) " + _TAG
+)
 #: ``dmesg -T``: ``[Sat Nov 28 22:51:21 2026] ``.
 DMESG_T_RE = re.compile(
     rf"\[(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (?P<mon>{_MON}) +(?P<day>\d{{1,2}}) "

@@ -71,16 +71,22 @@ def split_escapes(text: str) -> list[str]:
 
 
 def split_stamps(text: str) -> list[str]:
-    """Cut a console text that starts with a printk stamp at every further stamp."""
-    if len(text) < 30 or text[0] not in "<[" or not _STAMP_START_RE.match(text):
+    """Cut a console text that starts with a printk stamp at every further stamp.
+
+    Only a line with at least three stamps counts as flattened: two stamps on one line
+    are how the console shows interleaved or continued (pr_cont) output, which syzkaller
+    keeps as one line.
+    """
+    if len(text) < 60 or text[0] not in "<[" or not _STAMP_START_RE.match(text):
+        return [text]
+    cuts = list(_STAMP_MID_RE.finditer(text, 1))
+    if len(cuts) < 2:
         return [text]
     pieces: list[str] = []
     pos = 0
-    for m in _STAMP_MID_RE.finditer(text, 1):
+    for m in cuts:
         pieces.append(text[pos:m.start()])
         pos = m.end()
-    if not pieces:
-        return [text]
     pieces.append(text[pos:])
     return pieces
 
