@@ -243,3 +243,42 @@ def test_mixed_containers_in_one_file() -> None:
 def test_crlf_and_blank_lines() -> None:
     got = list(parse_text("a\r\n\r\nb\r\n"))
     assert [(g.lineno, g.text) for g in got] == [(1, "a"), (2, ""), (3, "b")]
+
+
+def _export_entry(fields: dict[str, bytes]) -> bytes:
+    out = b""
+    for name, value in fields.items():
+        if b"\n" in value or name == "MESSAGE_BIN":
+            key = b"MESSAGE" if name == "MESSAGE_BIN" else name.encode()
+            out += key + b"\n" + len(value).to_bytes(8, "little") + value + b"\n"
+        else:
+            out += name.encode() + b"=" + value + b"\n"
+    return out + b"\n"
+
+
+def test_journal_export_format_text_and_binary_fields() -> None:
+    import io
+
+    from kmend.logs import iter_stream
+
+    common = {
+        "__CURSOR": b"s=0123;i=1", "__REALTIME_TIMESTAMP": b"1764370281123456",
+        "_BOOT_ID": b"f00d", "_HOSTNAME": b"kvm-4", "_SOURCE_MONOTONIC_TIMESTAMP": b"812004711",
+    }  # fmt: skip
+    stream = (
+        _export_entry({**common, "_TRANSPORT": b"kernel", "PRIORITY": b"4",
+                       "MESSAGE": b"WARNING: CPU: 0 PID: 1 at x.c:1 f+0x1/0x2"})
+        + _export_entry({**common, "_TRANSPORT": b"syslog", "SYSLOG_IDENTIFIER": b"sshd",
+                         "MESSAGE": b"BUG: not the kernel"})
+        + _export_entry({**common, "_TRANSPORT": b"kernel", "PRIORITY": b"3",
+                         "MESSAGE_BIN": b"line one\nline \xff two"})
+    )  # fmt: skip
+    got = list(iter_stream(io.BytesIO(stream), "journal.export"))
+    assert [(g.text, g.level, g.host, g.uptime) for g in got] == [
+        ("WARNING: CPU: 0 PID: 1 at x.c:1 f+0x1/0x2", 4, "kvm-4", 812.004711),
+        ("line one", 3, "kvm-4", 812.004711),
+        ("line \ufffd two", 3, "kvm-4", 812.004711),
+    ]
+    assert got[0].timestamp == "2025-11-28T22:51:21.123456+00:00"
+    assert got[0].lineno == 1
+    assert got[1].lineno == got[2].lineno > got[0].lineno

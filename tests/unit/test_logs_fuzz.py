@@ -49,6 +49,8 @@ def test_parse_text_never_raises(text: str) -> None:
 @given(st.one_of(st.binary(max_size=2000), texts.map(lambda t: t.encode("utf-8", "surrogatepass"))))
 @example(b"\x1f\x8b")  # gzip magic and nothing more
 @example(b"BZh9garbage\n")
+@example(b"__CURSOR=x\nMESSAGE\n\xff\xff\xff\xff\xff\xff\xff\x7fabc")  # export, absurd size
+@example(b"__CURSOR=x\n_TRANSPORT=kernel\nMESSAGE=hi\n\nMESSAGE\n\x02")
 def test_iter_stream_never_raises(data: bytes) -> None:
     for prefilter in (False, True):
         try:

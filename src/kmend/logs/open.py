@@ -112,6 +112,12 @@ class _Salvaging:
         return b"".join(parts)
 
 
+def peek(stream: Readable, size: int) -> tuple[bytes, Readable]:
+    """The first *size* bytes of *stream*, and a stream that still starts with them."""
+    head = _read_head(stream, size)
+    return head, _Prepended(head, stream)
+
+
 def decompressed(stream: Readable) -> tuple[Readable, str | None]:
     """Wrap *stream* in a streaming decompressor when its magic bytes say so."""
     head = _read_head(stream, 6)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from kmend.logs.containers import Outer, is_kmsg_dict_line, parse_console, parse_outer
 from kmend.logs.flatten import split_escapes, split_landmarks, split_prefixes, split_stamps
-from kmend.logs.journal import looks_like_json_entry, parse_json_line
+from kmend.logs.journal import JournalEntry, looks_like_json_entry, parse_json_line
 from kmend.logs.lines import Piece
 from kmend.logs.model import LogLine
 
@@ -39,14 +39,7 @@ class LineParser:
         if looks_like_json_entry(text):
             entry = parse_json_line(text)
             if entry is not None:
-                if entry.kernel and entry.message is not None:
-                    outer = Outer(
-                        "journal", entry.host, entry.timestamp, True, entry.level,
-                        entry.uptime, entry.message,
-                    )  # fmt: skip
-                    for line in entry.message.split("\n"):
-                        self._message(out, piece.lineno, outer, line, escapes=False)
-                return out
+                return self.feed_entry(piece.lineno, entry)
         for k, seg in enumerate(split_prefixes(text)):
             outer = parse_outer(seg)
             if outer.kind == "none":
@@ -63,6 +56,18 @@ class LineParser:
             if not outer.kernel:
                 continue
             self._message(out, piece.lineno, outer, outer.body, escapes=True)
+        return out
+
+    def feed_entry(self, lineno: int, entry: JournalEntry) -> list[LogLine]:
+        """The LogLines of one journal entry (none unless it is a kernel message)."""
+        out: list[LogLine] = []
+        if entry.kernel and entry.message is not None:
+            outer = Outer(
+                "journal", entry.host, entry.timestamp, True, entry.level, entry.uptime,
+                entry.message,
+            )  # fmt: skip
+            for line in entry.message.split("\n"):
+                self._message(out, lineno, outer, line, escapes=False)
         return out
 
     def _message(

@@ -11,9 +11,10 @@ from typing import BinaryIO
 
 from kmend.errors import InputError
 from kmend.logs import worker
+from kmend.logs.journal import EXPORT_MAGIC, iter_export
 from kmend.logs.lines import Block, Piece, block_pieces, iter_blocks
 from kmend.logs.model import LogLine
-from kmend.logs.open import Readable, decompressed, expand_paths, open_file
+from kmend.logs.open import Readable, decompressed, expand_paths, open_file, peek
 from kmend.logs.parser import LineParser
 from kmend.logs.prefilter import WindowFilter
 
@@ -69,11 +70,23 @@ def iter_stream(
     compressed stream raises InputError after the lines read so far.
     """
     errors = _DECOMPRESS_ERRORS + _zstd_error()
+    kind: str | None = None
     try:
         reader, kind = decompressed(stream)
+        head, reader = peek(reader, 32)
     except errors as err:
-        raise InputError(f"{source}: cannot read ({err})", "") from None
+        what = f"corrupt or truncated {kind} data" if kind else "cannot read"
+        raise InputError(f"{source}: {what} ({err})", "") from None
     parser = LineParser(source)
+    if head.startswith(EXPORT_MAGIC):
+        try:
+            for lineno, entry in iter_export(reader):
+                yield from parser.feed_entry(lineno, entry)
+        except errors as err:
+            what = f"corrupt or truncated {kind} data" if kind else "read error"
+            hint = "the entries before it were read"
+            raise InputError(f"{source}: {what} ({err})", hint) from None
+        return
     blocks: Iterator[Block | None]
     if prefilter:
         blocks = _prefiltered(iter_blocks(reader, count=False), WindowFilter())
