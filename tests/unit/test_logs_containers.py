@@ -159,6 +159,14 @@ def test_kmsg_dictionary_lines_are_skipped() -> None:
     assert got[1].uptime == pytest.approx(5.14095)
 
 
+def test_dropped_marker_without_time_stays_text() -> None:
+    got = list(parse_text("** 12 printk messages dropped **\n** 3 printk messages dropped ** tail"))
+    assert [g.text for g in got] == [
+        "** 12 printk messages dropped **",
+        "** 3 printk messages dropped ** tail",
+    ]
+
+
 def test_console_lines_starting_with_space_are_kept() -> None:
     # outside /dev/kmsg, a leading-space line is a real kernel line (a trace frame)
     got = list(parse_text("Call Trace:\n SUBSYSTEM=x\n dump_stack+0x1/0x2\n"))

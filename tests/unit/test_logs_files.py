@@ -191,3 +191,16 @@ def test_binary_garbage_never_raises(tmp_path: Path) -> None:
     for prefilter in (False, True):
         for ll in read_paths([str(path)], prefilter=prefilter):
             assert isinstance(ll.text, str)
+
+
+def test_parse_text_cuts_huge_lines_like_files(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from kmend.logs import parse_text
+
+    text = "[    5.000000] " + " ".join(f"w{i:07d}" for i in range(300_000)) + "\nafter\n"
+    path = tmp_path / "big.log"
+    path.write_text(text)
+    from_file = [replace(ll, source="<text>") for ll in read_paths([str(path)])]
+    assert list(parse_text(text)) == from_file
+    assert len(from_file) >= 4

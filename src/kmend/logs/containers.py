@@ -170,24 +170,31 @@ _AFTER_BRACKET = frozenset(" 0123456789TC")
 
 
 def parse_console(text: str) -> Console:
-    """Strip the printk console prefix (level, time, caller id) from *text*."""
+    """Strip the printk console prefix (level, time, caller id) from *text*.
+
+    As in syzkaller, the ``** N printk messages dropped ** `` and ``… login: `` decorations
+    are stripped only together with a printk time that follows them.
+    """
     if not text:
         return Console(None, None, None, text)
+    original = text
     first = text[0]
+    dropped = False
     if first == "*":
         m = _DROPPED_RE.match(text)
         if m:
             text = text[m.end() :]
             first = text[:1]
+            dropped = True
     if first == "[" and text[1:2] not in _AFTER_BRACKET:
-        return Console(None, None, None, text)  # "[UFW BLOCK] …": not a printk prefix
+        return Console(None, None, None, original)  # "[UFW BLOCK] …": not a printk prefix
     if first not in "<[":
         login = text.find(" login: ", 0, 220)
         if login < 0:
-            return Console(None, None, None, text)
+            return Console(None, None, None, original)
         m = CONSOLE_RE.match(text, login + 8)
         if m is None:
-            return Console(None, None, None, text)
+            return Console(None, None, None, original)
         lvl = m["lvl"]
         return Console(
             int(lvl) & 7 if lvl is not None else None, float(m["up"]), m["ctx"], text[m.end():]
@@ -198,6 +205,8 @@ def parse_console(text: str) -> Console:
         return Console(
             int(lvl) & 7 if lvl is not None else None, float(m["up"]), m["ctx"], text[m.end():]
         )
+    if dropped:
+        return Console(None, None, None, original)
     m = LEVEL_RE.match(text)
     if m:
         rest = text[m.end():]

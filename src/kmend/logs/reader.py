@@ -12,7 +12,7 @@ from typing import BinaryIO
 from kmend.errors import InputError
 from kmend.logs import worker
 from kmend.logs.journal import EXPORT_MAGIC, iter_export
-from kmend.logs.lines import Block, Piece, block_pieces, iter_blocks
+from kmend.logs.lines import MAX_LINE, Block, Piece, block_pieces, iter_blocks, split_long
 from kmend.logs.model import LogLine
 from kmend.logs.open import Readable, decompressed, expand_paths, open_file, peek
 from kmend.logs.parser import LineParser
@@ -108,6 +108,12 @@ def parse_text(text: str, source: str = "<text>") -> Iterator[LogLine]:
     for lineno, line in enumerate(lines, 1):
         if line.endswith("\r"):
             line = line[:-1]
+        if len(line) > MAX_LINE:  # the same pieces as a file would give
+            parts = split_long(line.encode("utf-8", "surrogatepass"))
+            for i, part in enumerate(parts):
+                text = part.decode("utf-8", "replace")
+                yield from parser.feed(Piece(lineno, text, i > 0))
+            continue
         yield from parser.feed(Piece(lineno, line))
 
 
