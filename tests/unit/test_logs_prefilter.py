@@ -159,3 +159,17 @@ def test_abandoned_iteration_stops_the_worker(monkeypatch: pytest.MonkeyPatch) -
     assert len(multiprocessing.active_children()) == 1
     it.close()
     assert multiprocessing.active_children() == []
+
+
+def test_prefilter_sees_journal_byte_array_messages() -> None:
+    import json
+
+    sep = (",", ":")  # journalctl -o json writes compact objects
+    noise = [json.dumps({"MESSAGE": f"noise {i}", "_TRANSPORT": "kernel"}, separators=sep)
+             for i in range(5000)]  # fmt: skip
+    crash = json.dumps({"MESSAGE": list(b"BUG: unable to handle \x1b page fault"),
+                        "_TRANSPORT": "kernel"}, separators=sep)  # fmt: skip
+    data = ("\n".join([*noise, crash, *noise]) + "\n").encode()
+    got = [ll for ll in iter_stream(io.BytesIO(data), "j", prefilter=True)]
+    assert [ll.text for ll in got if ll.lineno == 5001] == ["BUG: unable to handle \x1b page fault"]
+    assert len(got) < 2 * 5000

@@ -14,11 +14,15 @@ from collections.abc import Callable, Iterator, Sequence
 from kmend.logs.lines import Block
 from kmend.oops.needles import LINES_AFTER, LINES_BEFORE, PREFILTER_NEEDLES
 
+#: Lines whose text is not visible as bytes: a journal JSON MESSAGE given as an array of
+#: byte values (journalctl's form for a message with control or non-UTF-8 bytes).
+CONTAINER_NEEDLES: tuple[bytes, ...] = (b'"MESSAGE":[', b'"MESSAGE" : [', b'"MESSAGE": [')
+
 
 class NeedleFinder:
     """All start offsets of any needle in ``data[start:end]``, sorted."""
 
-    def __init__(self, needles: Sequence[bytes] = PREFILTER_NEEDLES) -> None:
+    def __init__(self, needles: Sequence[bytes] = PREFILTER_NEEDLES + CONTAINER_NEEDLES) -> None:
         self.needles = tuple(needles)
         self._engine = _fast_engine(self.needles)
 
