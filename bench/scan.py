@@ -103,7 +103,7 @@ def noise_line(rng: random.Random) -> str:
     # rare benign lines that do contain a crash needle (windows for nothing)
     return rng.choice((
         f"smartd[{pid}]: Device: /dev/sdb [SAT], WARNING: ATA error count increased from 3 to 4",
-        f"kernel: [    0.000000] Kernel command line: BOOT_IMAGE=/boot/vmlinuz-6.1.0-47-amd64 root=/dev/mapper/vg0-root ro quiet panic=10",
+        "kernel: [    0.000000] Kernel command line: BOOT_IMAGE=/boot/vmlinuz-6.1.0-47-amd64 root=/dev/mapper/vg0-root ro quiet panic=10",
     ))  # fmt: skip
 
 
@@ -215,6 +215,7 @@ def main() -> int:
     ap.add_argument("--out", help="write the log here (default: a temp dir)")
     ap.add_argument("--keep", action="store_true", help="reuse --out if it exists")
     ap.add_argument("--logs-only", action="store_true", help="measure only the log reader")
+    ap.add_argument("--gzip", action="store_true", help="also time a gzip -1 copy vs zgrep")
     ap.add_argument("--drain", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.drain:
@@ -249,16 +250,31 @@ def main() -> int:
             rows.append(("kmend scan --json", scan, note))
         elif not args.logs_only:
             print("kmend scan --json does not work yet: measuring the log reader only")
-        load = os.getloadavg()[0]
-        print(f"\nfile: {nbytes} bytes ({nbytes / (1 << 20):.0f} MiB); "
-              f"load average {load:.1f} on {os.cpu_count()} CPUs")  # fmt: skip
-        print(f"{'tool':<19}{'wall s':>8}{'MB/s':>7}{'x grep':>8}{'CPU s':>8}{'x grep':>8}"
-              f"{'max RSS':>9}  notes")  # fmt: skip
-        for name, run, note in rows:
-            print(f"{name:<19}{run.wall:8.2f}{nbytes / run.wall / 1e6:7.0f}"
-                  f"{grep.wall / run.wall:8.2f}{run.cpu:8.2f}{grep.cpu / max(run.cpu, 1e-3):8.2f}"
-                  f"{run.rss_kib / 1024:7.0f}MB  {note}")  # fmt: skip
-        print("x grep = grep's time / this tool's time (throughput ratio; 1.0 = as fast as grep)")
+        _table(f"plain file: {nbytes} bytes ({nbytes / (1 << 20):.0f} MiB)", nbytes, rows)
+        if args.gzip:
+            gz = Path(tmp) / "messages.gz"
+            proc.run(["gzip", "-1", "-c", str(path)], timeout=1800, stdout_path=gz)
+            zrows: list[tuple[str, Run, str]] = []
+            zgrep = _timed(["zgrep", "-c", "-E", "BUG|WARNING|Oops|panic", str(gz)], 1200, scratch)
+            zrows.append(("zgrep -c -E", zgrep, zgrep.stdout.strip() + " matching lines"))
+            zlogs = _timed([*drain[:-1], str(gz)], 1800, scratch)
+            zrows.append(("kmend logs-only", zlogs, zlogs.stdout.strip()))
+            _table(f"gzip -1 of it: {gz.stat().st_size} bytes; rates per uncompressed byte",
+                   nbytes, zrows)  # fmt: skip
+    return 0
+
+
+def _table(title: str, nbytes: int, rows: list[tuple[str, Run, str]]) -> None:
+    """Print *rows*; the first row is the reference the ratios are taken against."""
+    ref = rows[0][1]
+    print(f"\n{title}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    print(f"{'tool':<19}{'wall s':>8}{'MB/s':>7}{'x ref':>7}{'CPU s':>8}{'x ref':>7}"
+          f"{'max RSS':>9}  notes")  # fmt: skip
+    for name, run, note in rows:
+        print(f"{name:<19}{run.wall:8.2f}{nbytes / run.wall / 1e6:7.0f}"
+              f"{ref.wall / run.wall:7.2f}{run.cpu:8.2f}{ref.cpu / max(run.cpu, 1e-3):7.2f}"
+              f"{run.rss_kib / 1024:7.0f}MB  {note}")  # fmt: skip
+    print("x ref = the first row's time / this row's time (a throughput ratio; 1.0 = as fast)")
     return 0
 
 
