@@ -32,6 +32,8 @@ RFC3164_RE = re.compile(
     + rf"(?P<t>(?P<mon>{_MON}) (?P<day>[ \d]?\d) (?P<hms>\d\d:\d\d:\d\d)(?P<frac>\.\d{{1,9}})?) "
     + _HOST + " " + _TAG
 )
+#: Just an RFC3164 time at the start of a line (as ``lines.is_foreign`` tests it).
+_RFC3164_HEAD_RE = re.compile(rf"{_MON} [ \d]\d \d\d:\d\d:\d\d ")
 #: rsyslog RFC3339 / journalctl short-iso: ``2026-11-26T03:04:05.123456+00:00 host tag: ``.
 RFC3339_RE = re.compile(
     _PRI
@@ -143,6 +145,9 @@ def parse_outer(line: str) -> Outer:
             return Outer(
                 "syslog", host, ts, True, int(pri) & 7 if pri else None, None, line[m.end() :]
             )
+        if "kernel" not in line and _RFC3164_HEAD_RE.match(line):
+            # another program's syslog line in an unusual shape (``-- MARK --``): not kernel
+            return Outer("syslog", None, None, False, None, None, "")
         if first == "<":
             m = RFC3339_RE.match(line)
             if m:

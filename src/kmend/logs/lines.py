@@ -42,9 +42,9 @@ def cut_point(buf: bytes, limit: int) -> int:
     for m in _MID_PREFIX_B.finditer(buf, lo, limit):
         best = m.start() + 1
     if best <= 0:
-        esc = buf.rfind(b"#012", lo, limit)
+        esc = buf.rfind(b"#012", lo, limit - 4)
         if esc > 0:
-            best = esc
+            best = esc + 4
     if best <= 0:
         sp = buf.rfind(b" ", lo, limit)
         if sp > 0:
@@ -137,19 +137,6 @@ def iter_blocks(
         carry = chunk[last:]
 
 
-#: A syslog line from a program other than the kernel (and no kernel text in it at all).
-_FOREIGN_SYSLOG_B = re.compile(
-    rb"(?:<\d{1,3}>)?(?:(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ \d]?\d "
-    rb"\d\d:\d\d:\d\d(?:\.\d{1,9})?|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[^ ]{0,16}) "
-    rb"[^\s\[\]]{1,255} [^\s:\[\]]{1,64}(?:\[\d{1,10}\])?: "
-)
-
-
-def is_foreign_syslog(raw: bytes) -> bool:
-    """Whether *raw* is certainly a non-kernel syslog line (dropped before decoding)."""
-    return b"kernel" not in raw and _FOREIGN_SYSLOG_B.match(raw) is not None
-
-
 _DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
 #: The first 16 bytes of an RFC3164 line with its digits zeroed: ``Nov 00 00:00:00 ``.
 _RFC3164_SHAPES = frozenset(
@@ -158,6 +145,11 @@ _RFC3164_SHAPES = frozenset(
     for day in ("00", " 0")
 )
 _HEAD = slice(0, 16)
+
+
+def is_foreign(raw: bytes) -> bool:
+    """The per-line form of the filter in :func:`_kept_lines`."""
+    return b"kernel" not in raw and raw[:16].translate(_DIGITS_TO_ZERO) in _RFC3164_SHAPES
 
 
 def _kept_lines(lines: list[bytes], first: int) -> Iterator[tuple[int, bytes]]:
@@ -192,12 +184,11 @@ def block_pieces(block: Block) -> Iterator[Piece]:
             yield Piece(lineno, raw.decode("utf-8", "replace"), False)
         return
     last = len(lines) - 1
-    foreign = _FOREIGN_SYSLOG_B.match
     for i, raw in enumerate(lines):
         cont = block.cont_first and i == 0
         # an open-ended block's last line goes on in the next block: same number
         lineno = first + i
-        if not cont and b"kernel" not in raw and foreign(raw) is not None:
+        if not cont and is_foreign(raw):
             continue
         if raw.endswith(b"\r"):
             raw = raw[:-1]

@@ -9,7 +9,7 @@ that do not end at a newline) are always kept, so a flattened report of any size
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 
 from kmend.logs.lines import Block
 from kmend.oops.needles import LINES_AFTER, LINES_BEFORE, PREFILTER_NEEDLES
@@ -192,12 +192,3 @@ class WindowFilter:
         self._emit(data[start:end], start_line, out)
         self._keep_until = end_line
         return end
-
-
-def filter_blocks(
-    blocks: Iterator[Block], wf: WindowFilter | None = None
-) -> Iterator[Block | None]:
-    """Only the parts of *blocks* near a needle hit; None marks skipped lines before."""
-    wf = wf or WindowFilter()
-    for block in blocks:
-        yield from wf.feed(block)
