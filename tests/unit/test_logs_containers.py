@@ -114,6 +114,16 @@ def fields(ll: LogLine) -> tuple[object, ...]:
             "4,1234,5678901,-;WARNING: bad \\x1b byte",
             (None, None, None, "WARNING: bad \x1b byte", 5.678901, 4),
         ),
+        # /dev/kmsg with the caller id field (CONFIG_PRINTK_CALLER)
+        (
+            "6,1235,5678999,-,caller=T512;BUG: sleeping function called",
+            (None, None, "T512", "BUG: sleeping function called", 5.678999, 6),
+        ),
+        # extended netconsole with the release prepended and a fragment field
+        (
+            "6.13.0-04048-g4f561a87745a,13,468,514729715,-,ncfrag=0/1135;Call Trace:",
+            (None, None, None, "Call Trace:", 514.729715, 5),
+        ),
         # a plain console line without any prefix keeps its text whole
         (
             "  RIP: 0010:foo+0x5/0x10",

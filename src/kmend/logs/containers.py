@@ -50,7 +50,12 @@ DMESG_T_RE = re.compile(
     r"(?P<hms>\d\d:\d\d:\d\d) (?P<year>\d{4})\] ?"
 )
 #: ``/dev/kmsg`` record: ``level,seq,usec,flags[,more];text``.
-KMSG_RE = re.compile(r"(?P<pri>\d{1,3}),(?P<seq>\d{1,20}),(?P<usec>\d{1,20}),[-+c]?[^;]{0,64};")
+#: netconsole's extended form is the same record, optionally after the release (``r``).
+KMSG_RE = re.compile(
+    r"(?:\d[\w.+~-]{0,63},)??(?P<pri>\d{1,3}),(?P<seq>\d{1,20}),(?P<usec>\d{1,20}),[-+c]?"
+    r"(?P<more>[^;]{0,128});"
+)
+_KMSG_CALLER_RE = re.compile(r"\bcaller=(?P<ctx>[TC]\d{1,10})\b")
 #: A /dev/kmsg dictionary (continuation) line: `` SUBSYSTEM=pci``.
 KMSG_DICT_RE = re.compile(r" [A-Z_][A-Z0-9_]*=")
 #: printk console prefix (corpus README §2), after the optional decorations.
@@ -78,6 +83,7 @@ class Outer(NamedTuple):
     level: int | None
     uptime: float | None
     body: str  # the message with the container removed
+    context: str | None = None  # a caller id the container carries (/dev/kmsg ``caller=``)
 
 
 class Console(NamedTuple):
@@ -126,9 +132,11 @@ def parse_outer(line: str) -> Outer:
             )  # fmt: skip
         m = KMSG_RE.match(line)
         if m:
+            caller = _KMSG_CALLER_RE.search(m["more"]) if m["more"] else None
             return Outer(
                 "kmsg", None, None, True, int(m["pri"]) & 7,
                 int(m["usec"]) / 1e6, decode_kmsg_escapes(line[m.end():]),
+                caller["ctx"] if caller else None,
             )  # fmt: skip
         return Outer("none", None, None, True, None, None, line)
     if first == "<" or first in "ADFJMNOS":

@@ -82,10 +82,11 @@ class LineParser:
         for frag in frags:
             for stamped in split_stamps(frag):
                 con = parse_console(stamped)
+                context = con.context or outer.context
                 level = con.level if con.level is not None else outer.level
                 uptime = con.uptime if con.uptime is not None else outer.uptime
                 for line in split_landmarks(con.text):
                     out.append(LogLine(
-                        self.source, lineno, outer.host, outer.timestamp, con.context, line,
+                        self.source, lineno, outer.host, outer.timestamp, context, line,
                         uptime=uptime, level=level,
                     ))  # fmt: skip
