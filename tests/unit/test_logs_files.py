@@ -229,3 +229,30 @@ def test_parse_text_and_files_agree_on_mixed_input(tmp_path: Path) -> None:
     assert [(ll.lineno, ll.text) for ll in from_file] == [
         (2, "BUG: x"), (5, "console line"), (6, "kmsg line"), (8, "a"), (8, "b"), (9, "plain text"),
     ]  # fmt: skip
+
+
+def test_unlistable_subdirectory_is_reported_and_skipped_simulated(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Simulated: root (as in CI) can list any directory, so os.scandir is made to refuse
+    # one subdirectory the way it does for an unprivileged user (EACCES).
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "x.log").write_text("[ 1.000000] from a\n")
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "y.log").write_text("[ 2.000000] from b\n")
+    real_scandir = os.scandir
+
+    def scandir(path: str) -> object:
+        if str(path).endswith(os.sep + "a"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    errors: list[InputError] = []
+    got = list(read_paths([str(tmp_path)], on_error=errors.append))
+    assert texts(got) == ["from b"]
+    assert [str(e) for e in errors] == [
+        f"{tmp_path / 'a'}: permission denied — run with read access to it"
+    ]
+    with pytest.raises(InputError, match="permission denied"):
+        list(read_paths([str(tmp_path)]))

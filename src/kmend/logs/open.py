@@ -13,7 +13,7 @@ import lzma
 import os
 import re
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import IO, Protocol, cast
 
 from kmend.errors import InputError
@@ -163,23 +163,37 @@ def _order_key(name: str) -> tuple[str, int, int, str]:
     return (plain, 1, 0, name)
 
 
-def iter_directory(path: str) -> Iterator[str]:
-    """Every regular file under *path*, recursively, rotated files oldest first.
-
-    Symbolic links to directories are not followed (no loops, no escaping the tree);
-    binary databases found in log directories (wtmp, lastlog, journal files) are skipped.
-    """
+def _list(path: str) -> list[os.DirEntry[str]]:
     try:
-        entries = sorted(os.scandir(path), key=lambda e: _order_key(e.name))
+        return sorted(os.scandir(path), key=lambda e: _order_key(e.name))
     except PermissionError:
         raise InputError(f"{path}: permission denied", "run with read access to it") from None
     except OSError as err:
         raise InputError(f"{path}: cannot list ({err.strerror or err})", "") from None
+
+
+def iter_directory(
+    path: str, on_error: Callable[[InputError], None] | None = None
+) -> Iterator[str]:
+    """Every regular file under *path*, recursively, rotated files oldest first.
+
+    Symbolic links to directories are not followed (no loops, no escaping the tree);
+    binary databases found in log directories (wtmp, lastlog, journal files) are skipped.
+    An unreadable subdirectory raises InputError, or goes to *on_error* and is skipped.
+    """
+    entries = _list(path)
     for entry in entries:
         full = os.path.join(path, entry.name)
         try:
             if entry.is_dir(follow_symlinks=False):
-                yield from iter_directory(full)
+                try:
+                    _list(full)  # fail early and alone for an unreadable subdirectory
+                except InputError as err:
+                    if on_error is None:
+                        raise
+                    on_error(err)
+                    continue
+                yield from iter_directory(full, on_error)
                 continue
             st = os.stat(full)
         except OSError:
@@ -188,7 +202,9 @@ def iter_directory(path: str) -> Iterator[str]:
             yield full
 
 
-def expand_paths(paths: list[str] | tuple[str, ...]) -> Iterator[str]:
+def expand_paths(
+    paths: list[str] | tuple[str, ...], on_error: Callable[[InputError], None] | None = None
+) -> Iterator[str]:
     """Each path as given, directories replaced by the files found under them."""
     for path in paths:
         if path == "-":
@@ -203,6 +219,6 @@ def expand_paths(paths: list[str] | tuple[str, ...]) -> Iterator[str]:
         except OSError as err:
             raise InputError(f"{path}: cannot read ({err.strerror or err})", "") from None
         if stat.S_ISDIR(st.st_mode):
-            yield from iter_directory(path)
+            yield from iter_directory(path, on_error)
         else:
             yield path

@@ -130,7 +130,7 @@ def read_paths(
     """
     for given in paths:
         try:
-            for path in expand_paths((given,)):
+            for path in expand_paths((given,), on_error):
                 try:
                     yield from _read_one(path, prefilter)
                 except InputError as err:
