@@ -189,10 +189,14 @@ def _drain(path: str) -> None:
     for line in read_paths([path], prefilter=True):
         n += 1
         last = line.lineno
-    me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    worker = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    print(json.dumps({"lines_yielded": n, "last_lineno": last,
-                      "rss_mb": {"reader": me // 1024, "worker": worker // 1024}}))  # fmt: skip
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    worker = resource.getrusage(resource.RUSAGE_CHILDREN)
+    print(json.dumps({
+        "lines_yielded": n, "last_lineno": last,
+        "cpu_s": {"reader": round(me.ru_utime + me.ru_stime, 2),
+                  "worker": round(worker.ru_utime + worker.ru_stime, 2)},
+        "rss_mb": {"reader": me.ru_maxrss // 1024, "worker": worker.ru_maxrss // 1024},
+    }))  # fmt: skip
 
 
 def _scan_works(python: str) -> bool:
