@@ -1,0 +1,1 @@
+"""The target kernel: release, headers tree, config, Module.symvers (KernelTarget)."""
