@@ -13,6 +13,8 @@ import typer
 VERBS: tuple[str, ...] = (
     "scan",
     "show",
+    "check",
+    "preflight",
 )
 
 
