@@ -121,9 +121,9 @@ def make_variants(ko: Path, outdir: Path, symbol: str = "_printk",
     data = ko.read_bytes()
     stem = ko.name.split(".ko")[0]
     edits = {
-        "vm-release": lambda d: edit_release(d),
-        "vm-flags": lambda d: edit_flags(d),
-        "noversions": lambda d: hide_versions(d),
+        "vm-release": edit_release,
+        "vm-flags": edit_flags,
+        "noversions": hide_versions,
         "badcrc": lambda d: bad_crc(d, symbol),
         "nocrc": lambda d: no_crc(d, symbol),
     }

@@ -39,6 +39,9 @@ PACKAGES: dict[str, str] = {
     "update-initramfs": "initramfs-tools",
     "xl": "xen-utils-4.17",
     "objcopy": "binutils",
+    "strip": "binutils",
+    "xz": "xz-utils",
+    "zstd": "zstd",
     "dpkg-deb": "dpkg",
     "journalctl": "systemd",
 }

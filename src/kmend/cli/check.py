@@ -34,7 +34,7 @@ def target_from_options(kdir: Path | None, kernel: str | None, symvers: Path | N
 
 def register(app: typer.Typer) -> None:
     @app.command("check")
-    def _cmd(
+    def _cmd(  # noqa: PLR0917 (one parameter per CLI option)
         module: Annotated[Path, typer.Argument(help="the .ko (.ko.xz, .ko.zst, .ko.gz)")],
         kdir: Annotated[Path | None, typer.Option(help="target headers/build tree")] = None,
         kernel: Annotated[str | None, typer.Option(help="installed kernel release")] = None,

@@ -15,7 +15,8 @@ _MAX_LINKS = 40
 def resolve_in_root(root: Path, path: str) -> Path | None:
     """Resolve absolute *path* as seen from *root*; None if it escapes or loops."""
     root = root.resolve()
-    parts = list(PurePosixPath(path).parts[1:] if path.startswith("/") else PurePosixPath(path).parts)
+    pure = PurePosixPath(path)
+    parts = list(pure.parts[1:] if path.startswith("/") else pure.parts)
     current: list[str] = []
     hops = 0
     while parts:

@@ -4,8 +4,11 @@
 |---|---|
 | early 2.6 | crc, symbol, module |
 | 2.6 → v5.3 | crc, symbol, module, export |
-| v5.4 (cb9b55d21fe0 "modpost: add support for symbol namespaces") | crc, symbol, namespace, module, export |
-| v5.6+ and 5.4.y ("modpost: move the namespace field in Module.symvers last") | crc, symbol, module, export, namespace |
+| v5.4 (cb9b55d21fe0) | crc, symbol, namespace, module, export |
+| v5.6+, 5.4.y | crc, symbol, module, export, namespace |
+
+(cb9b55d21fe0 "modpost: add support for symbol namespaces"; then "modpost: move the
+namespace field in Module.symvers last", Jessica Yu, 2020, Cc: stable.)
 
 The two five-column layouts are told apart per line by where ``EXPORT_*`` sits.
 """

@@ -238,7 +238,7 @@ def _probe_modules(modules_dir: Path | None) -> tuple[int | None, str | None, st
     return mod.this_module_size, mod.vermagic, str(found)
 
 
-def _assemble(
+def _assemble(  # noqa: PLR0917
     release: str,
     kdir: Path | None,
     config: dict[str, str],

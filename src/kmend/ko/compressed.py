@@ -5,6 +5,8 @@ from __future__ import annotations
 import gzip
 import io
 import lzma
+import zlib
+from typing import Any
 
 import zstandard
 
@@ -29,7 +31,7 @@ def compression_of(data: bytes) -> str:
     return ""
 
 
-def _read_capped(stream: io.BufferedIOBase | io.RawIOBase | gzip.GzipFile, what: str) -> bytes:
+def _read_capped(stream: Any, what: str) -> bytes:
     out = bytearray()
     while True:
         chunk = stream.read(1 << 20)
@@ -57,7 +59,7 @@ def decompress(data: bytes, what: str) -> tuple[bytes, str]:
         return _read_capped(reader, what), kind
     except InputError:
         raise
-    except (lzma.LZMAError, OSError, EOFError, zstandard.ZstdError) as exc:
+    except (lzma.LZMAError, zlib.error, OSError, EOFError, zstandard.ZstdError) as exc:
         raise InputError(
             f"{what}: corrupt or truncated {kind} data ({exc})",
             f"re-copy the file or decompress it by hand ({kind} -t)",

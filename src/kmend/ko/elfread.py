@@ -62,7 +62,9 @@ def parse_elf(data: bytes, what: str) -> ElfFacts:
             "give a kernel module (.ko, .ko.xz, .ko.zst or .ko.gz)",
         )
     if len(data) < 64:
-        raise InputError(f"{what}: truncated ELF header ({len(data)} bytes)", "re-copy or rebuild it")
+        raise InputError(
+            f"{what}: truncated ELF header ({len(data)} bytes)", "re-copy or rebuild it"
+        )
     try:
         elf = ELFFile(io.BytesIO(data))
         return _facts(elf, data, what)

@@ -91,7 +91,8 @@ def _name_attr(buf: bytes, start: int, end: int, wanted: str) -> str:
     for _set_tag, s0, s1 in _children(buf, start, end):
         for _seq_tag, a0, a1 in _children(buf, s0, s1):
             kids = _children(buf, a0, a1)
-            if len(kids) == 2 and kids[0][0] == 0x06 and _oid(buf[kids[0][1] : kids[0][2]]) == wanted:
+            if (len(kids) == 2 and kids[0][0] == 0x06
+                    and _oid(buf[kids[0][1] : kids[0][2]]) == wanted):
                 return buf[kids[1][1] : kids[1][2]].decode("utf-8", "replace")
     return ""
 
@@ -101,7 +102,7 @@ def _pkcs7_details(blob: bytes) -> tuple[str, str, str]:
     try:
         _t, c0, c1 = _tlv(blob, 0)  # ContentInfo
         kids = _children(blob, c0, c1)
-        _t, e0, e1 = kids[1]  # [0] EXPLICIT
+        _t, e0, _e1 = kids[1]  # [0] EXPLICIT
         _t, s0, s1 = _tlv(blob, e0)  # SignedData
         signed = _children(blob, s0, s1)
         signer_infos = signed[-1]

@@ -83,7 +83,8 @@ def _check_signature(st: _State) -> bool:
     sig = st.module.signature
     reason = "unsigned module"
     if sig is not None:
-        own_build = st.module.intree and (st.module.vermagic or "").split(" ")[0] == st.target.release
+        built_for = (st.module.vermagic or "").split(" ")[0]
+        own_build = st.module.intree and built_for == st.target.release
         if own_build:
             st.add("signature", WARNING, f"{st.mod_name}: signed by '{sig.signer}' (key "
                    f"{sig.key_id}); assumed to be the kernel's own key (not verifiable offline)",
@@ -253,7 +254,7 @@ def _resolve_symbols(st: _State, index: ProviderIndex) -> None:
                 st.add("symbol", ERROR, f"{st.mod_name}: Unknown symbol {symbol} (err -22)")
                 refused = True
                 continue
-        if prov.owner != "vmlinux" and prov.owner != st.mod_name and prov.owner not in st.needs:
+        if prov.owner not in {"vmlinux", st.mod_name} and prov.owner not in st.needs:
             st.needs.append(prov.owner)
     if refused:
         raise Refused

@@ -1,0 +1,112 @@
+"""Pure parts of the check: Module.symvers layouts, vermagic composition, same_magic,
+the signature trailer, ELF rejections — no toolchain needed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kmend.errors import InputError
+from kmend.kernel.kconfig import compose_vermagic, parse_config
+from kmend.kernel.paths import resolve_in_root
+from kmend.kernel.symvers import SymversEntry, parse_line, parse_symvers
+from kmend.ko import parse_module
+from kmend.ko.signature import MAGIC, split_signature
+from kmend.loadcheck import same_magic
+
+
+@pytest.mark.parametrize(
+    "line,entry",
+    [
+        ("0x1234abcd\tprintk\tvmlinux", SymversEntry(0x1234ABCD, "printk", "vmlinux")),
+        ("0x00000001\tfoo\tdrivers/x/bar\tEXPORT_SYMBOL_GPL",
+         SymversEntry(1, "foo", "drivers/x/bar", "EXPORT_SYMBOL_GPL")),
+        # v5.4 (cb9b55d21fe0): namespace third
+        ("0x00000002\tusb_x\tUSB_STORAGE\tdrivers/usb/storage/usb-storage\tEXPORT_SYMBOL_GPL",
+         SymversEntry(2, "usb_x", "drivers/usb/storage/usb-storage", "EXPORT_SYMBOL_GPL", "USB_STORAGE")),
+        # v5.6+: namespace last, maybe empty
+        ("0x00000003\tusb_y\tdrivers/usb/storage/usb-storage\tEXPORT_SYMBOL_GPL\tUSB_STORAGE",
+         SymversEntry(3, "usb_y", "drivers/usb/storage/usb-storage", "EXPORT_SYMBOL_GPL", "USB_STORAGE")),
+        ("0xf7370f56\tsystem_state\tvmlinux\tEXPORT_SYMBOL\t",
+         SymversEntry(0xF7370F56, "system_state", "vmlinux", "EXPORT_SYMBOL", "")),
+    ],
+)
+def test_symvers_layouts(line: str, entry: SymversEntry) -> None:
+    assert parse_line(line) == entry
+
+
+def test_symvers_garbage_is_one_line_error() -> None:
+    with pytest.raises(InputError, match=r"x:2: not a Module.symvers line"):
+        parse_symvers(["0x1\ta\tvmlinux", "this is not symvers"], "x")
+
+
+def test_symvers_owner_name() -> None:
+    assert SymversEntry(0, "s", "drivers/xen/xen-evtchn").module_name == "xen_evtchn"
+
+
+CONFIG = """
+CONFIG_SMP=y
+CONFIG_PREEMPT_BUILD=y
+CONFIG_MODULE_UNLOAD=y
+CONFIG_MODVERSIONS=y
+# CONFIG_MODULE_SIG_FORCE is not set
+CONFIG_LOCALVERSION="-amd64"
+"""
+
+
+def test_vermagic_debian_6x() -> None:
+    config = parse_config(CONFIG.splitlines())
+    assert config["CONFIG_LOCALVERSION"] == "-amd64"
+    assert compose_vermagic("6.1.0-57-amd64", config) == "6.1.0-57-amd64 SMP preempt mod_unload modversions "
+
+
+def test_vermagic_rhel7_style() -> None:
+    config = parse_config(["CONFIG_SMP=y", "CONFIG_MODULE_UNLOAD=y", "CONFIG_MODVERSIONS=y"])
+    assert compose_vermagic("3.10.0-1160.el7.x86_64", config) == "3.10.0-1160.el7.x86_64 SMP mod_unload modversions "
+
+
+def test_vermagic_old_preempt_and_rt() -> None:
+    assert compose_vermagic("5.4.0", {"CONFIG_PREEMPT": "y"}) == "5.4.0 preempt "
+    assert compose_vermagic("6.6.0", {"CONFIG_PREEMPT_RT": "y"}) == "6.6.0 preempt_rt "
+
+
+def test_same_magic_ignores_release_only_with_crcs() -> None:
+    a, b = "6.1.0-99-amd64 SMP preempt ", "6.1.0-57-amd64 SMP preempt "
+    assert same_magic(a, b, has_crcs=True)
+    assert not same_magic(a, b, has_crcs=False)
+    assert not same_magic("6.1.0-57-amd64 SMP PREEMPT ", b, has_crcs=True)
+
+
+def test_signature_trailer_without_pkcs7_details() -> None:
+    body = b"\x7fELF" + b"\0" * 60
+    sig = b"\x30\x03\x02\x01\x01"  # not a SignedData: details stay empty
+    trailer = bytes([0, 0, 2, 0, 0, 0, 0, 0]) + len(sig).to_bytes(4, "big") + MAGIC
+    rest, parsed = split_signature(body + sig + trailer)
+    assert rest == body
+    assert parsed is not None and parsed.id_type == "PKCS#7" and parsed.sig_len == 5
+    assert split_signature(body) == (body, None)
+
+
+@pytest.mark.parametrize(
+    "data,words",
+    [
+        (b"", "empty file"),
+        (b"MZ\x90\x00" * 40, "not an ELF file"),
+        (b"\x7fELF\x02\x01\x01", "truncated ELF header"),
+        (b"\x1f\x8b\x08\x00" + b"\x00" * 30, "corrupt or truncated gz"),
+        (b"\x28\xb5\x2f\xfd" + b"\x01" * 30, "corrupt or truncated zst"),
+    ],
+)
+def test_bad_module_bytes(data: bytes, words: str) -> None:
+    with pytest.raises(InputError, match=words):
+        parse_module(data, Path("x.ko"))
+
+
+def test_resolve_in_root_keeps_symlinks_inside(tmp_path: Path) -> None:
+    (tmp_path / "usr/src/h").mkdir(parents=True)
+    (tmp_path / "lib/modules/R").mkdir(parents=True)
+    (tmp_path / "lib/modules/R/build").symlink_to("/usr/src/h")
+    (tmp_path / "lib/modules/R/evil").symlink_to("../../../../../../etc")
+    assert resolve_in_root(tmp_path, "/lib/modules/R/build") == (tmp_path / "usr/src/h").resolve()
+    assert resolve_in_root(tmp_path, "/lib/modules/R/evil") is None
