@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from elftools.common.exceptions import ELFError, ELFParseError
 from elftools.elf.elffile import ELFFile
-from elftools.elf.sections import Section, SymbolTableSection
+from elftools.elf.sections import Section
 
 from kmend.errors import InputError
 from kmend.ko.model import ExportedSymbol
@@ -76,7 +76,7 @@ def parse_elf(data: bytes, what: str) -> ElfFacts:
         ) from exc
 
 
-def _check_header(elf: ELFFile, data: bytes, what: str) -> str:
+def _check_header(elf: ELFFile, sections: list[Section], data: bytes, what: str) -> str:
     machine = str(elf["e_machine"])
     if elf.elfclass != 64 or not elf.little_endian or machine not in SUPPORTED_MACHINES:
         raise InputError(
@@ -94,7 +94,7 @@ def _check_header(elf: ELFFile, data: bytes, what: str) -> str:
             f"{what}: truncated: the section header table ends past the end of the file",
             "re-copy or rebuild the module",
         )
-    for sec in elf.iter_sections():
+    for sec in sections:
         if sec["sh_type"] != "SHT_NOBITS" and sec["sh_offset"] + sec["sh_size"] > len(data):
             raise InputError(
                 f"{what}: truncated: section {sec.name or '#'} ends past the end of the file",
@@ -142,63 +142,79 @@ def _versions(sections: dict[str, Section]) -> tuple[dict[str, int], bool, str]:
     return out, True, "__versions"
 
 
-def _string_at(sec: Section, offset: int) -> str:
-    raw = sec.data()
-    return raw[offset:].split(b"\0", 1)[0].decode("utf-8", "replace")
+
+_SYM = struct.Struct("<IBBHQQ")  # Elf64_Sym: name, info, other, shndx, value, size
+_SHN_UNDEF, _SHN_ABS = 0, 0xFFF1
+_STB_WEAK = 2
+
+
+def _cstr(raw: bytes, offset: int) -> str:
+    end = raw.find(b"\0", offset)
+    return raw[offset : end if end >= 0 else len(raw)].decode("utf-8", "replace")
 
 
 def _symbols(
-    elf: ELFFile,
+    sections: list[Section],
 ) -> tuple[bool, tuple[str, ...], tuple[str, ...], tuple[ExportedSymbol, ...]]:
-    symtab = elf.get_section_by_name(".symtab")
-    if not isinstance(symtab, SymbolTableSection):
-        symtab = next((s for s in elf.iter_sections() if isinstance(s, SymbolTableSection)
-                       and s["sh_type"] == "SHT_SYMTAB"), None)
+    """Walk .symtab with struct (pyelftools' per-symbol parsing is ~50x slower)."""
+    symtab = next((s for s in sections if s["sh_type"] == "SHT_SYMTAB"), None)
     if symtab is None:
         return False, (), (), ()
+    link = symtab["sh_link"]
+    if not 0 < link < len(sections):
+        raise ValueError(f".symtab links to section {link}")
+    strtab = sections[link].data()
+    raw = symtab.data()
     undefined: list[str] = []
     weak: list[str] = []
     ksymtab: dict[str, str] = {}
-    crc_syms: dict[str, tuple[object, int]] = {}
-    ns_syms: dict[str, tuple[object, int]] = {}
-    for index, sym in enumerate(symtab.iter_symbols()):
-        if index == 0 or not sym.name:
+    crc_syms: dict[str, tuple[int, int]] = {}
+    ns_syms: dict[str, tuple[int, int]] = {}
+    usable = len(raw) - len(raw) % _SYM.size
+    for index, (st_name, st_info, _other, shndx, value, _size) in enumerate(
+        _SYM.iter_unpack(raw[:usable])
+    ):
+        if index == 0 or st_name == 0:
             continue
-        shndx = sym["st_shndx"]
-        if shndx == "SHN_UNDEF":
-            (weak if sym["st_info"]["bind"] == "STB_WEAK" else undefined).append(sym.name)
-        elif sym.name.startswith("__ksymtab_") and isinstance(shndx, int):
-            ksymtab[sym.name[len("__ksymtab_"):]] = elf.get_section(shndx).name
-        elif sym.name.startswith("__crc_"):
-            crc_syms[sym.name[len("__crc_"):]] = (shndx, sym["st_value"])
-        elif sym.name.startswith("__kstrtabns_"):
-            ns_syms[sym.name[len("__kstrtabns_"):]] = (shndx, sym["st_value"])
+        name = _cstr(strtab, st_name)
+        if shndx == _SHN_UNDEF:
+            (weak if st_info >> 4 == _STB_WEAK else undefined).append(name)
+        elif name.startswith("__ksymtab_") and shndx < len(sections):
+            ksymtab[name[len("__ksymtab_"):]] = sections[shndx].name
+        elif name.startswith("__crc_"):
+            crc_syms[name[len("__crc_"):]] = (shndx, value)
+        elif name.startswith("__kstrtabns_") and shndx < len(sections):
+            ns_syms[name[len("__kstrtabns_"):]] = (shndx, value)
     exports = []
     for name, secname in ksymtab.items():
         export = "EXPORT_SYMBOL_GPL" if "_gpl" in secname else "EXPORT_SYMBOL"
         crc: int | None = None
         if name in crc_syms:
             shndx, value = crc_syms[name]
-            if shndx == "SHN_ABS":
+            if shndx == _SHN_ABS:
                 crc = value & 0xFFFFFFFF
-            elif isinstance(shndx, int):
-                raw = elf.get_section(shndx).data()
-                crc = struct.unpack_from("<I", raw, value)[0]
+            elif shndx < len(sections):
+                crc = struct.unpack_from("<I", sections[shndx].data(), value)[0]
         namespace = ""
-        if name in ns_syms and isinstance(ns_syms[name][0], int):
+        if name in ns_syms:
             shndx_ns, value_ns = ns_syms[name]
-            assert isinstance(shndx_ns, int)
-            namespace = _string_at(elf.get_section(shndx_ns), value_ns)
+            namespace = _cstr(sections[shndx_ns].data(), value_ns)
         exports.append(ExportedSymbol(name, export, namespace, crc))
     return True, tuple(undefined), tuple(weak), tuple(exports)
 
 
 def _facts(elf: ELFFile, data: bytes, what: str) -> ElfFacts:
-    machine = _check_header(elf, data, what)
+    if elf["e_shnum"] == 0 or elf["e_shoff"] + elf["e_shnum"] * elf["e_shentsize"] > len(data):
+        raise InputError(
+            f"{what}: truncated: the section header table ends past the end of the file",
+            "re-copy or rebuild the module",
+        )
+    section_list = list(elf.iter_sections())
+    machine = _check_header(elf, section_list, data, what)
     sections: dict[str, Section] = {}
     this_module_count = 0
     this_module: Section | None = None
-    for sec in elf.iter_sections():
+    for sec in section_list:
         sections.setdefault(sec.name, sec)
         if sec.name == THIS_MODULE:
             this_module_count += 1
@@ -206,7 +222,7 @@ def _facts(elf: ELFFile, data: bytes, what: str) -> ElfFacts:
     modinfo_sec = sections.get(".modinfo")
     modinfo, modinfo_count = _modinfo(modinfo_sec.data()) if modinfo_sec is not None else ({}, 0)
     versions, has_versions, source = _versions(sections)
-    has_symtab, undefined, weak, exports = _symbols(elf)
+    has_symtab, undefined, weak, exports = _symbols(section_list)
     tm_name = None
     tm_size = None
     if this_module is not None:
