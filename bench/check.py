@@ -28,12 +28,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO / "src"), str(REPO / "tests")]
 
-from kmodbuild import build_kernel, kdir_of  # noqa: E402
-
 from kmend import proc  # noqa: E402
 from kmend.kernel.target import KernelTarget  # noqa: E402
 from kmend.ko import read_module  # noqa: E402
 from kmend.loadcheck import check_module  # noqa: E402
+from kmodbuild import build_kernel, kdir_of  # noqa: E402
 
 _WARN = re.compile(r"^depmod: WARNING: (\S+\.ko) (.*)$")
 
