@@ -110,3 +110,16 @@ def test_resolve_in_root_keeps_symlinks_inside(tmp_path: Path) -> None:
     (tmp_path / "lib/modules/R/evil").symlink_to("../../../../../../etc")
     assert resolve_in_root(tmp_path, "/lib/modules/R/build") == (tmp_path / "usr/src/h").resolve()
     assert resolve_in_root(tmp_path, "/lib/modules/R/evil") is None
+
+
+def test_dmesg_first_error_skips_taint_notices() -> None:
+    from kmend.loadcheck.dmesg import first_error, taint_letters
+
+    msgs = ("badsym: loading out-of-tree module taints kernel.",
+            "badsym: module verification failed: signature and/or required key missing - "
+            "tainting kernel",
+            "badsym: Unknown symbol foo (err -2)",
+            "badsym: Unknown symbol bar (err -2)")
+    assert first_error(msgs) == "badsym: Unknown symbol foo (err -2)"
+    assert first_error(msgs[:2]) is None
+    assert taint_letters(12288) == "OE" and taint_letters(12290) == "FOE" and taint_letters(0) == ""

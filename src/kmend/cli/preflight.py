@@ -1,12 +1,64 @@
-"""`kmend preflight` (waiting for kmend.lab)."""
+"""`kmend preflight MODULE.ko --kernel-image VMLINUZ [--modules-dir DIR] [--xen XEN]`.
+
+Boots the kernel under QEMU (Xen PV dom0 with --xen), loads the module for real and
+reports the kernel's verdict.  Exit 0: loaded; 1: refused; others: errors.py codes.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from kmend.cli.common import console_for, emit_json
+from kmend.loadcheck.preflight import PreflightResult, preflight
+
+
+def result_lines(res: PreflightResult, path: Path) -> list[str]:
+    where = f"{res.release or '?'}" + (" (Xen PV dom0)" if res.xen else "")
+    head = "LOADED" if res.loaded else "REFUSED"
+    taints = f" (kernel taint now: {' '.join(res.taints)})" if res.taints else ""
+    lines = [f"{path.name} → {where}, booted in QEMU: {head}{taints}"]
+    if res.dependencies:
+        lines.append(f"  loaded first: {', '.join(res.dependencies)}")
+    if res.missing_dependencies:
+        lines.append(f"  depends on {', '.join(res.missing_dependencies)}, not given: "
+                     "pass --modules-dir or --with")
+    if res.messages:
+        lines.append("  the kernel printed:")
+        lines += [f"    {m}" for m in res.messages]
+    if res.insmod_output:
+        lines.append("  insmod said:")
+        lines += [f"    {m}" for m in res.insmod_output]
+    if res.first_error:
+        lines.append(f"  first error: {res.first_error}")
+    lines.append(f"  ({res.seconds:.1f} s)")
+    return lines
 
 
 def register(app: typer.Typer) -> None:
     @app.command("preflight")
-    def _cmd() -> int:
-        """Boot the target kernel in QEMU and load the module for real (not ready yet)."""
-        return 0
+    def _cmd(  # noqa: PLR0917 (one parameter per CLI option)
+        module: Annotated[Path, typer.Argument(help="the .ko (.ko.xz, .ko.zst, .ko.gz)")],
+        kernel_image: Annotated[Path, typer.Option(help="the vmlinuz to boot")],
+        modules_dir: Annotated[Path | None, typer.Option(
+            help="/lib/modules/RELEASE of that kernel: dependencies are modprobed from it")] = None,
+        xen: Annotated[Path | None, typer.Option(
+            help="boot under this Xen hypervisor (e.g. /boot/xen-4.17-amd64.gz) as PV dom0")] = None,
+        with_module: Annotated[list[Path] | None, typer.Option(
+            "--with", help="another .ko to insmod first (repeatable)")] = None,
+        timeout: Annotated[float, typer.Option(help="seconds before the boot is killed")] = 300.0,
+        console: Annotated[Path | None, typer.Option(help="keep the guest console here")] = None,
+        json: Annotated[bool, typer.Option("--json", help="one JSON document on stdout")] = False,
+    ) -> int:
+        """Boot the kernel in QEMU and load MODULE for real.  (0 loaded, 1 refused)"""
+        res = preflight(module, kernel_image, modules_dir=modules_dir, xen=xen,
+                        with_modules=tuple(with_module or ()), timeout=timeout,
+                        console_path=console)
+        out = console_for(json)
+        for line in result_lines(res, module):
+            out.print(line, markup=False, highlight=False, soft_wrap=True)
+        if json:
+            emit_json(res)
+        return 0 if res.loaded else 1
