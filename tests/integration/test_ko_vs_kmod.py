@@ -82,3 +82,29 @@ def test_compressed_copies(built_modules: dict[str, dict[str, Path]], tmp_path: 
     mod, plain = read_module(packed), read_module(src)
     assert mod.compression == kind
     assert (mod.vermagic, dict(mod.versions), mod.undefined) == (plain.vermagic, dict(plain.versions), plain.undefined)
+
+
+def test_mutated_modules_never_crash(built_modules: dict[str, dict[str, Path]]) -> None:
+    """Untrusted .ko bytes: any corruption gives a ModuleFile or one InputError, nothing else."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from kmend.errors import InputError
+    from kmend.ko import parse_module
+
+    good = built_modules["6.1.0-57-amd64"]["needdep"].read_bytes()
+
+    @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.lists(st.tuples(st.integers(0, len(good) - 1), st.integers(0, 255)), max_size=8),
+           st.integers(0, len(good)))
+    def mutate(edits: list[tuple[int, int]], cut: int) -> None:
+        data = bytearray(good[:cut] if cut > len(good) // 2 else good)
+        for pos, value in edits:
+            if pos < len(data):
+                data[pos] = value
+        try:
+            parse_module(bytes(data), Path("fuzz.ko"))
+        except InputError as exc:
+            assert "\n" not in str(exc)
+
+    mutate()

@@ -123,3 +123,52 @@ def test_dmesg_first_error_skips_taint_notices() -> None:
     assert first_error(msgs) == "badsym: Unknown symbol foo (err -2)"
     assert first_error(msgs[:2]) is None
     assert taint_letters(12288) == "OE" and taint_letters(12290) == "FOE" and taint_letters(0) == ""
+
+
+def _fake_root(tmp_path: Path, release: str, *, headers: bool) -> Path:
+    import gzip
+
+    root = tmp_path / "root"
+    (root / f"lib/modules/{release}").mkdir(parents=True)
+    (root / "boot").mkdir()
+    (root / f"boot/config-{release}").write_text("CONFIG_SMP=y\nCONFIG_MODVERSIONS=y\n")
+    symvers = "0x12345678\tmodule_layout\tvmlinux\tEXPORT_SYMBOL\t\n"
+    if headers:
+        hdr = root / f"usr/src/linux-headers-{release}"
+        (hdr / "include/generated").mkdir(parents=True)
+        (hdr / "include/generated/utsrelease.h").write_text(f'#define UTS_RELEASE "{release}"\n')
+        (hdr / "Module.symvers").write_text(symvers)
+        # absolute, as Debian ships it: must be read inside the root, not on the host
+        (root / f"lib/modules/{release}/build").symlink_to(f"/usr/src/linux-headers-{release}")
+    else:
+        (root / f"boot/symvers-{release}.gz").write_bytes(gzip.compress(symvers.encode()))
+    return root
+
+
+def test_target_from_release_under_root(tmp_path: Path) -> None:
+    from kmend.kernel.target import KernelTarget
+
+    root = _fake_root(tmp_path, "9.9.9-kmend", headers=True)
+    target = KernelTarget.from_release("9.9.9-kmend", root=root)
+    assert target.kdir == (root / "usr/src/linux-headers-9.9.9-kmend").resolve()
+    assert target.vermagic == "9.9.9-kmend SMP modversions "
+    assert target.symvers["module_layout"].crc == 0x12345678 and target.modversions
+
+
+def test_target_from_release_rhel_boot_symvers(tmp_path: Path) -> None:
+    from kmend.kernel.target import KernelTarget
+
+    root = _fake_root(tmp_path, "3.10.0-1160.el7.x86_64", headers=False)
+    target = KernelTarget.from_release("3.10.0-1160.el7.x86_64", root=root)
+    assert target.kdir is None and target.symvers_path == root / "boot/symvers-3.10.0-1160.el7.x86_64.gz"
+    assert target.vermagic == "3.10.0-1160.el7.x86_64 SMP modversions "
+
+
+def test_target_bad_release_names(tmp_path: Path) -> None:
+    from kmend.errors import EnvironmentMissing
+    from kmend.kernel.target import KernelTarget
+
+    with pytest.raises(InputError):
+        KernelTarget.from_release("../../etc", root=tmp_path)
+    with pytest.raises(EnvironmentMissing, match="linux-headers-1.2.3"):
+        KernelTarget.from_release("1.2.3", root=tmp_path)

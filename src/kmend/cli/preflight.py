@@ -45,7 +45,7 @@ def register(app: typer.Typer) -> None:
         modules_dir: Annotated[Path | None, typer.Option(
             help="/lib/modules/RELEASE of that kernel: dependencies are modprobed from it")] = None,
         xen: Annotated[Path | None, typer.Option(
-            help="boot under this Xen hypervisor (e.g. /boot/xen-4.17-amd64.gz) as PV dom0")] = None,
+            help="boot as PV dom0 under this Xen (e.g. /boot/xen-4.17-amd64.gz)")] = None,
         with_module: Annotated[list[Path] | None, typer.Option(
             "--with", help="another .ko to insmod first (repeatable)")] = None,
         timeout: Annotated[float, typer.Option(help="seconds before the boot is killed")] = 300.0,
