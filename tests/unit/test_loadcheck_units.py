@@ -170,5 +170,5 @@ def test_target_bad_release_names(tmp_path: Path) -> None:
 
     with pytest.raises(InputError):
         KernelTarget.from_release("../../etc", root=tmp_path)
-    with pytest.raises(EnvironmentMissing, match="linux-headers-1.2.3"):
+    with pytest.raises(EnvironmentMissing, match=r"linux-headers-1\.2\.3"):
         KernelTarget.from_release("1.2.3", root=tmp_path)
