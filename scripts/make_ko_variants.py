@@ -10,9 +10,10 @@ a valid ELF the kernel parses normally and only the one thing under test changes
                name, so the module has no modversions; objcopy --remove-section refuses)
   badcrc       the CRC recorded for SYMBOL in __versions inverted
   nocrc        the __versions entry for SYMBOL renamed, so SYMBOL has no CRC at all
-  license      license=OLD rewritten to NEW (same length, NUL-padded)
+  <label>      with --modinfo LABEL:KEY:OLD:NEW, the .modinfo entry KEY=OLD rewritten to
+               KEY=NEW (NEW no longer than OLD, NUL-padded) — e.g. the license, import_ns
 
-Usage: make_ko_variants.py IN.ko OUTDIR [--symbol _printk] [--license "Dual MIT/GPL=Proprietary"]
+Usage: make_ko_variants.py IN.ko OUTDIR [--symbol _printk] [--modinfo LABEL:KEY:OLD:NEW]
 Writes OUTDIR/<stem>-<variant>.ko for each variant that applies.
 """
 
@@ -109,15 +110,15 @@ def no_crc(data: bytes, symbol: str) -> bytes:
     return bytes(out)
 
 
-def edit_license(data: bytes, old: str, new: str) -> bytes:
+def edit_modinfo(data: bytes, key: str, old: str, new: str) -> bytes:
     if len(new) > len(old):
-        raise ValueError("the new license must not be longer than the old one")
+        raise ValueError(f"the new {key} must not be longer than the old one")
     padded = new.encode() + b"\0" * (len(old) - len(new))
-    return _replace_once(data, f"license={old}\0".encode(), b"license=" + padded + b"\0")
+    return _replace_once(data, f"{key}={old}\0".encode(), f"{key}=".encode() + padded + b"\0")
 
 
 def make_variants(ko: Path, outdir: Path, symbol: str = "_printk",
-                  license_edit: tuple[str, str] | None = None) -> dict[str, Path]:
+                  modinfo_edit: tuple[str, str, str, str] | None = None) -> dict[str, Path]:
     data = ko.read_bytes()
     stem = ko.name.split(".ko")[0]
     edits = {
@@ -127,8 +128,9 @@ def make_variants(ko: Path, outdir: Path, symbol: str = "_printk",
         "badcrc": lambda d: bad_crc(d, symbol),
         "nocrc": lambda d: no_crc(d, symbol),
     }
-    if license_edit is not None:
-        edits = {"license": lambda d: edit_license(d, *license_edit)}
+    if modinfo_edit is not None:
+        label, key, old, new = modinfo_edit
+        edits = {label: lambda d: edit_modinfo(d, key, old, new)}
     outdir.mkdir(parents=True, exist_ok=True)
     made = {}
     for label, fn in edits.items():
@@ -150,10 +152,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("ko", type=Path)
     ap.add_argument("outdir", type=Path)
     ap.add_argument("--symbol", default="_printk")
-    ap.add_argument("--license", help="OLD=NEW")
+    ap.add_argument("--modinfo", help="LABEL:KEY:OLD:NEW")
     args = ap.parse_args(argv)
-    lic = tuple(args.license.split("=", 1)) if args.license else None
-    for label, path in make_variants(args.ko, args.outdir, args.symbol, lic).items():  # type: ignore[arg-type]
+    edit = tuple(args.modinfo.split(":", 3)) if args.modinfo else None
+    if edit is not None and len(edit) != 4:
+        ap.error("--modinfo wants LABEL:KEY:OLD:NEW")
+    for label, path in make_variants(args.ko, args.outdir, args.symbol, edit).items():  # type: ignore[arg-type]
         print(f"{label}\t{path}")
     return 0
 

@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parent.parent
 TESTMODS = REPO / "tests/data/testmods"
 #: two Debian 6.1 ABIs and one 6.12 (HELPERS.md: installed here and in CI)
 KERNELS = ("6.1.0-47-amd64", "6.1.0-57-amd64", "6.12.117+deb12-amd64")
-PLAIN = ("hello", "badsym", "unexp", "gplonly", "depprov", "needdep")
+PLAIN = ("hello", "badsym", "unexp", "gplonly", "depprov", "needdep", "nsuser")
 WARN_ONLY = {"badsym", "unexp"}  # unresolved on purpose: KBUILD_MODPOST_WARN=1
 
 
@@ -78,7 +78,10 @@ def build_kernel(release: str, base: Path) -> dict[str, Path]:
     mkv = variants_module()
     var = root / "variants"
     out.update(mkv.make_variants(out["hello"], var))
-    out.update(mkv.make_variants(out["gplonly"], var, license_edit=("Dual MIT/GPL", "Proprietary")))
+    out.update(mkv.make_variants(out["gplonly"], var,
+                                 modinfo_edit=("license", "license", "Dual MIT/GPL", "Proprietary")))
+    out.update(mkv.make_variants(out["nsuser"], var,
+                                 modinfo_edit=("nsmissing", "import_ns", "DMA_BUF", "DMA_BUX")))
     stripped = var / "hello-stripped.ko"
     shutil.copyfile(out["hello"], stripped)
     proc.run(["strip", "--strip-all", str(stripped)], timeout=60)

@@ -46,7 +46,7 @@ _REFUSAL = re.compile("|".join(f"(?:{p})" for p in REFUSALS))
 
 #: the cases loaded alone, by label in kmodbuild's build output
 SINGLE = ("hello", "badsym", "unexp", "gplonly", "license", "depprov", "needdep", "vm-release",
-          "vm-flags", "noversions", "badcrc", "nocrc", "stripped")
+          "vm-flags", "noversions", "badcrc", "nocrc", "stripped", "nsuser", "nsmissing")
 
 
 #: kernel/panic.c taint bits -> letters (the ones a module load can set)

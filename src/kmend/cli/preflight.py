@@ -7,12 +7,14 @@ reports the kernel's verdict.  Exit 0: loaded; 1: refused; others: errors.py cod
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from kmend.cli.common import console_for, emit_json
-from kmend.loadcheck.preflight import PreflightResult, preflight
+
+if TYPE_CHECKING:  # kmend.lab (QEMU) is imported only when the verb runs
+    from kmend.loadcheck.preflight import PreflightResult
 
 
 def result_lines(res: PreflightResult, path: Path) -> list[str]:
@@ -53,6 +55,8 @@ def register(app: typer.Typer) -> None:
         json: Annotated[bool, typer.Option("--json", help="one JSON document on stdout")] = False,
     ) -> int:
         """Boot the kernel in QEMU and load MODULE for real.  (0 loaded, 1 refused)"""
+        from kmend.loadcheck.preflight import preflight
+
         res = preflight(module, kernel_image, modules_dir=modules_dir, xen=xen,
                         with_modules=tuple(with_module or ()), timeout=timeout,
                         console_path=console)

@@ -42,6 +42,7 @@ class _State:
     warned_once: set[str] = field(default_factory=set)
     needs: list[str] = field(default_factory=list)
     hints: list[str] = field(default_factory=list)
+    unexplained: list[str] = field(default_factory=list)  # unknown symbols without a hint
 
     @property
     def info_name(self) -> str:
@@ -232,8 +233,11 @@ def _resolve_symbols(st: _State, index: ProviderIndex) -> None:
         prov = index.lookup(symbol)
         if prov is not None and prov.gpl_only and not gplok:
             st.hints.append(f"{symbol} is exported GPL-only and the module's license "
-                            f"'{st.module.license}' is not GPL-compatible")
+                            f"'{st.module.license}' is not GPL-compatible: declare a "
+                            "GPL-compatible MODULE_LICENSE or stop using it")
             prov = None
+        elif prov is None and symbol != "_GLOBAL_OFFSET_TABLE_":
+            st.unexplained.append(symbol)
         if prov is None:
             if symbol == "_GLOBAL_OFFSET_TABLE_":
                 continue
@@ -251,6 +255,8 @@ def _resolve_symbols(st: _State, index: ProviderIndex) -> None:
                 st.add("namespace", WARNING, msg)
             else:
                 st.add("namespace", ERROR, msg)
+                st.hints.append(f"add MODULE_IMPORT_NS({prov.namespace}) to the module source "
+                                "and rebuild")
                 st.add("symbol", ERROR, f"{st.mod_name}: Unknown symbol {symbol} (err -22)")
                 refused = True
                 continue
@@ -312,12 +318,13 @@ def check_module(
         module=module.name,
         release=target.release,
         needs_loaded=tuple(st.needs),
-        hints=tuple(st.hints) + tuple(advice(module, target, st.findings, will_load)),
+        hints=tuple(st.hints) + tuple(advice(module, target, st.findings, will_load,
+                                             st.unexplained)),
     )
 
 
 def advice(module: ModuleFile, target: KernelTarget, findings: list[Finding],
-           will_load: bool) -> list[str]:
+           will_load: bool, unexplained: list[str]) -> list[str]:
     """What to do, in words."""
     if will_load:
         return []
@@ -328,9 +335,9 @@ def advice(module: ModuleFile, target: KernelTarget, findings: list[Finding],
     if checks & {"module_layout", "vermagic", "this_module", "modversions"}:
         out.append(f"the module was built for {built_for}: rebuild it against the headers "
                    f"of {release} (make -C /lib/modules/{release}/build M=$PWD modules)")
-    if "symbol" in checks and not checks & {"modversions"}:
-        out.append("a symbol the module needs is not exported by the target kernel: port the "
-                   "code to an exported API, or load the module that exports it first")
+    if unexplained:
+        out.append(f"{', '.join(unexplained)}: not exported by {release}: port the code to an "
+                   "exported API, or load the module that exports it first")
     if "signature" in checks:
         out.append("sign the module with a key the kernel trusts (scripts/sign-file, MOK)")
     if "elf" in checks:
