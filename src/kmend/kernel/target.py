@@ -52,6 +52,8 @@ class KernelTarget:
     symvers_path: Path | None = None
     #: where each fact came from, for the report ("vermagic": "composed from auto.conf")
     sources: Mapping[str, str] = field(default_factory=dict)
+    #: names of the modules (not vmlinux) that export something in Module.symvers
+    module_owners: frozenset[str] = frozenset()
 
     # --- facts derived from the config ------------------------------------------------
     @property
@@ -147,11 +149,16 @@ class KernelTarget:
             modversions=modversions_in(symvers),
             sig_enforce=False,
             symvers_path=p,
+            module_owners=_owners(symvers),
             sources={"symvers": str(p), "vermagic": "unknown (no kernel config given)"},
         )
 
 
 # --- helpers --------------------------------------------------------------------------
+
+
+def _owners(symvers: Mapping[str, SymversEntry]) -> frozenset[str]:
+    return frozenset(e.module_name for e in symvers.values() if e.module != "vmlinux")
 
 
 def _read(path: Path) -> str | None:
@@ -279,4 +286,5 @@ def _assemble(  # noqa: PLR0917
         this_module_size=size,
         symvers_path=symvers_path,
         sources=sources,
+        module_owners=_owners(symvers),
     )

@@ -292,8 +292,7 @@ def check_module(
     index = ProviderIndex(target)
     if modules_tree is not None and module.depends:
         for name in index.add_tree(modules_tree, module.depends):
-            if index.lookup(name) is None and not any(
-                    e.module_name == name for e in target.symvers.values()):
+            if name not in target.module_owners:
                 st.hints.append(f"depends on {name}, which is not in {modules_tree}")
     will_load = True
     try:

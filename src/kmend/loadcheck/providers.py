@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -26,23 +27,30 @@ def normalize(name: str) -> str:
     return name.replace("-", "_")
 
 
-def find_modules(tree: Path, names: Iterable[str]) -> dict[str, Path]:
-    """Map each wanted module name to a .ko* file under *tree* (first found, sorted walk)."""
-    wanted = {normalize(n) for n in names}
-    found: dict[str, Path] = {}
-    if not wanted or not tree.is_dir():
-        return found
+@functools.lru_cache(maxsize=8)
+def _tree_index(tree: Path, _mtime_ns: int) -> dict[str, Path]:
+    """Module name → first .ko* file under *tree* (sorted walk); cached per tree state."""
+    index: dict[str, Path] = {}
     for dirpath, dirnames, filenames in os.walk(tree):
         dirnames.sort()
         for fname in sorted(filenames):
-            if ".ko" not in fname:
-                continue
-            stem = normalize(fname.split(".ko", 1)[0])
-            if stem in wanted and stem not in found:
-                found[stem] = Path(dirpath) / fname
-        if len(found) == len(wanted):
-            break
-    return found
+            if ".ko" in fname:
+                index.setdefault(normalize(fname.split(".ko", 1)[0]), Path(dirpath) / fname)
+    return index
+
+
+@functools.lru_cache(maxsize=256)
+def _read_cached(path: Path, _mtime_ns: int, _size: int) -> ModuleFile:
+    return read_module(path)
+
+
+def find_modules(tree: Path, names: Iterable[str]) -> dict[str, Path]:
+    """Map each wanted module name to a .ko* file under *tree*."""
+    wanted = {normalize(n) for n in names}
+    if not wanted or not tree.is_dir():
+        return {}
+    index = _tree_index(tree, tree.stat().st_mtime_ns)
+    return {name: index[name] for name in wanted if name in index}
 
 
 class ProviderIndex:
@@ -73,7 +81,8 @@ class ProviderIndex:
                 missing.append(name)
                 continue
             try:
-                self.add_module(read_module(path))
+                st = path.stat()
+                self.add_module(_read_cached(path, st.st_mtime_ns, st.st_size))
             except KmendError:
                 missing.append(name)
         return missing
