@@ -142,6 +142,9 @@ def _check_version(st: _State, symbol: str, crc: int | None) -> bool:
         if "no_version" not in st.warned_once:
             st.warned_once.add("no_version")
             st.add("modversions", WARNING, f"{st.info_name}: no symbol version for {symbol}")
+            if not st.target.distro:
+                st.add("modversions", WARNING, "mainline kernels only warn about a missing "
+                       "CRC; Debian and Ubuntu kernels refuse the module here", kernel=False)
         return True
     if have == crc & 0xFFFFFFFF:
         return True
