@@ -172,3 +172,12 @@ def test_target_bad_release_names(tmp_path: Path) -> None:
         KernelTarget.from_release("../../etc", root=tmp_path)
     with pytest.raises(EnvironmentMissing, match=r"linux-headers-1\.2\.3"):
         KernelTarget.from_release("1.2.3", root=tmp_path)
+
+
+def test_read_module_refuses_devices_and_directories(tmp_path: Path) -> None:
+    from kmend.ko import read_module
+
+    with pytest.raises(InputError, match="not a regular file"):
+        read_module("/dev/zero")
+    with pytest.raises(InputError, match="is a directory"):
+        read_module(tmp_path)

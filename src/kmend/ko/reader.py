@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 from kmend.errors import InputError
@@ -19,9 +20,12 @@ def _first(values: tuple[str, ...] | None) -> str | None:
 def read_bytes(path: Path) -> bytes:
     """Read *path* (bounded) or raise InputError with one clear line."""
     try:
-        size = path.stat().st_size
-        if path.is_dir():
+        st = path.stat()
+        size = st.st_size
+        if stat.S_ISDIR(st.st_mode):
             raise InputError(f"{path}: is a directory", "give the path of a .ko file")
+        if not stat.S_ISREG(st.st_mode):
+            raise InputError(f"{path}: not a regular file", "give the path of a .ko file")
         if size > MAX_MODULE_BYTES:
             raise InputError(f"{path}: {size} bytes is too large for a kernel module",
                              "give the path of a .ko file")
