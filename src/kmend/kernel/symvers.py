@@ -16,11 +16,14 @@ The two five-column layouts are told apart per line by where ``EXPORT_*`` sits.
 from __future__ import annotations
 
 import gzip
+import stat
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from kmend.errors import InputError
+
+_MAX_SYMVERS = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,10 @@ def parse_symvers(lines: Iterable[str], source: str) -> dict[str, SymversEntry]:
 def load_symvers(path: Path) -> dict[str, SymversEntry]:
     """Read a Module.symvers (or /boot/symvers-R.gz) file."""
     try:
+        st = path.stat()
+        if not stat.S_ISREG(st.st_mode) or st.st_size > _MAX_SYMVERS:
+            raise InputError(f"{path}: not a Module.symvers file (not a regular file, or "
+                             f"over {_MAX_SYMVERS >> 20} MiB)", "give the kernel's Module.symvers")
         raw = path.read_bytes()
     except FileNotFoundError as exc:
         raise InputError(f"{path}: no such file", "give the path of a Module.symvers") from exc
@@ -87,7 +94,7 @@ def load_symvers(path: Path) -> dict[str, SymversEntry]:
         raise InputError(f"{path}: cannot read ({exc.strerror})", "check the file") from exc
     if raw.startswith(b"\x1f\x8b"):
         try:
-            raw = gzip.decompress(raw)
+            raw = gzip.decompress(raw)[: _MAX_SYMVERS + 1]
         except (OSError, EOFError) as exc:
             raise InputError(f"{path}: corrupt gzip data", "re-copy the file") from exc
     text = raw.decode("utf-8", "replace")
