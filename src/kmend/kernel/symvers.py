@@ -16,6 +16,7 @@ The two five-column layouts are told apart per line by where ``EXPORT_*`` sits.
 from __future__ import annotations
 
 import gzip
+import io
 import stat
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -94,7 +95,8 @@ def load_symvers(path: Path) -> dict[str, SymversEntry]:
         raise InputError(f"{path}: cannot read ({exc.strerror})", "check the file") from exc
     if raw.startswith(b"\x1f\x8b"):
         try:
-            raw = gzip.decompress(raw)[: _MAX_SYMVERS + 1]
+            with gzip.GzipFile(fileobj=io.BytesIO(raw)) as unpacked:
+                raw = unpacked.read(_MAX_SYMVERS + 1)
         except (OSError, EOFError) as exc:
             raise InputError(f"{path}: corrupt gzip data", "re-copy the file") from exc
     text = raw.decode("utf-8", "replace")
