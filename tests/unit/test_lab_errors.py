@@ -26,7 +26,7 @@ def test_missing_kernel_is_input_error(tmp_path: Path) -> None:
     with pytest.raises(InputError) as info:
         boot(BootCase(kernel=tmp_path / "vmlinuz-none"))
     assert info.value.exit_code == 4
-    with pytest.raises(InputError, match="vmlinuz-9.9.9-none"):
+    with pytest.raises(InputError, match=r"vmlinuz-9\.9\.9-none"):
         kernel_image("9.9.9-none")
 
 
