@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import shlex
 
-from kmend.lab.steps import Insmod, Modprobe, Step, check_steps, step_kind
+from kmend.lab.steps import Insmod, Modprobe, Run, Step, check_steps, step_kind
 
 MARK = "KMEND-LAB: "
 
@@ -71,9 +71,10 @@ def render_step(step: Step, use_kmod: bool) -> str:
     kind = step_kind(step)
     label = step.label  # validated: no shell metacharacters
     out = f"/run/kmend/out.{label}"
+    dmesg = not isinstance(step, Run) or step.capture_dmesg
     lines = [
         f"# step {label}",
-        "dmesg -c >/dev/null 2>&1",
+        "dmesg -c >/dev/null 2>&1" if dmesg else ":",
         f'echo "{MARK}begin {label} {kind}"',
         f"{_command(step, use_kmod)} >{out} 2>&1",
         "rc=$?",
@@ -83,7 +84,7 @@ def render_step(step: Step, use_kmod: bool) -> str:
     if isinstance(step, Insmod) and step.unload:
         lines.append(f'[ "$rc" -eq 0 ] && {_unload(step, use_kmod)}')
     lines += [
-        f"dmesg -c 2>/dev/null | kmend_prefix 'msg {label}'",
+        f"dmesg -c 2>/dev/null | kmend_prefix 'msg {label}'" if dmesg else ":",
         f'echo "{MARK}end {label} taint=$(kmend_taint)"',
     ]
     return "\n".join(lines) + "\n"

@@ -73,11 +73,16 @@ class Modprobe:
 
 @dataclass(frozen=True)
 class Run:
-    """``sh -c <command>``; its output and exit status are reported under *label*."""
+    """``sh -c <command>``; its output and exit status are reported under *label*.
+
+    ``capture_dmesg=False`` leaves the kernel log alone (no replay of the step's kernel
+    messages under ``msg`` markers), e.g. when the console itself is the capture.
+    """
 
     label: str
     command: str
     timeout: int | None = field(default=None)
+    capture_dmesg: bool = True
 
     def __post_init__(self) -> None:
         check_label(self.label)
