@@ -61,7 +61,7 @@ def rfc3164(
     out = []
     for r in records:
         text = f"{r.stamp} {r.text}" if stamp else r.text
-        out.append(f"{_rfc3164_time(_wall(base, r))} {host} kernel: {text}".rstrip())
+        out.append(f"{_rfc3164_time(_wall(base, r))} {host} kernel: {text}")
     return out
 
 
@@ -69,12 +69,12 @@ def rfc3339(records: Iterable[Record], host: str, base: datetime) -> list[str]:
     out = []
     for r in records:
         when = _wall(base, r).isoformat(timespec="microseconds")
-        out.append(f"{when} {host} kernel: {r.text}".rstrip())
+        out.append(f"{when} {host} kernel: {r.text}")
     return out
 
 
 def dmesg(records: Iterable[Record]) -> list[str]:
-    return [f"{r.stamp} {r.text}".rstrip() for r in records]
+    return [f"{r.stamp} {r.text}" for r in records]
 
 
 def dmesg_human(records: Iterable[Record], base: datetime) -> list[str]:
@@ -82,12 +82,12 @@ def dmesg_human(records: Iterable[Record], base: datetime) -> list[str]:
     for r in records:
         w = _wall(base, r)
         stamp = f"{_DAYS[w.weekday()]} {_MONTHS[w.month - 1]} {w.day:2d} {w:%H:%M:%S} {w.year}"
-        out.append(f"[{stamp}] {r.text}".rstrip())
+        out.append(f"[{stamp}] {r.text}")
     return out
 
 
 def level_prefixed(records: Iterable[Record]) -> list[str]:
-    return [f"<{r.level}>{r.stamp} {r.text}".rstrip() for r in records]
+    return [f"<{r.level}>{r.stamp} {r.text}" for r in records]
 
 
 def _kmsg_escape(text: str) -> str:
@@ -138,7 +138,7 @@ def flattened(records: list[Record], host: str, base: datetime, start: int) -> l
     if not tail:
         return head
     first = _rfc3164_time(_wall(base, tail[0]))
-    body = "#012".join(f"{r.stamp} {r.text}".rstrip() for r in tail)
+    body = "#012".join(f"{r.stamp} {r.text}" for r in tail)
     return [*head, f"{first} {host} kernel: {body}"]
 
 

@@ -22,8 +22,9 @@ SOURCE_NAME = "crashmod.c"
 COMPILED_PATH = f"{MACRO_PREFIX}/{SOURCE_NAME}"
 COMM = "kmend-trigger"
 #: Serial console with the syslog level of every record (kernel >= 4.15), so that the
-#: fixtures can carry real levels; ``plain_console`` removes the ``<N>`` again.
-APPEND = "console=ttyS0 panic=-1 console_msg_format=syslog"
+#: fixtures can carry real levels; ``plain_console`` removes the ``<N>`` again.  panic=1
+#: (not -1) so a panic prints "Rebooting in 1 seconds.." as production hosts do.
+APPEND = "console=ttyS0 panic=1 console_msg_format=syslog"
 PID_MARK = "KMEND-CRASH: pid="
 
 _MARKER = re.compile(r"KMEND-TRIGGER: (\w+)")
@@ -154,7 +155,7 @@ def plain_console(console: str) -> str:
     if not index:
         return ""
     kept = lines[index[0] : index[-1] + 1]
-    return "\n".join(re.sub(r"^<\d+>(?=\[)", "", line).rstrip() for line in kept) + "\n"
+    return "\n".join(re.sub(r"^<\d+>(?=\[)", "", line) for line in kept) + "\n"
 
 
 def trigger_pid(console: str) -> int | None:

@@ -108,7 +108,7 @@ def qemu_argv(
     """The full QEMU command line for *case* (pure apart from the paths given)."""
     memory, smp = case.memory_mb, case.smp
     if case.xen is not None:
-        memory, smp = max(memory, case.xen.memory_mb), max(smp, case.xen.smp)
+        memory, smp = max(memory, case.xen.memory_mb), case.xen.smp
     argv = [QEMU, "-accel", accel]
     if accel == "kvm":
         argv += ["-cpu", "host"]
