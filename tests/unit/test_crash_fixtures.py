@@ -16,6 +16,7 @@ from tests.conftest import REPO
 
 from kmend.lab.containers import Record, flattened, journal_json, kmsg, rfc3164
 from kmend.lab.containers import default_base as base
+from kmend.lab.crashcap import KIND_BY_NAME
 
 DATA = REPO / "tests" / "data" / "crashes"
 SOURCE = (REPO / "tests" / "data" / "crashmod" / "crashmod.c").read_text().splitlines()
@@ -42,7 +43,7 @@ def test_manifest_covers_two_kernels_and_the_required_families() -> None:
 
 @pytest.mark.parametrize("entry", _captures(), ids=lambda e: f"{e['release']}/{e['kind']}")
 def test_capture_facts(entry: dict[str, object]) -> None:
-    kind = str(entry["kind"])
+    kind = KIND_BY_NAME[str(entry["kind"])].trigger_name
     assert entry["line"] == _marker_line(kind)
     files = entry["files"]
     assert isinstance(files, dict)

@@ -26,7 +26,7 @@ def _line_of(statement: str) -> int:
 
 def test_sites_match_plain_text_search() -> None:
     sites = trigger_sites(SOURCE.read_text())
-    assert set(sites) == {k.name for k in KINDS}
+    assert set(sites) == {k.trigger_name for k in KINDS}
     assert sites["bug"].line == _line_of("BUG(); /* KMEND-TRIGGER: bug */")
     assert sites["bug"].function == "crashmod_bug"
     assert sites["timer"].function == "crashmod_timer_fn"

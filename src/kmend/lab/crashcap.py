@@ -26,6 +26,7 @@ COMM = "kmend-trigger"
 #: (not -1) so a panic prints "Rebooting in 1 seconds.." as production hosts do.
 APPEND = "console=ttyS0 panic=1 console_msg_format=syslog"
 PID_MARK = "KMEND-CRASH: pid="
+GUEST_KO = "/lab/crashmod.ko"
 
 _MARKER = re.compile(r"KMEND-TRIGGER: (\w+)")
 _FUNC = re.compile(r"^[A-Za-z_][\w\s\*]*?\b([A-Za-z_]\w*)\s*\([^;]*$")
@@ -44,6 +45,18 @@ class CrashKind:
     oops: bool = True  # the die() path runs (taint D)
     location_in_module: bool = True  # a "file:line" in crashmod.c is printed
     setup: str = ""  # shell run before the trigger (sysctls)
+    trigger: str = ""  # crashmod's trigger name (default: name)
+    at_load: bool = False  # trigger in module_init (insmod crashmod.ko trigger=...)
+    requires: str = ""  # kernel config option the kind needs, e.g. CONFIG_KFENCE
+    extra_append: str = ""  # extra kernel command line
+
+    @property
+    def trigger_name(self) -> str:
+        return self.trigger or self.name
+
+    @property
+    def comm(self) -> str:
+        return "insmod" if self.at_load else COMM
 
 
 KINDS: tuple[CrashKind, ...] = (
@@ -73,6 +86,17 @@ KINDS: tuple[CrashKind, ...] = (
     CrashKind(
         "timer", "NULL pointer dereference", context="irq", panics=True, location_in_module=False
     ),
+    # a double fault on the guard page: die() in exception context, so the kernel panics
+    CrashKind("stackoverflow", "stack guard page", panics=True, location_in_module=False),
+    CrashKind(
+        "kfence",
+        "KFENCE use-after-free",
+        oops=False,
+        location_in_module=False,
+        requires="CONFIG_KFENCE",
+        extra_append="kfence.sample_interval=1",
+    ),
+    CrashKind("bug_at_load", "BUG", trigger="bug", at_load=True),
 )
 KIND_BY_NAME = {k.name: k for k in KINDS}
 
@@ -106,28 +130,50 @@ def trigger_sites(source: str) -> dict[str, TriggerSite]:
 
 
 def trigger_command(kind: CrashKind) -> str:
-    """The guest shell command: set sysctls, rename itself, report its PID, trigger."""
+    """The guest shell command: set sysctls, rename itself, report its PID, trigger.
+
+    For an ``at_load`` kind the command reports the PID and execs insmod itself, so the
+    crashing insmod has that PID.
+    """
     parts = [kind.setup] if kind.setup else []
+    if kind.at_load:
+        parts += [
+            f'echo "{PID_MARK}$$" > /dev/console',
+            # kmod's insmod by its path: exec then names the process "insmod" (busybox
+            # would re-exec itself as /proc/self/exe, named "exe")
+            f"exec /usr/sbin/insmod {GUEST_KO} trigger={kind.trigger_name}",
+        ]
+        return "; ".join(parts)
     parts += [
         f"printf %s {COMM} > /proc/self/comm",
         f'echo "{PID_MARK}$$" > /dev/console',
-        f"echo {kind.name} > /proc/crashmod",
+        f"echo {kind.trigger_name} > /proc/crashmod",
     ]
     return "; ".join(parts)
+
+
+def kernel_has(config_text: str, option: str) -> bool:
+    """Whether *option* is =y or =m in a kernel .config text."""
+    return any(line.strip() in {f"{option}=y", f"{option}=m"} for line in config_text.splitlines())
 
 
 def capture_case(
     kernel: Path, ko: Path, kind: CrashKind, *, timeout: float = 150.0, console: Path | None = None
 ) -> BootCase:
-    """One boot: load crashmod, trigger *kind* from a process named :data:`COMM`."""
-    steps = (
-        Insmod("crashmod", ko),
-        Run("trigger", trigger_command(kind), capture_dmesg=False),
-    )
+    """One boot: load crashmod, trigger *kind* from a process named :data:`COMM`.
+
+    An ``at_load`` kind ships crashmod as a file and loads it from the trigger command.
+    """
+    run = Run("trigger", trigger_command(kind), capture_dmesg=False)
+    if kind.at_load:
+        spec = InitramfsSpec(steps=(run,), files=((GUEST_KO.lstrip("/"), ko),), use_kmod=True)
+    else:
+        spec = InitramfsSpec(steps=(Insmod("crashmod", ko), run))
     return BootCase(
         kernel=kernel,
-        initramfs=InitramfsSpec(steps=steps),
+        initramfs=spec,
         append=APPEND,
+        extra_append=kind.extra_append,
         timeout=timeout,
         console_path=console,
         name=f"crash-{kind.name}",

@@ -5,8 +5,9 @@
  *   echo <kind> > /proc/crashmod
  *
  * The writing process is the one that crashes (its comm appears in the report),
- * except for "timer", which crashes in a timer callback (softirq context) while the
- * writer spins.  Every trigger statement carries a marker comment of the form
+ * except for "timer", which crashes in a hard hrtimer callback (hardirq context) while
+ * the writer spins.  Loading with trigger=<kind> crashes in module_init instead (the
+ * process is insmod).  Every trigger statement carries a marker comment of the form
  * "KMEND-TRIGGER: <kind>"; scripts/gen-crash-fixtures.py reads the line number and
  * the enclosing function from this file, never from a log.
  */
@@ -17,10 +18,12 @@
 #include <linux/delay.h>
 #include <linux/jiffies.h>
 #include <linux/sched.h>
-#include <linux/timer.h>
+#include <linux/hrtimer.h>
 #include <linux/list.h>
 #include <linux/preempt.h>
 #include <linux/string.h>
+#include <linux/slab.h>
+#include <linux/kfence.h>
 
 /* A non-canonical address (bits 63..47 not all equal): #GP, not #PF. */
 #define CRASHMOD_NONCANONICAL 0xdead000000000000UL
@@ -32,7 +35,7 @@ struct crashmod_obj {
 	long val;
 };
 
-static struct timer_list crashmod_timer;
+static struct hrtimer crashmod_timer;
 
 static noinline void crashmod_bug(void)
 {
@@ -112,22 +115,68 @@ static noinline void crashmod_listcorrupt(void)
 	list_add(&item, &head); /* KMEND-TRIGGER: listcorrupt */
 }
 
-static void crashmod_timer_fn(struct timer_list *t)
+/* A hard hrtimer runs its callback in hardirq context, on top of whatever it interrupts. */
+static enum hrtimer_restart crashmod_timer_fn(struct hrtimer *t)
 {
 	struct crashmod_obj *volatile obj = NULL;
 
 	obj->val = 2; /* KMEND-TRIGGER: timer */
+	return HRTIMER_NORESTART;
 }
 
+/* Arms the timer and spins, so the interrupted task is the writer itself. */
 static noinline void crashmod_timer_arm(void)
 {
 	unsigned long end = jiffies + 4 * HZ;
 
-	timer_setup(&crashmod_timer, crashmod_timer_fn, 0);
-	mod_timer(&crashmod_timer, jiffies + 1);
+	hrtimer_init(&crashmod_timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL_HARD);
+	crashmod_timer.function = crashmod_timer_fn;
+	hrtimer_start(&crashmod_timer, ms_to_ktime(20), HRTIMER_MODE_REL_HARD);
 	while (time_before(jiffies, end))
 		cpu_relax();
 }
+
+static volatile int crashmod_deeper = 1;
+
+/* Recurses until the stack guard page below the (vmapped) task stack is hit. */
+static noinline int crashmod_recurse(int depth)
+{
+	volatile char frame[256];
+
+	frame[0] = (char)depth;
+	if (!crashmod_deeper)
+		return frame[0];
+	return crashmod_recurse(depth + 1) + frame[0]; /* KMEND-TRIGGER: stackoverflow */
+}
+
+static noinline void crashmod_stackoverflow(void)
+{
+	pr_info("crashmod: %d\n", crashmod_recurse(0));
+}
+
+#ifdef CONFIG_KFENCE
+/* Needs kfence.sample_interval > 0: retries until KFENCE samples the allocation. */
+static noinline void crashmod_kfence(void)
+{
+	char *volatile p = NULL;
+	int tries;
+
+	for (tries = 0; tries < 20000; tries++) {
+		p = kmalloc(32, GFP_KERNEL);
+		if (!p || is_kfence_address(p))
+			break;
+		kfree(p);
+		p = NULL;
+		usleep_range(200, 400);
+	}
+	if (!p) {
+		pr_err("crashmod: no KFENCE allocation (is kfence.sample_interval set?)\n");
+		return;
+	}
+	kfree(p);
+	pr_info("crashmod: read %d\n", p[0]); /* KMEND-TRIGGER: kfence */
+}
+#endif
 
 struct crashmod_trigger {
 	const char *name;
@@ -147,28 +196,42 @@ static const struct crashmod_trigger crashmod_triggers[] = {
 	{ "atomic_sleep", crashmod_atomic_sleep },
 	{ "listcorrupt", crashmod_listcorrupt },
 	{ "timer", crashmod_timer_arm },
+	{ "stackoverflow", crashmod_stackoverflow },
+#ifdef CONFIG_KFENCE
+	{ "kfence", crashmod_kfence },
+#endif
 };
+
+static char *trigger;
+module_param(trigger, charp, 0);
+MODULE_PARM_DESC(trigger, "crash kind to trigger while loading");
+
+static int crashmod_run(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(crashmod_triggers); i++) {
+		if (strcmp(name, crashmod_triggers[i].name) == 0) {
+			pr_info("crashmod: triggering %s\n", crashmod_triggers[i].name);
+			crashmod_triggers[i].fn();
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
 
 static ssize_t crashmod_write(struct file *file, const char __user *buf, size_t len,
 			      loff_t *off)
 {
 	char kind[32];
 	size_t n = min(len, sizeof(kind) - 1);
-	const char *name;
-	size_t i;
+	int err;
 
 	if (copy_from_user(kind, buf, n))
 		return -EFAULT;
 	kind[n] = '\0';
-	name = strim(kind);
-	for (i = 0; i < ARRAY_SIZE(crashmod_triggers); i++) {
-		if (strcmp(name, crashmod_triggers[i].name) == 0) {
-			pr_info("crashmod: triggering %s\n", crashmod_triggers[i].name);
-			crashmod_triggers[i].fn();
-			return len;
-		}
-	}
-	return -EINVAL;
+	err = crashmod_run(strim(kind));
+	return err ? err : len;
 }
 
 static const struct proc_ops crashmod_ops = {
@@ -180,6 +243,10 @@ static int __init crashmod_init(void)
 	if (!proc_create("crashmod", 0200, NULL, &crashmod_ops))
 		return -ENOMEM;
 	pr_info("crashmod: ready, write a crash kind to /proc/crashmod\n");
+	if (trigger && crashmod_run(trigger)) {
+		remove_proc_entry("crashmod", NULL);
+		return -EINVAL;
+	}
 	return 0;
 }
 
