@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from tests.conftest import need
 
+from kmend import proc
 from kmend.lab import (
     BootCase,
     BootResult,
@@ -39,12 +40,12 @@ HELLO_C = """\
 #include <generated/utsrelease.h>
 static int __init hello_init(void)
 {
-	pr_info("Hello from hello.ko (built for " UTS_RELEASE ")\\n");
+	pr_info("Hello from " KBUILD_MODNAME ".ko (built for " UTS_RELEASE ")\\n");
 	return 0;
 }
 static void __exit hello_exit(void)
 {
-	pr_info("Goodbye from hello.ko\\n");
+	pr_info("Goodbye from " KBUILD_MODNAME ".ko\\n");
 }
 module_init(hello_init);
 module_exit(hello_exit);
@@ -77,10 +78,22 @@ def lab_boots(tmp_path_factory: pytest.TempPathFactory) -> dict[str, BootResult]
     for release in (R61, R612):
         kdir, images[release] = _needs(release)
         ko[release] = build_module(src, kdir, base / release)[0]
+    # a prepared module tree (as an install would leave it): extra/hello_tree.ko + depmod
+    tree_src = base / "hello_tree"
+    tree_src.mkdir()
+    (tree_src / "hello_tree.c").write_text(HELLO_C)
+    (tree_src / "Kbuild").write_text("obj-m += hello_tree.o\n")
+    root = base / "root"
+    tree = root / "lib" / "modules" / R61
+    build_module(tree_src, _needs(R61)[0], tree / "extra")
+    proc.run(["depmod", "-b", str(root), R61], timeout=60)
     cases = {
         "61": BootCase(
             kernel=images[R61],
-            initramfs=InitramfsSpec(steps=(Insmod("hello", ko[R61], unload=True),)),
+            initramfs=InitramfsSpec(
+                steps=(Insmod("hello", ko[R61], unload=True), Modprobe("tree", "hello_tree")),
+                modules=ModuleTree(tree),
+            ),
         ),
         "612": BootCase(
             kernel=images[R612],
@@ -129,6 +142,12 @@ def test_own_module_loads(lab_boots: dict[str, BootResult], key: str, release: s
     assert hello.taint_after is not None
     assert hello.taint_after & TAINT_OOT and hello.taint_after & TAINT_UNSIGNED
     assert result.taint == hello.taint_after
+
+
+def test_whole_prepared_tree_and_modprobe(lab_boots: dict[str, BootResult]) -> None:
+    tree = lab_boots["61"].load("tree")
+    assert tree.rc == 0, tree
+    assert f"Hello from hello_tree.ko (built for {R61})" in tree.messages
 
 
 def test_foreign_module_refused_with_kernel_message(lab_boots: dict[str, BootResult]) -> None:
