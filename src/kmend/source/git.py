@@ -171,3 +171,43 @@ class GitRepo:
             return False
         self.git("commit-graph", "write", "--reachable", "--changed-paths", timeout=CLONE_TIMEOUT)
         return True
+
+
+# -- additions for the fix search (kmend.fixes) -------------------------------------------
+_BLAME_HEADER = re.compile(r"^([0-9a-f]{40}) (\d+) (\d+)(?: \d+)?$")
+
+
+def blame_lines(repo: GitRepo, rev: str, path: str, first: int, last: int) -> dict[int, str]:
+    """Line number (at *rev*) → sha of the commit that last changed it (``git blame``)."""
+    out = repo.git("blame", "--porcelain", "-L", f"{first},{last}", repo.resolve(rev),
+                   "--", path).stdout
+    result: dict[int, str] = {}
+    for line in out.splitlines():
+        m = _BLAME_HEADER.match(line)
+        if m:
+            result[int(m[3])] = m[1]
+    return result
+
+
+def resolve_many(repo: GitRepo, names: Sequence[str]) -> dict[str, str | None]:
+    """Resolve abbreviated commit ids in one ``git cat-file --batch-check`` run.
+
+    Missing or ambiguous names map to None.
+    """
+    unique = list(dict.fromkeys(n for n in names if re.fullmatch(r"[0-9a-fA-F]{4,40}", n)))
+    if not unique:
+        return {}
+    out = repo.git("cat-file", "--batch-check=%(objectname) %(objecttype)",
+                   input="".join(f"{n}^{{commit}}\n" for n in unique)).stdout.splitlines()
+    result: dict[str, str | None] = {}
+    for name, line in zip(unique, out, strict=False):
+        parts = line.split()
+        ok = len(parts) == 2 and parts[1] == "commit" and len(parts[0]) == 40
+        result[name] = parts[0] if ok else None
+    return result
+
+
+def find_refs(repo: GitRepo, patterns: Sequence[str]) -> list[str]:
+    """Full ref names matching *patterns* (``for-each-ref`` globs)."""
+    out = repo.git("for-each-ref", "--format=%(refname)", "--", *patterns).stdout
+    return [r for r in out.splitlines() if r]

@@ -1,0 +1,162 @@
+"""The crash file's history after the base, read from git in a few calls.
+
+* :func:`file_history` — one ``git log -p -U0 BASE..HEAD -- FILE``: every commit touching
+  the file with its message and the lines it removed and added (NUL/RS/US-separated
+  headers, so messages and patches never get confused).
+* :func:`function_history` — ``git log -L :FUNC:FILE BASE..HEAD``: commits that changed
+  the function (git resolves the function at HEAD and follows its lines back).
+* message parsing — ``Fixes:`` tags, ``Cc: stable``, stable backport lines
+  (``commit <sha> upstream.``, ``[ Upstream commit <sha> ]``, ``(cherry picked from
+  commit <sha>)``) and reverts.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from kmend.errors import CommandFailed
+from kmend.source.git import GitRepo
+
+_HEADER_SEP = "\x00"
+_FMT = "%x00%H%x1f%P%x1f%at%x1f%s%x1f%B%x1e"
+_HUNK_RE = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@ ?(.*)$")
+
+FIXES_RE = re.compile(r"^\s*Fixes:\s*([0-9a-fA-F]{8,40})\b\s*(?:\(\s*\"?(.*?)\"?\s*\)\s*)?$",
+                      re.MULTILINE | re.IGNORECASE)
+STABLE_CC_RE = re.compile(r"^\s*Cc:.*\bstable@(?:vger\.)?kernel\.org", re.MULTILINE | re.IGNORECASE)
+UPSTREAM_RES = (
+    re.compile(r"^\s*commit ([0-9a-f]{12,40}) upstream\.?\s*$", re.MULTILINE | re.IGNORECASE),
+    re.compile(r"^\s*\[\s*upstream commit ([0-9a-f]{12,40})\s*\]\s*$",
+               re.MULTILINE | re.IGNORECASE),
+    re.compile(r"\(cherry picked from commit ([0-9a-f]{12,40})\)", re.IGNORECASE),
+)
+REVERT_RE = re.compile(r"\bThis reverts commit ([0-9a-f]{12,40})", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class Hunk:
+    old_start: int
+    old_count: int
+    new_start: int
+    new_count: int
+    context: str  # git's function-name context of the hunk
+    removed: tuple[str, ...]
+    added: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FileCommit:
+    sha: str
+    parents: tuple[str, ...]
+    author_date: int
+    subject: str
+    body: str
+    hunks: tuple[Hunk, ...] = ()
+
+    @property
+    def removed(self) -> tuple[str, ...]:
+        return tuple(line for h in self.hunks for line in h.removed)
+
+    @property
+    def added(self) -> tuple[str, ...]:
+        return tuple(line for h in self.hunks for line in h.added)
+
+
+def _parse_patch(text: str) -> tuple[Hunk, ...]:
+    hunks: list[Hunk] = []
+    cur: tuple[int, int, int, int, str] | None = None
+    removed: list[str] = []
+    added: list[str] = []
+
+    def close() -> None:
+        if cur is not None:
+            hunks.append(Hunk(*cur, removed=tuple(removed), added=tuple(added)))
+
+    for line in text.split("\n"):
+        m = _HUNK_RE.match(line)
+        if m:
+            close()
+            cur = (int(m[1]), int(m[2] or 1), int(m[3]), int(m[4] or 1), m[5].strip())
+            removed, added = [], []
+        elif cur is None:
+            continue
+        elif line.startswith("-") and not line.startswith("--- "):
+            removed.append(line[1:])
+        elif line.startswith("+") and not line.startswith("+++ "):
+            added.append(line[1:])
+        elif line.startswith("diff --git"):
+            close()
+            cur = None
+    close()
+    return tuple(hunks)
+
+
+def parse_log_with_patches(out: str) -> list[FileCommit]:
+    commits: list[FileCommit] = []
+    for record in out.split(_HEADER_SEP):
+        if not record.strip():
+            continue
+        head, _, patch = record.partition("\x1e")
+        parts = head.split("\x1f", 4)
+        if len(parts) < 5:
+            continue
+        sha, parents, date, subject, body = parts
+        commits.append(FileCommit(
+            sha=sha, parents=tuple(parents.split()), author_date=int(date or 0),
+            subject=subject, body=body.strip("\n"), hunks=_parse_patch(patch),
+        ))
+    return commits
+
+
+def file_history(repo: GitRepo, base: str, head: str, path: str) -> list[FileCommit]:
+    """Commits in ``base..head`` touching *path*, newest first, with their hunks."""
+    out = repo.git("log", "-p", "-U0", "--no-color", "--no-ext-diff", "--no-renames",
+                   f"--format={_FMT}", f"{base}..{head}", "--", path).stdout
+    return parse_log_with_patches(out)
+
+
+def log_messages(repo: GitRepo, revrange: str, path: str) -> list[FileCommit]:
+    """Commits in *revrange* touching *path* with messages, no patches."""
+    out = repo.git("log", f"--format={_FMT}", revrange, "--", path).stdout
+    return parse_log_with_patches(out)
+
+
+def _funcname_regex(function: str) -> str:
+    # git compiles -L :<regex>: as a POSIX basic regex (with GNU \| alternation).
+    return rf"\(^\|[^A-Za-z0-9_]\){re.escape(function)} *("
+
+
+def function_history(repo: GitRepo, base: str, head: str, path: str,
+                     function: str) -> list[str] | None:
+    """Shas of commits in ``base..head`` that changed *function* (``git log -L``).
+
+    None when git cannot find the function at *head* (renamed or removed since).
+    """
+    try:
+        out = repo.git("log", "--no-color", "--format=%x00%H", f"{base}..{head}",
+                       f"-L:{_funcname_regex(function)}:{path}").stdout
+    except CommandFailed:
+        return None
+    return [rec[:40] for rec in out.split("\x00") if len(rec) >= 40]
+
+
+def fixes_tags(body: str) -> list[tuple[str, str | None]]:
+    """(abbreviated sha, quoted subject) of every ``Fixes:`` line."""
+    return [(m[1].lower(), m[2] or None) for m in FIXES_RE.finditer(body)]
+
+
+def upstream_refs(body: str) -> list[str]:
+    """Upstream commit ids a stable/distro backport names."""
+    found: list[str] = []
+    for regex in UPSTREAM_RES:
+        found += [m.lower() for m in regex.findall(body)]
+    return list(dict.fromkeys(found))
+
+
+def cc_stable(body: str) -> bool:
+    return bool(STABLE_CC_RE.search(body))
+
+
+def reverted(body: str) -> list[str]:
+    return [m.lower() for m in REVERT_RE.findall(body)]

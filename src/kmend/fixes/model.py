@@ -1,0 +1,87 @@
+"""Data types of the fix search (DESIGN.md: FixCandidate and the ``fixes --json`` document)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class CrashSite:
+    """What the search starts from: a file, a function, maybe a line, and crash text.
+
+    ``trace_functions`` are the other function names of the call trace (callers), and
+    ``title`` the crash title as printed or as syzbot names it.
+    """
+
+    file: str
+    function: str | None
+    line: int | None = None
+    title: str | None = None
+    trace_functions: tuple[str, ...] = ()
+    kind: str | None = None  # "BUG", "WARNING", ... when known
+
+
+@dataclass(frozen=True, slots=True)
+class SourceAtCrash:
+    """The crash site in the source at the base revision."""
+
+    file: str
+    revision: str
+    line: int | None
+    text: str | None  # the crashing line, as written (no trailing newline)
+    function: str | None  # the function enclosing the line (or the one given)
+    function_start: int | None
+    function_end: int | None
+    assertion: str | None  # BUG_ON / WARN_ON_ONCE / BUG / WARN ... when the line is one
+    condition: str | None  # the asserted condition expression
+    context: tuple[tuple[int, str], ...] = ()  # (line number, text) around the line
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """One reason a commit is a candidate; ``weight`` is its share of the score."""
+
+    kind: str
+    detail: str
+    weight: int
+
+
+@dataclass(frozen=True, slots=True)
+class StableBackport:
+    """The same fix in a stable branch: the backport commit and its first stable tag."""
+
+    commit: str
+    branch: str
+    first_release: str | None
+    in_base: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class FixCandidate:
+    commit: str
+    subject: str
+    score: int
+    evidence: tuple[Evidence, ...]
+    first_release: str | None  # first final release tag containing it (v3.18)
+    stable_backports: tuple[StableBackport, ...] = ()
+    first_tag: str | None = None  # first tag of any kind containing it (v3.18-rc1)
+    author_date: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class FixReport:
+    """The ``kmend fixes --json`` document."""
+
+    base: str
+    file: str
+    function: str | None
+    line: int | None
+    source_line: str | None
+    candidates: tuple[FixCandidate, ...]
+    head: str = ""
+    base_commit: str = ""
+    release: str | None = None
+    source: SourceAtCrash | None = None
+    stable_branch: str | None = None
+    searched_commits: int = 0
+    warnings: tuple[str, ...] = field(default=())
