@@ -73,8 +73,16 @@ class GitRepo:
         if not is_url(url):
             raise UsageError(f"{url}: not a URL", "give a git URL or a local repository path")
         proc.run(
-            ["git", "clone", "--filter=blob:none", "--no-checkout", "--quiet",
-             "--", url, str(dest)],
+            [
+                "git",
+                "clone",
+                "--filter=blob:none",
+                "--no-checkout",
+                "--quiet",
+                "--",
+                url,
+                str(dest),
+            ],
             timeout=timeout,
             extra_env={"GIT_TERMINAL_PROMPT": "0"},
         )
@@ -83,11 +91,14 @@ class GitRepo:
     # -- queries ------------------------------------------------------------------
     def resolve(self, rev: str) -> str:
         """Full SHA of *rev*; InputError naming the revision when it does not exist."""
-        res = self.git("rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}",
-                       check=False)
+        res = self.git(
+            "rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}", check=False
+        )
         if not res.ok or not res.stdout.strip():
-            raise InputError(f"revision {rev!r} not found in {self.path}",
-                             "check the name (git tag -l / git log) or fetch it")
+            raise InputError(
+                f"revision {rev!r} not found in {self.path}",
+                "check the name (git tag -l / git log) or fetch it",
+            )
         return res.stdout.strip()
 
     def has_revision(self, rev: str) -> bool:
@@ -151,8 +162,13 @@ class GitRepo:
         return [t for t in out.splitlines() if t]
 
     def is_ancestor(self, ancestor: str, descendant: str) -> bool:
-        res = self.git("merge-base", "--is-ancestor", self.resolve(ancestor),
-                       self.resolve(descendant), check=False)
+        res = self.git(
+            "merge-base",
+            "--is-ancestor",
+            self.resolve(ancestor),
+            self.resolve(descendant),
+            check=False,
+        )
         if res.returncode not in (0, 1):
             raise CommandFailed(f"git merge-base failed: {res.stderr.strip()}")
         return res.returncode == 0
