@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
-from kmend.errors import EnvironmentMissing, InputError, UsageError
+from kmend.errors import InputError, UsageError
 from kmend.fixes.model import CrashSite
+from kmend.logs import read_paths
+from kmend.oops import CrashReport, parse_reports
 
 
-def site_from_report(report: Any) -> tuple[CrashSite, str | None]:
+def site_from_report(report: CrashReport) -> tuple[CrashSite, str | None]:
     """CrashSite and kernel release of a decoded :class:`kmend.oops.model.CrashReport`."""
     location = report.location
     if location is None:
@@ -19,7 +19,8 @@ def site_from_report(report: Any) -> tuple[CrashSite, str | None]:
                          "give --file and --function (and --line) instead of --log")
     pc_fn = report.pc.function if report.pc is not None else None
     function = report.function or pc_fn
-    trace = tuple(dict.fromkeys(f.function for f in report.frames if f.function))
+    trace = tuple(dict.fromkeys(f.function for f in report.frames
+                                if f.function and f.reliable))
     return (CrashSite(file=location.file, function=function, line=location.line,
                       title=report.title, trace_functions=trace, kind=report.type),
             report.kernel_release)
@@ -27,13 +28,6 @@ def site_from_report(report: Any) -> tuple[CrashSite, str | None]:
 
 def site_from_log(paths: Sequence[Path], index: int) -> tuple[CrashSite, str | None]:
     """Decode the crashes in *paths* and return the site of crash *index* (0-based)."""
-    try:
-        logs = importlib.import_module("kmend.logs")
-        oops = importlib.import_module("kmend.oops")
-        read_paths, parse_reports = logs.read_paths, oops.parse_reports
-    except (ImportError, AttributeError) as exc:
-        raise EnvironmentMissing("this kmend build cannot decode logs yet",
-                                 "give --file and --function instead of --log") from exc
     reports = list(parse_reports(read_paths([str(p) for p in paths])))
     if not reports:
         raise InputError(f"no kernel crash found in {', '.join(map(str, paths))}",
