@@ -42,6 +42,16 @@ def _definition_name(lines: list[str], start: int) -> str | None:
     return None
 
 
+def _head_start(lines: list[str], start: int) -> int:
+    """Include a return type written on its own line above the name (``static long``)."""
+    if start > 0:
+        prev = lines[start - 1]
+        if prev and prev[0] not in " \t#/*}{" and "(" not in prev and ";" not in prev \
+                and not prev.rstrip().endswith(("*/", ",")):
+            return start - 1
+    return start
+
+
 def _body_end(lines: list[str], brace: int) -> int | None:
     for j in range(brace + 1, len(lines)):
         if lines[j].startswith("}"):
@@ -62,7 +72,7 @@ def enclosing_function(lines: list[str], line: int) -> tuple[str, int, int] | No
                       if lines[j].startswith("{") or lines[j].rstrip().endswith("{")), None)
         end = _body_end(lines, brace) if brace is not None else None
         if end is not None and start <= idx <= end:
-            return (name, start + 1, end + 1)
+            return (name, _head_start(lines, start) + 1, end + 1)
         return None
     return None
 
@@ -79,7 +89,7 @@ def find_function(lines: list[str], name: str) -> tuple[int, int] | None:
                              None)
                 end = _body_end(lines, brace) if brace is not None else None
                 if end is not None:
-                    return (head + 1, end + 1)
+                    return (_head_start(lines, head) + 1, end + 1)
     return None
 
 
