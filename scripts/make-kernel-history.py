@@ -89,8 +89,9 @@ class History:
         self.rng = random.Random(seed)  # noqa: S311 - reproducible test data
         self.s = Stream(out)
         self.unrelated = unrelated
-        self.paths = [f"{d}/file{i}.c" for d, _ in SUBSYS for i in range(max(4, min(
-            150, unrelated // 400)))]
+        # Small trees (ten files a directory) keep fast-import's per-commit tree writes cheap.
+        self.paths = [f"{d}/part{i // 10}/file{i}.c" for d, _ in SUBSYS
+                      for i in range(max(4, min(150, unrelated // 400)))]
         self.prefix = {f"{d}/": p for d, p in SUBSYS}
         self.rev = 0
         self.roles: dict[str, int] = {}

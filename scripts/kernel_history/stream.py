@@ -53,7 +53,7 @@ class Stream:
 
     def _resolve(self, text: str) -> str:
         needed = {int(m[2]) for m in _PLACEHOLDER.finditer(text)}
-        if needed - self.shas.keys():
+        if any(m not in self.shas for m in needed):
             self.flush()
 
         def sub(m: re.Match[str]) -> str:

@@ -70,10 +70,13 @@ def test_history_is_kernel_shaped(history: dict[str, Any]) -> None:
     assert line.splitlines()[263].strip() == "BUG_ON(port_owner(port) != NULL);"
 
 
-def test_evtchn_fix_ranks_first(history: dict[str, Any],
-                                capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("line_log", [False, True])
+def test_evtchn_fix_ranks_first(history: dict[str, Any], capsys: pytest.CaptureFixture[str],
+                                line_log: bool) -> None:
+    extra = ["--line-log"] if line_log else []
     doc = run_json(capsys, "--repo", history["repo"], "--file", "drivers/xen/evtchn.c",
-                   "--function", "evtchn_bind_to_user", "--line", "264", "--base", RELEASE)
+                   "--function", "evtchn_bind_to_user", "--line", "264", "--base", RELEASE,
+                   *extra)
     assert doc["base"] == "v3.10.20"
     assert doc["source_line"] == "\tBUG_ON(port_owner(port) != NULL);"
     assert doc["function"] == "evtchn_bind_to_user"
@@ -94,6 +97,10 @@ def test_evtchn_fix_ranks_first(history: dict[str, Any],
     for role in ("fifo", "irqf", "ring_resize", "enotconn", "deadlock"):
         assert by_commit[sha(history, role)]["score"] < best["score"]
     assert "fixes-newer" in kinds(by_commit[sha(history, "ring_resize")])
+    # Which commits change evtchn_bind_to_user (by construction of the stand-in history):
+    # the FIFO refcount, the fix, the IRQF_DISABLED removal and the ring resize.
+    changers = {c["commit"] for c in doc["candidates"] if "changes-function" in kinds(c)}
+    assert changers == {sha(history, r) for r in ("fifo", "fix", "irqf", "ring_resize")}
     # The deadlock fix names the commit that wrote the BUG_ON, but 3.10.12 already had it.
     deadlock = by_commit[sha(history, "deadlock")]
     assert {"fixes-blamed", "in-base"} <= kinds(deadlock)

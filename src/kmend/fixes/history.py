@@ -122,6 +122,38 @@ def log_messages(repo: GitRepo, revrange: str, path: str) -> list[FileCommit]:
     return parse_log_with_patches(out)
 
 
+def function_spans(repo: GitRepo, commits: list[FileCommit], path: str,
+                   function: str) -> dict[str, tuple[int, int] | None]:
+    """The span of *function* in each commit's first parent's version of *path*.
+
+    One ``git cat-file --batch`` reads every parent version (blobs ``git log -p`` already
+    needed, so a partial clone fetches nothing more).  None where the parent lacks the
+    function (added, renamed) or the file.
+    """
+    from kmend.fixes.source import find_function
+    from kmend.source.git import read_blobs
+
+    specs = {c.sha: f"{c.parents[0]}:{path}" for c in commits if c.parents}
+    texts = read_blobs(repo, list(specs.values()))
+    spans: dict[str, tuple[int, int] | None] = {}
+    for sha, spec in specs.items():
+        text = texts.get(spec)
+        spans[sha] = find_function(text.splitlines(), function) if text else None
+    return spans
+
+
+def touches_span(c: FileCommit, span: tuple[int, int]) -> bool:
+    """Whether a hunk of *c* (in its parent's line numbers) meets the lines *span*."""
+    first, last = span
+    for h in c.hunks:
+        if h.old_count == 0:  # pure insertion after line old_start
+            if first <= h.old_start < last:
+                return True
+        elif h.old_start <= last and h.old_start + h.old_count - 1 >= first:
+            return True
+    return False
+
+
 def _funcname_regex(function: str) -> str:
     # git compiles -L :<regex>: as a POSIX basic regex (with GNU \| alternation).
     return rf"\(^\|[^A-Za-z0-9_]\){re.escape(function)} *("

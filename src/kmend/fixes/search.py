@@ -3,7 +3,8 @@
 :func:`find_fixes` reads, in order: the crash file at the base (the crashing line, its
 function, its BUG/WARN condition); ``git blame`` of the function at the base (which
 commits wrote the crashing lines); the file's history from the base to the head with
-patches; ``git log -L`` over the function; the base's stable branch (backports after the
+patches; which of them change the function (its span in each parent, or ``git log -L``
+with ``line_log``); the base's stable branch (backports after the
 base, and backports already inside it).  Each commit touching the file becomes a
 candidate with the evidence listed in :mod:`kmend.fixes.score`; the first release and the
 first stable release of every reported candidate come from :mod:`kmend.fixes.tags`.
@@ -51,6 +52,7 @@ class _Facts:
     reachable: dict[str, bool] = field(default_factory=dict)
     reverted_by: dict[str, str] = field(default_factory=dict)
     line_texts: set[str] = field(default_factory=set)
+    function_how: str = "hunk inside its span in the parent"
 
 
 def _quote_evidence(c: FileCommit, f: _Facts) -> list[Evidence]:
@@ -133,7 +135,7 @@ def _evidence(c: FileCommit, f: _Facts) -> list[Evidence]:
     ev += _fixes_evidence(c, f)
     fn = f.source.function
     if f.function_commits is not None and c.sha in f.function_commits and fn:
-        ev.append(Evidence("changes-function", f"changes {fn}() (git log -L)",
+        ev.append(Evidence("changes-function", f"changes {fn}() ({f.function_how})",
                            weight("changes-function")))
     elif f.function_commits is None and fn and any(fn in h.context or
                                                    any(fn in x for x in h.removed + h.added)
@@ -188,8 +190,16 @@ def _stable(repo: GitRepo, rng: SearchRange, path: str, shas: list[str],
 
 
 def find_fixes(repo: GitRepo, rng: SearchRange, site: CrashSite, *, limit: int = 20,
+               line_log: bool = False,
                progress: Progress = lambda _msg: None) -> FixReport:
-    """Rank the commits after the base that may fix the crash at *site*."""
+    """Rank the commits after the base that may fix the crash at *site*.
+
+    Whether a commit changes the crash function is decided from its hunks and the
+    function's span in its parent's version of the file (one ``cat-file --batch`` over
+    blobs the patch log already fetched); with *line_log* git's own ``git log -L``
+    tracking is used instead (slower on big histories: it walks the range without the
+    changed-path Bloom filters).
+    """
     progress(f"reading {site.file} at {rng.base}")
     if not repo.file_exists(rng.base_sha, site.file):
         raise InputError(f"{site.file} does not exist at {rng.base}",
@@ -220,9 +230,16 @@ def find_fixes(repo: GitRepo, rng: SearchRange, site: CrashSite, *, limit: int =
     progress(f"searching {rng.base}..{rng.head} for commits touching {site.file}")
     commits = history.file_history(repo, rng.base_sha, rng.head_sha, site.file)
     fn = source.function or site.function
-    if fn:
+    if fn and line_log:
         found = history.function_history(repo, rng.base_sha, rng.head_sha, site.file, fn)
         facts.function_commits = set(found) if found is not None else None
+        facts.function_how = "git log -L"
+    elif fn:
+        spans = history.function_spans(repo, commits, site.file, fn)
+        if any(spans.values()):
+            facts.function_commits = {c.sha for c in commits
+                                      if (span := spans.get(c.sha)) is not None
+                                      and history.touches_span(c, span)}
 
     abbrevs = [a for c in commits for a, _ in history.fixes_tags(c.body)]
     facts.fixes_targets = resolve_many(repo, abbrevs)

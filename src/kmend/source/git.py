@@ -227,3 +227,36 @@ def find_refs(repo: GitRepo, patterns: Sequence[str]) -> list[str]:
     """Full ref names matching *patterns* (``for-each-ref`` globs)."""
     out = repo.git("for-each-ref", "--format=%(refname)", "--", *patterns).stdout
     return [r for r in out.splitlines() if r]
+
+
+def read_blobs(repo: GitRepo, specs: Sequence[str]) -> dict[str, str | None]:
+    """Contents of ``rev:path`` *specs* in one ``git cat-file --batch`` run (None: absent).
+
+    The output goes through a temporary file so object sizes can be honoured in bytes.
+    """
+    import tempfile  # local: only this helper needs it
+
+    unique = list(dict.fromkeys(specs))
+    if not unique:
+        return {}
+    with tempfile.TemporaryDirectory(prefix="kmend-blobs-") as tmp:
+        out_path = Path(tmp) / "out"
+        proc.run(["git", "-C", str(repo.path), "cat-file", "--batch"],
+                 input="".join(f"{s}\n" for s in unique), stdout_path=out_path,
+                 timeout=GIT_TIMEOUT, extra_env={"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"})
+        data = out_path.read_bytes()
+    result: dict[str, str | None] = {}
+    pos = 0
+    for spec in unique:
+        end = data.find(b"\n", pos)
+        if end < 0:
+            break
+        header = data[pos:end].split()
+        pos = end + 1
+        if len(header) == 3 and header[1] in (b"blob", b"commit", b"tree", b"tag"):
+            size = int(header[2])
+            result[spec] = data[pos:pos + size].decode("utf-8", "replace")
+            pos += size + 1
+        else:
+            result[spec] = None
+    return result
