@@ -167,18 +167,11 @@ def _stable(repo: GitRepo, rng: SearchRange, path: str, shas: list[str],
     fork = repo.git("merge-base", rng.base_sha, rng.head_sha, check=False).stdout.strip()
     after = history.log_messages(repo, f"{rng.base_sha}..{rng.stable_ref}", path)
     inside = history.log_messages(repo, f"{fork}..{rng.base_sha}", path) if fork else []
-    series = rng.base_tag.series
-    stable_tags = [t for t in rng.tags if t.is_stable and t.series == series]
-    later = tags.stable_after(stable_tags, rng.base_tag, series)
-    earlier = [t for t in stable_tags if t not in later]
-    for commits, in_base, tag_list, exclude in (
-        (after, False, later, [rng.base_sha]),
-        (inside, True, earlier, [fork] if fork else []),
-    ):
+    for commits, in_base in ((after, False), (inside, True)):
         pairs = [(up, c) for c in commits for up in history.upstream_refs(c.body)]
         if not pairs:
             continue
-        first = tags.first_tags(repo, {c.sha for _, c in pairs}, tag_list, exclude)
+        first = tags.first_tags(repo, [c.sha for _, c in pairs])
         for up, c in pairs:
             target = _match(up, shas)
             if target is None:
@@ -289,12 +282,11 @@ def _with_releases(repo: GitRepo, rng: SearchRange, top: list[FixCandidate],
     if not top:
         return top
     progress("placing candidates in releases")
-    mainline = tags.mainline_after(rng.tags, rng.base_tag)
-    first = tags.first_tags(repo, {c.commit for c in top}, mainline, [rng.base_sha])
+    first = tags.first_tags(repo, [c.commit for c in top])
     out = []
     for c in top:
         tag = first.get(c.commit)
-        final = tags.first_final(repo, c.commit, tag, mainline) if tag else None
+        final = tags.first_final(tag, rng.tags) if tag else None
         out.append(replace(c, first_tag=tag, first_release=final))
     order = {t.name: t.key for t in rng.tags}
     never = (10**6, 0, 0, 0, 0)
