@@ -143,7 +143,13 @@ class History:
         return text
 
     def story_commit(self, branch: Branch, ch: Change) -> int:
-        text = evtchn_source(ch.features) if ch.path == EVTCHN else widget_source(ch.features)
+        if ch.path == EVTCHN:
+            text = evtchn_source(ch.features)
+        elif ch.path == WIDGET:
+            text = widget_source(ch.features)
+        else:
+            self.rev += 1
+            text = content(ch.path, self.rev)
         message = self.expand(f"{ch.subject}\n\n{ch.body}{self.trailer(ch.author)}")
         if ch.path == EVTCHN and ch.author != XEN_MAINT:
             message += f"Signed-off-by: {XEN_MAINT}\n"

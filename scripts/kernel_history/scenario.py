@@ -101,6 +101,11 @@ MAINLINE: list[Change] = [
            "evtchn_ioctl() returned -EINVAL for a port owned by someone else,\n"
            "which userspace cannot tell apart from a bad port number.\n"
            "\nFixes: {sha12:fifo} (\"{subject:fifo}\")\n"),
+    Change("header_fix", (3, 15), "xen", "include/xen/events.h", frozenset(),
+           "xen/events: refuse to hand out a port that is still bound",
+           "The evtchn device trusted the hypervisor never to return a bound\n"
+           "port; check it in the core instead, where the binding is known.\n"
+           "\nFixes: {sha12:bug_intro} (\"{subject:bug_intro}\")\n"),
     Change("fix", (3, 18), "xen", EVTCHN,
            frozenset({"zalloc", "deadlock", "fifo", "enotconn", "per_user"}),
            "xen/evtchn: improve scalability by using per-user locks",

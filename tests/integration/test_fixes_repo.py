@@ -220,3 +220,17 @@ def test_remote_blobless_clone_over_git_daemon(history: dict[str, Any], tmp_path
     finally:
         os.killpg(daemon.pid, 15)
         daemon.wait(timeout=10)
+
+
+def test_wide_search_finds_a_fix_outside_the_file(history: dict[str, Any],
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["--repo", history["repo"], "--file", "drivers/xen/evtchn.c", "--line", "264",
+            "--base", "v3.10.20"]
+    narrow = run_json(capsys, *args)
+    header = sha(history, "header_fix")
+    assert header not in {c["commit"] for c in narrow["candidates"]}
+    wide = run_json(capsys, *args, "--wide")
+    by_commit = {c["commit"]: c for c in wide["candidates"]}
+    assert kinds(by_commit[header]) == {"fixes-blamed"}
+    assert by_commit[header]["first_release"] == "v3.15"
+    assert wide["candidates"][0]["commit"] == sha(history, "fix")

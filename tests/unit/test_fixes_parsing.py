@@ -105,3 +105,21 @@ def test_tag_order() -> None:
                                          "v3.18-rc10", "v3.18"]
     assert parse_tag("for-linus") is None
     assert parse_tag("v3.10.1-rc1") is None
+
+
+def test_crash_site_cleans_untrusted_names() -> None:
+    import pytest
+
+    from kmend.errors import InputError
+    from kmend.fixes.model import CrashSite
+
+    site = CrashSite(file="./drivers/xen/evtchn.c", function="evtchn_ioctl.isra.3",
+                     trace_functions=("do_vfs_ioctl", "bad name!", "evtchn_ioctl.cold"))
+    assert site.file == "drivers/xen/evtchn.c"
+    assert site.function == "evtchn_ioctl"
+    assert site.trace_functions == ("do_vfs_ioctl", "evtchn_ioctl")
+    for bad in ("../etc/passwd", "/abs/path.c", ":(glob)**", "a//b.c", ""):
+        with pytest.raises(InputError):
+            CrashSite(file=bad, function="f")
+    with pytest.raises(InputError):
+        CrashSite(file="a.c", function="-Lfoo:bar")

@@ -81,6 +81,9 @@ def register(app: typer.Typer) -> None:
                                            "(0: all)")] = 20,
         line_log: Annotated[bool, typer.Option(
             "--line-log", help="decide 'changes the function' with git log -L (slower)")] = False,
+        wide: Annotated[bool, typer.Option(
+            "--wide", help="also search every commit message of the range (Fixes: naming "
+            "the crash function's commits, the function's name); slower")] = False,
         json_mode: Annotated[bool, typer.Option("--json", help="one JSON document")] = False,
     ) -> int:
         """Find and rank the upstream commits that fix a crash, with evidence."""
@@ -108,7 +111,8 @@ def register(app: typer.Typer) -> None:
 
         git = open_repo(repo, progress=progress)
         rng = resolve_range(git, base or release, head=head)
-        report = find_fixes(git, rng, site, limit=limit, line_log=line_log, progress=progress)
+        report = find_fixes(git, rng, site, limit=limit, line_log=line_log,
+                            wide=wide, progress=progress)
         if json_mode:
             emit_json(report)
         _render(report, json_mode)

@@ -154,6 +154,21 @@ def touches_span(c: FileCommit, span: tuple[int, int]) -> bool:
     return False
 
 
+def grep_messages(repo: GitRepo, base: str, head: str,
+                  patterns: list[str]) -> list[FileCommit]:
+    """Commits in ``base..head`` whose message matches any extended regex (no path limit).
+
+    This reads every commit message of the range, so it is much slower than the
+    path-limited search on big histories; ``kmend fixes --wide`` opts in.
+    """
+    if not patterns:
+        return []
+    args = ["log", "-i", "-E", f"--format={_FMT}"]
+    args += [f"--grep={p}" for p in patterns]
+    out = repo.git(*args, f"{base}..{head}").stdout
+    return parse_log_with_patches(out)
+
+
 def _funcname_regex(function: str) -> str:
     # git compiles -L :<regex>: as a POSIX basic regex (with GNU \| alternation).
     return rf"\(^\|[^A-Za-z0-9_]\){re.escape(function)} *("

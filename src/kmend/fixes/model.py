@@ -2,7 +2,33 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+
+from kmend.errors import InputError
+
+_PATH_RE = re.compile(r"^[A-Za-z0-9_+,.=-]+(?:/[A-Za-z0-9_+,.=-]+)*$")
+_FUNC_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def clean_path(path: str) -> str:
+    """A source path as git sees it: relative, no ``..``, no pathspec magic."""
+    path = path.strip().removeprefix("./")
+    if not _PATH_RE.match(path) or any(p in {".", ".."} for p in path.split("/")):
+        raise InputError(f"{path!r} is not a source path inside the kernel tree",
+                         "give a relative path such as drivers/xen/evtchn.c")
+    return path
+
+
+def clean_function(name: str | None) -> str | None:
+    """A C function name; compiler suffixes (``foo.isra.0``, ``foo.cold``) are dropped."""
+    if name is None:
+        return None
+    base = name.strip().split(".", 1)[0]
+    if not _FUNC_RE.match(base):
+        raise InputError(f"{name!r} is not a C function name",
+                         "give the function as it appears in the source, e.g. evtchn_ioctl")
+    return base
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +45,19 @@ class CrashSite:
     title: str | None = None
     trace_functions: tuple[str, ...] = ()
     kind: str | None = None  # "BUG", "WARNING", ... when known
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "file", clean_path(self.file))
+        object.__setattr__(self, "function", clean_function(self.function))
+        names = []
+        for name in self.trace_functions:
+            try:
+                cleaned = clean_function(name)
+            except InputError:
+                continue
+            if cleaned:
+                names.append(cleaned)
+        object.__setattr__(self, "trace_functions", tuple(dict.fromkeys(names)))
 
 
 @dataclass(frozen=True, slots=True)

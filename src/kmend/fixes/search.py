@@ -53,6 +53,7 @@ class _Facts:
     reverted_by: dict[str, str] = field(default_factory=dict)
     line_texts: set[str] = field(default_factory=set)
     function_how: str = "hunk inside its span in the parent"
+    file_commits: set[str] = field(default_factory=set)
 
 
 def _quote_evidence(c: FileCommit, f: _Facts) -> list[Evidence]:
@@ -148,7 +149,8 @@ def _evidence(c: FileCommit, f: _Facts) -> list[Evidence]:
     if c.sha in f.reverted_by:
         ev.append(Evidence("reverted", f"reverted by {f.reverted_by[c.sha][:12]}",
                            weight("reverted")))
-    ev.append(Evidence("touches-file", f"changes {f.site.file}", weight("touches-file")))
+    if c.sha in f.file_commits:
+        ev.append(Evidence("touches-file", f"changes {f.site.file}", weight("touches-file")))
     return ev
 
 
@@ -183,7 +185,7 @@ def _stable(repo: GitRepo, rng: SearchRange, path: str, shas: list[str],
 
 
 def find_fixes(repo: GitRepo, rng: SearchRange, site: CrashSite, *, limit: int = 20,
-               line_log: bool = False,
+               line_log: bool = False, wide: bool = False,
                progress: Progress = lambda _msg: None) -> FixReport:
     """Rank the commits after the base that may fix the crash at *site*.
 
@@ -191,7 +193,9 @@ def find_fixes(repo: GitRepo, rng: SearchRange, site: CrashSite, *, limit: int =
     function's span in its parent's version of the file (one ``cat-file --batch`` over
     blobs the patch log already fetched); with *line_log* git's own ``git log -L``
     tracking is used instead (slower on big histories: it walks the range without the
-    changed-path Bloom filters).
+    changed-path Bloom filters).  With *wide*, commits anywhere in the range whose message
+    has a ``Fixes:`` naming a commit that wrote the crash function, or names the function,
+    become candidates too (one unlimited ``git log --grep``).
     """
     progress(f"reading {site.file} at {rng.base}")
     if not repo.file_exists(rng.base_sha, site.file):
@@ -234,6 +238,15 @@ def find_fixes(repo: GitRepo, rng: SearchRange, site: CrashSite, *, limit: int =
                                       if (span := spans.get(c.sha)) is not None
                                       and history.touches_span(c, span)}
 
+    facts.file_commits = {c.sha for c in commits}
+    if wide:
+        progress(f"searching every message in {rng.base}..{rng.head}")
+        blamed = sorted(facts.blamed_line | facts.blamed_function)
+        patterns = [f"^fixes: *{b[:12]}" for b in blamed]
+        if fn:
+            patterns.append(rf"(^|[^a-z0-9_]){fn}([^a-z0-9_]|$)")
+        extra = history.grep_messages(repo, rng.base_sha, rng.head_sha, patterns)
+        commits += [c for c in extra if c.sha not in facts.file_commits]
     abbrevs = [a for c in commits for a, _ in history.fixes_tags(c.body)]
     facts.fixes_targets = resolve_many(repo, abbrevs)
     for target in {t for t in facts.fixes_targets.values() if t}:
