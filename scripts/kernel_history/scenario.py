@@ -89,6 +89,11 @@ MAINLINE: list[Change] = [
            "Allow the stopping window in the condition.\n"
            "\nFixes: {sha12:widget_intro} (\"{subject:widget_intro}\")\n"
            "Cc: stable@vger.kernel.org # 3.9+\n", MISC_DEV),
+    Change("widget_subject_fix", (3, 14), "misc", WIDGET,
+           frozenset({"queue_irq", "devm", "leak_fix", "stop_fix", "stop_flush"}),
+           "misc: kmt-widget: flush the drain work before clearing running",
+           "Picked from the vendor tree, where the commit it fixes has another id.\n"
+           "\nFixes: 0badc0ffee00 (\"{subject:widget_intro}\")\n", MISC_DEV),
     Change("fifo", (3, 14), "xen", EVTCHN,
            frozenset({"bug_on", "zalloc", "deadlock", "fifo"}),
            "xen/events: refcount the irq of ports bound through evtchn",

@@ -705,6 +705,7 @@ def widget_source(features: frozenset[str]) -> str:
         "\tw->stopping = true;",
         "\twritel(0, w->base + WIDGET_CTRL);",
         "\tcancel_work_sync(&w->drain);",
+        *(["\tflush_work(&w->drain);"] if "stop_flush" in features else []),
         "\tw->running = false;",
         "\tw->stopping = false;",
         "}",

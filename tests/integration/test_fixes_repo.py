@@ -117,9 +117,15 @@ def test_widget_fix_by_fixes_tag_and_condition(history: dict[str, Any],
     assert best["first_release"] == "v3.13"
     assert best["first_tag"] == "v3.13-rc3"
     assert [p["first_release"] for p in best["stable_backports"]] == ["v3.10.22"]
-    second = doc["candidates"][1]
-    assert second["commit"] == sha(history, "widget_fixes_other")
-    assert "fixes-function" in kinds(second) or "fixes-base" in kinds(second)
+    by_commit = {c["commit"]: c for c in doc["candidates"]}
+    # Its Fixes: names the initial import, which wrote other lines of the function.
+    assert "fixes-function" in kinds(by_commit[sha(history, "widget_fixes_other")])
+    # A Fixes: id from another tree, matched through the quoted subject.
+    vendor = by_commit[sha(history, "widget_subject_fix")]
+    [blamed] = [e for e in vendor["evidence"] if e["kind"] == "fixes-blamed"]
+    assert "matched by subject" in blamed["detail"]
+    assert vendor["score"] < best["score"]
+    assert kinds(by_commit[sha(history, "widget_devm")]) == {"touches-file"}
 
 
 def test_example_incident_from_the_log(history: dict[str, Any], examples_dir: Path,

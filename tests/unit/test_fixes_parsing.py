@@ -123,3 +123,28 @@ def test_crash_site_cleans_untrusted_names() -> None:
             CrashSite(file=bad, function="f")
     with pytest.raises(InputError):
         CrashSite(file="a.c", function="-Lfoo:bar")
+
+
+def test_touches_span_and_first_final() -> None:
+    from kmend.fixes.history import FileCommit, Hunk
+    from kmend.fixes.tags import first_final
+
+    def commit(*hunks: Hunk) -> FileCommit:
+        return FileCommit("c" * 40, ("p" * 40,), 0, "s", "", hunks)
+
+    inside = Hunk(260, 1, 260, 0, "", ("x",), ())
+    before = Hunk(100, 3, 100, 3, "", ("a",), ("b",))
+    insert_in = Hunk(270, 0, 271, 2, "", (), ("y", "z"))
+    insert_after = Hunk(280, 0, 281, 1, "", (), ("w",))
+    assert history.touches_span(commit(inside), (255, 280))
+    assert not history.touches_span(commit(before), (255, 280))
+    assert history.touches_span(commit(before, insert_in), (255, 280))
+    assert not history.touches_span(commit(insert_after), (255, 280))
+    overlap = Hunk(250, 6, 250, 1, "", ("a",) * 6, ("b",))
+    assert history.touches_span(commit(overlap), (255, 280))
+
+    tags = [t for t in map(parse_tag, ["v3.17", "v3.18-rc1", "v3.18", "v3.19-rc1"]) if t]
+    assert first_final("v3.18-rc1", tags) == "v3.18"
+    assert first_final("v3.19-rc1", tags) is None
+    assert first_final("v3.10.25", tags) == "v3.10.25"
+    assert first_final("v3.17", tags) == "v3.17"

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
 from rich.table import Table
 
 from kmend.cli.common import console_for, emit_json, err_console
@@ -23,18 +24,22 @@ from kmend.fixes.search import find_fixes
 
 
 def _render(report: FixReport, json_mode: bool) -> None:
-    con = console_for(json_mode)
+    shared = console_for(json_mode)
+    # Piped output is read by people too: give it room instead of rich's 80 columns.
+    con = shared if shared.is_terminal else Console(stderr=json_mode, highlight=False,
+                                                    width=160, soft_wrap=False)
     src = report.source
-    con.print(f"base {report.base} ({report.base_commit[:12]}), searched "
-              f"{report.searched_commits} commits up to {report.head}")
+    con.print(f"base {report.base} ({report.base_commit[:12]}): {report.touching_commits} "
+              f"commits up to {report.head} change {report.file}")
     if src is not None:
         where = f"{report.file}:{report.line}" if report.line else report.file
         span = (f" (lines {src.function_start}-{src.function_end})"
                 if src.function_start else "")
         con.print(f"crash site {where} in {report.function or '?'}(){span}")
-        if src.text is not None:
-            con.print(f"  {report.line:>5} | {src.text.expandtabs(8).rstrip()}",
-                      markup=False)
+        for number, text in src.context or (((report.line or 0), src.text or ""),):
+            mark = ">" if number == report.line else " "
+            con.print(f" {mark}{number:>5} | {text.expandtabs(8).rstrip()}", markup=False,
+                      soft_wrap=True)
         if src.assertion:
             con.print(f"  {src.assertion} condition: {src.condition or '?'}", markup=False)
     for warning in report.warnings:

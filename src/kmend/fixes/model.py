@@ -73,7 +73,7 @@ class SourceAtCrash:
     function_end: int | None
     assertion: str | None  # BUG_ON / WARN_ON_ONCE / BUG / WARN ... when the line is one
     condition: str | None  # the asserted condition expression
-    context: tuple[tuple[int, str], ...] = ()  # (line number, text) around the line
+    context: tuple[tuple[int, str], ...] = ()  # (line number, text): the function or nearby
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,5 +122,5 @@ class FixReport:
     release: str | None = None
     source: SourceAtCrash | None = None
     stable_branch: str | None = None
-    searched_commits: int = 0
+    touching_commits: int = 0  # commits after the base that change the file
     warnings: tuple[str, ...] = field(default=())

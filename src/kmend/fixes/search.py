@@ -52,8 +52,9 @@ class _Facts:
     reachable: dict[str, bool] = field(default_factory=dict)
     reverted_by: dict[str, str] = field(default_factory=dict)
     line_texts: set[str] = field(default_factory=set)
-    function_how: str = "hunk inside its span in the parent"
+    function_how: str = ""
     file_commits: set[str] = field(default_factory=set)
+    blamed_subjects: dict[str, str] = field(default_factory=dict)
 
 
 def _quote_evidence(c: FileCommit, f: _Facts) -> list[Evidence]:
@@ -112,6 +113,11 @@ def _fixes_evidence(c: FileCommit, f: _Facts) -> list[Evidence]:
     for abbrev, subject in history.fixes_tags(c.body):
         target = f.fixes_targets.get(abbrev)
         label = f'{abbrev[:12]} ("{subject}")' if subject else abbrev[:12]
+        if target is None and subject and subject in f.blamed_subjects:
+            # The id is from another tree (a distro or a rebased branch): the subject
+            # names one of the commits that wrote the crash function.
+            target = f.blamed_subjects[subject]
+            label += " (matched by subject)"
         if target is None:
             continue
         if target in f.blamed_line:
@@ -136,7 +142,8 @@ def _evidence(c: FileCommit, f: _Facts) -> list[Evidence]:
     ev += _fixes_evidence(c, f)
     fn = f.source.function
     if f.function_commits is not None and c.sha in f.function_commits and fn:
-        ev.append(Evidence("changes-function", f"changes {fn}() ({f.function_how})",
+        how = f" ({f.function_how})" if f.function_how else ""
+        ev.append(Evidence("changes-function", f"changes {fn}(){how}",
                            weight("changes-function")))
     elif f.function_commits is None and fn and any(fn in h.context or
                                                    any(fn in x for x in h.removed + h.added)
@@ -249,6 +256,11 @@ def find_fixes(repo: GitRepo, rng: SearchRange, site: CrashSite, *, limit: int =
         commits += [c for c in extra if c.sha not in facts.file_commits]
     abbrevs = [a for c in commits for a, _ in history.fixes_tags(c.body)]
     facts.fixes_targets = resolve_many(repo, abbrevs)
+    blamed_all = sorted(facts.blamed_line | facts.blamed_function)
+    if blamed_all and any(facts.fixes_targets.get(a) is None for a in abbrevs):
+        out = repo.git("show", "-s", "--format=%H%x1f%s", *blamed_all).stdout
+        facts.blamed_subjects = {subj: h for h, _, subj in
+                                 (ln.partition("\x1f") for ln in out.splitlines()) if subj}
     for target in {t for t in facts.fixes_targets.values() if t}:
         facts.reachable[target] = repo.is_ancestor(target, rng.base_sha)
     shas = [c.sha for c in commits]
@@ -285,7 +297,7 @@ def find_fixes(repo: GitRepo, rng: SearchRange, site: CrashSite, *, limit: int =
         base=rng.base, file=site.file, function=source.function or site.function,
         line=source.line, source_line=source.text, candidates=tuple(top), head=rng.head,
         base_commit=rng.base_sha, release=rng.release.raw if rng.release else None,
-        source=source, stable_branch=rng.stable_branch, searched_commits=len(commits),
+        source=source, stable_branch=rng.stable_branch, touching_commits=len(facts.file_commits),
         warnings=tuple(warnings),
     )
 

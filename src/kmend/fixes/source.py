@@ -139,8 +139,13 @@ def assertion_at(lines: list[str], line: int) -> tuple[str, str | None] | None:
 
 
 def source_at_crash(text: str, file: str, revision: str, line: int | None,
-                    function: str | None, *, context: int = 3) -> SourceAtCrash:
-    """The crash site in *text* (the file at *revision*)."""
+                    function: str | None, *, context: int = 5,
+                    whole_function: int = 60) -> SourceAtCrash:
+    """The crash site in *text* (the file at *revision*).
+
+    ``context`` holds the whole enclosing function when it is shorter than
+    *whole_function* lines, else *context* lines either side of the crashing line.
+    """
     lines = text.splitlines()
     fn_name, first, last = function, None, None
     if line is not None and 1 <= line <= len(lines):
@@ -154,7 +159,9 @@ def source_at_crash(text: str, file: str, revision: str, line: int | None,
     line_text = lines[line - 1] if line is not None and 1 <= line <= len(lines) else None
     assertion = assertion_at(lines, line) if line_text is not None and line else None
     ctx: tuple[tuple[int, str], ...] = ()
-    if line_text is not None and line:
+    if first and last and last - first < whole_function:
+        ctx = tuple((n, lines[n - 1]) for n in range(first, last + 1))
+    elif line_text is not None and line:
         lo, hi = max(1, line - context), min(len(lines), line + context)
         ctx = tuple((n, lines[n - 1]) for n in range(lo, hi + 1))
     return SourceAtCrash(
