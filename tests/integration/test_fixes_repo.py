@@ -219,6 +219,11 @@ def test_remote_blobless_clone_over_git_daemon(history: dict[str, Any], tmp_path
         missing = proc.run(["git", "-C", str(clone), "rev-list", "--objects", "--all",
                             "--missing=print"]).stdout
         assert sum(1 for line in missing.splitlines() if line.startswith("?")) > 100
+        # Every version of the crash file was fetched (in one batch), other blobs were not.
+        versions = proc.run(["git", "-C", str(clone), "rev-list", "--objects", "--missing=print",
+                             "HEAD", "v3.10.20", "refs/remotes/origin/linux-3.10.y", "--",
+                             "drivers/xen/evtchn.c"]).stdout
+        assert not [line for line in versions.splitlines() if line.startswith("?")]
         # A second run reuses (and updates) the cached clone.
         again = run_json(capsys, "--repo", url, "--file", "drivers/xen/evtchn.c",
                          "--line", "264", "--base", RELEASE)

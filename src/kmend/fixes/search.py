@@ -30,7 +30,7 @@ from kmend.fixes.model import (
 )
 from kmend.fixes.score import weight
 from kmend.fixes.source import source_at_crash
-from kmend.source.git import GitRepo, blame_lines, resolve_many
+from kmend.source.git import GitRepo, blame_lines, prefetch_path_blobs, resolve_many
 
 Progress = Callable[[str], None]
 
@@ -204,6 +204,9 @@ def find_fixes(repo: GitRepo, rng: SearchRange, site: CrashSite, *, limit: int =
     has a ``Fixes:`` naming a commit that wrote the crash function, or names the function,
     become candidates too (one unlimited ``git log --grep``).
     """
+    revs = [r for r in (rng.head_sha, rng.base_sha, rng.stable_ref) if r]
+    if prefetch_path_blobs(repo, revs, site.file):
+        progress(f"fetched the versions of {site.file}")
     progress(f"reading {site.file} at {rng.base}")
     if not repo.file_exists(rng.base_sha, site.file):
         raise InputError(f"{site.file} does not exist at {rng.base}",
