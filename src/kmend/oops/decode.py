@@ -26,11 +26,13 @@ def signature(title: str, module: str | None, frames: Sequence[str]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def build_report(lines: Sequence[LogLine], region: Region, *, panicked: bool) -> CrashReport:
-    """Decode *region* of *lines* into a CrashReport."""
+def build_report(lines: Sequence[LogLine], region: Region, *, panicked: bool) -> CrashReport | None:
+    """Decode *region* of *lines* into a CrashReport (None: not a crash after all)."""
     header_line = lines[region.start]
     texts = [lines[j].text for j in region.indexes]
     naming = name_report(naming_lines(lines, region), region.header.header.name, header_line.text)
+    if naming is None:
+        return None
 
     ident = fields.identity(texts)
     taint_raw, release = ident.taint_raw, ident.release
@@ -75,9 +77,13 @@ def build_report(lines: Sequence[LogLine], region: Region, *, panicked: bool) ->
             break
 
     first = lines[region.indexes[0]]
+    if region.prefix and "cut here" in lines[region.prefix[-1]].text:
+        first = lines[region.prefix[-1]]
     last = lines[region.indexes[-1]]
     span = SourceSpan(first.source, first.lineno, last.lineno)
     notes: list[str] = []
+    if not frames:
+        notes.append("the report has no call trace (a truncated log, or an early panic)")
     if pc and pc.note and pc.segment and pc.segment.lower() not in ("0010",):
         notes.append(f"PC segment {pc.segment}: {pc.note}")
     return CrashReport(

@@ -14,7 +14,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from kmend.oops.frames import FRAME_RE, parse_frame
+from kmend.oops.frames import FRAME_RE, TRACE_START_RE, USER_PC_RE, parse_frame
 from kmend.oops.model import Frame, Location, ProgramCounter
 from kmend.oops.taint import is_taint_token
 
@@ -50,7 +50,6 @@ _REG_RE = re.compile(
 )
 _MODULES_RE = re.compile(r"Modules linked in:(?P<list>.*)$")
 _CONTEXT_MARK_RE = re.compile(r"<(/?)(IRQ|SOFTIRQ|NMI|TASK|EOI|#DF|DB|MCE|#MC|#DB)>|<<EOE>>")
-_USER_PC_RE = re.compile(r"^\s*RIP: 00(?:33|23):|^\s*EIP: 0073:")
 
 #: What a code segment selector in a RIP line says about the machine.
 SEGMENTS: dict[str, str] = {
@@ -150,7 +149,7 @@ def program_counter(lines: Sequence[str]) -> ProgramCounter | None:
     """The first kernel faulting-PC line (``RIP: e030:[<addr>] [<addr>] f+0x/0x [mod]``)."""
     for text in lines:
         m = _RIP_RE.match(text)
-        if m is None or _USER_PC_RE.match(text):
+        if m is None or USER_PC_RE.match(text):
             continue
         frame = parse_frame(m.group("rest"))
         addr = int(m.group("addr"), 16) if m.group("addr") else None
@@ -216,7 +215,6 @@ def modules_linked(lines: Sequence[str]) -> tuple[str, ...]:
     return ()
 
 
-_TRACE_HDR_RE = re.compile(r"^\s*(?:Call Trace|Call trace|Backtrace)\s*:?")
 _TRACE_END_RE = re.compile(
     r"^\s*(?:Code:|---\[ end|Kernel Offset|Kernel panic|Modules linked|Dumping ftrace)"
 )
@@ -224,15 +222,15 @@ _TRACE_END_RE = re.compile(
 
 def call_trace(lines: Sequence[str]) -> tuple[Frame, ...]:
     """Every frame of the first call trace, with reliability and stack context."""
-    start = next((i for i, t in enumerate(lines) if _TRACE_HDR_RE.match(t)), None)
+    start = next((i for i, t in enumerate(lines) if TRACE_START_RE.match(t)), None)
     if start is None:
         return ()
     frames: list[Frame] = []
     context = "task"
     for text in lines[start + 1 :]:
-        if _TRACE_END_RE.match(text) or _USER_PC_RE.match(text):
+        if _TRACE_END_RE.match(text) or USER_PC_RE.match(text):
             break
-        if _TRACE_HDR_RE.match(text) and frames:
+        if TRACE_START_RE.match(text) and frames:
             break
         for mark in _CONTEXT_MARK_RE.finditer(text):
             if mark.group(0) == "<<EOE>>":

@@ -23,6 +23,7 @@ from kmend.oops.skip import compile_skips
 #   "here"   — the frames printed right under the matched line (KMSAN has no trace header)
 #   "lockdep" — functions on lockdep "at:" lines
 #   "irqsafe" — the stack under lockdep's "... which became X-irq-safe at:"
+#   "after:TEXT" — the frames under the first line that starts with TEXT
 PC, TRACE, HEADER, STALL, LOCKDEP, HERE = "pc", "trace", "header", "stall", "lockdep", "here"
 IRQSAFE = "irqsafe"
 
@@ -91,12 +92,14 @@ KASAN_FORMATS = (
         r"BUG: KASAN: (?P<kind>[a-z\-]+) on address [^\n]*\n(?:[^\n]*\n){0,30}?[^\n]*?(?P<rw>Read|Write) of size",
         "KASAN: {kind} {rw}",
         (),
+        corrupted=True,  # no function named: the report is cut or of an early format
         needs_stack=False,
     ),
     F(
         r"BUG: KASAN: (?P<rest>[a-z\-]+ in [^\n]* at addr [^\n]*)",
         "KASAN: {rest}",
         (),
+        corrupted=True,  # the access kind (Read/Write) is missing: the report is cut
         needs_stack=False,
     ),
     F(
@@ -113,20 +116,25 @@ KFENCE_FORMATS = (
     F(
         r"BUG: KFENCE: (?P<kind>use-after-free|out-of-bounds) (?P<rw>read|write) in " + FUNC,
         "KFENCE: {kind} {rw} in {frame}",
-        (HEADER, TRACE),
+        (HEADER, HERE, TRACE),
         alt=BAD,
     ),
     F(
-        r"BUG: KFENCE: invalid (?P<rw>free|read|write) in " + FUNC,
+        r"BUG: KFENCE: invalid free in " + FUNC,
+        "KFENCE: invalid free in {frame}",
+        (HEADER, HERE, TRACE),
+        alt=("invalid-free in {frame}",),
+    ),
+    F(
+        r"BUG: KFENCE: invalid (?P<rw>read|write) in " + FUNC,
         "KFENCE: invalid {rw} in {frame}",
-        (HEADER, TRACE),
+        (HEADER, HERE, TRACE),
         alt=BAD,
     ),
     F(
         r"BUG: KFENCE: memory corruption in " + FUNC,
         "KFENCE: memory corruption in {frame}",
-        (HEADER, TRACE),
-        alt=BAD,
+        (HEADER, HERE, TRACE),
     ),
 )
 
@@ -145,7 +153,7 @@ BUG_FORMATS = (
         r"BUG: KMSAN: (?P<kind>[a-z\-]+) in " + FUNC,
         "KMSAN: {kind} in {frame}",
         (HEADER, HERE, TRACE),
-        alt=("KMSAN origin in {frame}",),
+        alt=BAD,
         skip=(r"^copy_", r"^instrument_", r"^_copy", r"^__copy"),
     ),
     F(r"BUG: KCSAN: (?P<rest>[^\n]*)", "KCSAN: {rest}", (), needs_stack=False),
@@ -207,8 +215,21 @@ BUG_FORMATS = (
         alt=("BUG: Dentry still in use [{um}]",),
         needs_stack=False,
     ),
-    F(r"BUG: Bad page (?P<what>state|cache)", "BUG: Bad page {what} in {frame}", (TRACE,)),
-    F(r"BUG: Bad page map", "BUG: Bad page map", (), needs_stack=False),
+    F(
+        r"BUG: Bad page (?P<what>state|cache)",
+        "BUG: Bad page {what} in {frame}",
+        ("after:page last allocated", TRACE),
+        skip=(
+            r"alloc",
+            r"^get_page_from_freelist",
+            r"^__set_page_owner",
+            r"folio",
+            r"filemap",
+            r"^pagecache_get_page",
+            r"page_pool",
+        ),
+    ),
+    F(r"BUG: Bad page map", "BUG: Bad page map", (), corrupted=True, needs_stack=False),
     F(r"BUG: workqueue lockup", "BUG: workqueue lockup", (), needs_stack=False),
     F(
         r"BUG: scheduling while atomic",
@@ -248,7 +269,13 @@ BUG_FORMATS = (
         blame="stall",
     ),
     F(r"BUG: Invalid wait context", "WARNING: locking bug in {frame}", (TRACE,)),
-    F(r"BUG: Object already free", "BUG: Object already free", (), needs_stack=False),
+    F(
+        r"BUG: Object already free",
+        "BUG: Object already free",
+        (),
+        corrupted=True,
+        needs_stack=False,
+    ),
     F(
         r"BUG: MAX_STACK_TRACE_ENTRIES too low",
         "BUG: MAX_STACK_TRACE_ENTRIES too low!",
@@ -279,14 +306,36 @@ BUG_FORMATS = (
     ),
 )
 
-WARNING_BY_FILE: tuple[tuple[str, str], ...] = (
-    (r"lib/debugobjects\.c", "WARNING: ODEBUG bug in {frame}"),
-    (r"mm/usercopy\.c", "WARNING: bad usercopy in {frame}"),
-    (r"lib/kobject\.c", "WARNING: kobject bug in {frame}"),
-    (r"fs/proc/generic\.c", "WARNING: proc registration bug in {frame}"),
-    (r"lib/refcount\.c", "WARNING: refcount bug in {frame}"),
-    (r"kernel/locking/lockdep\.c", "WARNING: locking bug in {frame}"),
-)
+
+def _lockdep_formats(prefix: str) -> tuple[Format, ...]:
+    """lockdep's reports: ``WARNING:`` since 4.x, ``INFO:`` (in brackets) before."""
+    return (
+        F(
+            prefix + r": possible circular locking dependency detected",
+            "possible deadlock in {frame}",
+            (LOCKDEP,),
+            report=r"\bat:",
+        ),
+        F(
+            prefix + r": possible irq lock inversion dependency detected",
+            "possible deadlock in {frame}",
+            (IRQSAFE, LOCKDEP),
+        ),
+        F(
+            prefix
+            + r": (?:HARDIRQ|SOFTIRQ)-(?:safe|READ-safe) -> (?:HARDIRQ|SOFTIRQ)-unsafe lock order",
+            "possible deadlock in {frame}",
+            (IRQSAFE, LOCKDEP),
+        ),
+        F(
+            prefix + r": possible recursive locking detected",
+            "possible deadlock in {frame}",
+            (LOCKDEP,),
+            report=r"\bat:",
+        ),
+        F(prefix + r": inconsistent lock state", "inconsistent lock state in {frame}", (TRACE,)),
+    )
+
 
 _WARN_AT = r"WARNING: (?:\[[^\]\n]*\] )?(?:CPU: \d+ PID: \d+ )?(?:at )?"
 
@@ -360,29 +409,7 @@ WARNING_FORMATS = (
     ),
     F(_WARN_AT + r"\S+:\d+ (?:at )?" + FUNC, "WARNING in {frame}", (PC, TRACE)),
     F(_WARN_AT + FUNC + r"\+0x", "WARNING in {frame}", (PC, TRACE)),
-    F(
-        r"WARNING: possible circular locking dependency detected",
-        "possible deadlock in {frame}",
-        (LOCKDEP,),
-        report=r"\bat:",
-    ),
-    F(
-        r"WARNING: possible irq lock inversion dependency detected",
-        "possible deadlock in {frame}",
-        (IRQSAFE, LOCKDEP),
-    ),
-    F(
-        r"WARNING: (?:HARDIRQ|SOFTIRQ)-(?:safe|READ-safe) -> (?:HARDIRQ|SOFTIRQ)-unsafe lock order",
-        "possible deadlock in {frame}",
-        (IRQSAFE, LOCKDEP),
-    ),
-    F(
-        r"WARNING: possible recursive locking detected",
-        "possible deadlock in {frame}",
-        (LOCKDEP,),
-        report=r"\bat:",
-    ),
-    F(r"WARNING: inconsistent lock state", "inconsistent lock state in {frame}", (TRACE,)),
+    *_lockdep_formats("WARNING"),
     F(
         r"WARNING: suspicious RCU usage",
         "WARNING: suspicious RCU usage in {frame}",
@@ -397,13 +424,13 @@ WARNING_FORMATS = (
         needs_stack=False,
     ),
     F(
-        r"WARNING: kernel stack regs at \S+ in \S+ has bad",
+        r"WARNING: kernel stack regs at\s+\S+\s+in \S+ has bad",
         "WARNING: kernel stack regs has bad value",
         (),
         needs_stack=False,
     ),
     F(
-        r"WARNING: kernel stack frame pointer at [0-9a-f]+ in [^ ]* has bad",
+        r"WARNING: kernel stack frame pointer at\s+\S+\s+in \S+ has bad",
         "WARNING: kernel stack frame pointer has bad value",
         (),
         needs_stack=False,
@@ -430,29 +457,7 @@ WARNING_FORMATS = (
 )
 
 INFO_FORMATS = (
-    F(
-        r"INFO: possible circular locking dependency detected",
-        "possible deadlock in {frame}",
-        (LOCKDEP,),
-        report=r"\bat:",
-    ),
-    F(
-        r"INFO: possible irq lock inversion dependency detected",
-        "possible deadlock in {frame}",
-        (IRQSAFE, LOCKDEP),
-    ),
-    F(
-        r"INFO: (?:SOFTIRQ|HARDIRQ)-safe -> (?:SOFTIRQ|HARDIRQ)-unsafe lock order detected",
-        "possible deadlock in {frame}",
-        (IRQSAFE, LOCKDEP),
-    ),
-    F(
-        r"INFO: possible recursive locking detected",
-        "possible deadlock in {frame}",
-        (LOCKDEP,),
-        report=r"\bat:",
-    ),
-    F(r"INFO: inconsistent lock state", "inconsistent lock state in {frame}", (TRACE,)),
+    *_lockdep_formats("INFO"),
     F(
         r"INFO: rcu_(?:preempt|sched|bh|tasks\w*) (?:self-)?detected(?: expedited)? stall",
         "INFO: rcu detected stall in {frame}",
@@ -500,6 +505,13 @@ INFO_FORMATS = (
         skip=(r"^rcu_", r"^lockdep_rcu"),
     ),
     F(r"INFO: .*still has locks held!", "INFO: still has locks held in {frame}", (TRACE,)),
+    F(
+        r"INFO: (?P<rest>(?:Allocated|Freed) in [^\n]*)",
+        "INFO: {rest}",
+        (),
+        corrupted=True,
+        needs_stack=False,
+    ),
     F(r"INFO: *$", "INFO: corrupted", (), corrupted=True, needs_stack=False),
 )
 
@@ -523,6 +535,7 @@ KERNEL_BUG_FORMATS = (
         r"kernel BUG at lib/list_debug\.c",
         "BUG: corrupted list in {frame}",
         (PC, TRACE),
+        alt=BAD,
         skip=(r"list_debug", r"^__list"),
     ),
     F(
@@ -546,6 +559,7 @@ PANIC_FORMATS = (
         r"Kernel panic - not syncing: corrupted stack end detected inside scheduler",
         "kernel panic: corrupted stack end in {frame}",
         (TRACE,),
+        alt=("stack-overflow in {frame}",),
         skip=(r"schedule", r"retint_kernel"),
         blame="stall",
     ),
@@ -559,6 +573,7 @@ PANIC_FORMATS = (
         r"Kernel panic - not syncing: kernel stack overflow",
         "kernel stack overflow in {frame}",
         (TRACE,),
+        alt=("stack-overflow in {frame}",),
         blame="stall",
     ),
     F(
@@ -583,6 +598,10 @@ SIMPLE_TRAPS = (
     ("Unhandled fault:", r"Unhandled fault: ", "Unhandled fault in {frame}"),
     ("Alignment trap:", r"Alignment trap: ", "Alignment trap in {frame}"),
 )
+
+#: Headers that are crashes only when one of their formats matches (a bare "fatal error:" is
+#: common in ordinary messages; Go's runtime follows it with a goroutine or runtime stack).
+NEEDS_FORMAT = frozenset({"fatal error:"})
 
 GROUPS: dict[str, tuple[Format, ...]] = {
     "BUG:": BUG_FORMATS,
@@ -667,6 +686,7 @@ GROUPS: dict[str, tuple[Format, ...]] = {
             r"BUG kmalloc-[^\n]*: Object already free",
             "BUG: Object already free",
             (),
+            corrupted=True,
             needs_stack=False,
         ),
         F(r"BUG kmalloc-(?P<rest>[^\n]*)", "BUG kmalloc-{rest}", (), needs_stack=False),
@@ -679,7 +699,7 @@ GROUPS: dict[str, tuple[Format, ...]] = {
     "panic:": (F(r"panic: (?P<msg>[^\n]*)", "panic: {msg}", (), needs_stack=False),),
     "fatal error:": (
         F(
-            r"fatal error: [^\n]*\n(?:[^\n]*\n){0,4}?goroutine \d+",
+            r"fatal error: [^\n]*\n(?:[^\n]*\n){0,4}?(?:goroutine \d+|runtime stack:)",
             "go runtime error",
             (),
             needs_stack=False,
@@ -688,4 +708,9 @@ GROUPS: dict[str, tuple[Format, ...]] = {
 }
 
 for _name, _rx, _template in SIMPLE_TRAPS:
-    GROUPS[_name] = (F(_rx, _template, alt=BAD if "segment" in _rx else ()),)
+    _bad = any(w in _rx for w in ("segment", "Internal error", "Unhandled fault", "Alignment"))
+    GROUPS[_name] = (F(_rx, _template, alt=BAD if _bad else ()),)
+# A double fault prints no call trace of the faulting task: the report is never complete.
+GROUPS["PANIC: double fault"] = (
+    F(r"PANIC: double fault", "PANIC: double fault in {frame}", corrupted=True),
+)

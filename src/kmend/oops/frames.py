@@ -3,8 +3,8 @@
 A frame line is optional spaces, up to two ``[<address>]`` groups, an optional ``? `` (an
 unreliable frame), then a function name immediately followed by ``+0x`` or ``.`` (so
 ``name.isra.0+0x1/0x2`` names ``name``), an optional ``/0xSIZE`` and an optional ``[module]``
-(with a build id after a space on newer kernels).  The ARM ``(f) from [<pc>] (g)`` form and
-the riscv/arm64 forms (``pc : f+0x``) are covered by the same pattern.
+(with a build id after a space on newer kernels).  An ARM line ``[<pc>] (f) from [<lr>] (g+0x..)``
+says f was called from g; the frame it contributes is g, the function with an offset.
 """
 
 from __future__ import annotations
@@ -27,7 +27,12 @@ PC_LINE_RE = re.compile(
     r"(?:\[<?[0-9a-fA-F]+>?\]\s*){0,2}(?P<rest>.*)$"
 )
 
-ARM_FROM_RE = re.compile(r"\((?P<name>" + _NAME + r")(?:[.+][^)]*)?\) from \[<")
+#: The line that opens a stack section (x86 "Call Trace:", arm64 "Call trace:", arm "Backtrace:").
+TRACE_START_RE = re.compile(r"^\s*(?:Call Trace|Call trace|Backtrace|Call Trace \(from)\s*:?")
+#: A faulting-PC line from user space (its Code: and frames are not the kernel's).
+USER_PC_RE = re.compile(r"^\s*RIP: 00(?:33|23):|^\s*EIP: 0073:")
+
+ARM_FROM_RE = re.compile(r"\) from \[<[0-9a-fA-F]+>\] \((?P<name>" + _NAME + r")(?:[.+]|\))")
 
 
 @dataclass(frozen=True, slots=True)

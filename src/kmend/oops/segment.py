@@ -55,7 +55,7 @@ class _Segmenter:
         self.source: str | None = None
 
     # -- closing -----------------------------------------------------------------
-    def _close(self, rep: _Open, end: int) -> CrashReport:
+    def _close(self, rep: _Open, end: int) -> Iterator[CrashReport]:
         del self.open[rep.key]
         region = collect_region(self.window, rep.start, rep.hit, has_ids=self.has_ids, end=end)
         host = self.window[rep.start].host
@@ -63,11 +63,13 @@ class _Segmenter:
             PANIC_MARK in self.window[j].text and self.window[j].host == host
             for j in range(rep.start, min(end, len(self.window)))
         )
-        return build_report(self.window, region, panicked=panicked)
+        report = build_report(self.window, region, panicked=panicked)
+        if report is not None:
+            yield report
 
     def flush(self) -> Iterator[CrashReport]:
         for rep in sorted(self.open.values(), key=lambda r: r.start):
-            yield self._close(rep, len(self.window))
+            yield from self._close(rep, len(self.window))
         self.window = []
         self.has_ids = False
 
@@ -108,19 +110,19 @@ class _Segmenter:
         if rep is not None:
             rep.lines_seen += 1
             if hit is not None and starts_second_crash(line.text) and not self._nested(rep, line):
-                yield self._close(rep, index)
+                yield from self._close(rep, index)
                 rep = None
             elif rep.tail >= 0:
                 rep.tail += 1
                 continuing = hit is not None or bool(_TAIL_RE.match(line.text))
                 if not continuing or rep.tail > TAIL_LINES:
-                    yield self._close(rep, index)
+                    yield from self._close(rep, index)
                     rep = None
                     hit = None  # a tail line is never a new report
             elif END_TRACE in line.text:
                 rep.tail = 0
             elif rep.lines_seen > MAX_REPORT_LINES:
-                yield self._close(rep, index)
+                yield from self._close(rep, index)
                 rep = None
         if rep is None and hit is not None and key not in self.open:
             if REPLAYING not in line.text:

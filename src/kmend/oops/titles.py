@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from kmend.oops import formats as fm
 from kmend.oops.canon import canonical_title
 from kmend.oops.frames import (
+    TRACE_START_RE,
+    USER_PC_RE,
     ParsedFrame,
     parse_frame,
     parse_pc_line,
@@ -24,7 +26,6 @@ from kmend.oops.frames import (
 from kmend.oops.skip import is_skipped
 from kmend.oops.types import crash_type
 
-TRACE_START_RE = re.compile(r"^\s*(?:Call Trace|Call trace|Backtrace|Call Trace \(from)\s*:?")
 STACK_END_RE = re.compile(
     r"^\s*(?:Call Trace|Call trace|Allocated by task|Freed by task|backtrace:|Uninit was "
     r"(?:stored|created)|Local variable|Last potentially related work creation"
@@ -110,11 +111,10 @@ def _section_broken(lines: Sequence[str], header: int) -> bool:
 
 
 _PC_KEY_RE = re.compile(r"^\s*(?:RIP|EIP|IP|NIP|pc|PC is at|epc)\s*:?\s")
-_USER_PC_RE = re.compile(r"^\s*RIP: 00(?:33|23):|^\s*EIP: 0073:")
 
 
 def _is_pc_line(text: str) -> bool:
-    return bool(_PC_KEY_RE.match(text)) and not _USER_PC_RE.match(text)
+    return bool(_PC_KEY_RE.match(text)) and not USER_PC_RE.match(text)
 
 
 def _pc_frames(lines: Sequence[str], start: int) -> list[ParsedFrame]:
@@ -175,7 +175,7 @@ def _stall_frames(lines: Sequence[str], start: int) -> list[ParsedFrame]:
 
 def _section_frames(lines: Sequence[str], start: int, marker: str) -> list[ParsedFrame]:
     for i in range(start, len(lines)):
-        if lines[i].strip().startswith(marker):
+        if lines[i].lstrip().startswith(marker):
             return _frames_after(lines, i + 1)
     return []
 
@@ -191,11 +191,21 @@ def _blame_first(frames: Sequence[ParsedFrame], fmt: fm.Format) -> ParsedFrame |
     return None
 
 
+def _found_before_trace(chosen: ParsedFrame | None, early: Sequence[ParsedFrame]) -> bool:
+    """The blamed frame came from a part read before the call trace (PC line, header...)."""
+    return chosen is not None and any(f.full_name == chosen.full_name for f in early)
+
+
+def _renamed(frame: ParsedFrame, name: str) -> ParsedFrame:
+    """*frame* reported under a family *name*; ``full_name`` keeps what the stack said."""
+    return ParsedFrame(name, frame.name, frame.offset, frame.size, frame.module, frame.reliable)
+
+
 def _blame_stall(frames: Sequence[ParsedFrame], fmt: fm.Format) -> ParsedFrame | None:
     reliable = [f for f in frames if f.reliable]
     for frame in reliable:
         if "smp_call_function" in frame.name:
-            return ParsedFrame("smp_call_function", "smp_call_function", None, None, None, True)
+            return _renamed(frame, "smp_call_function")
     for i, frame in enumerate(reliable):
         if DISPATCH_RE.match(frame.name):
             for above in reversed(reliable[:i]):
@@ -208,11 +218,11 @@ def _blame_stall(frames: Sequence[ParsedFrame], fmt: fm.Format) -> ParsedFrame |
 def _blame_hang(frames: Sequence[ParsedFrame], fmt: fm.Format) -> ParsedFrame | None:
     reliable = [f for f in frames if f.reliable]
     for frame in reliable:
-        if frame.name == "rtnl_lock" or frame.name.startswith("rtnl_lock"):
-            return ParsedFrame("rtnl_lock", "rtnl_lock", None, None, None, True)
+        if frame.name.startswith("rtnl_lock"):
+            return _renamed(frame, "rtnl_lock")
     for frame in reliable:
         if re.search(r"synchronize_(?:rcu|srcu|net|sched)", frame.name):
-            return ParsedFrame("synchronize_rcu", "synchronize_rcu", None, None, None, True)
+            return _renamed(frame, "synchronize_rcu")
     for frame in reliable:
         if HANG_SKIP_RE.search(frame.name) or is_skipped(frame.name, fmt.skip):
             continue
@@ -258,8 +268,9 @@ def _fill(template: str, groups: dict[str, str], frame: str | None) -> str:
     return out.replace("{frame}", frame if frame is not None else "corrupted")
 
 
-def name_report(lines: Sequence[str], group: str, header_line: str) -> Naming:
-    """Name the report whose text (from the header line on) is *lines*."""
+def name_report(lines: Sequence[str], group: str, header_line: str) -> Naming | None:
+    """Name the report whose text (from the header line on) is *lines*; None when the header
+    is one that only counts as a crash in a known shape (``fatal error:`` of Go programs)."""
     text = "\n".join(lines)
     starts: list[int] = []
     pos = 0
@@ -268,6 +279,8 @@ def name_report(lines: Sequence[str], group: str, header_line: str) -> Naming:
         pos += len(line) + 1
     pick = _pick_format(group, text, starts)
     if pick is None:
+        if group in fm.NEEDS_FORMAT:
+            return None
         return _verbatim(header_line, group)
     fmt, m = pick.fmt, pick.match
     groups = {k: v for k, v in m.groupdict().items() if v is not None and k != "func"}
@@ -287,8 +300,10 @@ def name_report(lines: Sequence[str], group: str, header_line: str) -> Naming:
         )
 
     raw: str | None = None
+    title_name: str | None = None
     if "{frame}" in fmt.template:
         frames: list[ParsedFrame] = []
+        early: list[ParsedFrame] = []  # frames read before the call trace
         broken_trace = _trace_frames(lines, pick.line)[1]
         for part in fmt.parts:
             if part == fm.HEADER and m.groupdict().get("func"):
@@ -298,6 +313,7 @@ def name_report(lines: Sequence[str], group: str, header_line: str) -> Naming:
             elif part == fm.HERE:
                 frames += _frames_after(lines, pick.line + 1)
             elif part == fm.TRACE:
+                early = list(frames)
                 got, broken = _trace_frames(lines, pick.line)
                 frames += got
                 broken_trace = broken_trace or broken
@@ -309,25 +325,35 @@ def name_report(lines: Sequence[str], group: str, header_line: str) -> Naming:
                 frames += _irqsafe_frames(lines, pick.line)
             elif part == "backtrace":
                 frames += _section_frames(lines, pick.line, "backtrace")
+            elif part.startswith("after:"):
+                frames += _section_frames(lines, pick.line, part[len("after:") :])
         if any(FAULT_INJECTION_RE.match(f.name) for f in frames):
+            # An injected allocation failure: the stack is the test's doing, not the bug's.
             reasons.append("the stack passes through fault injection")
+            frames = []
         if fmt.blame == "stall":
             chosen = _blame_stall(frames, fmt)
         elif fmt.blame == "hang":
             chosen = _blame_hang(frames, fmt)
         else:
             chosen = _blame_first(frames, fmt)
+        if chosen is None and fm.LOCKDEP in fmt.parts and not reasons:
+            # Every lock site is plumbing (flush_workqueue, say): name the first one.
+            sites = _lockdep_frames(lines, pick.line)
+            chosen = sites[0] if sites else None
         if chosen is None:
             reasons.append("no usable stack frame")
         else:
-            raw = chosen.name
-        if fmt.needs_stack and broken_trace:
+            title_name = chosen.name
+            raw = chosen.full_name.split(".")[0]
+        needs_trace = fmt.needs_stack and fm.TRACE in fmt.parts
+        if needs_trace and broken_trace and not _found_before_trace(chosen, early):
             reasons.append("the call trace is missing or empty")
-    frame = shorten_syscall(raw) if raw else None
+    frame = shorten_syscall(title_name) if title_name else None
     title = canonical_title(_fill(fmt.template, groups, frame))
     if TIMESTAMP_IN_TITLE_RE.search(_fill(fmt.template, groups, frame)):
         reasons.append("console lines are merged into the title")
-    alts = _alt_titles(fmt, groups, raw, title)
+    alts = _alt_titles(fmt, groups, frame, raw, title)
     return Naming(
         title=title,
         alt_titles=alts,
@@ -340,9 +366,11 @@ def name_report(lines: Sequence[str], group: str, header_line: str) -> Naming:
 
 
 def _alt_titles(
-    fmt: fm.Format, groups: dict[str, str], raw: str | None, title: str
+    fmt: fm.Format, groups: dict[str, str], frame: str | None, raw: str | None, title: str
 ) -> tuple[str, ...]:
-    names: list[str | None] = [shorten_syscall(raw)] if raw else [None]
+    """The alternative templates with the title's frame, and every template with the frame as
+    the stack printed it (and with each single syscall-prefix strip of it)."""
+    names: list[str | None] = [frame]
     if raw:
         names += [raw, *single_strips(raw)]
     out: list[str] = []
