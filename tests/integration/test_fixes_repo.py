@@ -245,3 +245,12 @@ def test_wide_search_finds_a_fix_outside_the_file(history: dict[str, Any],
     assert kinds(by_commit[header]) == {"fixes-blamed"}
     assert by_commit[header]["first_release"] == "v3.15"
     assert wide["candidates"][0]["commit"] == sha(history, "fix")
+
+
+def test_log_index_out_of_range(history: dict[str, Any], examples_dir: Path,
+                                capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["fixes", "--repo", history["repo"], "--log",
+                 str(examples_dir / "w-xen09-messages.log"), "--index", "3"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "--index 3 is out of range" in err

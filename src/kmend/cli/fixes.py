@@ -70,7 +70,7 @@ def register(app: typer.Typer) -> None:
                                           "(cloned blobless into the cache)")],
         log: Annotated[list[Path] | None, typer.Option("--log", help="log with the crash")] = None,
         index: Annotated[int, typer.Option("--index", help="which crash of the log "
-                                           "(0-based, as kmend scan numbers them)")] = 0,
+                                           "(0 = first; negative counts from the end)")] = 0,
         file: Annotated[str | None, typer.Option("--file", help="crash source file")] = None,
         function: Annotated[str | None, typer.Option("--function",
                                                      help="crash function")] = None,
@@ -112,7 +112,7 @@ def register(app: typer.Typer) -> None:
 
         def progress(msg: str) -> None:
             if show:
-                err_console.print(f"[dim]{msg}…[/dim]")
+                err_console.print(f"{msg}…", style="dim", markup=False)
 
         git = open_repo(repo, progress=progress)
         rng = resolve_range(git, base or release, head=head)

@@ -27,12 +27,13 @@ def site_from_report(report: CrashReport) -> tuple[CrashSite, str | None]:
 
 
 def site_from_log(paths: Sequence[Path], index: int) -> tuple[CrashSite, str | None]:
-    """Decode the crashes in *paths* and return the site of crash *index* (0-based)."""
+    """Decode the crashes in *paths*; the site of crash *index* (0-based, as ``kmend show``;
+    negative counts from the end)."""
     reports = list(parse_reports(read_paths([str(p) for p in paths])))
     if not reports:
         raise InputError(f"no kernel crash found in {', '.join(map(str, paths))}",
                          "check the log (kmend scan) or give --file and --function")
-    if not 0 <= index < len(reports):
+    if not -len(reports) <= index < len(reports):
         raise UsageError(f"--index {index} is out of range: the log has {len(reports)} "
                          "crash(es)", f"give --index 0..{len(reports) - 1} (see kmend scan)")
     return site_from_report(reports[index])
