@@ -14,7 +14,8 @@ is written, which both sides below use), then times, in the same run, median of 
   over v3.10.20..HEAD for the file with full messages and zero-context patches, parsed
   into commits, plus one ``git cat-file --batch`` of the parents' versions to decide which
   commits change the crash function;
-* for information: the whole ``find_fixes`` (adds blame at the base, Fixes: resolution,
+* for information: a busier file (~100 commits) through the same log -p; the whole
+  ``find_fixes`` (adds blame at the base, Fixes: resolution,
   the stable branch, release placement) and the same with ``git log -L`` (--line-log).
 
 Prints the figures and the ratios; nothing is asserted.
@@ -105,6 +106,11 @@ def main() -> int:
     ours = timed(search, args.runs)
     whole = timed(full, args.runs)
     whole_l = timed(full_line_log, args.runs)
+    busy = "drivers/xen/part0/file0.c"
+    busy_ref = timed(lambda: repo.git("log", "--format=%H", "--", busy).stdout, args.runs)
+    busy_ours = timed(lambda: history.file_history(repo, rng.base_sha, rng.head_sha, busy),
+                      args.runs)
+    n_busy = len(repo.git("log", "--format=%H", "--", busy).stdout.split())
     n_ref = len(str(reference()).split())
     n_ours = len(history.file_history(repo, rng.base_sha, rng.head_sha, FILE))
     print(f"reference  git log --format=%H -- {FILE}: {ref * 1000:8.1f} ms "
@@ -115,6 +121,9 @@ def main() -> int:
           f"ratio {whole / ref:.2f}x")
     print(f"info       find_fixes --line-log (git log -L):        {whole_l * 1000:8.1f} ms  "
           f"ratio {whole_l / ref:.2f}x")
+    print(f"info       a busier file ({busy}, {n_busy} commits): reference "
+          f"{busy_ref * 1000:.1f} ms, kmend log -p {busy_ours * 1000:.1f} ms  "
+          f"ratio {busy_ours / busy_ref:.2f}x")
     return 0
 
 

@@ -166,28 +166,34 @@ def _match(prefix: str, shas: Iterable[str]) -> str | None:
     return hits[0] if len(hits) == 1 else None
 
 
-def _stable(repo: GitRepo, rng: SearchRange, path: str, shas: list[str],
-            progress: Progress) -> dict[str, list[StableBackport]]:
-    """Backports of *shas* on the base's stable branch, after and inside the base."""
+def _stable(repo: GitRepo, rng: SearchRange, path: str, shas: list[str], *,
+            place: dict[str, str | None], progress: Progress,
+            ) -> dict[str, list[StableBackport]]:
+    """Backports of *shas* on the base's stable branch, after and inside the base.
+
+    The first release of every backport is looked up together with the commits in
+    *place*, whose values are filled in with their first tags.
+    """
     found: dict[str, list[StableBackport]] = {}
     if rng.stable_ref is None or rng.stable_branch is None or rng.base_tag is None:
+        first = tags.first_tags(repo, list(place))
+        place.update({sha: tag for sha, tag in first.items() if sha in place})
         return found
     progress(f"reading {rng.stable_branch} for backports")
     fork = repo.git("merge-base", rng.base_sha, rng.head_sha, check=False).stdout.strip()
     after = history.log_messages(repo, f"{rng.base_sha}..{rng.stable_ref}", path)
     inside = history.log_messages(repo, f"{fork}..{rng.base_sha}", path) if fork else []
-    for commits, in_base in ((after, False), (inside, True)):
-        pairs = [(up, c) for c in commits for up in history.upstream_refs(c.body)]
-        if not pairs:
-            continue
-        first = tags.first_tags(repo, [c.sha for _, c in pairs])
-        for up, c in pairs:
-            target = _match(up, shas)
-            if target is None:
-                continue
-            found.setdefault(target, []).append(StableBackport(
-                commit=c.sha, branch=rng.stable_branch, first_release=first.get(c.sha),
-                in_base=in_base))
+    pairs = [(up, c, in_base) for commits, in_base in ((after, False), (inside, True))
+             for c in commits for up in history.upstream_refs(c.body)]
+    matched = [(target, c, in_base) for up, c, in_base in pairs
+               if (target := _match(up, shas)) is not None]
+    # One name-rev run places the backports and the mainline candidates together.
+    first = tags.first_tags(repo, [c.sha for _, c, _ in matched] + list(place))
+    for target, c, in_base in matched:
+        found.setdefault(target, []).append(StableBackport(
+            commit=c.sha, branch=rng.stable_branch, first_release=first.get(c.sha),
+            in_base=in_base))
+    place.update({sha: tag for sha, tag in first.items() if sha in place})
     return found
 
 
@@ -276,7 +282,11 @@ def find_fixes(repo: GitRepo, rng: SearchRange, site: CrashSite, *, limit: int =
     scored: list[tuple[FileCommit, list[Evidence]]] = []
     for c in reversed(commits):  # oldest first, so a rewritten condition is followed
         scored.append((c, _evidence(c, facts)))
-    backports = _stable(repo, rng, site.file, shas, progress)
+    # Commits likely to be reported get their first tag in the same name-rev run as the
+    # backports; _with_releases places any others.
+    ranked = sorted(scored, key=lambda p: -sum(e.weight for e in p[1]))
+    place: dict[str, str | None] = {c.sha: None for c, _ in ranked[:max(limit, 0) or None]}
+    backports = _stable(repo, rng, site.file, shas, place=place, progress=progress)
     candidates: list[FixCandidate] = []
     for c, ev in scored:
         ports = tuple(backports.get(c.sha, ()))
@@ -295,7 +305,7 @@ def find_fixes(repo: GitRepo, rng: SearchRange, site: CrashSite, *, limit: int =
             stable_backports=ports, author_date=c.author_date))
     candidates.sort(key=lambda k: (-k.score, k.author_date))
     top = candidates[:limit] if limit > 0 else candidates
-    top = _with_releases(repo, rng, top, progress)
+    top = _with_releases(repo, rng, top, place, progress)
     return FixReport(
         base=rng.base, file=site.file, function=source.function or site.function,
         line=source.line, source_line=source.text, candidates=tuple(top), head=rng.head,
@@ -306,11 +316,14 @@ def find_fixes(repo: GitRepo, rng: SearchRange, site: CrashSite, *, limit: int =
 
 
 def _with_releases(repo: GitRepo, rng: SearchRange, top: list[FixCandidate],
-                   progress: Progress) -> list[FixCandidate]:
+                   known: dict[str, str | None], progress: Progress) -> list[FixCandidate]:
     if not top:
         return top
     progress("placing candidates in releases")
-    first = tags.first_tags(repo, [c.commit for c in top])
+    first = {sha: tag for sha, tag in known.items() if tag}
+    missing = [c.commit for c in top if c.commit not in known]
+    if missing:
+        first.update(tags.first_tags(repo, missing))
     out = []
     for c in top:
         tag = first.get(c.commit)
