@@ -148,3 +148,12 @@ def test_touches_span_and_first_final() -> None:
     assert first_final("v3.19-rc1", tags) is None
     assert first_final("v3.10.25", tags) == "v3.10.25"
     assert first_final("v3.17", tags) == "v3.17"
+
+
+def test_message_quotes_a_crash_across_versions() -> None:
+    message = ("xen/evtchn: fix it\n\nSeen on 3.12:\n  kernel BUG at drivers/xen/evtchn.c:271!\n"
+               "  RIP: evtchn_bind_to_user+0xa8/0xb0 [xen_evtchn]\n")
+    assert history.message_quotes("kernel BUG at drivers/xen/evtchn.c:264!", message)
+    assert history.message_quotes("RIP: evtchn_bind_to_user+0xb8/0xc0", message)
+    assert not history.message_quotes("kernel BUG at drivers/xen/events.c:264!", message)
+    assert not history.message_quotes("BUG", message)  # too short to mean anything

@@ -7,6 +7,7 @@ a crash; 5 a git command failed (e.g. a clone); 7 the base tag is not in the rep
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -102,8 +103,8 @@ def register(app: typer.Typer) -> None:
         if log:
             site, release = site_from_log(log, index)
             if title:
-                site = CrashSite(site.file, site.function, site.line, title,
-                                 site.trace_functions, site.kind)
+                site = replace(site, title=title, alt_titles=(
+                    *((site.title,) if site.title else ()), *site.alt_titles))
         else:
             assert file is not None
             site = CrashSite(file=file.removeprefix("./"), function=function, line=line,

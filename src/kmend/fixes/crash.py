@@ -21,8 +21,10 @@ def site_from_report(report: CrashReport) -> tuple[CrashSite, str | None]:
     function = report.function or pc_fn
     trace = tuple(dict.fromkeys(f.function for f in report.frames
                                 if f.function and f.reliable))
+    alt = tuple(t for t in (report.header, *report.alt_titles) if t and t != report.title)
     return (CrashSite(file=location.file, function=function, line=location.line,
-                      title=report.title, trace_functions=trace, kind=report.type),
+                      title=report.title, trace_functions=trace, kind=report.type,
+                      alt_titles=alt),
             report.kernel_release)
 
 

@@ -205,5 +205,18 @@ def cc_stable(body: str) -> bool:
     return bool(STABLE_CC_RE.search(body))
 
 
+def _loose(text: str) -> str:
+    text = " ".join(text.split()).lower()
+    text = re.sub(r"(\.[ch]):\d+", r"\1", text)  # line numbers move between versions
+    return re.sub(r"\+0x[0-9a-f]+/0x[0-9a-f]+", "", text).rstrip("!").strip()
+
+
+def message_quotes(title: str, message: str) -> bool:
+    """Whether *message* quotes the crash *title* (or header line), ignoring whitespace,
+    case, source line numbers and ``+0xoff/0xsize`` offsets, which differ by version."""
+    needle = _loose(title)
+    return len(needle) >= 12 and needle in _loose(message)
+
+
 def reverted(body: str) -> list[str]:
     return [m.lower() for m in REVERT_RE.findall(body)]

@@ -45,6 +45,7 @@ class CrashSite:
     title: str | None = None
     trace_functions: tuple[str, ...] = ()
     kind: str | None = None  # "BUG", "WARNING", ... when known
+    alt_titles: tuple[str, ...] = ()  # the printed header line, other names of the crash
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "file", clean_path(self.file))

@@ -60,10 +60,11 @@ class _Facts:
 def _quote_evidence(c: FileCommit, f: _Facts) -> list[Evidence]:
     out: list[Evidence] = []
     message = f"{c.subject}\n{c.body}"
-    flat = _norm(message).lower()
     site = f.site
-    if site.title and _norm(site.title).lower() in flat:
-        out.append(Evidence("quotes-title", f'message quotes the crash title "{site.title}"',
+    quoted = next((t for t in (site.title, *site.alt_titles)
+                   if t and history.message_quotes(t, message)), None)
+    if quoted:
+        out.append(Evidence("quotes-title", f'message quotes the crash: "{quoted}"',
                             weight("quotes-title")))
     elif f.source.function and f"{site.file}:" in message and f.source.function in message:
         out.append(Evidence("quotes-site", f"message quotes a crash report at {site.file} "
