@@ -254,3 +254,15 @@ def test_log_index_out_of_range(history: dict[str, Any], examples_dir: Path,
     err = capsys.readouterr().err
     assert code == 2
     assert "--index 3 is out of range" in err
+
+
+def test_function_without_line(history: dict[str, Any],
+                               capsys: pytest.CaptureFixture[str]) -> None:
+    doc = run_json(capsys, "--repo", history["repo"], "--file", "drivers/xen/evtchn.c",
+                   "--function", "evtchn_bind_to_user", "--base", "v3.10.20")
+    assert doc["line"] is None and doc["source_line"] is None
+    assert (doc["source"]["function_start"], doc["source"]["function_end"]) == (255, 280)
+    best = doc["candidates"][0]
+    assert best["commit"] == sha(history, "fix")
+    assert "removes BUG_ON(port_owner(port) != NULL); from evtchn_bind_to_user()" in [
+        e["detail"] for e in best["evidence"]]

@@ -13,6 +13,8 @@ fixes-blamed             +40   its ``Fixes:`` names the commit that last changed
                                crashing line at the base (``git blame``): the bug it fixes
                                was introduced exactly there
 rewrites-line            +30   it deletes the crashing (non-assertion) line
+removes-assertion        +20   no crash line known: it deletes a BUG/WARN assertion inside
+                               the crash function
 fixes-function           +30   its ``Fixes:`` names a commit that last changed some line of
                                the crash function at the base
 quotes-title             +25   its message quotes the crash title
@@ -44,6 +46,7 @@ WEIGHTS: dict[str, int] = {
     "fixes-blamed": 40,
     "rewrites-line": 30,
     "fixes-function": 30,
+    "removes-assertion": 20,
     "quotes-title": 25,
     "quotes-site": 20,
     "fixes-base": 20,

@@ -33,6 +33,7 @@ from kmend.fixes.source import source_at_crash
 from kmend.source.git import GitRepo, blame_lines, prefetch_path_blobs, resolve_many
 
 Progress = Callable[[str], None]
+_ASSERT_RE = re.compile(r"\b(?:BUG_ON|BUG|WARN_ON_ONCE|WARN_ON|WARN_ONCE|WARN|VM_BUG_ON)\s*\(")
 
 
 def _norm(text: str) -> str:
@@ -55,6 +56,7 @@ class _Facts:
     function_how: str = ""
     file_commits: set[str] = field(default_factory=set)
     blamed_subjects: dict[str, str] = field(default_factory=dict)
+    spans: dict[str, tuple[int, int] | None] = field(default_factory=dict)
 
 
 def _quote_evidence(c: FileCommit, f: _Facts) -> list[Evidence]:
@@ -80,9 +82,27 @@ def _quote_evidence(c: FileCommit, f: _Facts) -> list[Evidence]:
     return out
 
 
+def _assertion_evidence(c: FileCommit, f: _Facts) -> list[Evidence]:
+    """Without a crash line: the commit deletes a BUG/WARN assertion inside the function."""
+    span = f.spans.get(c.sha)
+    fn = f.source.function
+    if span is None or not fn:
+        return []
+    added = {_norm(a) for a in c.added}
+    for h in c.hunks:
+        for i, text in enumerate(h.removed):
+            m = _ASSERT_RE.search(text)
+            if m and span[0] <= h.old_start + i <= span[1] and _norm(text) not in added:
+                return [Evidence("removes-assertion", f"removes {_norm(text)} from {fn}()",
+                                 weight("removes-assertion"))]
+    return []
+
+
 def _line_evidence(c: FileCommit, f: _Facts) -> list[Evidence]:
     src = f.source
-    if src.text is None or src.line is None:
+    if src.line is None:
+        return _assertion_evidence(c, f)
+    if src.text is None:
         return []
     removed = {_norm(r) for r in c.removed}
     hit = f.line_texts & removed
@@ -244,16 +264,16 @@ def find_fixes(repo: GitRepo, rng: SearchRange, site: CrashSite, *, limit: int =
     progress(f"searching {rng.base}..{rng.head} for commits touching {site.file}")
     commits = history.file_history(repo, rng.base_sha, rng.head_sha, site.file)
     fn = source.function or site.function
+    if fn and (source.line is None or not line_log):
+        facts.spans = history.function_spans(repo, commits, site.file, fn)
     if fn and line_log:
         found = history.function_history(repo, rng.base_sha, rng.head_sha, site.file, fn)
         facts.function_commits = set(found) if found is not None else None
         facts.function_how = "git log -L"
-    elif fn:
-        spans = history.function_spans(repo, commits, site.file, fn)
-        if any(spans.values()):
-            facts.function_commits = {c.sha for c in commits
-                                      if (span := spans.get(c.sha)) is not None
-                                      and history.touches_span(c, span)}
+    elif fn and any(facts.spans.values()):
+        facts.function_commits = {c.sha for c in commits
+                                  if (span := facts.spans.get(c.sha)) is not None
+                                  and history.touches_span(c, span)}
 
     facts.file_commits = {c.sha for c in commits}
     if wide:
