@@ -270,3 +270,17 @@ def test_function_without_line(history: dict[str, Any],
     assert best["commit"] == sha(history, "fix")
     assert "removes BUG_ON(port_owner(port) != NULL); from evtchn_bind_to_user()" in [
         e["detail"] for e in best["evidence"]]
+
+
+def test_unreachable_url_leaves_no_cache_entry(tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str],
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    need(shutil.which("git"), "git is not installed")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    url = f"git://127.0.0.1:{_free_port()}/linux.git"  # nothing listens there
+    code = main(["fixes", "--repo", url, "--file", "drivers/xen/evtchn.c", "--line", "264",
+                 "--base", "v3.10.20"])
+    err = capsys.readouterr().err
+    assert code == 5
+    assert f"cannot clone {url}" in err and len(err.strip().splitlines()) == 1
+    assert list((tmp_path / "kmend/repos").iterdir()) == []

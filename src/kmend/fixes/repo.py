@@ -53,7 +53,13 @@ def open_repo(spec: str, *, cache: Path | None = None,
     progress(f"cloning {spec} (blobless) into {dest}")
     tmp = Path(tempfile.mkdtemp(prefix=".clone-", dir=dest.parent))
     try:
-        GitRepo.clone_blobless(spec, tmp / "repo")
+        try:
+            GitRepo.clone_blobless(spec, tmp / "repo")
+        except CommandFailed as err:
+            detail = (err.stderr.strip().splitlines() or [err.message])[-1]
+            raise CommandFailed(f"cannot clone {spec}: {detail}",
+                                "check the URL and the network, or give a local repository",
+                                argv=err.argv, returncode=err.returncode) from err
         repo = GitRepo(tmp / "repo")
         repo.ensure_commit_graph()
         (tmp / "repo").rename(dest)
