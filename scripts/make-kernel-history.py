@@ -40,6 +40,7 @@ from kernel_history.scenario import (  # noqa: E402
     MAINLINE,
     STABLE_BACKPORTS,
     WIDGET,
+    WIDGET_NEW,
     XEN_MAINT,
     Change,
 )
@@ -145,7 +146,7 @@ class History:
     def story_commit(self, branch: Branch, ch: Change) -> int:
         if ch.path == EVTCHN:
             text = evtchn_source(ch.features)
-        elif ch.path == WIDGET:
+        elif ch.path in (WIDGET, WIDGET_NEW):
             text = widget_source(ch.features)
         else:
             self.rev += 1
@@ -153,8 +154,10 @@ class History:
         message = self.expand(f"{ch.subject}\n\n{ch.body}{self.trailer(ch.author)}")
         if ch.path == EVTCHN and ch.author != XEN_MAINT:
             message += f"Signed-off-by: {XEN_MAINT}\n"
-        mark = self.s.commit(branch, message, {ch.path: text}, when=self.tick(600),
-                             author=ch.author)
+        changes: dict[str, str | None] = {ch.path: text}
+        if ch.renamed_from:
+            changes[ch.renamed_from] = None
+        mark = self.s.commit(branch, message, changes, when=self.tick(600), author=ch.author)
         self.roles[ch.role] = mark
         self.subjects[ch.role] = ch.subject
         self.features[ch.path] = ch.features

@@ -28,6 +28,7 @@ from kernel_history.sources import EVTCHN_BASE, WIDGET_BASE
 
 EVTCHN = "drivers/xen/evtchn.c"
 WIDGET = "drivers/misc/kmt-widget.c"
+WIDGET_NEW = "drivers/misc/kmt/widget.c"  # where the widget driver moves in v3.17
 
 XEN_MAINT = "Konrad Example <konrad@example.org>"
 XEN_DEV = "David Sample <david.sample@example.com>"
@@ -45,6 +46,7 @@ class Change:
     subject: str
     body: str
     author: str = XEN_DEV
+    renamed_from: str | None = None
 
 
 MAINLINE: list[Change] = [
@@ -111,6 +113,16 @@ MAINLINE: list[Change] = [
            "The evtchn device trusted the hypervisor never to return a bound\n"
            "port; check it in the core instead, where the binding is known.\n"
            "\nFixes: {sha12:bug_intro} (\"{subject:bug_intro}\")\n"),
+    Change("widget_rename", (3, 17), "misc", WIDGET_NEW,
+           frozenset({"queue_irq", "devm", "leak_fix", "stop_fix", "stop_flush"}),
+           "misc: kmt-widget: move the driver into drivers/misc/kmt/",
+           "Make room for the other kmt drivers.\n", MISC_DEV, renamed_from=WIDGET),
+    Change("widget_after_rename", (3, 18), "misc", WIDGET_NEW,
+           frozenset({"queue_irq", "devm", "leak_fix", "stop_fix", "stop_flush",
+                      "count_queued"}),
+           "misc: kmt-widget: count the drain work queued",
+           "Export how often the interrupt handler queued work, for debugging.\n",
+           MISC_DEV),
     Change("fix", (3, 18), "xen", EVTCHN,
            frozenset({"zalloc", "deadlock", "fifo", "enotconn", "per_user"}),
            "xen/evtchn: improve scalability by using per-user locks",

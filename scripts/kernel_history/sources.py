@@ -721,6 +721,7 @@ def widget_source(features: frozenset[str]) -> str:
             "\t * work for a stopped widget is a driver bug.",
             "\t */",
             f"\tWARN_ON_ONCE({cond});",
+            *(["\tw->queued++;"] if "count_queued" in features else []),
             "\tschedule_work(&w->drain);",
             "}",
             "",

@@ -22,6 +22,7 @@ class Branch:
     name: str
     tip: int | None = None
     files: dict[str, str] = field(default_factory=dict)
+    deleted: set[str] = field(default_factory=set)  # paths this branch removed
 
 
 class Stream:
@@ -93,10 +94,14 @@ class Stream:
             for path, content in merge.files.items():
                 if branch.files.get(path) != content:
                     changes.setdefault(path, content)
+            for path in merge.deleted:
+                if path in branch.files:
+                    changes.setdefault(path, None)
         for path, content in sorted(changes.items()):
             if content is None:
                 ops.append(f"D {path}\n")
                 branch.files.pop(path, None)
+                branch.deleted.add(path)
             else:
                 ops.append(f"M 100644 inline {path}\ndata {len(content.encode())}\n{content}")
                 branch.files[path] = content

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from kmend.errors import CommandFailed
@@ -20,6 +21,7 @@ from kmend.source.git import GitRepo
 
 _HEADER_SEP = "\x00"
 _FMT = "%x00%H%x1f%P%x1f%at%x1f%s%x1f%B%x1e"
+_DIFF_RE = re.compile(r"^diff --git a/(\S+) b/\S+$", re.MULTILINE)
 _HUNK_RE = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@ ?(.*)$")
 
 FIXES_RE = re.compile(r"^\s*Fixes:\s*([0-9a-fA-F]{8,40})\b\s*(?:\(\s*\"?(.*?)\"?\s*\)\s*)?$",
@@ -53,6 +55,7 @@ class FileCommit:
     subject: str
     body: str
     hunks: tuple[Hunk, ...] = ()
+    paths: tuple[str, ...] = ()  # the file's path(s) in the parent, from the diff headers
 
     @property
     def removed(self) -> tuple[str, ...]:
@@ -61,6 +64,11 @@ class FileCommit:
     @property
     def added(self) -> tuple[str, ...]:
         return tuple(line for h in self.hunks for line in h.added)
+
+
+def _parse_paths(text: str) -> tuple[str, ...]:
+    """The old-side paths of the ``diff --git a/X b/Y`` headers of a patch."""
+    return tuple(dict.fromkeys(m[1] for m in _DIFF_RE.finditer(text)))
 
 
 def _parse_patch(text: str) -> tuple[Hunk, ...]:
@@ -81,13 +89,13 @@ def _parse_patch(text: str) -> tuple[Hunk, ...]:
             removed, added = [], []
         elif cur is None:
             continue
-        elif line.startswith("-") and not line.startswith("--- "):
-            removed.append(line[1:])
-        elif line.startswith("+") and not line.startswith("+++ "):
-            added.append(line[1:])
         elif line.startswith("diff --git"):
             close()
-            cur = None
+            cur = None  # the ---/+++ header lines follow, then the next hunk
+        elif line.startswith("-"):
+            removed.append(line[1:])
+        elif line.startswith("+"):
+            added.append(line[1:])
     close()
     return tuple(hunks)
 
@@ -105,15 +113,44 @@ def parse_log_with_patches(out: str) -> list[FileCommit]:
         commits.append(FileCommit(
             sha=sha, parents=tuple(parents.split()), author_date=int(date or 0),
             subject=subject, body=body.strip("\n"), hunks=_parse_patch(patch),
+            paths=_parse_paths(patch),
         ))
     return commits
 
 
-def file_history(repo: GitRepo, base: str, head: str, path: str) -> list[FileCommit]:
-    """Commits in ``base..head`` touching *path*, newest first, with their hunks."""
+def file_history(repo: GitRepo, base: str, head: str,
+                 paths: str | Sequence[str]) -> list[FileCommit]:
+    """Commits in ``base..head`` touching *paths*, newest first, with their hunks."""
+    names = [paths] if isinstance(paths, str) else list(paths)
     out = repo.git("log", "-p", "-U0", "--no-color", "--no-ext-diff", "--no-renames",
-                   f"--format={_FMT}", f"{base}..{head}", "--", path).stdout
+                   f"--format={_FMT}", f"{base}..{head}", "--", *names).stdout
     return parse_log_with_patches(out)
+
+
+def later_names(repo: GitRepo, base: str, head: str, path: str, *,
+                limit: int = 4) -> list[str]:
+    """The names *path* was renamed to in ``base..head``, in order (at most *limit*).
+
+    Path-limited logs cannot see renames (the new name is outside the pathspec), so each
+    step finds the commit deleting the current name and asks git, on that commit alone,
+    where the file went.
+    """
+    names: list[str] = []
+    current = path
+    for _ in range(limit):
+        gone = repo.git("log", "--diff-filter=D", "--format=%H", f"{base}..{head}", "--",
+                        current).stdout.split()
+        if not gone:
+            break
+        status = repo.git("show", "-M", "--name-status", "-z", "--format=", gone[-1]).stdout
+        fields = status.split("\0")
+        target = next((fields[i + 2] for i in range(len(fields) - 2)
+                       if fields[i].startswith("R") and fields[i + 1] == current), None)
+        if target is None or target in names or target == path:
+            break
+        names.append(target)
+        current = target
+    return names
 
 
 def log_messages(repo: GitRepo, revrange: str, path: str) -> list[FileCommit]:
@@ -133,7 +170,8 @@ def function_spans(repo: GitRepo, commits: list[FileCommit], path: str,
     from kmend.fixes.source import find_function
     from kmend.source.git import read_blobs
 
-    specs = {c.sha: f"{c.parents[0]}:{path}" for c in commits if c.parents}
+    specs = {c.sha: f"{c.parents[0]}:{c.paths[0] if c.paths else path}"
+             for c in commits if c.parents}
     texts = read_blobs(repo, list(specs.values()))
     spans: dict[str, tuple[int, int] | None] = {}
     for sha, spec in specs.items():

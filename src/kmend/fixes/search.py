@@ -262,7 +262,13 @@ def find_fixes(repo: GitRepo, rng: SearchRange, site: CrashSite, *, limit: int =
                                             source.line).values())
 
     progress(f"searching {rng.base}..{rng.head} for commits touching {site.file}")
-    commits = history.file_history(repo, rng.base_sha, rng.head_sha, site.file)
+    paths = [site.file]
+    if not repo.file_exists(rng.head_sha, site.file):
+        paths += history.later_names(repo, rng.base_sha, rng.head_sha, site.file)
+        if len(paths) > 1:
+            warnings.append(f"{site.file} was renamed after {rng.base}: also searched "
+                            + ", ".join(paths[1:]))
+    commits = history.file_history(repo, rng.base_sha, rng.head_sha, paths)
     fn = source.function or site.function
     if fn and (source.line is None or not line_log):
         facts.spans = history.function_spans(repo, commits, site.file, fn)
