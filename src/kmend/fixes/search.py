@@ -265,6 +265,8 @@ def find_fixes(repo: GitRepo, rng: SearchRange, site: CrashSite, *, limit: int =
     paths = [site.file]
     if not repo.file_exists(rng.head_sha, site.file):
         paths += history.later_names(repo, rng.base_sha, rng.head_sha, site.file)
+        for later in paths[1:]:
+            prefetch_path_blobs(repo, [rng.head_sha], later)
         if len(paths) > 1:
             warnings.append(f"{site.file} was renamed after {rng.base}: also searched "
                             + ", ".join(paths[1:]))
