@@ -81,3 +81,12 @@ def test_messages_quoting_the_crash_and_naming_functions() -> None:
                   facts())
     assert "names-function" in plain  # the exact word bind_port is there
     assert "names-function" not in kinds(commit("b", "x: tidy bind_ports()\n"), facts())
+
+
+def test_changes_next_to_the_line() -> None:
+    parent = SRC.splitlines()
+    near = commit("c", "x: count", Hunk(5, 0, 6, 1, "", (), ("\tu->binds++;",)))
+    far = commit("d", "x: elsewhere", Hunk(30, 1, 30, 1, "", ("a",), ("b",)))
+    f = facts(parent_lines={near.sha: parent, far.sha: parent})
+    assert "near-line" in kinds(near, f)
+    assert "near-line" not in kinds(far, f)

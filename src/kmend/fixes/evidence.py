@@ -40,6 +40,7 @@ class Facts:
     file_commits: set[str] = field(default_factory=set)
     blamed_subjects: dict[str, str] = field(default_factory=dict)
     spans: dict[str, tuple[int, int] | None] = field(default_factory=dict)
+    parent_lines: dict[str, list[str]] = field(default_factory=dict)
 
 
 def _quote_evidence(c: FileCommit, f: Facts) -> list[Evidence]:
@@ -81,6 +82,17 @@ def _assertion_evidence(c: FileCommit, f: Facts) -> list[Evidence]:
     return []
 
 
+def _near_line_evidence(c: FileCommit, f: Facts, reach: int = 3) -> list[Evidence]:
+    """The commit changes lines within *reach* of the crashing line (found by its text in
+    the commit's parent), without touching the line itself."""
+    lines = f.parent_lines.get(c.sha, [])
+    where = [n for n, text in enumerate(lines, 1) if norm(text) in f.line_texts]
+    if any(history.touches_span(c, (n - reach, n + reach)) for n in where):
+        return [Evidence("near-line", f"changes lines next to the crashing line "
+                         f"{f.source.line}", weight("near-line"))]
+    return []
+
+
 def _line_evidence(c: FileCommit, f: Facts) -> list[Evidence]:
     src = f.source
     if src.line is None:
@@ -90,7 +102,7 @@ def _line_evidence(c: FileCommit, f: Facts) -> list[Evidence]:
     removed = {norm(r) for r in c.removed}
     hit = f.line_texts & removed
     if not hit:
-        return []
+        return _near_line_evidence(c, f)
     added = [a for a in c.added if a.strip()]
     if any(norm(a) in f.line_texts for a in added):
         return [Evidence("moves-line", f"moves the crashing line {src.line} unchanged",

@@ -159,25 +159,33 @@ def log_messages(repo: GitRepo, revrange: str, path: str) -> list[FileCommit]:
     return parse_log_with_patches(out)
 
 
-def function_spans(repo: GitRepo, commits: list[FileCommit], path: str,
-                   function: str) -> dict[str, tuple[int, int] | None]:
-    """The span of *function* in each commit's first parent's version of *path*.
+def parent_texts(repo: GitRepo, commits: list[FileCommit],
+                 path: str) -> dict[str, list[str]]:
+    """Each commit's first parent's version of the file, as lines.
 
-    One ``git cat-file --batch`` reads every parent version (blobs ``git log -p`` already
-    needed, so a partial clone fetches nothing more).  None where the parent lacks the
-    function (added, renamed) or the file.
+    One ``git cat-file --batch`` reads them all (blobs ``git log -p`` already needed, so a
+    partial clone fetches nothing more).  Commits whose parent lacks the file are absent.
     """
-    from kmend.fixes.source import find_function
     from kmend.source.git import read_blobs
 
     specs = {c.sha: f"{c.parents[0]}:{c.paths[0] if c.paths else path}"
              for c in commits if c.parents}
     texts = read_blobs(repo, list(specs.values()))
-    spans: dict[str, tuple[int, int] | None] = {}
-    for sha, spec in specs.items():
-        text = texts.get(spec)
-        spans[sha] = find_function(text.splitlines(), function) if text else None
-    return spans
+    return {sha: text.splitlines() for sha, spec in specs.items()
+            if (text := texts.get(spec)) is not None}
+
+
+def function_spans(repo: GitRepo, commits: list[FileCommit], path: str, function: str,
+                   texts: dict[str, list[str]] | None = None,
+                   ) -> dict[str, tuple[int, int] | None]:
+    """The span of *function* in each commit's parent's version of *path* (None where
+    the parent lacks the function or the file)."""
+    from kmend.fixes.source import find_function
+
+    if texts is None:
+        texts = parent_texts(repo, commits, path)
+    return {c.sha: find_function(texts[c.sha], function) if c.sha in texts else None
+            for c in commits}
 
 
 def touches_span(c: FileCommit, span: tuple[int, int]) -> bool:

@@ -20,6 +20,8 @@ fixes-function           +30   its ``Fixes:`` names a commit that last changed s
 quotes-title             +25   its message quotes the crash title
 quotes-site              +20   its message quotes a report at the crash file and function
 fixes-base               +20   its ``Fixes:`` names another commit reachable from the base
+near-line                +10   it changes lines within three of the crashing line (found by
+                               its text in the commit's parent) but not the line itself
 changes-function         +15   it changes the crash function (``git log -L``)
 names-function           +10   its message names the crash function
 names-caller              +4   its message names another function of the call trace (≤2)
@@ -50,6 +52,7 @@ WEIGHTS: dict[str, int] = {
     "quotes-title": 25,
     "quotes-site": 20,
     "fixes-base": 20,
+    "near-line": 10,
     "changes-function": 15,
     "names-function": 10,
     "names-caller": 4,

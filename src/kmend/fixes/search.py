@@ -118,8 +118,10 @@ def find_fixes(repo: GitRepo, rng: SearchRange, site: CrashSite, *, limit: int =
                             + ", ".join(paths[1:]))
     commits = history.file_history(repo, rng.base_sha, rng.head_sha, paths)
     fn = source.function or site.function
+    facts.parent_lines = history.parent_texts(repo, commits, site.file)
     if fn and (source.line is None or not line_log):
-        facts.spans = history.function_spans(repo, commits, site.file, fn)
+        facts.spans = history.function_spans(repo, commits, site.file, fn,
+                                             facts.parent_lines)
     if fn and line_log:
         found = history.function_history(repo, rng.base_sha, rng.head_sha, site.file, fn)
         facts.function_commits = set(found) if found is not None else None
