@@ -101,3 +101,15 @@ def test_package_version_from_changelog(tmp_path: Path) -> None:
         fh.write("linux (6.1.192-3) bookworm-security; urgency=high\n")
     assert system_package_version("6.1.0-57-amd64", root=tmp_path) == "6.1.192-3"
     assert system_package_version("6.1.0-99-amd64", root=tmp_path) is None
+
+
+def test_changelog_check_commands() -> None:
+    from kmend.kernel.release import changelog_check
+
+    rhel = changelog_check(parse_release("3.10.0-1160.el7.x86_64"), "x: don't crash")
+    assert rhel == ("rpm -q --changelog kernel-3.10.0-1160.el7 | grep -F -e "
+                    "'x: don'\\''t crash'")
+    deb = changelog_check(parse_release("6.1.0-47-amd64"), "xen/evtchn: fix")
+    assert deb == ("zgrep -F -e 'xen/evtchn: fix' "
+                   "/usr/share/doc/linux-image-6.1.0-47-amd64/changelog*.gz")
+    assert changelog_check(parse_release("6.1.0"), "x") is None

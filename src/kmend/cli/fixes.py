@@ -62,6 +62,10 @@ def _render(report: FixReport, json_mode: bool) -> None:
         table.add_row(str(rank), str(c.score), c.commit[:12], c.subject, release,
                       evidence or "changes the file")
     con.print(table)
+    if report.checks:
+        con.print(f"whether {report.release} already carries a candidate (distro backport):")
+        for cmd in report.checks:
+            con.print(f"  {cmd}", markup=False, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

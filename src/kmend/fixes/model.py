@@ -125,3 +125,4 @@ class FixReport:
     stable_branch: str | None = None
     touching_commits: int = 0  # commits after the base that change the file
     warnings: tuple[str, ...] = field(default=())
+    checks: tuple[str, ...] = ()  # commands to see whether the distro kernel has a fix

@@ -23,6 +23,7 @@ from kmend.fixes.history import FileCommit
 from kmend.fixes.model import CrashSite, Evidence, FixCandidate, FixReport, StableBackport
 from kmend.fixes.score import weight
 from kmend.fixes.source import source_at_crash
+from kmend.kernel.release import changelog_check
 from kmend.source.git import GitRepo, blame_lines, prefetch_path_blobs, resolve_many
 
 Progress = Callable[[str], None]
@@ -183,12 +184,16 @@ def find_fixes(repo: GitRepo, rng: SearchRange, site: CrashSite, *, limit: int =
     candidates.sort(key=lambda k: (-k.score, k.author_date))
     top = candidates[:limit] if limit > 0 else candidates
     top = _with_releases(repo, rng, top, place, progress)
+    checks: list[str] = []
+    rel = rng.release
+    if rel is not None and (rel.heavy_backports or not rel.exact or rel.distro == "debian"):
+        checks = [cmd for c in top[:3] if (cmd := changelog_check(rel, c.subject))]
     return FixReport(
         base=rng.base, file=site.file, function=source.function or site.function,
         line=source.line, source_line=source.text, candidates=tuple(top), head=rng.head,
         base_commit=rng.base_sha, release=rng.release.raw if rng.release else None,
         source=source, stable_branch=rng.stable_branch, touching_commits=len(facts.file_commits),
-        warnings=tuple(warnings),
+        warnings=tuple(warnings), checks=tuple(checks),
     )
 
 

@@ -215,6 +215,23 @@ def warnings_for(rel: KernelRelease) -> list[str]:
     return notes
 
 
+def changelog_check(rel: KernelRelease, subject: str) -> str | None:
+    """A command that tells whether the distro kernel *rel* lists a fix by its subject.
+
+    RHEL-family changelogs and Debian's (which lists every stable commit it imports) name
+    backported commits by subject, so a fix missing from the upstream base can be found
+    there.
+    """
+    quoted = "'" + subject.replace("'", "'\\''") + "'"
+    family = (rel.distro or "").rstrip("0123456789")
+    if family in {"rhel", "centos", "fedora", "oracle-uek"} and rel.arch:
+        version = rel.raw.removesuffix(f".{rel.arch}")
+        return f"rpm -q --changelog kernel-{version} | grep -F -e {quoted}"
+    if rel.distro in {"debian", "ubuntu"}:
+        return (f"zgrep -F -e {quoted} /usr/share/doc/linux-image-{rel.raw}/changelog*.gz")
+    return None
+
+
 # -- what the local system says about a release ----------------------------------------
 _PKG_VERSION_RE = re.compile(r"\b(\d+\.\d+(?:\.\d+)?)[-+~][\w.+~]*")
 
