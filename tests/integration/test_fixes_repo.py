@@ -161,6 +161,8 @@ def test_heavy_backport_distro_warns(history: dict[str, Any],
                    "--line", "264", "--base", "3.10.0-1160.el7.x86_64")
     assert doc["base"] == "v3.10"
     assert any("backports" in w for w in doc["warnings"])
+    assert doc["checks"][0] == ("rpm -q --changelog kernel-3.10.0-1160.el7 | grep -F -e "
+                                f"'{FIX_SUBJECT}'")
 
 
 @pytest.mark.parametrize(
