@@ -54,10 +54,13 @@ def resolve_range(repo: GitRepo, spec: str | None, *, head: str | None = None,
         base = upstream_tag(release)
         warnings += warnings_for(release)
         if not repo.has_revision(f"refs/tags/{base}"):
+            mainline = f"v{release.series[0]}.{release.series[1]}"
+            near = (f", or --base {mainline} to compare with the mainline release"
+                    if base != mainline and repo.has_revision(f"refs/tags/{mainline}") else "")
             raise BaseMissing(
                 f"tag {base} (the upstream base of {release.raw}) is not in {repo.path}",
-                "fetch the tags of linux-stable (git fetch --tags URL) or give --base with "
-                "a tag the repository has",
+                "fetch the linux-stable tags (git fetch --tags "
+                "https://git.kernel.org/pub/scm/linux/kernel/git/stable/linux.git)" + near,
             )
         base_sha = repo.resolve(f"refs/tags/{base}")
     elif repo.has_revision(spec):
