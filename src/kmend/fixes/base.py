@@ -35,13 +35,6 @@ class SearchRange:
     warnings: tuple[str, ...]
 
 
-def _release_of(spec: str, package_version: str | None) -> KernelRelease | None:
-    try:
-        return resolve_release(spec, package_version=package_version)
-    except UsageError:
-        return None
-
-
 def resolve_range(repo: GitRepo, spec: str | None, *, head: str | None = None,
                   package_version: str | None = None) -> SearchRange:
     """Resolve *spec* (a kernel release, an upstream version or tag, or a revision)."""
@@ -49,7 +42,13 @@ def resolve_range(repo: GitRepo, spec: str | None, *, head: str | None = None,
         raise UsageError("no base kernel release",
                          "give --base (e.g. --base 3.10.20-11.el6.x86_64 or --base v3.10.20)")
     warnings: list[str] = []
-    release = _release_of(spec, package_version)
+    release: KernelRelease | None
+    try:
+        release = resolve_release(spec, package_version=package_version)
+    except UsageError:
+        if not repo.has_revision(spec):
+            raise  # neither a release string nor a revision: say how releases look
+        release = None
     if release is not None:
         base = upstream_tag(release)
         warnings += warnings_for(release)
@@ -63,11 +62,8 @@ def resolve_range(repo: GitRepo, spec: str | None, *, head: str | None = None,
                 "https://git.kernel.org/pub/scm/linux/kernel/git/stable/linux.git)" + near,
             )
         base_sha = repo.resolve(f"refs/tags/{base}")
-    elif repo.has_revision(spec):
-        base, base_sha = spec, repo.resolve(spec)
     else:
-        parse_release(spec)  # raises the UsageError with the hint about release formats
-        raise AssertionError("unreachable")
+        base, base_sha = spec, repo.resolve(spec)
     tags = tuple(release_tags(repo))
     base_tag = parse_tag(base)
     head_rev, head_sha = _choose_head(repo, tags, head)
