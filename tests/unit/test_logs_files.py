@@ -10,6 +10,7 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -118,8 +119,31 @@ def test_unopenable_inputs_are_input_errors(tmp_path: Path) -> None:
         sock.close()
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
-def test_permission_denied_file_and_dir(tmp_path: Path) -> None:
+def _as_nobody_if_root() -> None:
+    """Root reads files whatever their mode: check as an unprivileged user instead."""
+    if os.geteuid() == 0:
+        os.setgid(65534)
+        os.setuid(65534)
+
+
+def test_permission_denied_file_and_dir() -> None:
+    base = Path(tempfile.mkdtemp(prefix="kmend-perm-"))
+    base.chmod(0o777)  # the unprivileged child creates its files here
+    pid = os.fork()
+    if pid == 0:  # child: drop privileges, run the check, report by exit status
+        status = 1
+        try:
+            _as_nobody_if_root()
+            _check_permission_denied(base)
+            status = 0
+        finally:
+            os._exit(status)
+    _, wait_status = os.waitpid(pid, 0)
+    shutil.rmtree(base, ignore_errors=True)
+    assert os.waitstatus_to_exitcode(wait_status) == 0
+
+
+def _check_permission_denied(tmp_path: Path) -> None:
     f = tmp_path / "secret.log"
     f.write_text("x\n")
     f.chmod(0)

@@ -1,1 +1,2 @@
-"""The target kernel: release, headers tree, config, Module.symvers (KernelTarget)."""
+"""Kernel release model (release.py) and the target kernel: headers tree, config,
+Module.symvers (target.py, KernelTarget)."""
