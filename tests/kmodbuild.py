@@ -14,6 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import ModuleType
 
+import pytest
+
 from kmend import proc
 
 REPO = Path(__file__).resolve().parent.parent
@@ -95,3 +97,16 @@ def build_all(base: Path) -> dict[str, dict[str, Path]]:
     with ThreadPoolExecutor(max_workers=2) as pool:
         built = list(pool.map(lambda k: build_kernel(k, base), kernels))
     return dict(zip(kernels, built, strict=True))
+
+
+@pytest.fixture(scope="session")
+def built_modules(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Path]]:
+    """{release: {label: .ko}} for every test kernel, built once per session.
+
+    Test modules import this fixture (no conftest.py of their own: a second ``conftest``
+    module would shadow tests/conftest.py for ``from conftest import ...``).
+    """
+    need(shutil.which("make") and shutil.which("gcc"), "make/gcc not installed")
+    need(len(available_kernels()) == len(KERNELS),
+         f"headers of all test kernels needed, have {available_kernels()}")
+    return build_all(tmp_path_factory.getbasetemp() / "testmods")

@@ -14,7 +14,9 @@ from kmend.cli import main
 from kmend.kernel.target import KernelTarget
 from kmend.ko import read_module
 from kmend.loadcheck import check_module
-from kmodbuild import kdir_of
+from kmodbuild import built_modules, kdir_of
+
+__all__ = ["built_modules"]  # the session fixture, imported so pytest finds it
 
 pytestmark = pytest.mark.integration
 

@@ -11,7 +11,9 @@ import pytest
 
 from kmend import proc
 from kmend.ko import read_module
-from kmodbuild import need
+from kmodbuild import built_modules, need
+
+__all__ = ["built_modules"]  # the session fixture, imported so pytest finds it
 
 pytestmark = pytest.mark.integration
 

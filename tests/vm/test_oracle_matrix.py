@@ -17,12 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from kmend.lab import BootCase, InitramfsSpec, Insmod, Run, kernel_image, run_many
 
 from kmend.kernel.target import KernelTarget
 from kmend.ko import read_module
+from kmend.lab import BootCase, InitramfsSpec, Insmod, Run, kernel_image, run_many
 from kmend.loadcheck import check_module
-from kmodbuild import KERNELS, kdir_of, need
+from kmodbuild import KERNELS, built_modules, kdir_of, need
+
+__all__ = ["built_modules"]  # the session fixture, imported so pytest finds it
 
 pytestmark = pytest.mark.vm
 

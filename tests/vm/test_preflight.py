@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 
 from kmend.cli import main
-from kmodbuild import kdir_of, need
+from kmodbuild import built_modules, kdir_of, need
+
+__all__ = ["built_modules"]  # the session fixture, imported so pytest finds it
 
 pytestmark = pytest.mark.vm
 
