@@ -59,3 +59,17 @@ def test_preflight_xen_dom0_loads_debian_evtchn(capsys: pytest.CaptureFixture[st
     ccode, predicted = run(["check", str(found[0]), "--kernel", K612], capsys)
     # Debian's module is signed with the kernel's build key: no taint, like the real load
     assert ccode == 0 and predicted["taints"] == real["taints"] == ""
+
+
+def test_preflight_modprobes_dependencies_from_the_tree(capsys: pytest.CaptureFixture[str]) -> None:
+    need(shutil.which("qemu-system-x86_64"), "qemu-system-x86 not installed")
+    found = sorted(Path(f"/lib/modules/{K57}/kernel/drivers/net/vxlan").glob("vxlan.ko*"))
+    need(found, f"linux-image-{K57}-unsigned not installed")
+    code, real = run(["preflight", str(found[0]), "--kernel-image", f"/boot/vmlinuz-{K57}",
+                      "--modules-dir", f"/lib/modules/{K57}"], capsys)
+    ccode, predicted = run(["check", str(found[0]), "--kernel", K57], capsys)
+    assert (code, ccode) == (0, 0) and real["loaded"]
+    # what check says must be loaded first is what preflight loaded first (with modprobe)
+    assert sorted(real["dependencies"]) == sorted(predicted["needs_loaded"]) == [
+        "ip6_udp_tunnel", "udp_tunnel"]
+    assert real["taints"] == predicted["taints"] == ""
