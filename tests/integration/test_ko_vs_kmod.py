@@ -110,3 +110,26 @@ def test_mutated_modules_never_crash(built_modules: dict[str, dict[str, Path]]) 
             assert "\n" not in str(exc)
 
     mutate()
+
+
+def test_extended_modversions_preferred(built_modules: dict[str, dict[str, Path]], tmp_path: Path) -> None:
+    """≥6.14 kbuild (CONFIG_EXTENDED_MODVERSIONS) adds __version_ext_crcs (s32 array) and
+    __version_ext_names (NUL-separated); the kernel prefers them.  Added here with objcopy."""
+    import struct
+
+    need(shutil.which("objcopy"), "binutils not installed")
+    src = built_modules["6.1.0-57-amd64"]["hello"]
+    names = ["module_layout", "a_symbol_name_well_over_fifty_six_characters_long_for_the_ext_table"]
+    crcs = tmp_path / "crcs"
+    crcs.write_bytes(struct.pack("<2I", 0xDEADBEEF, 0x12345678))
+    strs = tmp_path / "names"
+    strs.write_bytes(b"".join(n.encode() + b"\0" for n in names))
+    out = tmp_path / "ext.ko"
+    proc.run(["objcopy", "--add-section", f"__version_ext_crcs={crcs}",
+              "--set-section-flags", "__version_ext_crcs=alloc,readonly",
+              "--add-section", f"__version_ext_names={strs}",
+              "--set-section-flags", "__version_ext_names=alloc,readonly", str(src), str(out)],
+             timeout=60)
+    mod = read_module(out)
+    assert mod.versions_source == "__version_ext"
+    assert dict(mod.versions) == {names[0]: 0xDEADBEEF, names[1]: 0x12345678}
