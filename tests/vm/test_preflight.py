@@ -37,8 +37,7 @@ def test_preflight_matches_check(built_modules: dict[str, dict[str, Path]],
         "hello: disagrees about version of symbol module_layout")
 
     needdep, depprov = built_modules[K57]["needdep"], built_modules[K57]["depprov"]
-    code, real = run(["preflight", str(needdep), "--kernel-image", f"/boot/vmlinuz-{K57}",
-                      "--with", str(depprov)], capsys)
+    code, real = run(["preflight", str(needdep), "--kernel", K57, "--with", str(depprov)], capsys)
     assert code == 0 and real["loaded"] and real["dependencies"] == ["depprov"]
     assert "needdep: depprov says 42" in real["messages"]
     ccode, predicted = run(["check", str(needdep), "--kdir", str(kdir_of(K57)),

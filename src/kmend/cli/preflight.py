@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from kmend.cli.common import console_for, emit_json
+from kmend.errors import UsageError
 
 if TYPE_CHECKING:  # kmend.lab (QEMU) is imported only when the verb runs
     from kmend.loadcheck.preflight import PreflightResult
@@ -43,7 +44,10 @@ def register(app: typer.Typer) -> None:
     @app.command("preflight")
     def _cmd(  # noqa: PLR0917 (one parameter per CLI option)
         module: Annotated[Path, typer.Argument(help="the .ko (.ko.xz, .ko.zst, .ko.gz)")],
-        kernel_image: Annotated[Path, typer.Option(help="the vmlinuz to boot")],
+        kernel_image: Annotated[Path | None, typer.Option(help="the vmlinuz to boot")] = None,
+        kernel: Annotated[str | None, typer.Option(
+            help="an installed release: boots /boot/vmlinuz-RELEASE with /lib/modules/RELEASE"
+        )] = None,
         modules_dir: Annotated[Path | None, typer.Option(
             help="/lib/modules/RELEASE of that kernel: dependencies are modprobed from it")] = None,
         xen: Annotated[Path | None, typer.Option(
@@ -55,8 +59,20 @@ def register(app: typer.Typer) -> None:
         json: Annotated[bool, typer.Option("--json", help="one JSON document on stdout")] = False,
     ) -> int:
         """Boot the kernel in QEMU and load MODULE for real.  (0 loaded, 1 refused)"""
+        from kmend.lab import kernel_image as installed_image
         from kmend.loadcheck.preflight import preflight
 
+        if (kernel_image is None) == (kernel is None):
+            raise UsageError("give exactly one of --kernel-image or --kernel",
+                             "e.g. --kernel 6.1.0-57-amd64")
+        if kernel is not None:
+            if "/" in kernel:
+                raise UsageError(f"{kernel!r} is not a kernel release", "e.g. 6.1.0-57-amd64")
+            kernel_image = installed_image(kernel)
+            tree = Path("/lib/modules") / kernel
+            if modules_dir is None and (tree / "modules.dep").is_file():
+                modules_dir = tree
+        assert kernel_image is not None
         res = preflight(module, kernel_image, modules_dir=modules_dir, xen=xen,
                         with_modules=tuple(with_module or ()), timeout=timeout,
                         console_path=console)
