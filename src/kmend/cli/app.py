@@ -30,6 +30,10 @@ def build_app(only: str | None = None) -> typer.Typer:
         pretty_exceptions_enable=False,
         rich_markup_mode=None,
     )
+    @app.callback()
+    def _group() -> None:
+        """Keep the verb in the command line even when only one verb is loaded."""
+
     for name in VERBS if only not in VERBS else (only,):
         module = importlib.import_module(f"kmend.cli.{name}")
         module.register(app)
