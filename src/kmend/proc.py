@@ -32,6 +32,7 @@ PACKAGES: dict[str, str] = {
     "modprobe": "kmod",
     "modinfo": "kmod",
     "insmod": "kmod",
+    "kmod": "kmod",
     "qemu-system-x86_64": "qemu-system-x86",
     "busybox": "busybox-static",
     "cpio": "cpio",
@@ -39,6 +40,9 @@ PACKAGES: dict[str, str] = {
     "update-initramfs": "initramfs-tools",
     "xl": "xen-utils-4.17",
     "objcopy": "binutils",
+    "strip": "binutils",
+    "xz": "xz-utils",
+    "zstd": "zstd",
     "dpkg-deb": "dpkg",
     "journalctl": "systemd",
 }
