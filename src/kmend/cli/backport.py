@@ -98,12 +98,8 @@ def register(app: typer.Typer) -> None:
                 for ko in built.modules:
                     _say(console, f"built: {ko}")
                     summary = check_built(ko, kd.path)
-                    if summary is None:
-                        _say(console, "check: not run (kmend check is not available yet)")
-                        continue
-                    doc["check"].append(summary)
-                    _say(console, f"check: {'loads' if summary.will_load else 'REFUSED'}"
-                                  f"{': ' + summary.first_error if summary.first_error else ''}")
+                    doc["check"].append(summary.doc)
+                    _say(console, "check: " + "\n".join(summary.lines))
                     if not summary.will_load:
                         code = 1
             else:

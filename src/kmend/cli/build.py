@@ -36,11 +36,8 @@ def register(app: typer.Typer) -> None:
         for ko in result.modules:
             _say(console, f"built: {ko}")
             summary = check_built(ko, kd.path)
-            if summary is None:
-                _say(console, "check: not run (kmend check is not available yet)")
-            else:
-                checks.append(summary)
-                _say(console, f"check: {'loads' if summary.will_load else 'REFUSED'}")
+            checks.append(summary)
+            _say(console, "check: " + "\n".join(summary.lines))
         errs = diagnostics.errors(list(result.diagnostics))
         for d in errs[:20]:
             _say(console, f"{d.one_line()}" + (f"  [needs {d.needs}]" if d.needs else ""))
@@ -54,5 +51,5 @@ def register(app: typer.Typer) -> None:
                        "modules": [str(m) for m in result.modules],
                        "diagnostics": list(result.diagnostics),
                        "needs": diagnostics.needed_apis(errs), "seconds": result.seconds,
-                       "check": checks})
+                       "check": [c.doc for c in checks]})
         return 0 if result.ok and all(c.will_load for c in checks) else 1
