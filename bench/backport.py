@@ -10,8 +10,10 @@ temp dir — exactly what `kmend backport` does.  In the same run:
   parallel    the same N probes through kmend's Prober with a pool of JOBS (default: CPUs)
   ideal       reference / JOBS
 
-Prints best-of-REPEAT wall times and parallel / ideal (target: ≤ 1.3).  Nothing is
-asserted.  The machine may be shared: look at the load average printed alongside.
+Prints best-of-REPEAT wall times (runs interleaved: sequential, parallel, sequential, …)
+and parallel / ideal (target: ≤ 1.3).  Nothing is asserted.  The machine may be shared:
+other processes take cores from the parallel run more than from the sequential one, so
+look at the load average and every run's pair printed alongside.
 Usage: bench/backport.py [--kdir DIR] [-n N] [--jobs J] [--repeat R]
 """
 
@@ -76,6 +78,7 @@ def main() -> int:
         print(f"ideal N/cores   {ideal:7.2f} s")
         print(f"parallel/ideal  {p / ideal:7.2f}   (target <= 1.3)")
         print(f"speed-up        {s / p:7.2f}x")
+        print("runs (seq/par)  " + "  ".join(f"{a:.2f}/{b:.2f}" for a, b in zip(seq, par, strict=True)))
     return 0
 
 
