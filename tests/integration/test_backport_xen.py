@@ -12,67 +12,24 @@ emits.
 
 from __future__ import annotations
 
-import difflib
-import json
-import os
-import re
-import shutil
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from conftest import need
+import xenbackport as xb
 from kmend import proc
 from kmend.backport.checkhook import check_built
-from kmend.cli import main
-from kmend.source.tree import Tarball
+from xenbackport import KDIRS61, SRC61, SRC612, kdir, run
 
 pytestmark = pytest.mark.integration
-
-SRC612 = Path("/usr/src/linux-source-6.12.tar.xz")
-SRC61 = Path("/usr/src/linux-source-6.1.tar.xz")
-KDIRS61 = [Path("/lib/modules/6.1.0-47-amd64/build"), Path("/lib/modules/6.1.0-57-amd64/build")]
 
 
 @pytest.fixture(scope="session")
 def kmend_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    need(SRC612.is_file(), "linux-source-6.12 (apt-get install linux-source-6.12)")
-    need(SRC61.is_file(), "linux-source-6.1 (apt-get install linux-source-6.1)")
-    need(shutil.which("gcc"), "gcc")
-    cache = tmp_path_factory.mktemp("kmend-cache")
-    old = os.environ.get("KMEND_CACHE")
-    os.environ["KMEND_CACHE"] = str(cache)
-    # Each pass decompresses a whole ~150 MB .tar.xz; run the three the tests need at once
-    # (kmend would run them one after another) so the session spends one pass's time.
-    with ThreadPoolExecutor(max_workers=3) as pool:
-        jobs = [pool.submit(Tarball(SRC612).makefiles_view),
-                pool.submit(Tarball(SRC612).unpack_dirs, ["drivers/xen"]),
-                pool.submit(Tarball(SRC61).unpack_dirs, ["drivers/xen"])]
-        for job in jobs:
-            job.result()
-    yield cache
-    if old is None:
-        os.environ.pop("KMEND_CACHE", None)
-    else:
-        os.environ["KMEND_CACHE"] = old
-
-
-def run(*args: str) -> tuple[int, Any]:
-    import io
-    from contextlib import redirect_stderr, redirect_stdout
-
-    so, se = io.StringIO(), io.StringIO()
-    with redirect_stdout(so), redirect_stderr(se):
-        code = main([*args, "--json"])
-    return code, json.loads(so.getvalue())
-
-
-def kdir(path: Path) -> Path:
-    need((path / "Module.symvers").is_file(), f"headers {path}")
-    return path
+    with xb.kmend_cache(tmp_path_factory) as cache:
+        yield cache
 
 
 @pytest.fixture(scope="session")
@@ -84,18 +41,7 @@ def newest_612(kmend_cache: Path, tmp_path_factory: pytest.TempPathFactory) -> t
 
 @pytest.fixture(scope="session")
 def fix_patch(kmend_cache: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The upstream unbinding fix, cut at test time from the 6.1 → 6.12 diff of evtchn.c."""
-    old = Tarball(SRC61).unpack_dirs(["drivers/xen"]).read("drivers/xen/evtchn.c")
-    new = Tarball(SRC612).unpack_dirs(["drivers/xen"]).read("drivers/xen/evtchn.c")
-    assert old and new and old != new
-    diff = list(difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True),
-                                     "a/drivers/xen/evtchn.c", "b/drivers/xen/evtchn.c"))
-    text = "".join(diff[2:])
-    hunks = [h for h in re.split(r"(?m)^(?=@@ )", text) if h.startswith("@@") and "unbinding" in h]
-    assert len(hunks) == 3, "the fix touches the struct, the handler and the unbind path"
-    patch = tmp_path_factory.mktemp("fix") / "evtchn-unbinding.patch"
-    patch.write_text("".join(diff[:2]) + "".join(hunks))
-    return patch
+    return xb.fix_patch(tmp_path_factory.mktemp("fix"))
 
 
 def test_612_evtchn_does_not_build_on_61_and_kmend_says_why(newest_612: tuple[int, Any]) -> None:
@@ -121,9 +67,7 @@ def minimal_61(request: pytest.FixtureRequest, fix_patch: Path, kmend_cache: Pat
                tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, int, Any]:
     kdir61: Path = request.param
     out = tmp_path_factory.mktemp("min") / "xen-evtchn"
-    code, doc = run("backport", "--source", str(SRC612), "--base-source", str(SRC61),
-                    "--fix", str(fix_patch), "--policy", "minimal", "--module", "xen-evtchn",
-                    "--kdir", str(kdir(kdir61)), "-o", str(out))
+    code, doc = xb.minimal_backport(fix_patch, kdir61, out)
     return kdir61, out, code, doc
 
 
