@@ -41,6 +41,12 @@ PACKAGES: dict[str, str] = {
     "objcopy": "binutils",
     "dpkg-deb": "dpkg",
     "journalctl": "systemd",
+    "xz": "xz-utils",
+    "zstd": "zstd",
+    "gzip": "gzip",
+    "lsinitramfs": "initramfs-tools-core",
+    "lsinitrd": "dracut-core",
+    "dracut": "dracut",
 }
 
 DEFAULT_TIMEOUT = 600.0

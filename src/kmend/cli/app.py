@@ -13,6 +13,10 @@ import typer
 VERBS: tuple[str, ...] = (
     "scan",
     "show",
+    "install",
+    "rollback",
+    "status",
+    "recover",
 )
 
 
