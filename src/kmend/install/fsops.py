@@ -107,7 +107,8 @@ class SafeRoot:
                     continue
                 if comp == "..":
                     if not resolved:
-                        raise UnsafePath(f"a symlink under {self.path} points above the root")
+                        raise UnsafePath(f"a symlink under {self.path} points above the root",
+                                     "remove it: kmend never writes outside the root")
                     resolved.pop()
                     os.close(fd)
                     fd = self._reopen(resolved)
@@ -139,6 +140,13 @@ class SafeRoot:
                     if links > _MAX_LINKS:
                         raise UnsafePath(f"too many symlinks under {self.path}") from exc
                     if target.startswith("/"):
+                        if not self.is_host:
+                            raise UnsafePath(
+                                f"{self.path / '/'.join([*resolved, comp])} is a symlink to "
+                                f"the absolute path {target}; tools run from outside the root "
+                                "(depmod -b) would follow it out of the root",
+                                "make it a relative symlink inside the root, or remove it",
+                            ) from exc
                         resolved = []
                         os.close(fd)
                         fd = os.dup(self.fd)
