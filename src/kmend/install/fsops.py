@@ -301,6 +301,9 @@ class SafeRoot:
     def rmdir_if_empty(self, rel: str) -> bool:
         try:
             with self.parent(rel) as (dfd, name):
+                st = _lstat_at(dfd, name)
+                if st is None or not stat.S_ISDIR(st.st_mode):
+                    return False  # (rmdir on a read-only fs says EROFS even when it is absent)
                 os.rmdir(name, dir_fd=dfd)
                 os.fsync(dfd)
                 return True

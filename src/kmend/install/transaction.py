@@ -9,6 +9,7 @@ exactly the new tree.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 from collections.abc import Callable
@@ -94,7 +95,23 @@ def rollback_steps(root: SafeRoot, txn: InstallTransaction, final: TxnState) -> 
     return journal.save(root, replace(txn, state=final))
 
 
+def _discard_copies(root: SafeRoot, txn: InstallTransaction) -> None:
+    """Drop a failed transaction's backups and staged files (frees space first: the usual
+    reason a backup fails is a full disk, and the journal still has to be written)."""
+    tdir = journal.txn_dir(txn.id)
+    rels = [c for fc in txn.files for c in (fc.backup, fc.staged) if c]
+    rels += [sf.backup for sf in txn.saved]
+    for rel in rels:
+        with contextlib.suppress(KmendError, FileNotFoundError, NotADirectoryError):
+            root.remove(f"{tdir}/{rel}")
+        with contextlib.suppress(KmendError, FileNotFoundError, NotADirectoryError):
+            root.remove_temps(f"{tdir}/{rel}".rsplit("/", 1)[0], "tmp")
+
+
 def undo(root: SafeRoot, txn: InstallTransaction, error: str) -> InstallTransaction:
+    place = txn.step(STEP_PLACE)
+    if place is None or place.state is StepState.PENDING:
+        _discard_copies(root, txn)  # the tree was never touched: the copies are useless
     txn = replace(txn, error=error, rollback_of_failure=True)
     return rollback_steps(root, txn, TxnState.FAILED)
 
@@ -104,8 +121,18 @@ def _fail(root: SafeRoot, txn: InstallTransaction, exc: KmendError) -> KmendErro
     try:
         undo(root, txn, str(exc))
     except KmendError as undo_exc:
+        # Most often the journal itself cannot be written (disk full).  Put the tree back
+        # anyway — the steps are content-based, so `recover` later agrees with the result.
+        try:
+            steps.restore(root, txn)
+            steps.redepmod(root, txn)
+        except KmendError:
+            tree = "the module tree may be half-changed"
+        else:
+            tree = "the module tree was put back, but the journal could not be updated"
         return StateError(f"install {txn.id} failed ({exc.message}) and undoing it failed too "
-                          f"({undo_exc.message})", "fix the cause, then run `kmend recover`")
+                          f"({undo_exc.message}); {tree}",
+                          "fix the cause, then run `kmend recover`")
     extra = f"install {txn.id} was undone; nothing changed"
     exc.hint = f"{exc.hint}; {extra}" if exc.hint else extra
     return exc
@@ -152,6 +179,7 @@ def select(root: SafeRoot, txn_id: str | None, kernel: str | None) -> InstallTra
 
 def rollback(root: SafeRoot, txn_id: str | None = None,
              kernel: str | None = None) -> InstallTransaction:
+    select(root, txn_id, kernel)  # read-only: a wrong id or nothing to roll back writes nothing
     with TransactionLock(root):
         _refuse_if_pending(root)
         txn = select(root, txn_id, kernel)
