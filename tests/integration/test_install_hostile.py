@@ -85,7 +85,7 @@ def test_read_only_module_tree_fails_at_place_and_undoes(tmp_path: Path) -> None
 def test_full_disk_at_every_margin_leaves_old_tree_or_installs(tmp_path: Path) -> None:
     ko = build_module(K61)
     outcomes: dict[int, str] = {}
-    for margin_kib in (0, 48, 120, 200, 250, 262, 270, 280, 300, 2048):
+    for margin_kib in (0, 120, 250, 270, 300, 2048):
         with _tmpfs(tmp_path / f"full-{margin_kib}", "16m") as mnt:
             root = make_root(mnt / "root", K61)
             before = snapshot(root)
