@@ -1,12 +1,37 @@
-"""`kmend scan` (being written)."""
+"""``kmend scan PATH…``: every crash in the logs, one row per distinct signature."""
 
 from __future__ import annotations
 
+import sys
+from typing import Annotated
+
 import typer
+
+from kmend.cli.common import console_for, emit_json, err_console
+from kmend.errors import InputError, UsageError
+from kmend.report.crash_text import render_groups
+from kmend.triage.scan import scan
 
 
 def register(app: typer.Typer) -> None:
     @app.command("scan")
-    def _cmd() -> int:
-        """Not implemented yet."""
+    def scan_cmd(
+        paths: Annotated[list[str], typer.Argument(help="log files, directories or - for stdin")],
+        json_out: Annotated[
+            bool, typer.Option("--json", help="one JSON document on stdout")
+        ] = False,
+    ) -> int:
+        """Find every kernel crash in the logs and fold duplicates across hosts."""
+        if not paths:
+            raise UsageError("no path given", "give log files, directories or - for stdin")
+        result = scan(paths)
+        for err in result.errors:
+            print(f"kmend: error: {err}", file=sys.stderr)
+        if json_out:
+            emit_json({"reports": result.reports, "groups": result.groups})
+        else:
+            render_groups(console_for(False), result.groups, len(result.reports))
+        if result.errors:
+            err_console.print(f"{len(result.errors)} path(s) could not be read")
+            return InputError.exit_code
         return 0

@@ -1,0 +1,204 @@
+"""Recognise one line's container (syslog, journal text, dmesg, console, /dev/kmsg).
+
+Pure functions over one physical line of text.  The outer container is the part a log
+daemon adds (``Dec 23 00:51:38 host kernel: ``, ``2026-11-26T03:04:05+00:00 host kernel: ``,
+the ``journalctl`` short formats, ``/dev/kmsg`` records, ``dmesg -T``); the console prefix is
+what printk itself adds (``<4>``, ``[  12.345678]``, ``[ T123]``), plus the syzkaller
+console decorations (``** N printk messages dropped ** ``, ``<anything> login: ``).
+
+Formats: crash-formats-and-triage-anchors.md §1.7 and §3; corpus README §2.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+MONTHS = {
+    "Jan": 1, "Feb": 2, "Mar": 3, "Apr": 4, "May": 5, "Jun": 6,
+    "Jul": 7, "Aug": 8, "Sep": 9, "Oct": 10, "Nov": 11, "Dec": 12,
+}  # fmt: skip
+
+_MON = "(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
+_TAG = r"(?P<tag>[^\s:\[\]]{1,64})(?:\[(?P<pid>\d{1,10})\])?:(?: |$)"
+_HOST = r"(?P<host>[^\s\[\]]{1,255})"
+
+#: ``<PRI>`` of a forwarded syslog message (RSYSLOG_TraditionalForwardFormat).
+_PRI = r"(?:<(?P<pri>\d{1,3})>)?"
+
+#: RFC3164 / journalctl short / short-precise: ``Dec  3 00:51:38[.123456] host tag[pid]: ``.
+RFC3164_RE = re.compile(
+    _PRI
+    + rf"(?P<mon>{_MON}) (?P<day>[ \d]?\d) (?P<hms>\d\d:\d\d:\d\d)(?P<frac>\.\d{{1,9}})? "
+    + _HOST + " " + _TAG
+)
+#: rsyslog RFC3339 / journalctl short-iso: ``2026-11-26T03:04:05.123456+00:00 host tag: ``.
+RFC3339_RE = re.compile(
+    _PRI
+    + r"(?P<ts>\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d{1,9})?)(?P<tz>Z|[+-]\d\d:?\d\d)? "
+    + _HOST + " " + _TAG
+)
+#: journalctl short-monotonic: ``[   12.345678] host kernel: `` (tag must be kernel or have a pid).
+MONOTONIC_RE = re.compile(r"\[\s*(?P<up>\d{1,10}\.\d{1,9})\] " + _HOST + " " + _TAG)
+#: ``dmesg -T``: ``[Sat Nov 28 22:51:21 2026] ``.
+DMESG_T_RE = re.compile(
+    rf"\[(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (?P<mon>{_MON}) +(?P<day>\d{{1,2}}) "
+    r"(?P<hms>\d\d:\d\d:\d\d) (?P<year>\d{4})\] ?"
+)
+#: ``/dev/kmsg`` record: ``level,seq,usec,flags[,more];text``.
+KMSG_RE = re.compile(r"(?P<pri>\d{1,3}),(?P<seq>\d{1,20}),(?P<usec>\d{1,20}),[-+c]?[^;]{0,64};")
+#: A /dev/kmsg dictionary (continuation) line: `` SUBSYSTEM=pci``.
+KMSG_DICT_RE = re.compile(r" [A-Z_][A-Z0-9_]*=")
+#: printk console prefix (corpus README §2), after the optional decorations.
+CONSOLE_RE = re.compile(
+    r"(?:\*\* \d+ printk messages dropped \*\* )?"
+    r"(?:.{0,200}? login: )?"
+    r"(?:<(?P<lvl>\d{1,3})>)?"
+    r"\[\s*(?P<up>\d{1,10}\.\d{1,9})\]"
+    r"(?: ?\[\s*(?P<ctx>[TC]\d{1,10})\])?"
+    r" ?"
+)
+#: printk level alone at the start of a line (``/proc/kmsg`` without time).
+LEVEL_RE = re.compile(r"<(?P<lvl>[0-7])>")
+#: A caller id alone at the start (``dmesg`` prints it after its own time column).
+CALLER_RE = re.compile(r"\[\s*(?P<ctx>[TC]\d{1,10})\] ?")
+_DROPPED_RE = re.compile(r"\*\* \d+ printk messages dropped \*\* ")
+_KMSG_ESC_RE = re.compile(r"\\x([0-9a-fA-F]{2})")
+
+
+@dataclass(frozen=True, slots=True)
+class Outer:
+    """The outer (daemon) container of a line: who logged it and when."""
+
+    kind: str  # "syslog", "kmsg", "dmesg-T", "monotonic", "none"
+    host: str | None
+    timestamp: str | None
+    kernel: bool  # whether the message is a kernel message (kept)
+    level: int | None
+    uptime: float | None
+    body: str  # the message with the container removed
+
+
+@dataclass(frozen=True, slots=True)
+class Console:
+    """The printk console prefix of a message."""
+
+    level: int | None
+    uptime: float | None
+    context: str | None
+    text: str
+
+
+def _tz(tz: str | None) -> str:
+    if not tz:
+        return ""
+    if tz == "Z" or ":" in tz:
+        return tz
+    return f"{tz[:3]}:{tz[3:]}"
+
+
+def _is_kernel(tag: str) -> bool:
+    return tag == "kernel"
+
+
+def _level_from_pri(pri: str | None) -> int | None:
+    return int(pri) & 7 if pri is not None else None
+
+
+def parse_outer(line: str) -> Outer:
+    """Strip the daemon container of *line*; ``kind == "none"`` when there is none."""
+    first = line[:1]
+    if first.isdigit():
+        m = RFC3339_RE.match(line)
+        if m:
+            ts = m["ts"].replace(" ", "T", 1).replace(",", ".", 1) + _tz(m["tz"])
+            return Outer(
+                "syslog", m["host"], ts, _is_kernel(m["tag"]),
+                _level_from_pri(m["pri"]), None, line[m.end():],
+            )  # fmt: skip
+        m = KMSG_RE.match(line)
+        if m:
+            return Outer(
+                "kmsg", None, None, True, int(m["pri"]) & 7,
+                int(m["usec"]) / 1e6, decode_kmsg_escapes(line[m.end():]),
+            )  # fmt: skip
+        return Outer("none", None, None, True, None, None, line)
+    if first == "<" or first in "ADFJMNOS":
+        m = RFC3164_RE.match(line)
+        if m:
+            month = MONTHS[m["mon"]]
+            day = int(m["day"])
+            ts = f"--{month:02d}-{day:02d}T{m['hms']}{m['frac'] or ''}"
+            return Outer(
+                "syslog", m["host"], ts, _is_kernel(m["tag"]),
+                _level_from_pri(m["pri"]), None, line[m.end():],
+            )  # fmt: skip
+        if first == "<":
+            m = RFC3339_RE.match(line)
+            if m:
+                ts = m["ts"].replace(" ", "T", 1).replace(",", ".", 1) + _tz(m["tz"])
+                return Outer(
+                    "syslog", m["host"], ts, _is_kernel(m["tag"]),
+                    _level_from_pri(m["pri"]), None, line[m.end():],
+                )  # fmt: skip
+        return Outer("none", None, None, True, None, None, line)
+    if first == "[":
+        m = DMESG_T_RE.match(line)
+        if m:
+            ts = f"{m['year']}-{MONTHS[m['mon']]:02d}-{int(m['day']):02d}T{m['hms']}"
+            return Outer("dmesg-T", None, ts, True, None, None, line[m.end():])
+        m = MONOTONIC_RE.match(line)
+        if m and (m["pid"] is not None or _is_kernel(m["tag"])):
+            return Outer(
+                "monotonic", m["host"], None, _is_kernel(m["tag"]), None,
+                float(m["up"]), line[m.end():],
+            )  # fmt: skip
+    return Outer("none", None, None, True, None, None, line)
+
+
+def parse_console(text: str) -> Console:
+    """Strip the printk console prefix (level, time, caller id) from *text*."""
+    if not text:
+        return Console(None, None, None, text)
+    first = text[0]
+    if first not in "<[*" and " login: " not in text[:220]:
+        return Console(None, None, None, text)
+    m = CONSOLE_RE.match(text)
+    if m:
+        lvl = m["lvl"]
+        return Console(
+            int(lvl) & 7 if lvl is not None else None, float(m["up"]), m["ctx"], text[m.end():]
+        )
+    m = LEVEL_RE.match(text)
+    if m:
+        rest = text[m.end():]
+        c = CALLER_RE.match(rest)
+        if c:
+            return Console(int(m["lvl"]), None, c["ctx"], rest[c.end():])
+        return Console(int(m["lvl"]), None, None, rest)
+    m = CALLER_RE.match(text)
+    if m:
+        return Console(None, None, m["ctx"], text[m.end():])
+    m = _DROPPED_RE.match(text)
+    if m:
+        return Console(None, None, None, text[m.end():])
+    return Console(None, None, None, text)
+
+
+def decode_kmsg_escapes(text: str) -> str:
+    r"""Decode /dev/kmsg ``\xNN`` escapes (bytes, then UTF-8 with replacement)."""
+    if "\\x" not in text:
+        return text
+    out = bytearray()
+    pos = 0
+    for m in _KMSG_ESC_RE.finditer(text):
+        out += text[pos:m.start()].encode("utf-8", "surrogateescape")
+        out.append(int(m.group(1), 16))
+        pos = m.end()
+    out += text[pos:].encode("utf-8", "surrogateescape")
+    return out.decode("utf-8", "replace")
+
+
+def is_kmsg_dict_line(line: str) -> bool:
+    """Whether *line* is a /dev/kmsg dictionary continuation (`` KEY=value``)."""
+    return KMSG_DICT_RE.match(line) is not None

@@ -1,0 +1,84 @@
+"""Turn numbered text lines into LogLine records: containers stripped, flattening undone.
+
+:class:`LineParser` holds the little state a line needs from its neighbours: the
+container of the previous piece of an over-long line, and whether the previous record was
+a ``/dev/kmsg`` record (whose dictionary lines, starting with a space, are skipped).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from kmend.logs.containers import Outer, is_kmsg_dict_line, parse_console, parse_outer
+from kmend.logs.flatten import split_escapes, split_landmarks, split_prefixes, split_stamps
+from kmend.logs.journal import looks_like_json_entry, parse_json_line
+from kmend.logs.lines import Piece
+from kmend.logs.model import LogLine
+
+
+class LineParser:
+    """Parse the lines of one source in order (call :meth:`reset` after skipping lines)."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self._last_outer: Outer | None = None
+        self._after_kmsg = False
+
+    def reset(self) -> None:
+        """Forget neighbour state (the caller skipped some lines)."""
+        self._last_outer = None
+        self._after_kmsg = False
+
+    def feed(self, piece: Piece) -> Iterator[LogLine]:
+        """The LogLines of one line (or one piece of an over-long line)."""
+        text = piece.text
+        if not piece.cont:
+            self._last_outer = None
+        if self._after_kmsg and text.startswith(" ") and is_kmsg_dict_line(text):
+            return
+        self._after_kmsg = False
+        if looks_like_json_entry(text):
+            entry = parse_json_line(text)
+            if entry is not None:
+                if entry.kernel:
+                    outer = Outer(
+                        "journal", entry.host, entry.timestamp, True, entry.level,
+                        entry.uptime, entry.message,
+                    )  # fmt: skip
+                    for line in entry.message.split("\n"):
+                        yield from self._message(piece.lineno, outer, line, escapes=False)
+                return
+        for k, seg in enumerate(split_prefixes(text)):
+            outer = parse_outer(seg)
+            if outer.kind == "none":
+                prev = self._last_outer
+                if prev is not None and (k > 0 or piece.cont):
+                    outer = Outer(
+                        prev.kind, prev.host, prev.timestamp, prev.kernel, prev.level,
+                        None, seg,
+                    )  # fmt: skip
+            else:
+                self._last_outer = outer
+            if outer.kind == "kmsg":
+                self._after_kmsg = True
+            if not outer.kernel:
+                continue
+            yield from self._message(piece.lineno, outer, outer.body, escapes=True)
+
+    def _message(self, lineno: int, outer: Outer, body: str, *, escapes: bool) -> Iterator[LogLine]:
+        if not escapes:
+            frags = [body]
+        elif outer.kind == "none":
+            frags = body.split("#012") if "#012" in body else [body]
+        else:
+            frags = split_escapes(body)
+        for frag in frags:
+            for stamped in split_stamps(frag):
+                con = parse_console(stamped)
+                level = con.level if con.level is not None else outer.level
+                uptime = con.uptime if con.uptime is not None else outer.uptime
+                for line in split_landmarks(con.text):
+                    yield LogLine(
+                        self.source, lineno, outer.host, outer.timestamp, con.context, line,
+                        uptime=uptime, level=level,
+                    )  # fmt: skip

@@ -1,0 +1,118 @@
+"""Build a CrashReport from the lines of one report region."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+
+from kmend.logs.model import LogLine
+from kmend.oops import fields
+from kmend.oops.code import disassemble
+from kmend.oops.extract import Region, naming_lines
+from kmend.oops.frames import shorten_syscall
+from kmend.oops.model import CrashReport, SourceSpan
+from kmend.oops.skip import is_skipped
+from kmend.oops.taint import decode_taint
+from kmend.oops.titles import name_report
+
+PANIC_MARK = "Kernel panic - not syncing"
+SIGNATURE_FRAMES = 3
+
+
+def signature(title: str, module: str | None, frames: Sequence[str]) -> str:
+    """A stable id for de-duplication: the canonical title, the module and the calling chain
+    (function names only: no addresses, offsets, PIDs, CPUs or times)."""
+    text = "\n".join([title, module or "", *frames])
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def build_report(lines: Sequence[LogLine], region: Region, *, panicked: bool) -> CrashReport | None:
+    """Decode *region* of *lines* into a CrashReport (None: not a crash after all)."""
+    header_line = lines[region.start]
+    texts = [lines[j].text for j in region.indexes]
+    naming = name_report(naming_lines(lines, region), region.header.header.name, header_line.text)
+    if naming is None:
+        return None
+
+    ident = fields.identity(texts)
+    taint_raw, release = ident.taint_raw, ident.release
+    if release is None:
+        hung_taint, hung_release = fields.hung_task_release(texts)
+        taint_raw, release = taint_raw or hung_taint, hung_release
+    taint = decode_taint(taint_raw, release) if taint_raw is not None else None
+
+    pc = fields.program_counter(texts)
+    frames = fields.call_trace(texts)
+    code_line = next(
+        (t for t in texts if t.lstrip().startswith("Code:") and "Bad RIP" not in t), None
+    )
+    code = disassemble(code_line) if code_line else None
+
+    blamed = naming.frame if naming.frame and naming.frame != "corrupted" else None
+    module = pc.module if pc and pc.module else None
+    if module is None and blamed:
+        module = next(
+            (
+                f.module
+                for f in frames
+                if f.module and shorten_syscall(f.function.split(".")[0]) == blamed
+            ),
+            None,
+        )
+    function = blamed or (pc.function.split(".")[0] if pc and pc.function else None)
+
+    chain: list[str] = []
+    passed_blamed = blamed is None
+    for frame in frames:
+        if not frame.reliable:
+            continue
+        name = shorten_syscall(frame.function.split(".")[0])
+        if not passed_blamed:
+            passed_blamed = name == blamed
+            continue
+        if is_skipped(name):
+            continue
+        chain.append(name)
+        if len(chain) >= SIGNATURE_FRAMES:
+            break
+
+    first = lines[region.indexes[0]]
+    if region.prefix and "cut here" in lines[region.prefix[-1]].text:
+        first = lines[region.prefix[-1]]
+    last = lines[region.indexes[-1]]
+    span = SourceSpan(first.source, first.lineno, last.lineno)
+    notes: list[str] = []
+    if pc and pc.note and pc.segment and pc.segment.lower() not in ("0010",):
+        notes.append(f"PC segment {pc.segment}: {pc.note}")
+    return CrashReport(
+        title=naming.title,
+        alt_titles=naming.alt_titles,
+        type=naming.type,
+        corrupted=naming.corrupted,
+        location=fields.location(texts),
+        function=function,
+        module=module,
+        kernel_release=release,
+        taint=taint,
+        cpu=ident.cpu,
+        pid=ident.pid,
+        comm=ident.comm,
+        hardware=fields.hardware(texts),
+        die_counter=fields.die_counter(texts),
+        pc=pc,
+        frames=frames,
+        code=code,
+        modules_linked=fields.modules_linked(texts),
+        registers=fields.registers(texts),
+        host=header_line.host,
+        timestamp=header_line.timestamp,
+        source=span,
+        panicked=panicked,
+        signature=signature(naming.title, module, chain),
+        raw="\n".join([lines[j].text for j in region.prefix] + texts),
+        arch=fields.detect_arch(texts),
+        corrupted_reason=naming.corrupted_reason,
+        frame=naming.frame,
+        header=header_line.text,
+        notes=tuple(notes),
+    )

@@ -1,0 +1,102 @@
+"""Stack frame lines: parsing, the functions a title must not blame, syscall-name shortening.
+
+A frame line is optional spaces, up to two ``[<address>]`` groups, an optional ``? `` (an
+unreliable frame), then a function name immediately followed by ``+0x`` or ``.`` (so
+``name.isra.0+0x1/0x2`` names ``name``), an optional ``/0xSIZE`` and an optional ``[module]``
+(with a build id after a space on newer kernels).  An ARM line ``[<pc>] (f) from [<lr>] (g+0x..)``
+says f was called from g; the frame it contributes is g, the function with an offset.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_NAME = r"[A-Za-z0-9_$]+"
+
+FRAME_RE = re.compile(
+    r"^\s*(?:\[\s*<?(?:0x)?[0-9a-fA-F]+>?\]\s*){0,2}(?P<q>\?\s+)?"
+    r"\(?(?P<name>" + _NAME + r")(?P<suffix>(?:\.[A-Za-z0-9_.]+)?)"
+    r"\+0x(?P<off>[0-9a-fA-F]+)(?:/0x(?P<size>[0-9a-fA-F]+))?"
+    r"(?:\s*\[(?P<mod>[A-Za-z0-9_.-]+)(?:\s+[0-9a-f]+)?\])?"
+)
+
+#: Where a frame may follow on the same line: RIP/IP/NIP/EIP/pc/PC is at/epc headers.
+PC_LINE_RE = re.compile(
+    r"(?:^|\s)(?:RIP|EIP|IP|NIP|pc|PC is at|epc|ip)\s*:?\s*(?:[0-9a-fA-F]{4}:)?"
+    r"(?:\[<?[0-9a-fA-F]+>?\]\s*){0,2}(?P<rest>.*)$"
+)
+
+#: The line that opens a stack section (x86 "Call Trace:", arm64 "Call trace:", arm "Backtrace:").
+TRACE_START_RE = re.compile(r"^\s*(?:Call Trace|Call trace|Backtrace|Call Trace \(from)\s*:?")
+#: A faulting-PC line from user space (its Code: and frames are not the kernel's).
+USER_PC_RE = re.compile(r"^\s*RIP: 00(?:33|23):|^\s*EIP: 0073:")
+
+ARM_FROM_RE = re.compile(r"\) from \[<[0-9a-fA-F]+>\] \((?P<name>" + _NAME + r")(?:[.+]|\))")
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFrame:
+    name: str  # without .isra/.constprop/.cold suffixes
+    full_name: str  # as printed, suffixes included
+    offset: int | None
+    size: int | None
+    module: str | None
+    reliable: bool
+
+
+def parse_frame(line: str) -> ParsedFrame | None:
+    """Parse a call-trace frame line; None when *line* is not one."""
+    m = FRAME_RE.match(line)
+    if m is None:
+        m2 = ARM_FROM_RE.search(line)
+        if m2 is None:
+            return None
+        name = m2.group("name")
+        return ParsedFrame(name, name, None, None, None, True)
+    return ParsedFrame(
+        name=m.group("name"),
+        full_name=m.group("name") + (m.group("suffix") or ""),
+        offset=int(m.group("off"), 16),
+        size=int(m.group("size"), 16) if m.group("size") else None,
+        module=m.group("mod"),
+        reliable=m.group("q") is None,
+    )
+
+
+def parse_pc_line(line: str) -> ParsedFrame | None:
+    """The frame on a faulting-PC line (``RIP: 0010:f+0x1/0x2``, ``pc : f+0x``…)."""
+    m = PC_LINE_RE.search(line)
+    if m is None:
+        return None
+    return parse_frame(m.group("rest"))
+
+
+SYSCALL_PREFIXES: tuple[str, ...] = (
+    "SYSC_",
+    "SyS_",
+    "sys_",
+    "__x64_",
+    "__ia32_",
+    "__arm64_",
+    "____sys_",
+    "___sys_",
+    "__sys_",
+    "__se_",
+    "__se_sys_",
+    "__do_sys_",
+    "compat_SYSC_",
+    "compat_SyS_",
+    "ksys_",
+)
+
+
+def single_strips(name: str) -> list[str]:
+    """Every name obtained by removing one syscall-wrapper prefix from *name*."""
+    return [name[len(p) :] for p in SYSCALL_PREFIXES if name.startswith(p) and len(name) > len(p)]
+
+
+def shorten_syscall(name: str) -> str:
+    """The shortest single-prefix strip (``__x64_sys_rmdir`` → ``sys_rmdir``)."""
+    options = [name, *single_strips(name)]
+    return min(options, key=len)

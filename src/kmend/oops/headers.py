@@ -1,0 +1,133 @@
+"""Which lines start a kernel crash report.
+
+A line starts a report when it contains one of the header strings below (first in the
+table wins when several occur on one line) and none of that header's exclusions.  The
+table and the exclusions were derived from the kernel's message formats (reference
+crash-formats §2.10) and the syzkaller corpus's no-crash cases (corpus/README.md §1).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Header:
+    name: str  # the header string, e.g. "BUG:"
+    exclude: tuple[re.Pattern[str], ...] = ()
+    at_start: bool = False  # must begin the message (not just appear inside it)
+
+
+def _rx(*patterns: str, flags: int = 0) -> tuple[re.Pattern[str], ...]:
+    return tuple(re.compile(p, flags) for p in patterns)
+
+
+HEADERS: tuple[Header, ...] = (
+    Header("BUG:", _rx(r"ODEBUG:", r"(?<![A-Za-z_])DEBUG:", r"Boot_DEBUG:")),
+    Header(
+        "WARNING:",
+        _rx(
+            r"sshd",
+            r"mount option",
+            r"eIBRS",
+            r"Speculative Return Stack Overflow",
+            r"\bfbcon\b",
+            r"EXT4-fs",
+            r"XFS \(\S+\): WARNING",
+            r"uses deprecated v2 capabilities",
+            r"uses wireless extensions",
+            r"Unsupported flag value\(s\)",
+            flags=re.IGNORECASE,
+        ),
+    ),
+    Header(
+        "INFO:",
+        _rx(
+            r"INFO: lockdep is turned off",
+            r"INFO: NMI handler",
+            r"took too long",
+            r"_INFO:",
+            r"INFO: Stall ended before state dump start",
+            r"EXT4-fs \(",
+            r"INFO: recovery required",
+        ),
+    ),
+    Header("Unable to handle kernel"),
+    Header(
+        "general protection fault",
+        _rx(r"general protection fault\b.*\berror:\s*\d+ in ", r"traps: \S+\[\d+\] general"),
+    ),
+    Header("stack segment: "),
+    Header("Kernel panic"),
+    Header("PANIC: double fault"),
+    Header("rust_kernel: panicked"),
+    Header("kernel BUG"),
+    Header("Kernel BUG"),
+    Header("BUG kmalloc-"),
+    Header("divide error:"),
+    Header("divide_error:"),
+    Header("invalid opcode:"),
+    Header("int3:"),
+    Header("UBSAN:"),
+    Header(
+        "Booting the kernel.", _rx(r"Parsing ELF", r"Decompressing Linux", r"Unknown parameter '")
+    ),
+    Header("unregister_netdevice: waiting for"),
+    Header("VFS: Close: file count is 0"),
+    Header("VFS: Busy inodes after unmount"),
+    Header("Internal error:"),
+    Header("Unhandled fault:"),
+    Header("Alignment trap:"),
+    Header("trusty: panic"),
+    Header("fatal error:", _rx(r"ALSA"), at_start=True),
+    Header("SYZFAIL:"),
+    Header("SYZFATAL:"),
+    Header("panic:", _rx(r"_panic:"), at_start=True),
+)
+
+#: Header lines that, inside a report, continue it rather than start a second crash:
+#: BUG() prints "kernel BUG at" then "invalid opcode: 0000"; a panic follows an oops.
+CONTINUES_REPORT: tuple[str, ...] = (
+    "invalid opcode: 0000",
+    "Kernel panic - not syncing",
+    "unregister_netdevice: waiting for",
+    "PANIC: double fault",
+    "Internal error:",
+)
+
+#: Messages that carry a stack trace but are not crashes; they corrupt a report they land in.
+INFO_WITH_STACK: tuple[str, ...] = (
+    "vmalloc: allocation failure:",
+    "FAULT_INJECTION: forcing a failure",
+    "FAULT_FLAG_ALLOW_RETRY missing",
+)
+
+REPLAYING = "** replaying previous printk message **"
+
+
+@dataclass(frozen=True, slots=True)
+class HeaderHit:
+    header: Header
+    pos: int  # column where the header string starts
+
+
+def starts_second_crash(text: str) -> bool:
+    """True when *text*, seen inside a report, is the start of another crash."""
+    if find_header(text) is None:
+        return False
+    return not any(marker in text for marker in CONTINUES_REPORT)
+
+
+def find_header(text: str) -> HeaderHit | None:
+    """The header that makes *text* the first line of a crash report, if any."""
+    for header in HEADERS:
+        pos = text.find(header.name)
+        if pos < 0:
+            continue
+        if header.at_start and text[:pos].strip():
+            continue
+        if any(rx.search(text) for rx in header.exclude):
+            continue
+        return HeaderHit(header, pos)
+    return None

@@ -1,0 +1,155 @@
+"""Split a stream of log lines into crash reports, in bounded memory.
+
+Lines arrive in file order (possibly from many files and hosts).  Each (host, printk caller)
+pair is a stream of its own: a report is open in a stream from its header line until the next
+header in that stream that starts a second crash, until the report's tail after
+``---[ end trace`` is over (4.x+ repeats RIP/Code/registers there and a panic may follow), or
+until ``MAX_REPORT_LINES`` lines have passed.  Only the lines that an open report may still
+need are kept in memory.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from kmend.logs.model import LogLine
+from kmend.oops.decode import PANIC_MARK, build_report
+from kmend.oops.extract import PREFIX_LINES_TASK, collect_region, line_context
+from kmend.oops.headers import REPLAYING, HeaderHit, find_header, starts_second_crash
+from kmend.oops.model import CrashReport
+
+MAX_REPORT_LINES = 1500
+TAIL_LINES = 60
+TRIM_AT = 8192
+NESTED_SECONDS = 5.0
+
+END_TRACE = "---[ end trace"
+_TAIL_RE = re.compile(
+    r"^\s*(?:$|RIP|EIP|RSP|R[A-Z0-9]{1,2}:|FS:|CS:|CR2:|DR\d|Code:|Kernel panic|Kernel Offset|"
+    r"---\[ end Kernel panic|Rebooting in|PKRU:|note: |Fixing recursive fault|"
+    r"Dumping ftrace|\(ftrace buffer empty\)|Shutting down cpus|pc : |lr : |sp : |x\d+:)"
+)
+
+
+@dataclass
+class _Open:
+    start: int
+    hit: HeaderHit
+    key: tuple[str | None, str | None]
+    lines_seen: int = 0
+    tail: int = -1  # >= 0 once END_TRACE was seen: lines of tail so far
+
+
+def _key(line: LogLine) -> tuple[str | None, str | None]:
+    ctx = line.context if line.context else None
+    return (line.host, ctx)
+
+
+class _Segmenter:
+    def __init__(self) -> None:
+        self.window: list[LogLine] = []
+        self.open: dict[tuple[str | None, str | None], _Open] = {}
+        self.has_ids = False
+        self.source: str | None = None
+
+    # -- closing -----------------------------------------------------------------
+    def _close(self, rep: _Open, end: int) -> Iterator[CrashReport]:
+        del self.open[rep.key]
+        region = collect_region(self.window, rep.start, rep.hit, has_ids=self.has_ids, end=end)
+        host = self.window[rep.start].host
+        panicked = any(
+            PANIC_MARK in self.window[j].text and self.window[j].host == host
+            for j in range(rep.start, min(end, len(self.window)))
+        )
+        report = build_report(self.window, region, panicked=panicked)
+        if report is not None:
+            yield report
+
+    def flush(self) -> Iterator[CrashReport]:
+        for rep in sorted(self.open.values(), key=lambda r: r.start):
+            yield from self._close(rep, len(self.window))
+        self.window = []
+        self.has_ids = False
+
+    def _trim(self) -> None:
+        keep_from = min((r.start for r in self.open.values()), default=len(self.window))
+        keep_from = max(0, keep_from - PREFIX_LINES_TASK)
+        if keep_from <= 0:
+            return
+        self.window = self.window[keep_from:]
+        for rep in self.open.values():
+            rep.start -= keep_from
+
+    def _nested(self, rep: _Open, line: LogLine) -> bool:
+        """With printk caller ids, a crash header from the same caller within moments of the
+        first is printed while reporting it (a WARNING inside an RCU-stall dump, say): it is
+        part of the same report, as syzkaller treats it."""
+        if not line.context or rep.tail >= 0:
+            return False
+        first = self.window[rep.start].uptime
+        return (
+            first is not None and line.uptime is not None and line.uptime - first < NESTED_SECONDS
+        )
+
+    # -- feeding -----------------------------------------------------------------
+    def feed(self, line: LogLine) -> Iterator[CrashReport]:
+        if line.source != self.source:
+            yield from self.flush()
+            self.source = line.source
+        index = len(self.window)
+        self.window.append(line)
+        if line.context:
+            self.has_ids = True
+        key = _key(line)
+
+        # The previous line may be a header that this line says is a replay.
+        hit = find_header(line.text)
+        rep = self.open.get(key)
+        if rep is not None:
+            rep.lines_seen += 1
+            if hit is not None and starts_second_crash(line.text) and not self._nested(rep, line):
+                yield from self._close(rep, index)
+                rep = None
+            elif rep.tail >= 0:
+                rep.tail += 1
+                continuing = hit is not None or bool(_TAIL_RE.match(line.text))
+                if not continuing or rep.tail > TAIL_LINES:
+                    yield from self._close(rep, index)
+                    rep = None
+                    hit = None  # a tail line is never a new report
+            elif END_TRACE in line.text:
+                rep.tail = 0
+            elif rep.lines_seen > MAX_REPORT_LINES:
+                yield from self._close(rep, index)
+                rep = None
+        if rep is None and hit is not None and key not in self.open:
+            if REPLAYING not in line.text:
+                self.open[key] = _Open(index, hit, key)
+        elif hit is not None and REPLAYING in line.text:
+            pass
+        if REPLAYING in line.text and index > 0:
+            # "** replaying previous printk message **": the header before it was a replay.
+            prev = self.open.get(_key(self.window[index - 1]))
+            if prev is not None and prev.start == index - 1:
+                del self.open[prev.key]
+        if len(self.window) > TRIM_AT:
+            self._trim()
+
+
+def parse_reports(lines: Iterable[LogLine]) -> Iterator[CrashReport]:
+    """Every crash report in *lines*, in the order their headers appear."""
+    seg = _Segmenter()
+    pending: list[CrashReport] = []
+    for line in lines:
+        pending.extend(seg.feed(line))
+        if pending:
+            pending.sort(key=lambda r: r.source.first_line if r.source else 0)
+            yield from pending
+            pending.clear()
+    yield from sorted(seg.flush(), key=lambda r: r.source.first_line if r.source else 0)
+
+
+def first_context(line: LogLine) -> str | None:
+    return line_context(line)

@@ -1,0 +1,372 @@
+"""Name a crash: title, alternative titles, blamed frame and the corrupted flag.
+
+Input is the report's text lines (containers stripped) starting at the header line.  The
+header's group of formats (``kmend.oops.formats``) is searched; the format whose pattern
+matches earliest wins; its template is filled with the pattern's groups and the blamed frame,
+then canonicalised (``kmend.oops.canon``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from kmend.oops import formats as fm
+from kmend.oops.canon import canonical_title
+from kmend.oops.frames import (
+    TRACE_START_RE,
+    USER_PC_RE,
+    ParsedFrame,
+    parse_frame,
+    parse_pc_line,
+    shorten_syscall,
+    single_strips,
+)
+from kmend.oops.skip import is_skipped
+from kmend.oops.types import crash_type
+
+STACK_END_RE = re.compile(
+    r"^\s*(?:Call Trace|Call trace|Allocated by task|Freed by task|backtrace:|Uninit was "
+    r"(?:stored|created)|Local variable|Last potentially related work creation"
+    r"|Second to last potentially related|The buggy address|Memory state around"
+    r"|---\[ end trace|Kernel Offset|Modules linked in|Dumping ftrace|irq event stamp"
+    r"|hardirqs last|softirqs last|Showing busy workqueues|Sending NMI from CPU"
+    r"|NMI backtrace for cpu|Mem-Info|\S+ invoked oom-killer)"
+)
+STALL_START_RE = re.compile(
+    r"(?:apic_timer_interrupt\w*\+0x|el1h_64_irq\+0x|Exception stack|"
+    r"</IRQ>)"
+)
+IRQ_ENTRY_RE = re.compile(r"^(?:\w*apic_timer_interrupt\w*|el1h_64_irq\w*|irq_exit\w*)$")
+DISPATCH_RE = re.compile(
+    r"^(?:do_syscall_\d+|entry_SYSCALL|entry_SYSENTER|system_call|do_fast_syscall|"
+    r"__do_fast_syscall|el0_svc|el0t_|do_el0_svc|invoke_syscall|ret_from_fork|"
+    r"process_one_work|worker_thread|kthread|__do_softirq|handle_softirqs|call_timer_fn|"
+    r"expire_timers|run_timer_softirq|__run_timers|tasklet_action|net_rx_action|"
+    r"__hrtimer_run_queues|hrtimer_interrupt|smp_apic_timer_interrupt|apic_timer_interrupt|"
+    r"sysvec_apic_timer_interrupt|asm_sysvec_apic_timer_interrupt|irq_exit|"
+    r"vfs_read|vfs_write|vfs_ioctl|do_vfs_ioctl|sock_sendmsg|sock_recvmsg|____sys_sendmsg|"
+    r"___sys_sendmsg|__sys_sendmsg|do_page_fault|exc_page_fault|asm_exc_page_fault|"
+    r"page_fault|task_work_run|exit_to_user_mode|syscall_exit_to_user_mode|"
+    r"do_group_exit|do_exit|get_signal|do_idle|cpu_startup_entry|rcu_core|rcu_do_batch|"
+    r"__vfs_write|__vfs_read|vfs_writev?|vfs_readv?|vfs_iter_write|vfs_iter_read|"
+    r"rtnetlink_rcv_msg|nfnetlink_rcv_msg|genl_rcv_msg|netlink_rcv_skb|"
+    r"__netif_receive_skb_core|__netif_receive_skb_list_core|__netif_receive_skb_one_core|"
+    r"mmap_region|__do_fault|do_dentry_open|tasklet_action_common|"
+    r"compat_SyS_ioctl|__do_compat_sys_ioctl|\w+_compat_ioctl|"
+    r"do_fast_syscall_32|do_int80_syscall_32|sock_write_iter|sock_read_iter|"
+    r"__sys_sendmmsg|__sys_recvmmsg|___sys_recvmsg|sock_ioctl|__sock_sendmsg|"
+    r"sock_recvmsg_nosec|call_write_iter|new_sync_write|new_sync_read|ret_fast_syscall|"
+    r"__sys_trace_return|el0_svc_naked|el0_svc_common|vector_swi)$"
+)
+HANG_SKIP_RE = re.compile(
+    r"(?:schedule|wait|sleep|mutex|down_|_down|rwsem|lock|flush_work|kthread_stop|"
+    r"io_schedule|__switch_to|context_switch|__refrigerator|rcu_|synchronize_|"
+    r"percpu_ref|completion|msleep|freezer|get_signal|do_signal|folio_wait|"
+    r"__filemap_get_folio|filemap_|bit_wait|out_of_line_wait|^do_read_cache)"
+)
+FAULT_INJECTION_RE = re.compile(r"^(?:should_fail|should_failslab|should_fail_alloc_page)")
+TIMESTAMP_IN_TITLE_RE = re.compile(r"\[ *\d+\.\d+\]")
+LOCKDEP_AT_RE = re.compile(r"(?:, at:|\bat:)\s*(?:\[<[0-9a-f]+>\]\s*)?(?P<rest>\S.*)$")
+
+
+@dataclass(frozen=True, slots=True)
+class Naming:
+    title: str
+    alt_titles: tuple[str, ...]
+    type: str | None
+    corrupted: bool
+    corrupted_reason: str | None
+    frame: str | None
+    raw_frame: str | None
+
+
+def _trace_frames(lines: Sequence[str], start: int) -> tuple[list[ParsedFrame], bool]:
+    """Frames of the first stack section at or after *start*; and whether it looked broken."""
+    for i in range(start, len(lines)):
+        if TRACE_START_RE.match(lines[i]):
+            return _frames_after(lines, i + 1), _section_broken(lines, i)
+    return [], True
+
+
+def _frames_after(lines: Sequence[str], begin: int, limit: int = 400) -> list[ParsedFrame]:
+    frames: list[ParsedFrame] = []
+    for j in range(begin, min(len(lines), begin + limit)):
+        text = lines[j]
+        if STACK_END_RE.match(text):
+            break
+        frame = parse_frame(text) or (parse_pc_line(text) if _is_pc_line(text) else None)
+        if frame is not None:
+            frames.append(frame)
+    return frames
+
+
+def _section_broken(lines: Sequence[str], header: int) -> bool:
+    """A stack section with no frame in the next 15 lines, or fewer than 4 lines after it."""
+    tail = lines[header + 1 : header + 16]
+    if len(lines) - header - 1 < 4:
+        return True
+    return not any(parse_frame(t) or (_is_pc_line(t) and parse_pc_line(t)) for t in tail)
+
+
+_PC_KEY_RE = re.compile(r"^\s*(?:RIP|EIP|IP|NIP|pc|PC is at|epc)\s*:?\s")
+
+
+def _is_pc_line(text: str) -> bool:
+    return bool(_PC_KEY_RE.match(text)) and not USER_PC_RE.match(text)
+
+
+def _pc_frames(lines: Sequence[str], start: int) -> list[ParsedFrame]:
+    for i in range(start, len(lines)):
+        if _is_pc_line(lines[i]):
+            frame = parse_pc_line(lines[i])
+            if frame is not None:
+                return [frame]
+    return []
+
+
+def _lockdep_frames(lines: Sequence[str], start: int) -> list[ParsedFrame]:
+    """Functions named on lockdep's ``at:`` lines (the frame may follow on the next line)."""
+    frames: list[ParsedFrame] = []
+    for k in range(start, len(lines)):
+        text = lines[k]
+        if TRACE_START_RE.match(text) or text.startswith("stack backtrace"):
+            break
+        if text.rstrip().endswith(" at:") and k + 1 < len(lines):
+            frame = parse_frame(lines[k + 1])
+            if frame is not None:
+                frames.append(frame)
+            continue
+        m = LOCKDEP_AT_RE.search(text)
+        if m:
+            frame = parse_frame(m.group("rest"))
+            if frame is not None:
+                frames.append(frame)
+    return frames
+
+
+_IRQSAFE_RE = re.compile(r"which became \S+-irq-safe at:")
+
+
+def _irqsafe_frames(lines: Sequence[str], start: int) -> list[ParsedFrame]:
+    for i in range(start, len(lines)):
+        if _IRQSAFE_RE.search(lines[i]):
+            return _frames_after(lines, i + 1, limit=60)
+    return []
+
+
+def _stall_frames(lines: Sequence[str], start: int) -> list[ParsedFrame]:
+    for i in range(start, len(lines)):
+        if STALL_START_RE.search(lines[i]):
+            # The stall is where the timer interrupt landed: past the end of the IRQ stack.
+            for k in range(i, min(len(lines), i + 8)):
+                if "</IRQ>" in lines[k] or "<EOI>" in lines[k]:
+                    i = k
+                    break
+            after = [f for f in _frames_after(lines, i + 1) if not IRQ_ENTRY_RE.match(f.name)]
+            if after:
+                return after
+            break
+    pc = _pc_frames(lines, start)
+    trace, _ = _trace_frames(lines, start)
+    return pc + trace
+
+
+def _section_frames(lines: Sequence[str], start: int, marker: str) -> list[ParsedFrame]:
+    for i in range(start, len(lines)):
+        if lines[i].lstrip().startswith(marker):
+            return _frames_after(lines, i + 1)
+    return []
+
+
+def _blame_first(frames: Sequence[ParsedFrame], fmt: fm.Format) -> ParsedFrame | None:
+    for frame in frames:
+        if not frame.reliable:
+            continue
+        if FAULT_INJECTION_RE.match(frame.name):
+            return None  # an injected failure: the stack above it is not the bug
+        if not is_skipped(frame.name, fmt.skip):
+            return frame
+    return None
+
+
+def _blame_stall(frames: Sequence[ParsedFrame], fmt: fm.Format) -> ParsedFrame | None:
+    reliable = [f for f in frames if f.reliable]
+    for frame in reliable:
+        if "smp_call_function" in frame.name:
+            return ParsedFrame("smp_call_function", "smp_call_function", None, None, None, True)
+    for i, frame in enumerate(reliable):
+        if DISPATCH_RE.match(frame.name):
+            for above in reversed(reliable[:i]):
+                if not is_skipped(above.name, fmt.skip):
+                    return above
+            break
+    return _blame_first(reliable, fmt)
+
+
+def _blame_hang(frames: Sequence[ParsedFrame], fmt: fm.Format) -> ParsedFrame | None:
+    reliable = [f for f in frames if f.reliable]
+    for frame in reliable:
+        if frame.name == "rtnl_lock" or frame.name.startswith("rtnl_lock"):
+            return ParsedFrame("rtnl_lock", "rtnl_lock", None, None, None, True)
+    for frame in reliable:
+        if re.search(r"synchronize_(?:rcu|srcu|net|sched)", frame.name):
+            return ParsedFrame("synchronize_rcu", "synchronize_rcu", None, None, None, True)
+    for frame in reliable:
+        if HANG_SKIP_RE.search(frame.name) or is_skipped(frame.name, fmt.skip):
+            continue
+        return frame
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class _Pick:
+    fmt: fm.Format
+    match: re.Match[str]
+    line: int
+
+
+def _pick_format(group: str, text: str, line_starts: Sequence[int]) -> _Pick | None:
+    best: _Pick | None = None
+    first_line_end = line_starts[1] if len(line_starts) > 1 else len(text) + 1
+    for fmt in fm.GROUPS.get(group, ()):
+        m = fmt.title.search(text)
+        if m is None or m.start() >= first_line_end:
+            continue
+        if best is None or m.start() < best.match.start():
+            line = _line_of(line_starts, m.start())
+            best = _Pick(fmt, m, line)
+    return best
+
+
+def _line_of(line_starts: Sequence[int], pos: int) -> int:
+    lo, hi = 0, len(line_starts) - 1
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if line_starts[mid] <= pos:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def _fill(template: str, groups: dict[str, str], frame: str | None) -> str:
+    out = template
+    for key, value in groups.items():
+        out = out.replace("{" + key + "}", value)
+    return out.replace("{frame}", frame if frame is not None else "corrupted")
+
+
+def name_report(lines: Sequence[str], group: str, header_line: str) -> Naming | None:
+    """Name the report whose text (from the header line on) is *lines*; None when the header
+    is one that only counts as a crash in a known shape (``fatal error:`` of Go programs)."""
+    text = "\n".join(lines)
+    starts: list[int] = []
+    pos = 0
+    for line in lines:
+        starts.append(pos)
+        pos += len(line) + 1
+    pick = _pick_format(group, text, starts)
+    if pick is None:
+        if group in fm.NEEDS_FORMAT:
+            return None
+        return _verbatim(header_line, group)
+    fmt, m = pick.fmt, pick.match
+    groups = {k: v for k, v in m.groupdict().items() if v is not None and k != "func"}
+    reasons: list[str] = []
+    if fmt.corrupted:
+        reasons.append("the report matches only a fallback shape")
+    if fmt.report is not None and not fmt.report.search(text):
+        verbatim = _verbatim(header_line, group)
+        return Naming(
+            verbatim.title,
+            (),
+            verbatim.type,
+            True,
+            "the report lacks the body its header promises",
+            None,
+            None,
+        )
+
+    raw: str | None = None
+    if "{frame}" in fmt.template:
+        frames: list[ParsedFrame] = []
+        broken_trace = _trace_frames(lines, pick.line)[1]
+        for part in fmt.parts:
+            if part == fm.HEADER and m.groupdict().get("func"):
+                frames.append(ParsedFrame(m.group("func"), m.group("func"), None, None, None, True))
+            elif part == fm.PC:
+                frames += _pc_frames(lines, pick.line)
+            elif part == fm.HERE:
+                frames += _frames_after(lines, pick.line + 1)
+            elif part == fm.TRACE:
+                got, broken = _trace_frames(lines, pick.line)
+                frames += got
+                broken_trace = broken_trace or broken
+            elif part == fm.STALL:
+                frames += _stall_frames(lines, pick.line)
+            elif part == fm.LOCKDEP:
+                frames += _lockdep_frames(lines, pick.line)
+            elif part == fm.IRQSAFE:
+                frames += _irqsafe_frames(lines, pick.line)
+            elif part == "backtrace":
+                frames += _section_frames(lines, pick.line, "backtrace")
+            elif part.startswith("after:"):
+                frames += _section_frames(lines, pick.line, part[len("after:") :])
+        if any(FAULT_INJECTION_RE.match(f.name) for f in frames):
+            # An injected allocation failure: the stack is the test's doing, not the bug's.
+            reasons.append("the stack passes through fault injection")
+            frames = []
+        if fmt.blame == "stall":
+            chosen = _blame_stall(frames, fmt)
+        elif fmt.blame == "hang":
+            chosen = _blame_hang(frames, fmt)
+        else:
+            chosen = _blame_first(frames, fmt)
+        if chosen is None and fm.LOCKDEP in fmt.parts and not reasons:
+            # Every lock site is plumbing (flush_workqueue, say): name the first one.
+            sites = _lockdep_frames(lines, pick.line)
+            chosen = sites[0] if sites else None
+        if chosen is None:
+            reasons.append("no usable stack frame")
+        else:
+            raw = chosen.name
+        if fmt.needs_stack and broken_trace:
+            reasons.append("the call trace is missing or empty")
+    frame = shorten_syscall(raw) if raw else None
+    title = canonical_title(_fill(fmt.template, groups, frame))
+    if TIMESTAMP_IN_TITLE_RE.search(_fill(fmt.template, groups, frame)):
+        reasons.append("console lines are merged into the title")
+    alts = _alt_titles(fmt, groups, raw, title)
+    return Naming(
+        title=title,
+        alt_titles=alts,
+        type=crash_type(title),
+        corrupted=bool(reasons),
+        corrupted_reason="; ".join(reasons) or None,
+        frame=frame if frame else ("corrupted" if "{frame}" in fmt.template else None),
+        raw_frame=raw,
+    )
+
+
+def _alt_titles(
+    fmt: fm.Format, groups: dict[str, str], raw: str | None, title: str
+) -> tuple[str, ...]:
+    names: list[str | None] = [shorten_syscall(raw)] if raw else [None]
+    if raw:
+        names += [raw, *single_strips(raw)]
+    out: list[str] = []
+    for template in fmt.alt:
+        for name in names:
+            out.append(canonical_title(_fill(template, groups, name)))
+    if "{frame}" in fmt.template and raw:
+        for name in names[1:]:
+            out.append(canonical_title(_fill(fmt.template, groups, name)))
+    return tuple(sorted({t for t in out if t != title}))
+
+
+def _verbatim(header_line: str, group: str) -> Naming:
+    pos = header_line.find(group)
+    title = canonical_title(header_line[pos:] if pos >= 0 else header_line)
+    return Naming(title, (), crash_type(title), False, None, None, None)

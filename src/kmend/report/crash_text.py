@@ -1,0 +1,104 @@
+"""Human renderings of crash reports and scan groups (rich)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from kmend.oops.model import CrashReport
+from kmend.triage.scan import Group
+
+
+def render_groups(console: Console, groups: Sequence[Group], total: int) -> None:
+    if not groups:
+        console.print("no kernel crash found")
+        return
+    table = Table(title=f"{total} crash report(s), {len(groups)} distinct", title_justify="left")
+    for col in ("title", "count", "hosts", "first seen", "last seen", "module", "kernel"):
+        table.add_column(col, overflow="fold")
+    for g in groups:
+        hosts = ", ".join(g.hosts[:3]) + (f" (+{len(g.hosts) - 3})" if len(g.hosts) > 3 else "")
+        table.add_row(
+            escape(g.title),
+            str(g.count),
+            hosts or "-",
+            g.first_seen or "-",
+            g.last_seen or "-",
+            g.module or "-",
+            ", ".join(g.kernel_releases) or "-",
+        )
+    console.print(table)
+
+
+def _kv(console: Console, key: str, value: object) -> None:
+    if value is None or value in ("", ()):
+        return
+    console.print(f"[bold]{key:<14}[/bold] " + escape(str(value)))
+
+
+def render_report(console: Console, rep: CrashReport, index: int, total: int) -> None:
+    console.print(f"[bold]crash {index} of {total}:[/bold] " + escape(rep.title))
+    _kv(console, "type", rep.type)
+    if rep.corrupted:
+        _kv(console, "corrupted", rep.corrupted_reason or "yes")
+    if rep.location:
+        _kv(console, "location", f"{rep.location.file}:{rep.location.line}")
+    _kv(console, "function", rep.function)
+    _kv(console, "module", rep.module)
+    _kv(console, "kernel", rep.kernel_release)
+    if rep.taint:
+        words = "; ".join(f"{f.letter} = {f.meaning}" for f in rep.taint.flags)
+        _kv(console, "taint", f"{rep.taint.raw}" + (f"  ({words})" if words else ""))
+    who = []
+    if rep.comm:
+        who.append(rep.comm)
+    if rep.pid is not None:
+        who.append(f"PID {rep.pid}")
+    if rep.cpu is not None:
+        who.append(f"CPU {rep.cpu}")
+    _kv(console, "process", ", ".join(who))
+    _kv(console, "hardware", rep.hardware)
+    _kv(console, "die counter", rep.die_counter)
+    _kv(console, "host", rep.host)
+    _kv(console, "time", rep.timestamp)
+    if rep.source:
+        _kv(console, "source", f"{rep.source.path}:{rep.source.first_line}-{rep.source.last_line}")
+    _kv(console, "panicked", "yes" if rep.panicked else "no")
+    _kv(console, "arch", rep.arch)
+    _kv(console, "signature", rep.signature)
+    if rep.pc:
+        pc = rep.pc
+        where = pc.function or "?"
+        if pc.offset is not None:
+            where += f"+{pc.offset:#x}" + (f"/{pc.size:#x}" if pc.size is not None else "")
+        if pc.module:
+            where += f" [{pc.module}]"
+        if pc.address is not None:
+            where += f" at {pc.address:#x}"
+        if pc.segment:
+            where += f" (CS {pc.segment})"
+        _kv(console, "faulting PC", where)
+    for note in rep.notes:
+        _kv(console, "note", note)
+    if rep.frames:
+        console.print("[bold]call trace[/bold]")
+        for f in rep.frames:
+            mark = "  " if f.reliable else "? "
+            mod = f" [{f.module}]" if f.module else ""
+            ctx = f"  <{f.context}>" if f.context != "task" else ""
+            off = f"+{f.offset:#x}" if f.offset is not None else ""
+            console.print(f"  {mark}{f.function}{off}{mod}{ctx}", markup=False)
+    if rep.code and rep.code.instructions:
+        console.print(f"[bold]code ({rep.code.arch})[/bold]")
+        for ins in rep.code.instructions:
+            marker = "  <-- faulting instruction" if ins.faulting else ""
+            console.print(f"  {ins.offset:4d}: {ins.text}{marker}", markup=False)
+    if rep.registers:
+        regs = " ".join(f"{k}={v}" for k, v in list(rep.registers.items())[:24])
+        _kv(console, "registers", regs)
+    if rep.modules_linked:
+        mods = " ".join(rep.modules_linked)
+        _kv(console, "modules", mods if len(mods) < 400 else mods[:400] + " …")

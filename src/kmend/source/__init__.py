@@ -1,0 +1,1 @@
+"""Kernel source access: git repositories (local or partial clone) and unpacked trees."""

@@ -1,0 +1,1 @@
+"""Triage: scan logs for crashes and fold duplicates across hosts and builds."""
