@@ -24,17 +24,17 @@ _MARK = {StepState.DONE: "done", StepState.SKIPPED: "skipped", StepState.PENDING
 
 def render(console: Console, txn: InstallTransaction) -> None:
     console.print(f"transaction {txn.id}: {txn.module} on {txn.kernel} ({txn.mode} mode) "
-                  f"under {txn.root} — {txn.state}", soft_wrap=True)
+                  f"under {txn.root} — {txn.state}", soft_wrap=True, markup=False)
     for step in txn.steps:
         console.print(f"  {step.name:<20} {_MARK.get(step.state, str(step.state)):<8} "
-                      f"{step.detail}")
+                      f"{step.detail}", soft_wrap=True, markup=False)
     for fc in txn.files:
         console.print(f"  file {fc.path}: {fc.old_sha256 or '(new)'} -> "
-                      f"{fc.new_sha256 or '(removed)'}", soft_wrap=True)
+                      f"{fc.new_sha256 or '(removed)'}", soft_wrap=True, markup=False)
     for msg in txn.messages:
-        console.print(f"  note: {msg}", soft_wrap=True)
+        console.print(f"  note: {msg}", soft_wrap=True, markup=False)
     if txn.error:
-        console.print(f"  error: {txn.error}", soft_wrap=True)
+        console.print(f"  error: {txn.error}", soft_wrap=True, markup=False)
 
 
 def read_provenance(path: Path | None) -> dict[str, Any] | None:
@@ -83,7 +83,7 @@ def register(app: typer.Typer) -> None:
                                 provenance=prov)
             for msg in plan.txn.messages:
                 if msg.startswith("WARNING"):
-                    console.print(f"[bold red]{msg}[/]", soft_wrap=True)
+                    console.print(msg, style="bold red", soft_wrap=True, markup=False)
             if dry_run:
                 if json_mode:
                     emit_json({"dry_run": True, "steps": [s.name for s in plan.txn.steps],

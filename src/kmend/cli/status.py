@@ -27,16 +27,16 @@ def register(app: typer.Typer) -> None:
             return 0
         console = console_for(json_mode)
         if not st.kernels:
-            console.print(f"no kmend fixes installed under {st.root}")
+            console.print(f"no kmend fixes installed under {st.root}", markup=False)
         for k in st.kernels:
-            console.print(f"kernel {k.kernel}:")
+            console.print(f"kernel {k.kernel}:", markup=False)
             for f in k.fixes:
                 state = "active" if f.active else "INACTIVE (file changed since)"
                 console.print(f"  {f.module:<20} {f.mode:<9} {f.path}  [{state}] txn "
-                              f"{f.transaction}")
+                              f"{f.transaction}", soft_wrap=True, markup=False)
                 for key, value in (f.provenance or {}).items():
-                    console.print(f"      {key}: {value}")
+                    console.print(f"      {key}: {value}", soft_wrap=True, markup=False)
         for txn_id in st.pending:
-            console.print(f"[bold red]transaction {txn_id} was interrupted: run kmend "
-                          "recover[/]")
+            console.print(f"transaction {txn_id} was interrupted: run kmend recover",
+                          style="bold red", soft_wrap=True, markup=False)
         return 0
