@@ -34,7 +34,10 @@ JOURNAL = "journal.json"
 
 
 def new_id() -> str:
-    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + secrets.token_hex(3)
+    """Sortable by creation time (to the microsecond), unique by a random suffix."""
+    ns = time.time_ns()
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(ns // 1_000_000_000))
+    return f"{stamp}.{ns // 1000 % 1_000_000:06d}Z-{secrets.token_hex(3)}"
 
 
 def now() -> str:

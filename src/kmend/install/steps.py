@@ -96,10 +96,12 @@ def depmod_argv(root: SafeRoot, release: str) -> list[str]:
     if root.is_host:
         return ["depmod", release]
     argv = ["depmod", "-b", str(root.path)]
-    # depmod -b reads the host's depmod.d, not the image's: point it at the image's own.
-    for rel in _DEPMOD_CONFIG_DIRS:
-        if root.is_dir(rel):
-            argv += ["-C", str(root.host_path(rel))]
+    # depmod -b reads the HOST's depmod.d (kmod 30), not the image's: point it at the
+    # image's own.  With none, a -C naming the absent ROOT/etc/depmod.d keeps the host's
+    # configuration out and leaves depmod's built-in order ("updates", then the rest).
+    configs = [rel for rel in _DEPMOD_CONFIG_DIRS if root.is_dir(rel)] or ["etc/depmod.d"]
+    for rel in configs:
+        argv += ["-C", str(root.host_path(rel))]
     return [*argv, release]
 
 
