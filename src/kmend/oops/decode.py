@@ -82,6 +82,8 @@ def build_report(lines: Sequence[LogLine], region: Region, *, panicked: bool) ->
     last = lines[region.indexes[-1]]
     span = SourceSpan(first.source, first.lineno, last.lineno)
     notes: list[str] = []
+    if not frames:
+        notes.append("the report has no call trace (a truncated log, or an early panic)")
     if pc and pc.note and pc.segment and pc.segment.lower() not in ("0010",):
         notes.append(f"PC segment {pc.segment}: {pc.note}")
     return CrashReport(

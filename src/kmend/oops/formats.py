@@ -92,12 +92,14 @@ KASAN_FORMATS = (
         r"BUG: KASAN: (?P<kind>[a-z\-]+) on address [^\n]*\n(?:[^\n]*\n){0,30}?[^\n]*?(?P<rw>Read|Write) of size",
         "KASAN: {kind} {rw}",
         (),
+        corrupted=True,  # no function named: the report is cut or of an early format
         needs_stack=False,
     ),
     F(
         r"BUG: KASAN: (?P<rest>[a-z\-]+ in [^\n]* at addr [^\n]*)",
         "KASAN: {rest}",
         (),
+        corrupted=True,  # the access kind (Read/Write) is missing: the report is cut
         needs_stack=False,
     ),
     F(
@@ -118,7 +120,13 @@ KFENCE_FORMATS = (
         alt=BAD,
     ),
     F(
-        r"BUG: KFENCE: invalid (?P<rw>free|read|write) in " + FUNC,
+        r"BUG: KFENCE: invalid free in " + FUNC,
+        "KFENCE: invalid free in {frame}",
+        (HEADER, HERE, TRACE),
+        alt=("invalid-free in {frame}",),
+    ),
+    F(
+        r"BUG: KFENCE: invalid (?P<rw>read|write) in " + FUNC,
         "KFENCE: invalid {rw} in {frame}",
         (HEADER, HERE, TRACE),
         alt=BAD,
@@ -127,7 +135,6 @@ KFENCE_FORMATS = (
         r"BUG: KFENCE: memory corruption in " + FUNC,
         "KFENCE: memory corruption in {frame}",
         (HEADER, HERE, TRACE),
-        alt=BAD,
     ),
 )
 
@@ -146,7 +153,7 @@ BUG_FORMATS = (
         r"BUG: KMSAN: (?P<kind>[a-z\-]+) in " + FUNC,
         "KMSAN: {kind} in {frame}",
         (HEADER, HERE, TRACE),
-        alt=("KMSAN origin in {frame}",),
+        alt=BAD,
         skip=(r"^copy_", r"^instrument_", r"^_copy", r"^__copy"),
     ),
     F(r"BUG: KCSAN: (?P<rest>[^\n]*)", "KCSAN: {rest}", (), needs_stack=False),
@@ -222,7 +229,7 @@ BUG_FORMATS = (
             r"page_pool",
         ),
     ),
-    F(r"BUG: Bad page map", "BUG: Bad page map", (), needs_stack=False),
+    F(r"BUG: Bad page map", "BUG: Bad page map", (), corrupted=True, needs_stack=False),
     F(r"BUG: workqueue lockup", "BUG: workqueue lockup", (), needs_stack=False),
     F(
         r"BUG: scheduling while atomic",
@@ -262,7 +269,13 @@ BUG_FORMATS = (
         blame="stall",
     ),
     F(r"BUG: Invalid wait context", "WARNING: locking bug in {frame}", (TRACE,)),
-    F(r"BUG: Object already free", "BUG: Object already free", (), needs_stack=False),
+    F(
+        r"BUG: Object already free",
+        "BUG: Object already free",
+        (),
+        corrupted=True,
+        needs_stack=False,
+    ),
     F(
         r"BUG: MAX_STACK_TRACE_ENTRIES too low",
         "BUG: MAX_STACK_TRACE_ENTRIES too low!",
@@ -492,6 +505,13 @@ INFO_FORMATS = (
         skip=(r"^rcu_", r"^lockdep_rcu"),
     ),
     F(r"INFO: .*still has locks held!", "INFO: still has locks held in {frame}", (TRACE,)),
+    F(
+        r"INFO: (?P<rest>(?:Allocated|Freed) in [^\n]*)",
+        "INFO: {rest}",
+        (),
+        corrupted=True,
+        needs_stack=False,
+    ),
     F(r"INFO: *$", "INFO: corrupted", (), corrupted=True, needs_stack=False),
 )
 
@@ -515,6 +535,7 @@ KERNEL_BUG_FORMATS = (
         r"kernel BUG at lib/list_debug\.c",
         "BUG: corrupted list in {frame}",
         (PC, TRACE),
+        alt=BAD,
         skip=(r"list_debug", r"^__list"),
     ),
     F(
@@ -538,6 +559,7 @@ PANIC_FORMATS = (
         r"Kernel panic - not syncing: corrupted stack end detected inside scheduler",
         "kernel panic: corrupted stack end in {frame}",
         (TRACE,),
+        alt=("stack-overflow in {frame}",),
         skip=(r"schedule", r"retint_kernel"),
         blame="stall",
     ),
@@ -551,6 +573,7 @@ PANIC_FORMATS = (
         r"Kernel panic - not syncing: kernel stack overflow",
         "kernel stack overflow in {frame}",
         (TRACE,),
+        alt=("stack-overflow in {frame}",),
         blame="stall",
     ),
     F(
@@ -663,6 +686,7 @@ GROUPS: dict[str, tuple[Format, ...]] = {
             r"BUG kmalloc-[^\n]*: Object already free",
             "BUG: Object already free",
             (),
+            corrupted=True,
             needs_stack=False,
         ),
         F(r"BUG kmalloc-(?P<rest>[^\n]*)", "BUG kmalloc-{rest}", (), needs_stack=False),
@@ -684,4 +708,9 @@ GROUPS: dict[str, tuple[Format, ...]] = {
 }
 
 for _name, _rx, _template in SIMPLE_TRAPS:
-    GROUPS[_name] = (F(_rx, _template, alt=BAD if "segment" in _rx else ()),)
+    _bad = any(w in _rx for w in ("segment", "Internal error", "Unhandled fault", "Alignment"))
+    GROUPS[_name] = (F(_rx, _template, alt=BAD if _bad else ()),)
+# A double fault prints no call trace of the faulting task: the report is never complete.
+GROUPS["PANIC: double fault"] = (
+    F(r"PANIC: double fault", "PANIC: double fault in {frame}", corrupted=True),
+)

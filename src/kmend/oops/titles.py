@@ -191,11 +191,21 @@ def _blame_first(frames: Sequence[ParsedFrame], fmt: fm.Format) -> ParsedFrame |
     return None
 
 
+def _found_before_trace(chosen: ParsedFrame | None, early: Sequence[ParsedFrame]) -> bool:
+    """The blamed frame came from a part read before the call trace (PC line, header...)."""
+    return chosen is not None and any(f.full_name == chosen.full_name for f in early)
+
+
+def _renamed(frame: ParsedFrame, name: str) -> ParsedFrame:
+    """*frame* reported under a family *name*; ``full_name`` keeps what the stack said."""
+    return ParsedFrame(name, frame.name, frame.offset, frame.size, frame.module, frame.reliable)
+
+
 def _blame_stall(frames: Sequence[ParsedFrame], fmt: fm.Format) -> ParsedFrame | None:
     reliable = [f for f in frames if f.reliable]
     for frame in reliable:
         if "smp_call_function" in frame.name:
-            return ParsedFrame("smp_call_function", "smp_call_function", None, None, None, True)
+            return _renamed(frame, "smp_call_function")
     for i, frame in enumerate(reliable):
         if DISPATCH_RE.match(frame.name):
             for above in reversed(reliable[:i]):
@@ -208,11 +218,11 @@ def _blame_stall(frames: Sequence[ParsedFrame], fmt: fm.Format) -> ParsedFrame |
 def _blame_hang(frames: Sequence[ParsedFrame], fmt: fm.Format) -> ParsedFrame | None:
     reliable = [f for f in frames if f.reliable]
     for frame in reliable:
-        if frame.name == "rtnl_lock" or frame.name.startswith("rtnl_lock"):
-            return ParsedFrame("rtnl_lock", "rtnl_lock", None, None, None, True)
+        if frame.name.startswith("rtnl_lock"):
+            return _renamed(frame, "rtnl_lock")
     for frame in reliable:
         if re.search(r"synchronize_(?:rcu|srcu|net|sched)", frame.name):
-            return ParsedFrame("synchronize_rcu", "synchronize_rcu", None, None, None, True)
+            return _renamed(frame, "synchronize_rcu")
     for frame in reliable:
         if HANG_SKIP_RE.search(frame.name) or is_skipped(frame.name, fmt.skip):
             continue
@@ -290,8 +300,10 @@ def name_report(lines: Sequence[str], group: str, header_line: str) -> Naming | 
         )
 
     raw: str | None = None
+    title_name: str | None = None
     if "{frame}" in fmt.template:
         frames: list[ParsedFrame] = []
+        early: list[ParsedFrame] = []  # frames read before the call trace
         broken_trace = _trace_frames(lines, pick.line)[1]
         for part in fmt.parts:
             if part == fm.HEADER and m.groupdict().get("func"):
@@ -301,6 +313,7 @@ def name_report(lines: Sequence[str], group: str, header_line: str) -> Naming | 
             elif part == fm.HERE:
                 frames += _frames_after(lines, pick.line + 1)
             elif part == fm.TRACE:
+                early = list(frames)
                 got, broken = _trace_frames(lines, pick.line)
                 frames += got
                 broken_trace = broken_trace or broken
@@ -331,14 +344,16 @@ def name_report(lines: Sequence[str], group: str, header_line: str) -> Naming | 
         if chosen is None:
             reasons.append("no usable stack frame")
         else:
-            raw = chosen.name
-        if fmt.needs_stack and broken_trace:
+            title_name = chosen.name
+            raw = chosen.full_name.split(".")[0]
+        needs_trace = fmt.needs_stack and fm.TRACE in fmt.parts
+        if needs_trace and broken_trace and not _found_before_trace(chosen, early):
             reasons.append("the call trace is missing or empty")
-    frame = shorten_syscall(raw) if raw else None
+    frame = shorten_syscall(title_name) if title_name else None
     title = canonical_title(_fill(fmt.template, groups, frame))
     if TIMESTAMP_IN_TITLE_RE.search(_fill(fmt.template, groups, frame)):
         reasons.append("console lines are merged into the title")
-    alts = _alt_titles(fmt, groups, raw, title)
+    alts = _alt_titles(fmt, groups, frame, raw, title)
     return Naming(
         title=title,
         alt_titles=alts,
@@ -351,9 +366,11 @@ def name_report(lines: Sequence[str], group: str, header_line: str) -> Naming | 
 
 
 def _alt_titles(
-    fmt: fm.Format, groups: dict[str, str], raw: str | None, title: str
+    fmt: fm.Format, groups: dict[str, str], frame: str | None, raw: str | None, title: str
 ) -> tuple[str, ...]:
-    names: list[str | None] = [shorten_syscall(raw)] if raw else [None]
+    """The alternative templates with the title's frame, and every template with the frame as
+    the stack printed it (and with each single syscall-prefix strip of it)."""
+    names: list[str | None] = [frame]
     if raw:
         names += [raw, *single_strips(raw)]
     out: list[str] = []
