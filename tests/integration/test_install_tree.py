@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -98,15 +99,26 @@ def test_replace_mode_on_a_compressed_tree_keeps_one_file_per_module(tmp_path: P
     assert modinfo_version(target) == ""  # Debian's xen-evtchn has no version: field
 
 
-def test_replace_mode_on_a_plain_tree(tmp_path: Path) -> None:
+def _meta(path: Path) -> tuple[int, int, int, int]:
+    st = path.stat()
+    return st.st_mode, st.st_uid, st.st_gid, st.st_mtime_ns
+
+
+def test_replace_mode_on_a_plain_tree_restores_contents_and_metadata(tmp_path: Path) -> None:
     ko = build_module(K61)
     root = make_root(tmp_path / "root", K61)
-    before = snapshot(root)
+    original = root / EVTCHN_61
+    os.chmod(original, 0o640)
+    os.utime(original, ns=(1_500_000_000_000_000_000, 1_500_000_000_123_456_789))
+    before, meta = snapshot(root), _meta(original)
     kmend_json("install", str(ko), "--root", str(root), "--mode", "replace", "--kernel", K61)
-    assert (root / EVTCHN_61).read_bytes() == ko.read_bytes()
-    assert show_depends(root, K61) == f"insmod {root}/{EVTCHN_61}"
+    assert original.read_bytes() == ko.read_bytes()
+    assert _meta(original)[0] == meta[0]  # the new file takes the mode of the one it replaces
+    assert _meta(original)[3] != meta[3]
+    assert show_depends(root, K61) == f"insmod {original}"
     kmend_json("rollback", "--root", str(root), "--kernel", K61)
     assert snapshot(root) == before
+    assert _meta(original) == meta
 
 
 def test_stacked_installs_roll_back_in_order_only(tmp_path: Path) -> None:

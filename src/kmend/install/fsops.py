@@ -248,8 +248,15 @@ class SafeRoot:
     # -- changes ----------------------------------------------------------------------
 
     def write_atomic(self, rel: str, data: bytes, *, mode: int = 0o644, tag: str = "tmp",
-                     created: list[str] | None = None) -> None:
-        """Write *data* to *rel* via a temp file in the same directory, fsync and rename."""
+                     created: list[str] | None = None,
+                     like: os.stat_result | None = None) -> None:
+        """Write *data* to *rel* via a temp file in the same directory, fsync and rename.
+
+        With *like*, the file also gets that stat's mode, owner (when permitted) and
+        modification time — how backups and restored originals keep their metadata.
+        """
+        if like is not None:
+            mode = stat.S_IMODE(like.st_mode)
         with self.parent(rel, create=True, created=created) as (dfd, name):
             existing = _lstat_at(dfd, name)
             if existing is not None and stat.S_ISLNK(existing.st_mode):
@@ -270,6 +277,10 @@ class SafeRoot:
                     while view:
                         n = os.write(fd, view)
                         view = view[n:]
+                    if like is not None:
+                        with contextlib.suppress(PermissionError):
+                            os.fchown(fd, like.st_uid, like.st_gid)
+                        os.utime(fd, ns=(like.st_atime_ns, like.st_mtime_ns))
                     os.fchmod(fd, mode)
                     os.fsync(fd)
                 finally:

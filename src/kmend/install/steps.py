@@ -35,12 +35,16 @@ def _mode(root: SafeRoot, rel: str, default: int = 0o644) -> int:
     return stat.S_IMODE(st.st_mode) if st is not None else default
 
 
-def _copy_checked(root: SafeRoot, src: str, dst: str, sha: str, *, mode: int, tag: str) -> None:
+def _copy_checked(root: SafeRoot, src: str, dst: str, sha: str, *, tag: str,
+                  mode: int | None = None) -> None:
+    """Copy *src* to *dst* after checking its sha256; without *mode*, the copy keeps
+    the source's mode, owner and mtime (backups, and originals restored from them)."""
+    like = root.lstat(src) if mode is None else None
     data = root.read_bytes(src)
     if sha256_bytes(data) != sha:
         raise StateError(f"{root.host_path(src)} changed (sha256 differs from the journal)",
                          "another tool modified it; inspect it, then run kmend recover")
-    root.write_atomic(dst, data, mode=mode, tag=tag)
+    root.write_atomic(dst, data, mode=mode if mode is not None else 0o644, tag=tag, like=like)
 
 
 # -- install steps -------------------------------------------------------------------------
@@ -49,16 +53,14 @@ def backup(root: SafeRoot, txn: InstallTransaction, payloads: Mapping[str, bytes
     tdir = txn_dir(txn.id)
     for fc in txn.files:
         if fc.old_sha256 is not None and fc.backup:
-            _copy_checked(root, fc.path, f"{tdir}/{fc.backup}", fc.old_sha256,
-                          mode=_mode(root, fc.path), tag="tmp")
+            _copy_checked(root, fc.path, f"{tdir}/{fc.backup}", fc.old_sha256, tag="tmp")
         if fc.new_sha256 is not None and fc.staged:
             data = payloads[fc.path]
             if sha256_bytes(data) != fc.new_sha256:
                 raise StateError(f"the module to install changed while planning ({fc.path})")
             root.write_atomic(f"{tdir}/{fc.staged}", data, mode=0o600, tag="tmp")
     for sf in txn.saved:
-        _copy_checked(root, sf.path, f"{tdir}/{sf.backup}", sf.sha256,
-                          mode=_mode(root, sf.path), tag="tmp")
+        _copy_checked(root, sf.path, f"{tdir}/{sf.backup}", sf.sha256, tag="tmp")
     n = sum(1 for fc in txn.files if fc.backup) + len(txn.saved)
     return txn, StepState.DONE, f"saved {n} files with their sha256 in {root.host_path(tdir)}"
 
@@ -79,11 +81,11 @@ def _apply(root: SafeRoot, txn: InstallTransaction, fc: FileChange, forward: boo
     if src is None:
         raise StateError(f"journal of {txn.id} has no copy for {fc.path}")
     tdir = txn_dir(txn.id)
-    mode = _mode(root, fc.path) if cur is not None else 0o644
-    if not forward:
-        mode = _mode(root, f"{tdir}/{src}", mode)
-    _copy_checked(root, f"{tdir}/{src}", fc.path, want,
-                          mode=mode, tag=txn.id)
+    if forward:  # the new module: a fresh mtime, the mode of the file it replaces
+        mode = _mode(root, fc.path) if cur is not None else 0o644
+        _copy_checked(root, f"{tdir}/{src}", fc.path, want, tag=txn.id, mode=mode)
+    else:  # the original: its mode, owner and mtime come back with it
+        _copy_checked(root, f"{tdir}/{src}", fc.path, want, tag=txn.id)
     return "written"
 
 
@@ -168,8 +170,7 @@ def redepmod(root: SafeRoot, txn: InstallTransaction) -> StepResult:
     res = proc.run(argv, timeout=600, check=False)
     if not res.ok:
         for sf in outputs:
-            _copy_checked(root, f"{tdir}/{sf.backup}", sf.path, sf.sha256,
-                          mode=_mode(root, f"{tdir}/{sf.backup}"), tag=txn.id)
+            _copy_checked(root, f"{tdir}/{sf.backup}", sf.path, sf.sha256, tag=txn.id)
         txn = txn.add_message(f"depmod failed during rollback ({res.stderr.strip()}); the "
                               "saved depmod outputs were restored instead")
         return txn, StepState.DONE, "depmod failed; restored the saved outputs"
@@ -188,7 +189,7 @@ def reinitramfs(root: SafeRoot, txn: InstallTransaction) -> StepResult:
         if saved:
             sf = saved[0]
             _copy_checked(root, f"{txn_dir(txn.id)}/{sf.backup}", sf.path, sf.sha256,
-                          mode=_mode(root, sf.path), tag=txn.id)
+                          tag=txn.id)
             return txn, StepState.DONE, f"restored the saved {ini.image}"
         proc.run(list(ini.command), timeout=1200)
         return txn, StepState.DONE, f"ran {' '.join(ini.command)}"
