@@ -235,3 +235,13 @@ def test_bad_input_gives_one_line_and_a_distinct_code(tmp_path: Path) -> None:
     _clean_failure(kmend("rollback", "--root", str(root)), 7, "no installed kmend fix")
     _clean_failure(kmend("rollback", "../etc", "--root", str(root)), 7, "not a transaction id")
     assert snapshot(root, include_state=True) == before
+
+
+def test_module_built_into_the_kernel_is_refused(tmp_path: Path) -> None:
+    # xen-kbdfront is built into Debian's 6.1 kernel (modules.builtin): a file would be ignored
+    ko = build_module(K61, name="xen-kbdfront")
+    root = make_root(tmp_path / "root", K61)
+    before = snapshot(root, include_state=True)
+    res = kmend("install", str(ko), "--root", str(root))
+    _clean_failure(res, 4, "xen_kbdfront is built into kernel")
+    assert snapshot(root, include_state=True) == before
