@@ -7,8 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from _install_support import K61, K612, build_module, make_root, snapshot
 
+from install_support import K61, K612, build_module, make_root, snapshot
 from kmend.install import ModuleRefused, SafeRoot, install, plan_install
 from kmend.install.model import CheckSummary
 from kmend.install.precheck import default_checker

@@ -8,7 +8,8 @@ import signal
 from pathlib import Path
 
 import pytest
-from _install_support import K61, K612, build_module, kmend, kmend_json, make_root, snapshot
+
+from install_support import K61, K612, build_module, kmend, kmend_json, make_root, snapshot
 
 pytestmark = pytest.mark.integration
 

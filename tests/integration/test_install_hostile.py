@@ -13,9 +13,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from _install_support import K61, K612, build_module, kmend, kmend_json, make_root, snapshot
 
 from conftest import need
+from install_support import K61, K612, build_module, kmend, kmend_json, make_root, snapshot
 from kmend.install import SafeRoot
 from kmend.install.lock import TransactionLock
 

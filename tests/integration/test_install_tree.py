@@ -11,7 +11,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from _install_support import (
+
+from conftest import need
+from install_support import (
     K61,
     K612,
     build_module,
@@ -22,8 +24,6 @@ from _install_support import (
     show_depends,
     snapshot,
 )
-
-from conftest import need
 
 pytestmark = pytest.mark.integration
 

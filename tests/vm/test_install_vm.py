@@ -1,0 +1,71 @@
+"""Install into a real Debian kernel's module tree, boot that kernel under QEMU with an
+initramfs built from the tree, modprobe the module: the new one loads.  Roll back, boot
+again: modprobe resolves to Debian's original (which refuses to load outside a Xen domain
+with "No such device" — the stand-in has no such check, so the two are told apart by the
+kernel itself, and by the guest's own modinfo)."""
+
+from __future__ import annotations
+
+import importlib
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import need
+from install_support import K61, build_module, kmend_json, make_root, snapshot
+
+pytestmark = pytest.mark.vm
+
+
+def _lab() -> Any:
+    try:
+        return importlib.import_module("kmend.lab")
+    except ImportError:
+        need(False, "kmend.lab (the QEMU runner from the lab branch) is not merged yet")
+        raise
+
+
+def _boot(tree: Path) -> Any:
+    lab = _lab()
+    steps = (lab.Run("info", "modinfo -F version xen_evtchn; echo name=$(modinfo -F name xen_evtchn)"),
+             lab.Modprobe("evtchn", "xen_evtchn"))
+    case = lab.BootCase(kernel=lab.kernel_image(K61),
+                        initramfs=lab.InitramfsSpec(steps=steps,
+                                                    modules=lab.ModuleTree(tree, release=K61,
+                                                                           only=("xen_evtchn",))),
+                        name="install-vm")
+    return lab.boot(case)
+
+
+def test_installed_module_is_the_one_the_kernel_loads_and_rollback_restores(
+        tmp_path: Path) -> None:
+    need(shutil.which("qemu-system-x86_64"), "qemu-system-x86 not installed")
+    need(shutil.which("busybox"), "busybox-static not installed")
+    need(Path(f"/boot/vmlinuz-{K61}").is_file(), f"linux-image-{K61} not installed")
+    _lab()
+    ko = build_module(K61)
+    root = make_root(tmp_path / "root", K61)
+    before = snapshot(root)
+    tree = root / "lib/modules" / K61
+
+    kmend_json("install", str(ko), "--root", str(root))
+    new = _boot(tree)
+    assert new.done, new.console[-2000:]
+    info = "\n".join(new.command("info").output)
+    assert "kmend-test-1" in info, info
+    load = new.load("evtchn")
+    assert load.rc == 0, load
+    assert any("kmend-test stand-in kmend-test-1 loaded" in m for m in load.messages), load
+
+    kmend_json("rollback", "--root", str(root))
+    assert snapshot(root) == before
+    old = _boot(tree)
+    assert old.done, old.console[-2000:]
+    info = "\n".join(old.command("info").output)
+    assert "kmend-test" not in info and "name=xen_evtchn" in info, info
+    load = old.load("evtchn")
+    assert load.rc != 0, load  # Debian's xen-evtchn: -ENODEV outside a Xen domain
+    assert any("No such device" in line for line in (*load.output, *load.messages)), load
+    assert not any("kmend-test" in m for m in load.messages)
