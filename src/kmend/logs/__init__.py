@@ -5,8 +5,16 @@
 * :func:`iter_stream` — one binary stream.
 * :func:`parse_text` — an in-memory text.
 
+Containers are recognised per line (a file may mix them): RFC3164/RFC3339 syslog (kernel
+messages only), journalctl short/-iso/-precise/-monotonic, ``-o json`` and ``-o export``,
+``dmesg`` and ``dmesg -T``, console prefixes (``<N>``, ``[ time]``, ``[T123]``/``[C3]``,
+syzkaller's decorations), ``/dev/kmsg`` and netconsole records, rsyslog ``#012`` escapes;
+flattened reports are re-split (``kmend.logs.flatten``).
+
 With ``prefilter=True`` only the lines near a crash needle (``kmend.oops.needles``) are
-parsed, for speed on huge logs.  Unreadable inputs raise :class:`kmend.errors.InputError`.
+parsed, for speed on huge logs; inputs larger than one 8 MiB block are searched by a forked
+second process (``kmend.logs.worker``).  Unreadable inputs raise
+:class:`kmend.errors.InputError`.
 """
 
 from kmend.logs.model import LogLine

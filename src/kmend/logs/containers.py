@@ -12,7 +12,7 @@ Formats: crash-formats-and-triage-anchors.md §1.7 and §3; corpus README §2.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 MONTHS = {
     "Jan": 1, "Feb": 2, "Mar": 3, "Apr": 4, "May": 5, "Jun": 6,
@@ -29,9 +29,11 @@ _PRI = r"(?:<(?P<pri>\d{1,3})>)?"
 #: RFC3164 / journalctl short / short-precise: ``Dec  3 00:51:38[.123456] host tag[pid]: ``.
 RFC3164_RE = re.compile(
     _PRI
-    + rf"(?P<mon>{_MON}) (?P<day>[ \d]?\d) (?P<hms>\d\d:\d\d:\d\d)(?P<frac>\.\d{{1,9}})? "
+    + rf"(?P<t>(?P<mon>{_MON}) (?P<day>[ \d]?\d) (?P<hms>\d\d:\d\d:\d\d)(?P<frac>\.\d{{1,9}})?) "
     + _HOST + " " + _TAG
 )
+#: Just an RFC3164 time at the start of a line (as ``lines.is_foreign`` tests it).
+_RFC3164_HEAD_RE = re.compile(rf"{_MON} [ \d]\d \d\d:\d\d:\d\d ")
 #: rsyslog RFC3339 / journalctl short-iso: ``2026-11-26T03:04:05.123456+00:00 host tag: ``.
 RFC3339_RE = re.compile(
     _PRI
@@ -39,20 +41,25 @@ RFC3339_RE = re.compile(
     + _HOST + " " + _TAG
 )
 #: journalctl short-monotonic: ``[   12.345678] host kernel: `` (tag must be kernel or have a pid).
-MONOTONIC_RE = re.compile(r"\[\s*(?P<up>\d{1,10}\.\d{1,9})\] " + _HOST + " " + _TAG)
+MONOTONIC_RE = re.compile(
+    r"\[\s*(?P<up>\d{1,10}\.\d{1,9})\] (?P<host>[^\s\[\]:]{1,255}) " + _TAG
+)
 #: ``dmesg -T``: ``[Sat Nov 28 22:51:21 2026] ``.
 DMESG_T_RE = re.compile(
     rf"\[(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (?P<mon>{_MON}) +(?P<day>\d{{1,2}}) "
     r"(?P<hms>\d\d:\d\d:\d\d) (?P<year>\d{4})\] ?"
 )
 #: ``/dev/kmsg`` record: ``level,seq,usec,flags[,more];text``.
-KMSG_RE = re.compile(r"(?P<pri>\d{1,3}),(?P<seq>\d{1,20}),(?P<usec>\d{1,20}),[-+c]?[^;]{0,64};")
+#: netconsole's extended form is the same record, optionally after the release (``r``).
+KMSG_RE = re.compile(
+    r"(?:\d[\w.+~-]{0,63},)??(?P<pri>\d{1,3}),(?P<seq>\d{1,20}),(?P<usec>\d{1,20}),[-+c]?"
+    r"(?P<more>[^;]{0,128});"
+)
+_KMSG_CALLER_RE = re.compile(r"\bcaller=(?P<ctx>[TC]\d{1,10})\b")
 #: A /dev/kmsg dictionary (continuation) line: `` SUBSYSTEM=pci``.
 KMSG_DICT_RE = re.compile(r" [A-Z_][A-Z0-9_]*=")
 #: printk console prefix (corpus README §2), after the optional decorations.
 CONSOLE_RE = re.compile(
-    r"(?:\*\* \d+ printk messages dropped \*\* )?"
-    r"(?:.{0,200}? login: )?"
     r"(?:<(?P<lvl>\d{1,3})>)?"
     r"\[\s*(?P<up>\d{1,10}\.\d{1,9})\]"
     r"(?: ?\[\s*(?P<ctx>[TC]\d{1,10})\])?"
@@ -66,8 +73,7 @@ _DROPPED_RE = re.compile(r"\*\* \d+ printk messages dropped \*\* ")
 _KMSG_ESC_RE = re.compile(r"\\x([0-9a-fA-F]{2})")
 
 
-@dataclass(frozen=True, slots=True)
-class Outer:
+class Outer(NamedTuple):
     """The outer (daemon) container of a line: who logged it and when."""
 
     kind: str  # "syslog", "kmsg", "dmesg-T", "monotonic", "none"
@@ -77,16 +83,24 @@ class Outer:
     level: int | None
     uptime: float | None
     body: str  # the message with the container removed
+    context: str | None = None  # a caller id the container carries (/dev/kmsg ``caller=``)
 
 
-@dataclass(frozen=True, slots=True)
-class Console:
+class Console(NamedTuple):
     """The printk console prefix of a message."""
 
     level: int | None
     uptime: float | None
     context: str | None
     text: str
+
+
+_TIME_CACHE: dict[str, str] = {}
+
+
+def _rfc3164_time(mon: str, day: str, hms: str, frac: str | None) -> str:
+    """``Dec  3 00:51:38`` → ISO 8601 without a year: ``--12-03T00:51:38``."""
+    return f"--{MONTHS[mon]:02d}-{int(day):02d}T{hms}{frac or ''}"
 
 
 def _tz(tz: str | None) -> str:
@@ -118,21 +132,30 @@ def parse_outer(line: str) -> Outer:
             )  # fmt: skip
         m = KMSG_RE.match(line)
         if m:
+            caller = _KMSG_CALLER_RE.search(m["more"]) if m["more"] else None
             return Outer(
                 "kmsg", None, None, True, int(m["pri"]) & 7,
                 int(m["usec"]) / 1e6, decode_kmsg_escapes(line[m.end():]),
+                caller["ctx"] if caller else None,
             )  # fmt: skip
         return Outer("none", None, None, True, None, None, line)
     if first == "<" or first in "ADFJMNOS":
         m = RFC3164_RE.match(line)
         if m:
-            month = MONTHS[m["mon"]]
-            day = int(m["day"])
-            ts = f"--{month:02d}-{day:02d}T{m['hms']}{m['frac'] or ''}"
+            t, host, tag, pri = m.group("t", "host", "tag", "pri")
+            if tag != "kernel":
+                return Outer("syslog", host, None, False, None, None, "")
+            ts = _TIME_CACHE.get(t)
+            if ts is None:
+                if len(_TIME_CACHE) > 4096:
+                    _TIME_CACHE.clear()
+                ts = _TIME_CACHE[t] = _rfc3164_time(m["mon"], m["day"], m["hms"], m["frac"])
             return Outer(
-                "syslog", m["host"], ts, _is_kernel(m["tag"]),
-                _level_from_pri(m["pri"]), None, line[m.end():],
-            )  # fmt: skip
+                "syslog", host, ts, True, int(pri) & 7 if pri else None, None, line[m.end() :]
+            )
+        if "kernel" not in line and _RFC3164_HEAD_RE.match(line):
+            # another program's syslog line in an unusual shape (``-- MARK --``): not kernel
+            return Outer("syslog", None, None, False, None, None, "")
         if first == "<":
             m = RFC3339_RE.match(line)
             if m:
@@ -143,7 +166,7 @@ def parse_outer(line: str) -> Outer:
                 )  # fmt: skip
         return Outer("none", None, None, True, None, None, line)
     if first == "[":
-        m = DMESG_T_RE.match(line)
+        m = DMESG_T_RE.match(line) if line[1:2].isalpha() else None
         if m:
             ts = f"{m['year']}-{MONTHS[m['mon']]:02d}-{int(m['day']):02d}T{m['hms']}"
             return Outer("dmesg-T", None, ts, True, None, None, line[m.end():])
@@ -156,19 +179,47 @@ def parse_outer(line: str) -> Outer:
     return Outer("none", None, None, True, None, None, line)
 
 
+_AFTER_BRACKET = frozenset(" 0123456789TC")
+
+
 def parse_console(text: str) -> Console:
-    """Strip the printk console prefix (level, time, caller id) from *text*."""
+    """Strip the printk console prefix (level, time, caller id) from *text*.
+
+    As in syzkaller, the ``** N printk messages dropped ** `` and ``… login: `` decorations
+    are stripped only together with a printk time that follows them.
+    """
     if not text:
         return Console(None, None, None, text)
+    original = text
     first = text[0]
-    if first not in "<[*" and " login: " not in text[:220]:
-        return Console(None, None, None, text)
+    dropped = False
+    if first == "*":
+        m = _DROPPED_RE.match(text)
+        if m:
+            text = text[m.end() :]
+            first = text[:1]
+            dropped = True
+    if first == "[" and text[1:2] not in _AFTER_BRACKET:
+        return Console(None, None, None, original)  # "[UFW BLOCK] …": not a printk prefix
+    if first not in "<[":
+        login = text.find(" login: ", 0, 220)
+        if login < 0:
+            return Console(None, None, None, original)
+        m = CONSOLE_RE.match(text, login + 8)
+        if m is None:
+            return Console(None, None, None, original)
+        lvl = m["lvl"]
+        return Console(
+            int(lvl) & 7 if lvl is not None else None, float(m["up"]), m["ctx"], text[m.end():]
+        )
     m = CONSOLE_RE.match(text)
     if m:
         lvl = m["lvl"]
         return Console(
             int(lvl) & 7 if lvl is not None else None, float(m["up"]), m["ctx"], text[m.end():]
         )
+    if dropped:
+        return Console(None, None, None, original)
     m = LEVEL_RE.match(text)
     if m:
         rest = text[m.end():]
@@ -179,9 +230,6 @@ def parse_console(text: str) -> Console:
     m = CALLER_RE.match(text)
     if m:
         return Console(None, None, m["ctx"], text[m.end():])
-    m = _DROPPED_RE.match(text)
-    if m:
-        return Console(None, None, None, text[m.end():])
     return Console(None, None, None, text)
 
 

@@ -32,6 +32,8 @@ MID_PREFIX_RE = re.compile(
     + _TAG
     + ")"
 )
+#: Cheap pre-check for MID_PREFIX_RE: a time of day after the first prefix's.
+_MID_TIME_RE = re.compile(r":\d\d:\d\d[ .,+Z-]")
 _ESCAPE_RE = re.compile(r"#012|\\012|\\n")
 _STAMP_MID_RE = re.compile(r"\s+(?=(?:<\d{1,3}>)?\[\s*\d{1,10}\.\d{6,9}\](?:\[\s*[TC]\d+\])? )")
 _STAMP_START_RE = re.compile(r"(?:<\d{1,3}>)?\[\s*\d{1,10}\.\d{6,9}\]")
@@ -39,7 +41,7 @@ _STAMP_START_RE = re.compile(r"(?:<\d{1,3}>)?\[\s*\d{1,10}\.\d{6,9}\]")
 
 def split_prefixes(line: str) -> list[str]:
     """Cut *line* before every syslog prefix that follows whitespace."""
-    if len(line) < 40:
+    if len(line) < 40 or _MID_TIME_RE.search(line, 20) is None:
         return [line]
     pieces: list[str] = []
     pos = 0
@@ -54,9 +56,13 @@ def split_prefixes(line: str) -> list[str]:
 
 def split_escapes(text: str) -> list[str]:
     """Cut *text* at ``#012``, ``\\012`` and literal ``\\n``; ``#011``/``\\011`` become tabs."""
+    hash_ = "#" in text
+    backslash = "\\" in text
+    if not hash_ and not backslash:
+        return [text]
     if "#011" in text or "\\011" in text:
         text = text.replace("#011", "\t").replace("\\011", "\t")
-    if "#012" not in text and "\\" not in text:
+    if not backslash and "#012" not in text:
         return [text]
     parts = _ESCAPE_RE.split(text)
     if len(parts) > 1 and parts[-1] == "":
@@ -65,16 +71,22 @@ def split_escapes(text: str) -> list[str]:
 
 
 def split_stamps(text: str) -> list[str]:
-    """Cut a console text that starts with a printk stamp at every further stamp."""
-    if len(text) < 30 or not _STAMP_START_RE.match(text):
+    """Cut a console text that starts with a printk stamp at every further stamp.
+
+    Only a line with at least three stamps counts as flattened: two stamps on one line
+    are how the console shows interleaved or continued (pr_cont) output, which syzkaller
+    keeps as one line.
+    """
+    if len(text) < 60 or text[0] not in "<[" or not _STAMP_START_RE.match(text):
+        return [text]
+    cuts = list(_STAMP_MID_RE.finditer(text, 1))
+    if len(cuts) < 2:
         return [text]
     pieces: list[str] = []
     pos = 0
-    for m in _STAMP_MID_RE.finditer(text, 1):
+    for m in cuts:
         pieces.append(text[pos:m.start()])
         pos = m.end()
-    if not pieces:
-        return [text]
     pieces.append(text[pos:])
     return pieces
 
@@ -136,6 +148,13 @@ def split_landmarks(text: str) -> list[str]:
     Returns ``[text]`` unless at least two landmarks were found in the middle of *text*.
     """
     if len(text) < 60:
+        return [text]
+    hints = text.count(": ")
+    if hints < 3 and "+" in text:
+        hints += text.count("+0x")
+    if hints < 3 and "[" in text:
+        hints += text.count("[<")
+    if hints < 3:
         return [text]
     cuts: list[int] = []
     seg_start = 0

@@ -10,9 +10,11 @@ time, µs since boot); ``PRIORITY`` (the level).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+
+from kmend.logs.open import Readable
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +26,7 @@ class JournalEntry:
     timestamp: str | None
     uptime: float | None
     level: int | None
-    message: str
+    message: str | None  # None: the journal holds no (or an over-long, nulled) MESSAGE
 
 
 def _text(value: object) -> str | None:
@@ -57,11 +59,9 @@ def realtime_iso(usec: int) -> str | None:
     return when.isoformat(timespec="microseconds")
 
 
-def entry_from_fields(fields: Mapping[str, object]) -> JournalEntry | None:
-    """A JournalEntry from decoded journal fields, or None when there is no MESSAGE."""
+def entry_from_fields(fields: Mapping[str, object]) -> JournalEntry:
+    """A JournalEntry from decoded journal fields."""
     message = _text(fields.get("MESSAGE"))
-    if message is None:
-        return None
     transport = _text(fields.get("_TRANSPORT"))
     ident = _text(fields.get("SYSLOG_IDENTIFIER"))
     kernel = transport == "kernel" or ident == "kernel"
@@ -92,3 +92,109 @@ def parse_json_line(line: str) -> JournalEntry | None:
 def looks_like_json_entry(line: str) -> bool:
     """Cheap test before trying json.loads."""
     return line.startswith("{") and '"MESSAGE"' in line
+
+
+# --- journalctl -o export ------------------------------------------------------------------
+
+#: How every ``journalctl -o export`` stream starts.
+EXPORT_MAGIC = (b"__CURSOR=", b"__REALTIME_TIMESTAMP=")
+#: Longest field value kept (a larger one is cut; the rest is skipped, not stored).
+MAX_FIELD = 1 << 20
+
+
+class _Bytes:
+    """A minimal buffered reader over a ``read(n)`` stream: lines and exact-size reads."""
+
+    def __init__(self, stream: Readable) -> None:
+        self._stream = stream
+        self._buf = b""
+        self._pos = 0
+        self.lines = 0  # newlines consumed so far
+
+    def _fill(self) -> bool:
+        chunk = self._stream.read(1 << 16)
+        if not chunk:
+            return False
+        self._buf = self._buf[self._pos :] + chunk
+        self._pos = 0
+        return True
+
+    def readline(self) -> bytes | None:
+        """The next line without its newline (cut at MAX_FIELD), or None at the end."""
+        while True:
+            nl = self._buf.find(b"\n", self._pos)
+            if nl >= 0:
+                line = self._buf[self._pos : nl]
+                self._pos = nl + 1
+                self.lines += 1
+                return line[:MAX_FIELD]
+            if len(self._buf) - self._pos > MAX_FIELD:
+                line = self._buf[self._pos : self._pos + MAX_FIELD]
+                self._skip_line()
+                return line
+            if not self._fill():
+                if self._pos < len(self._buf):
+                    line = self._buf[self._pos :]
+                    self._pos = len(self._buf)
+                    return line
+                return None
+
+    def _skip_line(self) -> None:
+        while True:
+            nl = self._buf.find(b"\n", self._pos)
+            if nl >= 0:
+                self._pos = nl + 1
+                self.lines += 1
+                return
+            self._pos = len(self._buf)
+            if not self._fill():
+                return
+
+    def read(self, size: int) -> bytes:
+        """Exactly *size* bytes (fewer at the end); only the first MAX_FIELD are kept."""
+        parts: list[bytes] = []
+        kept = 0
+        while size > 0:
+            if self._pos >= len(self._buf) and not self._fill():
+                break
+            take = min(size, len(self._buf) - self._pos)
+            part = self._buf[self._pos : self._pos + take]
+            self._pos += take
+            size -= take
+            self.lines += part.count(b"\n")
+            if kept < MAX_FIELD:
+                parts.append(part[: MAX_FIELD - kept])
+                kept += len(parts[-1])
+        return b"".join(parts)
+
+
+def iter_export(stream: Readable) -> Iterator[tuple[int, JournalEntry]]:
+    """(line number, entry) for each entry of a ``journalctl -o export`` stream.
+
+    Text fields are ``NAME=value`` lines; binary ones are ``NAME``, a little-endian 64-bit
+    size, the data and a newline; a blank line ends an entry.
+    """
+    reader = _Bytes(stream)
+    fields: dict[str, object] = {}
+    start = 1
+    while True:
+        line = reader.readline()
+        if line is None or not line:
+            if fields:
+                yield start, entry_from_fields(fields)
+                fields = {}
+            if line is None:
+                return
+            start = reader.lines + 1
+            continue
+        eq = line.find(b"=")
+        if eq >= 0:
+            name, value = line[:eq], line[eq + 1 :]
+        else:
+            name = line
+            size_bytes = reader.read(8)
+            if len(size_bytes) < 8:
+                return
+            value = reader.read(int.from_bytes(size_bytes, "little"))
+            reader.readline()  # the newline after the data
+        fields[name.decode("ascii", "replace")] = value.decode("utf-8", "replace")

@@ -13,7 +13,7 @@ import lzma
 import os
 import re
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import IO, Protocol, cast
 
 from kmend.errors import InputError
@@ -77,26 +77,67 @@ def _read_head(stream: Readable, size: int) -> bytes:
     return head
 
 
+class _Salvaging:
+    """Read a decompressor in small steps so a corrupt tail loses little data.
+
+    ``read(n)`` returns what was decoded before an error; the error is raised by the next
+    call.
+    """
+
+    STEP = 256 << 10
+
+    def __init__(self, inner: Readable) -> None:
+        self._inner = inner
+        self._error: BaseException | None = None
+
+    def read(self, size: int = -1, /) -> bytes:
+        if self._error is not None:
+            err, self._error = self._error, None
+            raise err
+        parts: list[bytes] = []
+        got = 0
+        while size < 0 or got < size:
+            want = self.STEP if size < 0 else min(self.STEP, size - got)
+            try:
+                part = self._inner.read(want)
+            except Exception as err:
+                if not parts:
+                    raise
+                self._error = err
+                break
+            if not part:
+                break
+            parts.append(part)
+            got += len(part)
+        return b"".join(parts)
+
+
+def peek(stream: Readable, size: int) -> tuple[bytes, Readable]:
+    """The first *size* bytes of *stream*, and a stream that still starts with them."""
+    head = _read_head(stream, size)
+    return head, _Prepended(head, stream)
+
+
 def decompressed(stream: Readable) -> tuple[Readable, str | None]:
     """Wrap *stream* in a streaming decompressor when its magic bytes say so."""
     head = _read_head(stream, 6)
     kind = compression_of(head)
     raw = _Prepended(head, stream)
     fileobj = cast(IO[bytes], raw)  # _Prepended has the read() these modules call
+    reader: Readable
     if kind == "gzip":
-        return gzip.GzipFile(fileobj=fileobj, mode="rb"), kind
-    if kind == "xz":
-        return lzma.LZMAFile(fileobj, mode="rb"), kind
-    if kind == "bzip2":
-        return bz2.BZ2File(fileobj, mode="rb"), kind
-    if kind == "zstd":
+        reader = gzip.GzipFile(fileobj=fileobj, mode="rb")
+    elif kind == "xz":
+        reader = lzma.LZMAFile(fileobj, mode="rb")  # noqa: SIM115 - streamed, caller closes
+    elif kind == "bzip2":
+        reader = bz2.BZ2File(fileobj, mode="rb")
+    elif kind == "zstd":
         import zstandard
 
-        reader: Readable = zstandard.ZstdDecompressor().stream_reader(
-            fileobj, read_across_frames=True
-        )
-        return reader, kind
-    return raw, None
+        reader = zstandard.ZstdDecompressor().stream_reader(fileobj, read_across_frames=True)
+    else:
+        return raw, None
+    return _Salvaging(reader), kind
 
 
 def open_file(path: str) -> IO[bytes]:
@@ -122,23 +163,37 @@ def _order_key(name: str) -> tuple[str, int, int, str]:
     return (plain, 1, 0, name)
 
 
-def iter_directory(path: str) -> Iterator[str]:
-    """Every regular file under *path*, recursively, rotated files oldest first.
-
-    Symbolic links to directories are not followed (no loops, no escaping the tree);
-    binary databases found in log directories (wtmp, lastlog, journal files) are skipped.
-    """
+def _list(path: str) -> list[os.DirEntry[str]]:
     try:
-        entries = sorted(os.scandir(path), key=lambda e: _order_key(e.name))
+        return sorted(os.scandir(path), key=lambda e: _order_key(e.name))
     except PermissionError:
         raise InputError(f"{path}: permission denied", "run with read access to it") from None
     except OSError as err:
         raise InputError(f"{path}: cannot list ({err.strerror or err})", "") from None
+
+
+def iter_directory(
+    path: str, on_error: Callable[[InputError], None] | None = None
+) -> Iterator[str]:
+    """Every regular file under *path*, recursively, rotated files oldest first.
+
+    Symbolic links to directories are not followed (no loops, no escaping the tree);
+    binary databases found in log directories (wtmp, lastlog, journal files) are skipped.
+    An unreadable subdirectory raises InputError, or goes to *on_error* and is skipped.
+    """
+    entries = _list(path)
     for entry in entries:
         full = os.path.join(path, entry.name)
         try:
             if entry.is_dir(follow_symlinks=False):
-                yield from iter_directory(full)
+                try:
+                    _list(full)  # fail early and alone for an unreadable subdirectory
+                except InputError as err:
+                    if on_error is None:
+                        raise
+                    on_error(err)
+                    continue
+                yield from iter_directory(full, on_error)
                 continue
             st = os.stat(full)
         except OSError:
@@ -147,7 +202,9 @@ def iter_directory(path: str) -> Iterator[str]:
             yield full
 
 
-def expand_paths(paths: list[str] | tuple[str, ...]) -> Iterator[str]:
+def expand_paths(
+    paths: list[str] | tuple[str, ...], on_error: Callable[[InputError], None] | None = None
+) -> Iterator[str]:
     """Each path as given, directories replaced by the files found under them."""
     for path in paths:
         if path == "-":
@@ -162,6 +219,6 @@ def expand_paths(paths: list[str] | tuple[str, ...]) -> Iterator[str]:
         except OSError as err:
             raise InputError(f"{path}: cannot read ({err.strerror or err})", "") from None
         if stat.S_ISDIR(st.st_mode):
-            yield from iter_directory(path)
+            yield from iter_directory(path, on_error)
         else:
             yield path

@@ -7,11 +7,9 @@ a ``/dev/kmsg`` record (whose dictionary lines, starting with a space, are skipp
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from kmend.logs.containers import Outer, is_kmsg_dict_line, parse_console, parse_outer
 from kmend.logs.flatten import split_escapes, split_landmarks, split_prefixes, split_stamps
-from kmend.logs.journal import looks_like_json_entry, parse_json_line
+from kmend.logs.journal import JournalEntry, looks_like_json_entry, parse_json_line
 from kmend.logs.lines import Piece
 from kmend.logs.model import LogLine
 
@@ -29,25 +27,19 @@ class LineParser:
         self._last_outer = None
         self._after_kmsg = False
 
-    def feed(self, piece: Piece) -> Iterator[LogLine]:
+    def feed(self, piece: Piece) -> list[LogLine]:
         """The LogLines of one line (or one piece of an over-long line)."""
+        out: list[LogLine] = []
         text = piece.text
         if not piece.cont:
             self._last_outer = None
         if self._after_kmsg and text.startswith(" ") and is_kmsg_dict_line(text):
-            return
+            return out
         self._after_kmsg = False
         if looks_like_json_entry(text):
             entry = parse_json_line(text)
             if entry is not None:
-                if entry.kernel:
-                    outer = Outer(
-                        "journal", entry.host, entry.timestamp, True, entry.level,
-                        entry.uptime, entry.message,
-                    )  # fmt: skip
-                    for line in entry.message.split("\n"):
-                        yield from self._message(piece.lineno, outer, line, escapes=False)
-                return
+                return self.feed_entry(piece.lineno, entry)
         for k, seg in enumerate(split_prefixes(text)):
             outer = parse_outer(seg)
             if outer.kind == "none":
@@ -63,9 +55,24 @@ class LineParser:
                 self._after_kmsg = True
             if not outer.kernel:
                 continue
-            yield from self._message(piece.lineno, outer, outer.body, escapes=True)
+            self._message(out, piece.lineno, outer, outer.body, escapes=True)
+        return out
 
-    def _message(self, lineno: int, outer: Outer, body: str, *, escapes: bool) -> Iterator[LogLine]:
+    def feed_entry(self, lineno: int, entry: JournalEntry) -> list[LogLine]:
+        """The LogLines of one journal entry (none unless it is a kernel message)."""
+        out: list[LogLine] = []
+        if entry.kernel and entry.message is not None:
+            outer = Outer(
+                "journal", entry.host, entry.timestamp, True, entry.level, entry.uptime,
+                entry.message,
+            )  # fmt: skip
+            for line in entry.message.split("\n"):
+                self._message(out, lineno, outer, line, escapes=False)
+        return out
+
+    def _message(
+        self, out: list[LogLine], lineno: int, outer: Outer, body: str, *, escapes: bool
+    ) -> None:
         if not escapes:
             frags = [body]
         elif outer.kind == "none":
@@ -75,10 +82,11 @@ class LineParser:
         for frag in frags:
             for stamped in split_stamps(frag):
                 con = parse_console(stamped)
+                context = con.context or outer.context
                 level = con.level if con.level is not None else outer.level
                 uptime = con.uptime if con.uptime is not None else outer.uptime
                 for line in split_landmarks(con.text):
-                    yield LogLine(
-                        self.source, lineno, outer.host, outer.timestamp, con.context, line,
+                    out.append(LogLine(
+                        self.source, lineno, outer.host, outer.timestamp, context, line,
                         uptime=uptime, level=level,
-                    )  # fmt: skip
+                    ))  # fmt: skip

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import io
+import itertools
 import sys
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from typing import BinaryIO
 
 from kmend.errors import InputError
-from kmend.logs.lines import Block, Piece, block_pieces, iter_blocks
+from kmend.logs import worker
+from kmend.logs.journal import EXPORT_MAGIC, iter_export
+from kmend.logs.lines import MAX_LINE, Block, Piece, block_pieces, iter_blocks, split_long
 from kmend.logs.model import LogLine
-from kmend.logs.open import Readable, decompressed, expand_paths, open_file
+from kmend.logs.open import Readable, decompressed, expand_paths, open_file, peek
 from kmend.logs.parser import LineParser
 from kmend.logs.prefilter import WindowFilter
 
@@ -31,8 +34,30 @@ def _lines_of(blocks: Iterator[Block | None], parser: LineParser) -> Iterator[Lo
         if block is None:
             parser.reset()
             continue
+        feed = parser.feed
         for piece in block_pieces(block):
-            yield from parser.feed(piece)
+            out = feed(piece)
+            if out:
+                yield from out
+
+
+#: Let the prefilter run in a forked second process for inputs larger than one block.
+PARALLEL = True
+
+
+def _prefiltered(raw: Iterator[Block], wf: WindowFilter) -> Iterator[Block | None]:
+    first = next(raw, None)
+    if first is None:
+        return
+    yield from wf.feed(first)
+    if PARALLEL and worker.available():
+        second = next(raw, None)  # fork only when the stream goes on
+        if second is None:
+            return
+        yield from worker.filter_in_child(itertools.chain((second,), raw), wf)
+        return
+    for block in raw:
+        yield from wf.feed(block)
 
 
 def iter_stream(
@@ -45,15 +70,28 @@ def iter_stream(
     compressed stream raises InputError after the lines read so far.
     """
     errors = _DECOMPRESS_ERRORS + _zstd_error()
+    kind: str | None = None
     try:
         reader, kind = decompressed(stream)
+        head, reader = peek(reader, 32)
     except errors as err:
-        raise InputError(f"{source}: cannot read ({err})", "") from None
+        what = f"corrupt or truncated {kind} data" if kind else "cannot read"
+        raise InputError(f"{source}: {what} ({err})", "") from None
     parser = LineParser(source)
-    blocks: Iterator[Block | None] = iter_blocks(reader)
+    if head.startswith(EXPORT_MAGIC):
+        try:
+            for lineno, entry in iter_export(reader):
+                yield from parser.feed_entry(lineno, entry)
+        except errors as err:
+            what = f"corrupt or truncated {kind} data" if kind else "read error"
+            hint = "the entries before it were read"
+            raise InputError(f"{source}: {what} ({err})", hint) from None
+        return
+    blocks: Iterator[Block | None]
     if prefilter:
-        wf = WindowFilter()
-        blocks = (kept for block in iter_blocks(reader) for kept in wf.feed(block))
+        blocks = _prefiltered(iter_blocks(reader, count=False), WindowFilter())
+    else:
+        blocks = iter_blocks(reader)
     try:
         yield from _lines_of(blocks, parser)
     except errors as err:
@@ -70,6 +108,12 @@ def parse_text(text: str, source: str = "<text>") -> Iterator[LogLine]:
     for lineno, line in enumerate(lines, 1):
         if line.endswith("\r"):
             line = line[:-1]
+        if len(line) > MAX_LINE:  # the same pieces as a file would give
+            parts = split_long(line.encode("utf-8", "surrogatepass"))
+            for i, part in enumerate(parts):
+                text = part.decode("utf-8", "replace")
+                yield from parser.feed(Piece(lineno, text, i > 0))
+            continue
         yield from parser.feed(Piece(lineno, line))
 
 
@@ -84,18 +128,19 @@ def read_paths(
     An unreadable input raises InputError; with *on_error* it is reported there instead and
     the remaining inputs are read.
     """
-    try:
-        for path in expand_paths(tuple(paths)):
-            try:
-                yield from _read_one(path, prefilter)
-            except InputError as err:
-                if on_error is None:
-                    raise
-                on_error(err)
-    except InputError as err:
-        if on_error is None:
-            raise
-        on_error(err)
+    for given in paths:
+        try:
+            for path in expand_paths((given,), on_error):
+                try:
+                    yield from _read_one(path, prefilter)
+                except InputError as err:
+                    if on_error is None:
+                        raise
+                    on_error(err)
+        except InputError as err:
+            if on_error is None:
+                raise
+            on_error(err)
 
 
 def _read_one(path: str, prefilter: bool) -> Iterator[LogLine]:

@@ -43,9 +43,7 @@ def build_report(lines: Sequence[LogLine], region: Region, *, panicked: bool) ->
 
     pc = fields.program_counter(texts)
     frames = fields.call_trace(texts)
-    code_line = next(
-        (t for t in texts if t.lstrip().startswith("Code:") and "Bad RIP" not in t), None
-    )
+    code_line = fields.kernel_code_line(texts)
     code = disassemble(code_line) if code_line else None
 
     blamed = naming.frame if naming.frame and naming.frame != "corrupted" else None
@@ -82,6 +80,8 @@ def build_report(lines: Sequence[LogLine], region: Region, *, panicked: bool) ->
     last = lines[region.indexes[-1]]
     span = SourceSpan(first.source, first.lineno, last.lineno)
     notes: list[str] = []
+    if code_line and code is None:
+        notes.append("the kernel could not read the code bytes: " + code_line.strip())
     if not frames:
         notes.append("the report has no call trace (a truncated log, or an early panic)")
     if pc and pc.note and pc.segment and pc.segment.lower() not in ("0010",):

@@ -169,6 +169,20 @@ def program_counter(lines: Sequence[str]) -> ProgramCounter | None:
     return None
 
 
+def kernel_code_line(lines: Sequence[str]) -> str | None:
+    """The ``Code:`` line that belongs to the first kernel PC line (not a user-space RIP's)."""
+    kernel_pc = False
+    for text in lines:
+        if _RIP_RE.match(text):
+            kernel_pc = not USER_PC_RE.match(text)
+            continue
+        if text.lstrip().startswith("Code:"):
+            if kernel_pc:
+                return text
+            kernel_pc = False
+    return None
+
+
 def registers(lines: Sequence[str]) -> dict[str, str]:
     """Register values from the first register dump (names as printed, values as hex)."""
     regs: dict[str, str] = {}

@@ -235,7 +235,8 @@ BUG_FORMATS = (
         r"BUG: scheduling while atomic",
         "BUG: scheduling while atomic in {frame}",
         (TRACE,),
-        skip=(r"schedule",),
+        # the sleeping primitive is not the bug; its caller slept in atomic context
+        skip=(r"schedule", r"^msleep", r"^usleep", r"^ssleep", r"^fsleep", r"^do_nanosleep"),
     ),
     F(
         r"BUG: sleeping function called from invalid context",

@@ -9,6 +9,7 @@ crash-formats §2.10) and the syzkaller corpus's no-crash cases (corpus/README.m
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -119,8 +120,25 @@ def starts_second_crash(text: str) -> bool:
     return not any(marker in text for marker in CONTINUES_REPORT)
 
 
+def _make_hint() -> Callable[[str], bool]:
+    """A fast test for "this line contains some header string" (one automaton pass)."""
+    names = [h.name for h in HEADERS]
+    try:
+        import ahocorasick_rs
+    except ImportError:  # pragma: no cover - the package is a dependency
+        rx = re.compile("|".join(re.escape(n) for n in names))
+        return lambda text: rx.search(text) is not None
+    automaton = ahocorasick_rs.AhoCorasick(names)
+    return lambda text: bool(automaton.find_matches_as_indexes(text))
+
+
+may_be_header = _make_hint()
+
+
 def find_header(text: str) -> HeaderHit | None:
     """The header that makes *text* the first line of a crash report, if any."""
+    if not may_be_header(text):
+        return None
     for header in HEADERS:
         pos = text.find(header.name)
         if pos < 0:

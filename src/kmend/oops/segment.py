@@ -21,6 +21,9 @@ from kmend.oops.headers import REPLAYING, HeaderHit, find_header, starts_second_
 from kmend.oops.model import CrashReport
 
 MAX_REPORT_LINES = 1500
+#: A report whose stream printed nothing for this many log lines is over (other hosts kept
+#: writing, or the prefilter skipped ahead): this bounds memory and work per report.
+MAX_SPAN_LINES = 4000
 TAIL_LINES = 60
 TRIM_AT = 8192
 NESTED_SECONDS = 5.0
@@ -67,6 +70,14 @@ class _Segmenter:
         if report is not None:
             yield report
 
+    def _oldest(self) -> int:
+        return min(r.start for r in self.open.values())
+
+    def _close_stale(self, lineno: int, index: int) -> Iterator[CrashReport]:
+        for rep in sorted(self.open.values(), key=lambda r: r.start):
+            if lineno - self.window[rep.start].lineno > MAX_SPAN_LINES:
+                yield from self._close(rep, index)
+
     def flush(self) -> Iterator[CrashReport]:
         for rep in sorted(self.open.values(), key=lambda r: r.start):
             yield from self._close(rep, len(self.window))
@@ -102,9 +113,9 @@ class _Segmenter:
         self.window.append(line)
         if line.context:
             self.has_ids = True
+        if self.open and line.lineno - self.window[self._oldest()].lineno > MAX_SPAN_LINES:
+            yield from self._close_stale(line.lineno, index)
         key = _key(line)
-
-        # The previous line may be a header that this line says is a replay.
         hit = find_header(line.text)
         rep = self.open.get(key)
         if rep is not None:

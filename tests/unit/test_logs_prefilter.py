@@ -1,0 +1,175 @@
+"""The prefilter keeps exactly the lines near a crash needle, with their true numbers."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import random
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from kmend.logs import iter_stream, read_paths
+from kmend.logs import lines as lines_mod
+from kmend.logs.prefilter import NeedleFinder, WindowFilter
+from kmend.oops.needles import LINES_AFTER, LINES_BEFORE, PREFILTER_NEEDLES
+
+REPORT = [
+    "------------[ cut here ]------------",
+    "kernel BUG at drivers/xen/evtchn.c:264!",
+    "invalid opcode: 0000 [#3] SMP",
+    "Call Trace:",
+    "[<ffffffffa032797e>] evtchn_ioctl+0x13e/0x304 [xen_evtchn]",
+    "---[ end trace b4e323e25997f660 ]---",
+]
+
+
+def make_log(seed: int, n: int) -> bytes:
+    rng = random.Random(seed)
+    out: list[str] = []
+    for i in range(n):
+        r = rng.random()
+        host = f"h{rng.randrange(5)}"
+        if r < 0.0004:
+            out.extend(f"Dec 23 00:51:38 {host} kernel: {t}" for t in REPORT)
+        elif r < 0.0006:  # flattened report on one line
+            out.append(" ".join(f"Dec 23 00:51:38 {host} kernel: {t}" for t in REPORT))
+        elif r < 0.3:
+            out.append(f"Dec 23 00:51:38 {host} sshd[{i}]: Accepted publickey for root")
+        elif r < 0.5:
+            out.append(f"[{i:8d}.000000] console line {i}")
+        else:
+            out.append(f"Dec 23 00:51:38 {host} kernel: [UFW BLOCK] IN=eth0 SRC=10.0.0.{i % 250}")
+    return ("\n".join(out) + "\n").encode()
+
+
+def expected_window(data: bytes) -> set[int]:
+    """Line numbers within LINES_BEFORE/LINES_AFTER of a needle, computed independently."""
+    raw = data.split(b"\n")[:-1]
+    keep: set[int] = set()
+    for n, line in enumerate(raw, 1):
+        if any(needle in line for needle in PREFILTER_NEEDLES):
+            keep.update(range(max(1, n - LINES_BEFORE), min(len(raw), n + LINES_AFTER) + 1))
+    return keep
+
+
+@pytest.mark.parametrize("block_size", [8 << 20, 64 << 10, 4096])
+def test_prefilter_matches_full_parse(monkeypatch: pytest.MonkeyPatch, block_size: int) -> None:
+    monkeypatch.setattr(lines_mod, "BLOCK_SIZE", block_size)
+    data = make_log(7, 40_000)
+    full = list(iter_stream(io.BytesIO(data), "x"))
+    filtered = list(iter_stream(io.BytesIO(data), "x", prefilter=True))
+    window = expected_window(data)
+    assert 0 < len(filtered) < len(full)
+    # exactly the unfiltered LogLines whose line lies in a window, in the same order
+    assert filtered == [ll for ll in full if ll.lineno in window]
+
+
+def test_prefilter_on_compressed_file(tmp_path: Path) -> None:
+    data = make_log(11, 20_000)
+    path = tmp_path / "messages.2.gz"
+    path.write_bytes(gzip.compress(data))
+    plain = tmp_path / "messages"
+    plain.write_bytes(data)
+    assert list(read_paths([str(path)], prefilter=True)) == [
+        replace(ll, source=str(path)) for ll in read_paths([str(plain)], prefilter=True)
+    ]
+
+
+def test_hit_in_first_and_last_lines_and_windows_across_blocks() -> None:
+    filler = [f"[{i:6d}.000000] quiet {i}" for i in range(3000)]
+    filler[0] = "[     0.000000] BUG: first line"
+    filler[-1] = "[  2999.000000] WARNING: last line"
+    data = ("\n".join(filler) + "\n").encode()
+    wf = WindowFilter(NeedleFinder(), before=10, after=20)
+    blocks = []
+    for block in lines_mod.iter_blocks(io.BytesIO(data), 1000, count=False):
+        blocks.extend(wf.feed(block))
+    kept = [b for b in blocks if b is not None]
+    numbered: list[int] = []
+    for b in kept:
+        numbered.extend(range(b.lineno, b.lineno + b.data[b.start : b.end].count(b"\n")))
+    assert numbered == list(range(1, 22)) + list(range(2990, 3001))
+    assert blocks.count(None) == 1
+
+
+def test_huge_flattened_line_is_kept_whole_with_prefilter(tmp_path: Path) -> None:
+    noise = "Dec 23 00:51:38 h kernel: [UFW BLOCK] IN=eth0 " * 60_000  # ~2.8 MB
+    report = " ".join(f"Dec 23 00:51:38 h kernel: {t}" for t in REPORT)
+    path = tmp_path / "flat.log"
+    path.write_text("first\n" + noise + report + "\nlast\n")
+    got = list(read_paths([str(path)], prefilter=True))
+    texts = [ll.text for ll in got if ll.lineno == 2]
+    assert texts[-len(REPORT):] == REPORT
+    assert texts.count("[UFW BLOCK] IN=eth0") == 60_000
+    assert [ll.text for ll in got if ll.lineno != 2] == ["first", "last"]
+
+
+def test_finder_fallback_equals_fast_engine() -> None:
+    data = make_log(3, 5000)
+    fast = NeedleFinder()
+    slow = NeedleFinder()
+    slow._engine = None  # the pure-Python path
+    assert set(fast.hits(data)) <= set(slow.hits(data))
+    assert {data.rfind(b"\n", 0, h) for h in fast.hits(data)} == {
+        data.rfind(b"\n", 0, h) for h in slow.hits(data)
+    }
+
+
+def test_forked_worker_gives_the_same_lines(monkeypatch: pytest.MonkeyPatch) -> None:
+    from kmend.logs import reader, worker
+
+    if not worker.available():
+        pytest.skip("no fork or a single CPU: the worker is never used here")
+    monkeypatch.setattr(lines_mod, "BLOCK_SIZE", 64 << 10)  # many blocks: the worker runs
+    data = make_log(5, 30_000)
+    monkeypatch.setattr(reader, "PARALLEL", False)
+    alone = list(iter_stream(io.BytesIO(data), "x", prefilter=True))
+    monkeypatch.setattr(reader, "PARALLEL", True)
+    forked = list(iter_stream(io.BytesIO(data), "x", prefilter=True))
+    assert len(alone) > 100
+    assert forked == alone
+
+
+def test_forked_worker_reports_corrupt_tail(monkeypatch: pytest.MonkeyPatch) -> None:
+    from kmend.errors import InputError
+    from kmend.logs import worker
+
+    if not worker.available():
+        pytest.skip("no fork or a single CPU: the worker is never used here")
+    monkeypatch.setattr(lines_mod, "BLOCK_SIZE", 64 << 10)
+    blob = gzip.compress(make_log(6, 60_000))
+    with pytest.raises(InputError, match="corrupt or truncated gzip"):
+        list(iter_stream(io.BytesIO(blob[: len(blob) * 2 // 3]), "t.gz", prefilter=True))
+
+
+def test_abandoned_iteration_stops_the_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    import multiprocessing
+
+    from kmend.logs import worker
+
+    if not worker.available():
+        pytest.skip("no fork or a single CPU: the worker is never used here")
+    monkeypatch.setattr(lines_mod, "BLOCK_SIZE", 64 << 10)
+    it = iter_stream(io.BytesIO(make_log(8, 60_000)), "x", prefilter=True)
+    for ll in it:
+        if ll.lineno > 5000:  # well past the first 64 KiB block: the worker is running
+            break
+    assert len(multiprocessing.active_children()) == 1
+    it.close()
+    assert multiprocessing.active_children() == []
+
+
+def test_prefilter_sees_journal_byte_array_messages() -> None:
+    import json
+
+    sep = (",", ":")  # journalctl -o json writes compact objects
+    noise = [json.dumps({"MESSAGE": f"noise {i}", "_TRANSPORT": "kernel"}, separators=sep)
+             for i in range(5000)]  # fmt: skip
+    crash = json.dumps({"MESSAGE": list(b"BUG: unable to handle \x1b page fault"),
+                        "_TRANSPORT": "kernel"}, separators=sep)  # fmt: skip
+    data = ("\n".join([*noise, crash, *noise]) + "\n").encode()
+    got = [ll for ll in iter_stream(io.BytesIO(data), "j", prefilter=True)]
+    assert [ll.text for ll in got if ll.lineno == 5001] == ["BUG: unable to handle \x1b page fault"]
+    assert len(got) < 2 * 5000
