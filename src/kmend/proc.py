@@ -32,6 +32,7 @@ PACKAGES: dict[str, str] = {
     "modprobe": "kmod",
     "modinfo": "kmod",
     "insmod": "kmod",
+    "kmod": "kmod",
     "qemu-system-x86_64": "qemu-system-x86",
     "busybox": "busybox-static",
     "cpio": "cpio",

@@ -29,6 +29,11 @@ TITLES: dict[str, str] = {
     "atomic_sleep": "BUG: scheduling while atomic in crashmod_atomic_sleep",
     "listcorrupt": "BUG: corrupted list in crashmod_listcorrupt",
     "timer": "BUG: unable to handle kernel NULL pointer dereference in crashmod_timer_fn",
+    "bug_at_load": "kernel BUG in crashmod_bug",
+    "kfence": "KFENCE: use-after-free read in crashmod_kfence",
+    # syzkaller blames the frame above the dispatcher (vfs_write) for stack overflows; the
+    # decoded function/module still point at the recursing crashmod code (checked below)
+    "stackoverflow": "BUG: stack guard page was hit in ",
 }
 FAULTING = {"bug": "ud2", "warn": "ud2", "listcorrupt": "ud2", "divide": "div"}
 #: The header line of each kind, to count the reports the kernel really printed (a task that

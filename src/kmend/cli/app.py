@@ -13,6 +13,7 @@ import typer
 VERBS: tuple[str, ...] = (
     "scan",
     "show",
+    "fixes",
     "install",
     "rollback",
     "status",

@@ -10,7 +10,7 @@ from kmend.oops import fields
 from kmend.oops.code import disassemble
 from kmend.oops.extract import Region, naming_lines
 from kmend.oops.frames import shorten_syscall
-from kmend.oops.model import CrashReport, SourceSpan
+from kmend.oops.model import CrashReport, Frame, ProgramCounter, SourceSpan
 from kmend.oops.skip import is_skipped
 from kmend.oops.taint import decode_taint
 from kmend.oops.titles import name_report
@@ -24,6 +24,31 @@ def signature(title: str, module: str | None, frames: Sequence[str]) -> str:
     (function names only: no addresses, offsets, PIDs, CPUs or times)."""
     text = "\n".join([title, module or "", *frames])
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _culprit(
+    pc: ProgramCounter | None, frames: Sequence[Frame], blamed: str | None
+) -> tuple[str | None, str | None]:
+    """The module and function to fix.  The title blames a frame by syzkaller's rules (for a
+    stall, the one above the dispatcher); an operator needs the code that ran: a faulting PC
+    inside a module wins, then the blamed frame, then the first module frame on the stack."""
+    if pc and pc.module and pc.function:
+        return pc.module, pc.function.split(".")[0]
+    module = next(
+        (
+            f.module
+            for f in frames
+            if f.module and blamed and shorten_syscall(f.function.split(".")[0]) == blamed
+        ),
+        None,
+    )
+    if module is None:
+        module = next(
+            (f.module for f in frames if f.module and f.reliable and not is_skipped(f.function)),
+            None,
+        )
+    function = blamed or (pc.function.split(".")[0] if pc and pc.function else None)
+    return module, function
 
 
 def build_report(lines: Sequence[LogLine], region: Region, *, panicked: bool) -> CrashReport | None:
@@ -47,17 +72,7 @@ def build_report(lines: Sequence[LogLine], region: Region, *, panicked: bool) ->
     code = disassemble(code_line) if code_line else None
 
     blamed = naming.frame if naming.frame and naming.frame != "corrupted" else None
-    module = pc.module if pc and pc.module else None
-    if module is None and blamed:
-        module = next(
-            (
-                f.module
-                for f in frames
-                if f.module and shorten_syscall(f.function.split(".")[0]) == blamed
-            ),
-            None,
-        )
-    function = blamed or (pc.function.split(".")[0] if pc and pc.function else None)
+    module, function = _culprit(pc, frames, blamed)
 
     chain: list[str] = []
     passed_blamed = blamed is None

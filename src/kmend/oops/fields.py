@@ -32,7 +32,8 @@ _SOFTLOCKUP_RE = re.compile(
     r"soft lockup - CPU#(?P<cpu>\d+) stuck for \d+s! \[(?P<comm>.+):(?P<pid>\d+)\]"
 )
 _HARDWARE_RE = re.compile(r"^\s*Hardware name: (?P<hw>.+?)\s*$")
-_DIE_RE = re.compile(r"(?:Oops|opcode|fault|error|segment|Internal error)[^\n]*?\[#(?P<n>\d+)\]")
+#: The die line, ``"%s: %04lx [#%d]"`` (arch/x86/kernel/dumpstack.c; arm64 prints %016lx).
+_DIE_RE = re.compile(r":\s+[0-9a-f]{4,16}(?: ilc:\d)?\s+\[#(?P<n>\d+)\]")
 _BUG_AT_RE = re.compile(r"[Kk]ernel BUG at (?P<file>[^\s:]+):(?P<line>\d+)!?")
 _WARN_AT_RE = re.compile(
     r"WARNING: (?:\[[^\]]*\] )?(?:CPU: \d+ PID: \d+ )?(?:at )?"
@@ -235,16 +236,23 @@ _TRACE_END_RE = re.compile(
 
 
 def call_trace(lines: Sequence[str]) -> tuple[Frame, ...]:
-    """Every frame of the first call trace, with reliability and stack context."""
+    """Every frame of the first call trace, with reliability and stack context.
+
+    Sanitizer reports (KFENCE, KMSAN) print their first stack right under the header with no
+    ``Call Trace:`` line; then the frames that follow the header, up to a blank line, are it.
+    """
     start = next((i for i, t in enumerate(lines) if TRACE_START_RE.match(t)), None)
+    headerless = start is None
     if start is None:
-        return ()
+        start = 0
     frames: list[Frame] = []
     context = "task"
     for text in lines[start + 1 :]:
         if _TRACE_END_RE.match(text) or USER_PC_RE.match(text):
             break
         if TRACE_START_RE.match(text) and frames:
+            break
+        if headerless and frames and not text.strip():
             break
         for mark in _CONTEXT_MARK_RE.finditer(text):
             if mark.group(0) == "<<EOE>>":

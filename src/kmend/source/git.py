@@ -187,3 +187,112 @@ class GitRepo:
             return False
         self.git("commit-graph", "write", "--reachable", "--changed-paths", timeout=CLONE_TIMEOUT)
         return True
+
+
+# -- additions for the fix search (kmend.fixes) -------------------------------------------
+_BLAME_HEADER = re.compile(r"^([0-9a-f]{40}) (\d+) (\d+)(?: \d+)?$")
+
+
+def blame_lines(repo: GitRepo, rev: str, path: str, first: int, last: int) -> dict[int, str]:
+    """Line number (at *rev*) → sha of the commit that last changed it (``git blame``)."""
+    out = repo.git("blame", "--porcelain", "-L", f"{first},{last}", repo.resolve(rev),
+                   "--", path).stdout
+    result: dict[int, str] = {}
+    for line in out.splitlines():
+        m = _BLAME_HEADER.match(line)
+        if m:
+            result[int(m[3])] = m[1]
+    return result
+
+
+def resolve_many(repo: GitRepo, names: Sequence[str]) -> dict[str, str | None]:
+    """Resolve abbreviated commit ids in one ``git cat-file --batch-check`` run.
+
+    Missing or ambiguous names map to None.
+    """
+    unique = list(dict.fromkeys(n for n in names if re.fullmatch(r"[0-9a-fA-F]{4,40}", n)))
+    if not unique:
+        return {}
+    out = repo.git("cat-file", "--batch-check=%(objectname) %(objecttype)",
+                   input="".join(f"{n}^{{commit}}\n" for n in unique)).stdout.splitlines()
+    result: dict[str, str | None] = {}
+    for name, line in zip(unique, out, strict=False):
+        parts = line.split()
+        ok = len(parts) == 2 and parts[1] == "commit" and len(parts[0]) == 40
+        result[name] = parts[0] if ok else None
+    return result
+
+
+def find_refs(repo: GitRepo, patterns: Sequence[str]) -> list[str]:
+    """Full ref names matching *patterns* (``for-each-ref`` globs)."""
+    out = repo.git("for-each-ref", "--format=%(refname)", "--", *patterns).stdout
+    return [r for r in out.splitlines() if r]
+
+
+def read_blobs(repo: GitRepo, specs: Sequence[str]) -> dict[str, str | None]:
+    """Contents of ``rev:path`` *specs* in one ``git cat-file --batch`` run (None: absent).
+
+    The output goes through a temporary file so object sizes can be honoured in bytes.
+    """
+    import tempfile  # local: only this helper needs it
+
+    unique = list(dict.fromkeys(specs))
+    if not unique:
+        return {}
+    with tempfile.TemporaryDirectory(prefix="kmend-blobs-") as tmp:
+        out_path = Path(tmp) / "out"
+        proc.run(["git", "-C", str(repo.path), "cat-file", "--batch"],
+                 input="".join(f"{s}\n" for s in unique), stdout_path=out_path,
+                 timeout=GIT_TIMEOUT, extra_env={"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"})
+        data = out_path.read_bytes()
+    result: dict[str, str | None] = {}
+    pos = 0
+    for spec in unique:
+        end = data.find(b"\n", pos)
+        if end < 0:
+            break
+        header = data[pos:end].split()
+        pos = end + 1
+        if len(header) == 3 and header[1] in (b"blob", b"commit", b"tree", b"tag"):
+            size = int(header[2])
+            result[spec] = data[pos:pos + size].decode("utf-8", "replace")
+            pos += size + 1
+        else:
+            result[spec] = None
+    return result
+
+
+def promisor_remote(repo: GitRepo) -> str | None:
+    """The remote a partial clone fetches missing objects from (None: a full repository)."""
+    res = repo.git("config", "--get-regexp", r"^remote\..*\.promisor$", check=False)
+    for line in res.stdout.splitlines():
+        key, _, value = line.partition(" ")
+        if value.strip().lower() == "true":
+            return key[len("remote."):-len(".promisor")]
+    return None
+
+
+def prefetch_path_blobs(repo: GitRepo, revisions: Sequence[str], path: str) -> int:
+    """In a partial clone, fetch every version of *path* reachable from *revisions* at once.
+
+    Without this, ``git log -p`` and ``git blame`` fetch the missing blobs one commit at a
+    time, a network round trip each.  Returns the number of blob ids requested (0 in a
+    full repository).  A server that refuses is not an error: git still fetches lazily.
+    """
+    remote = promisor_remote(repo)
+    if remote is None:
+        return 0
+    out = repo.git("log", "--format=", "--raw", "--no-abbrev", "--no-renames", *revisions,
+                   "--", path).stdout
+    oids: set[str] = set()
+    for line in out.splitlines():
+        if line.startswith(":"):
+            fields = line.split("\t", 1)[0].split()
+            oids.update(o for o in fields[2:4] if o.strip("0"))
+    if not oids:
+        return 0
+    repo.git("-c", "fetch.negotiationAlgorithm=noop", "fetch", "--quiet", "--no-tags",
+             "--no-write-fetch-head", "--recurse-submodules=no", "--filter=blob:none",
+             "--stdin", remote, input="".join(f"{o}\n" for o in sorted(oids)),
+             timeout=CLONE_TIMEOUT, check=False)
+    return len(oids)

@@ -1,0 +1,1 @@
+"""Stand-in kernel sources and history shape for scripts/make-kernel-history.py."""

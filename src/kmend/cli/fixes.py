@@ -1,0 +1,129 @@
+"""`kmend fixes`: ranked upstream fix candidates for a crash, with evidence.
+
+Exit codes: 0 done (even with no candidate); 2 bad arguments or an unparseable release;
+3 git missing or log decoding unavailable; 4 a file or line not at the base, a log without
+a crash; 5 a git command failed (e.g. a clone); 7 the base tag is not in the repository.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from kmend.cli.common import console_for, emit_json, err_console
+from kmend.errors import UsageError
+from kmend.fixes.base import resolve_range
+from kmend.fixes.crash import site_from_log
+from kmend.fixes.model import CrashSite, FixReport
+from kmend.fixes.repo import open_repo
+from kmend.fixes.search import find_fixes
+
+
+def _render(report: FixReport, json_mode: bool) -> None:
+    shared = console_for(json_mode)
+    # Piped output is read by people too: give it room instead of rich's 80 columns.
+    con = shared if shared.is_terminal else Console(stderr=json_mode, highlight=False,
+                                                    width=160, soft_wrap=False)
+    src = report.source
+    con.print(f"base {report.base} ({report.base_commit[:12]}): {report.touching_commits} "
+              f"commits up to {report.head} change {report.file}")
+    if src is not None:
+        where = f"{report.file}:{report.line}" if report.line else report.file
+        span = (f" (lines {src.function_start}-{src.function_end})"
+                if src.function_start else "")
+        con.print(f"crash site {where} in {report.function or '?'}(){span}")
+        for number, text in src.context or (((report.line or 0), src.text or ""),):
+            mark = ">" if number == report.line else " "
+            con.print(f" {mark}{number:>5} | {text.expandtabs(8).rstrip()}", markup=False,
+                      soft_wrap=True)
+        if src.assertion:
+            con.print(f"  {src.assertion} condition: {src.condition or '?'}", markup=False)
+    for warning in report.warnings:
+        con.print(f"warning: {warning}", markup=False)
+    if not report.candidates:
+        con.print(f"no commit after {report.base} touches {report.file}")
+        return
+    table = Table(show_lines=False)
+    for col in ("rank", "score", "commit", "subject", "first release", "evidence"):
+        table.add_column(col, overflow="fold")
+    for rank, c in enumerate(report.candidates, 1):
+        release = c.first_release or c.first_tag or "unreleased"
+        if c.first_tag and c.first_tag != c.first_release:
+            release += f" ({c.first_tag})"
+        for port in c.stable_backports:
+            state = "in base" if port.in_base else port.first_release or port.branch
+            release += f"\nstable {port.commit[:12]}: {state}"
+        evidence = "\n".join(e.detail for e in c.evidence if e.kind != "touches-file")
+        table.add_row(str(rank), str(c.score), c.commit[:12], c.subject, release,
+                      evidence or "changes the file")
+    con.print(table)
+    if report.checks:
+        con.print(f"whether {report.release} already carries a candidate (distro backport):")
+        for cmd in report.checks:
+            con.print(f"  {cmd}", markup=False, soft_wrap=True)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("fixes")
+    def _cmd(  # noqa: PLR0917 - typer options
+        repo: Annotated[str, typer.Option("--repo", help="kernel git repository: path or URL "
+                                          "(cloned blobless into the cache)")],
+        log: Annotated[list[Path] | None, typer.Option("--log", help="log with the crash")] = None,
+        index: Annotated[int, typer.Option("--index", help="which crash of the log "
+                                           "(0 = first; negative counts from the end)")] = 0,
+        file: Annotated[str | None, typer.Option("--file", help="crash source file")] = None,
+        function: Annotated[str | None, typer.Option("--function",
+                                                     help="crash function")] = None,
+        line: Annotated[int | None, typer.Option("--line", help="crash line")] = None,
+        base: Annotated[str | None, typer.Option(
+            "--base", help="crashed kernel: release (3.10.20-11.el6.x86_64), upstream "
+            "version (6.1.170) or tag/revision (v3.10.20)")] = None,
+        head: Annotated[str | None, typer.Option(
+            "--head", help="newest revision to search (default: HEAD or newest tag)")] = None,
+        title: Annotated[str | None, typer.Option("--title", help="crash title to look "
+                                                  "for in commit messages")] = None,
+        limit: Annotated[int, typer.Option("--limit", help="candidates to report "
+                                           "(0: all)")] = 20,
+        line_log: Annotated[bool, typer.Option(
+            "--line-log", help="decide 'changes the function' with git log -L (slower)")] = False,
+        wide: Annotated[bool, typer.Option(
+            "--wide", help="also search every commit message of the range (Fixes: naming "
+            "the crash function's commits, the function's name); slower")] = False,
+        json_mode: Annotated[bool, typer.Option("--json", help="one JSON document")] = False,
+    ) -> int:
+        """Find and rank the upstream commits that fix a crash, with evidence."""
+        if log and file:
+            raise UsageError("give either --log or --file, not both",
+                             "--log PATH [--index N] or --file F --function FN [--line L]")
+        if not log and not (file and (function or line)):
+            raise UsageError("no crash given",
+                             "give --log PATH, or --file F with --function FN and/or --line L")
+        release: str | None = None
+        if log:
+            site, release = site_from_log(log, index)
+            if title:
+                site = replace(site, title=title, alt_titles=(
+                    *((site.title,) if site.title else ()), *site.alt_titles))
+        else:
+            assert file is not None
+            site = CrashSite(file=file.removeprefix("./"), function=function, line=line,
+                             title=title)
+        show = err_console.is_terminal
+
+        def progress(msg: str) -> None:
+            if show:
+                err_console.print(f"{msg}…", style="dim", markup=False)
+
+        git = open_repo(repo, progress=progress)
+        rng = resolve_range(git, base or release, head=head)
+        report = find_fixes(git, rng, site, limit=limit, line_log=line_log,
+                            wide=wide, progress=progress)
+        if json_mode:
+            emit_json(report)
+        _render(report, json_mode)
+        return 0

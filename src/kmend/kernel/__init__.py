@@ -1,0 +1,1 @@
+"""Kernel release model and build targets."""
