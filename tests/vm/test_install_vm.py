@@ -6,37 +6,33 @@ kernel itself, and by the guest's own modinfo)."""
 
 from __future__ import annotations
 
-import importlib
 import shutil
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from conftest import need
 from install_support import K61, build_module, kmend_json, make_root, snapshot
+from kmend.lab import (
+    BootCase,
+    BootResult,
+    InitramfsSpec,
+    Modprobe,
+    ModuleTree,
+    Run,
+    boot,
+    kernel_image,
+)
 
 pytestmark = pytest.mark.vm
 
 
-def _lab() -> Any:
-    try:
-        return importlib.import_module("kmend.lab")
-    except ImportError:
-        need(False, "kmend.lab (the QEMU runner from the lab branch) is not merged yet")
-        raise
-
-
-def _boot(tree: Path) -> Any:
-    lab = _lab()
-    steps = (lab.Run("info", "modinfo -F version xen_evtchn; echo name=$(modinfo -F name xen_evtchn)"),
-             lab.Modprobe("evtchn", "xen_evtchn"))
-    case = lab.BootCase(kernel=lab.kernel_image(K61),
-                        initramfs=lab.InitramfsSpec(steps=steps,
-                                                    modules=lab.ModuleTree(tree, release=K61,
-                                                                           only=("xen_evtchn",))),
-                        name="install-vm")
-    return lab.boot(case)
+def _boot(tree: Path) -> BootResult:
+    steps = (Run("info", "modinfo -F version xen_evtchn; echo name=$(modinfo -F name xen_evtchn)"),
+             Modprobe("evtchn", "xen_evtchn"))
+    modules = ModuleTree(tree, release=K61, only=("xen_evtchn",))
+    return boot(BootCase(kernel=kernel_image(K61), name="install-vm",
+                         initramfs=InitramfsSpec(steps=steps, modules=modules)))
 
 
 def test_installed_module_is_the_one_the_kernel_loads_and_rollback_restores(
@@ -44,7 +40,6 @@ def test_installed_module_is_the_one_the_kernel_loads_and_rollback_restores(
     need(shutil.which("qemu-system-x86_64"), "qemu-system-x86 not installed")
     need(shutil.which("busybox"), "busybox-static not installed")
     need(Path(f"/boot/vmlinuz-{K61}").is_file(), f"linux-image-{K61} not installed")
-    _lab()
     ko = build_module(K61)
     root = make_root(tmp_path / "root", K61)
     before = snapshot(root)
