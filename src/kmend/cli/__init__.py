@@ -25,7 +25,8 @@ EXIT_INTERNAL = 70
 def main(argv: Sequence[str] | None = None) -> int:
     """Run kmend with *argv* (default: ``sys.argv[1:]``) and return the exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
-    command = typer.main.get_command(build_app())
+    verb = args[0] if args and not args[0].startswith("-") else None
+    command = typer.main.get_command(build_app(only=verb))
     try:
         result = command.main(args=args, prog_name="kmend", standalone_mode=False)
     except KmendError as err:

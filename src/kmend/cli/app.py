@@ -14,6 +14,8 @@ VERBS: tuple[str, ...] = (
     "scan",
     "show",
     "fixes",
+    "check",
+    "preflight",
     "install",
     "rollback",
     "status",
@@ -21,7 +23,9 @@ VERBS: tuple[str, ...] = (
 )
 
 
-def build_app() -> typer.Typer:
+def build_app(only: str | None = None) -> typer.Typer:
+    """The application; with *only* (a verb name) just that verb is imported, which keeps
+    start-up cheap (each verb pulls in its own stage libraries)."""
     app = typer.Typer(
         name="kmend",
         help="From a kernel crash in a log to a verified, installed, roll-back-able module fix.",
@@ -30,7 +34,11 @@ def build_app() -> typer.Typer:
         pretty_exceptions_enable=False,
         rich_markup_mode=None,
     )
-    for name in VERBS:
+    @app.callback()
+    def _group() -> None:
+        """Keep the verb in the command line even when only one verb is loaded."""
+
+    for name in VERBS if only not in VERBS else (only,):
         module = importlib.import_module(f"kmend.cli.{name}")
         module.register(app)
     return app

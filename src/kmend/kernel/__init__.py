@@ -1,1 +1,2 @@
-"""Kernel release model and build targets."""
+"""Kernel release model (release.py) and the target kernel: headers tree, config,
+Module.symvers (target.py, KernelTarget)."""

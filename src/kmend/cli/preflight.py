@@ -1,0 +1,84 @@
+"""`kmend preflight MODULE.ko --kernel-image VMLINUZ [--modules-dir DIR] [--xen XEN]`.
+
+Boots the kernel under QEMU (Xen PV dom0 with --xen), loads the module for real and
+reports the kernel's verdict.  Exit 0: loaded; 1: refused; others: errors.py codes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from kmend.cli.common import console_for, emit_json
+from kmend.errors import UsageError
+
+if TYPE_CHECKING:  # kmend.lab (QEMU) is imported only when the verb runs
+    from kmend.loadcheck.preflight import PreflightResult
+
+
+def result_lines(res: PreflightResult, path: Path) -> list[str]:
+    where = f"{res.release or '?'}" + (" (Xen PV dom0)" if res.xen else "")
+    head = "LOADED" if res.loaded else "REFUSED"
+    taints = f" (kernel taint now: {' '.join(res.taints)})" if res.taints else ""
+    lines = [f"{path.name} → {where}, booted in QEMU: {head}{taints}"]
+    if res.dependencies:
+        lines.append(f"  loaded first: {', '.join(res.dependencies)}")
+    if res.missing_dependencies:
+        lines.append(f"  depends on {', '.join(res.missing_dependencies)}, not given: "
+                     "pass --modules-dir or --with")
+    if res.messages:
+        lines.append("  the kernel printed:")
+        lines += [f"    {m}" for m in res.messages]
+    if res.insmod_output:
+        lines.append("  insmod said:")
+        lines += [f"    {m}" for m in res.insmod_output]
+    if res.first_error:
+        lines.append(f"  first error: {res.first_error}")
+    lines.append(f"  ({res.seconds:.1f} s)")
+    return lines
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("preflight")
+    def _cmd(  # noqa: PLR0917 (one parameter per CLI option)
+        module: Annotated[Path, typer.Argument(help="the .ko (.ko.xz, .ko.zst, .ko.gz)")],
+        kernel_image: Annotated[Path | None, typer.Option(help="the vmlinuz to boot")] = None,
+        kernel: Annotated[str | None, typer.Option(
+            help="an installed release: boots /boot/vmlinuz-RELEASE with /lib/modules/RELEASE"
+        )] = None,
+        modules_dir: Annotated[Path | None, typer.Option(
+            help="/lib/modules/RELEASE of that kernel: dependencies are modprobed from it")] = None,
+        xen: Annotated[Path | None, typer.Option(
+            help="boot as PV dom0 under this Xen (e.g. /boot/xen-4.17-amd64.gz)")] = None,
+        with_module: Annotated[list[Path] | None, typer.Option(
+            "--with", help="another .ko to insmod first (repeatable)")] = None,
+        timeout: Annotated[float, typer.Option(help="seconds before the boot is killed")] = 300.0,
+        console: Annotated[Path | None, typer.Option(help="keep the guest console here")] = None,
+        json: Annotated[bool, typer.Option("--json", help="one JSON document on stdout")] = False,
+    ) -> int:
+        """Boot the kernel in QEMU and load MODULE for real.  (0 loaded, 1 refused)"""
+        from kmend.lab import kernel_image as installed_image
+        from kmend.loadcheck.preflight import preflight
+
+        if (kernel_image is None) == (kernel is None):
+            raise UsageError("give exactly one of --kernel-image or --kernel",
+                             "e.g. --kernel 6.1.0-57-amd64")
+        if kernel is not None:
+            if "/" in kernel:
+                raise UsageError(f"{kernel!r} is not a kernel release", "e.g. 6.1.0-57-amd64")
+            kernel_image = installed_image(kernel)
+            tree = Path("/lib/modules") / kernel
+            if modules_dir is None and (tree / "modules.dep").is_file():
+                modules_dir = tree
+        assert kernel_image is not None
+        res = preflight(module, kernel_image, modules_dir=modules_dir, xen=xen,
+                        with_modules=tuple(with_module or ()), timeout=timeout,
+                        console_path=console)
+        out = console_for(json)
+        for line in result_lines(res, module):
+            out.print(line, markup=False, highlight=False, soft_wrap=True)
+        if json:
+            emit_json(res)
+        return 0 if res.loaded else 1

@@ -1,0 +1,248 @@
+"""Pull the module-relevant parts out of a relocatable ELF with pyelftools.
+
+Pure over bytes: no file system access.  Every malformation pyelftools can trip over is
+turned into one :class:`~kmend.errors.InputError` line by :func:`parse_elf`.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from elftools.common.exceptions import ELFError, ELFParseError
+from elftools.elf.elffile import ELFFile
+from elftools.elf.sections import Section
+
+from kmend.errors import InputError
+from kmend.ko.model import ExportedSymbol
+
+ELF_MAGIC = b"\x7fELF"
+SUPPORTED_MACHINES = {"EM_X86_64": "x86_64"}
+THIS_MODULE = ".gnu.linkonce.this_module"
+#: struct module { enum module_state state; struct list_head list; char name[56]; ... }
+#: on 64-bit: 4 bytes state + 4 padding + 16 list_head → name at 24.
+_THIS_MODULE_NAME_OFFSET = 24
+_MODULE_NAME_LEN = 56
+_VERSION_RECORD = 64  # struct modversion_info on 64-bit: unsigned long crc + char name[56]
+_SHF_ALLOC = 0x2
+
+
+@dataclass(frozen=True)
+class ElfFacts:
+    """Everything :mod:`kmend.ko.reader` turns into a ModuleFile."""
+
+    machine: str
+    modinfo: Mapping[str, tuple[str, ...]]
+    modinfo_count: int
+    versions: Mapping[str, int]
+    has_versions: bool
+    versions_source: str
+    undefined: tuple[str, ...]
+    weak_undefined: tuple[str, ...]
+    exports: tuple[ExportedSymbol, ...]
+    has_symtab: bool
+    this_module_size: int | None
+    this_module_count: int
+    this_module_name: str | None
+
+
+_ELF_ERRORS = (ELFError, ELFParseError, struct.error, ValueError, IndexError, KeyError,
+               AttributeError, TypeError, UnicodeDecodeError, OverflowError)
+
+
+def parse_elf(data: bytes, what: str) -> ElfFacts:
+    """Parse a module image (signature trailer already removed)."""
+    if not data:
+        raise InputError(f"{what}: empty file", "give the path of a built .ko")
+    if not data.startswith(ELF_MAGIC):
+        raise InputError(
+            f"{what}: not an ELF file (starts with {data[:4]!r})",
+            "give a kernel module (.ko, .ko.xz, .ko.zst or .ko.gz)",
+        )
+    if len(data) < 64:
+        raise InputError(
+            f"{what}: truncated ELF header ({len(data)} bytes)", "re-copy or rebuild it"
+        )
+    try:
+        elf = ELFFile(io.BytesIO(data))
+        return _facts(elf, data, what)
+    except InputError:
+        raise
+    except _ELF_ERRORS as exc:
+        raise InputError(
+            f"{what}: corrupt ELF ({type(exc).__name__}: {exc})", "rebuild the module"
+        ) from exc
+
+
+def _check_header(elf: ELFFile, sections: list[Section], data: bytes, what: str) -> str:
+    machine = str(elf["e_machine"])
+    if elf.elfclass != 64 or not elf.little_endian or machine not in SUPPORTED_MACHINES:
+        raise InputError(
+            f"{what}: wrong architecture: ELF{elf.elfclass} {machine}, kmend checks x86_64 modules",
+            "build the module for the target's architecture",
+        )
+    if elf["e_type"] != "ET_REL":
+        raise InputError(
+            f"{what}: not a kernel module (ELF type {elf['e_type']}; a .ko is ET_REL)",
+            "give the .ko that Kbuild produced",
+        )
+    shoff, shnum, shentsize = elf["e_shoff"], elf["e_shnum"], elf["e_shentsize"]
+    if shnum == 0 or shoff + shnum * shentsize > len(data):
+        raise InputError(
+            f"{what}: truncated: the section header table ends past the end of the file",
+            "re-copy or rebuild the module",
+        )
+    for sec in sections:
+        if sec["sh_type"] != "SHT_NOBITS" and sec["sh_offset"] + sec["sh_size"] > len(data):
+            raise InputError(
+                f"{what}: truncated: section {sec.name or '#'} ends past the end of the file",
+                "re-copy or rebuild the module",
+            )
+    return machine
+
+
+def _allocated(sec: Section) -> bool:
+    return bool(sec["sh_flags"] & _SHF_ALLOC)
+
+
+def _modinfo(raw: bytes) -> tuple[dict[str, tuple[str, ...]], int]:
+    out: dict[str, list[str]] = {}
+    count = 0
+    for item in raw.split(b"\0"):
+        if not item:
+            continue
+        key, sep, value = item.decode("utf-8", "replace").partition("=")
+        if not sep:
+            continue
+        out.setdefault(key, []).append(value)
+        count += 1
+    return {k: tuple(v) for k, v in out.items()}, count
+
+
+def _versions(sections: dict[str, Section]) -> tuple[dict[str, int], bool, str]:
+    crcs_sec = sections.get("__version_ext_crcs")
+    names_sec = sections.get("__version_ext_names")
+    if crcs_sec is not None and names_sec is not None and _allocated(crcs_sec):
+        raw_crcs = crcs_sec.data()
+        names = [n.decode("utf-8", "replace") for n in names_sec.data().split(b"\0") if n]
+        count = min(len(raw_crcs) // 4, len(names))
+        crcs = struct.unpack_from(f"<{count}I", raw_crcs)
+        return dict(zip(names[:count], crcs, strict=True)), True, "__version_ext"
+    sec = sections.get("__versions")
+    if sec is None or not _allocated(sec):
+        return {}, False, ""
+    raw = sec.data()
+    out: dict[str, int] = {}
+    for off in range(0, len(raw) - _VERSION_RECORD + 1, _VERSION_RECORD):
+        (crc,) = struct.unpack_from("<Q", raw, off)
+        name = raw[off + 8 : off + _VERSION_RECORD].split(b"\0", 1)[0].decode("utf-8", "replace")
+        out.setdefault(name, crc & 0xFFFFFFFF)
+    return out, True, "__versions"
+
+
+
+_SYM = struct.Struct("<IBBHQQ")  # Elf64_Sym: name, info, other, shndx, value, size
+_SHN_UNDEF, _SHN_ABS = 0, 0xFFF1
+_STB_WEAK = 2
+
+
+def _cstr(raw: bytes, offset: int) -> str:
+    end = raw.find(b"\0", offset)
+    return raw[offset : end if end >= 0 else len(raw)].decode("utf-8", "replace")
+
+
+def _symbols(
+    sections: list[Section],
+) -> tuple[bool, tuple[str, ...], tuple[str, ...], tuple[ExportedSymbol, ...]]:
+    """Walk .symtab with struct (pyelftools' per-symbol parsing is ~50x slower)."""
+    symtab = next((s for s in sections if s["sh_type"] == "SHT_SYMTAB"), None)
+    if symtab is None:
+        return False, (), (), ()
+    link = symtab["sh_link"]
+    if not 0 < link < len(sections):
+        raise ValueError(f".symtab links to section {link}")
+    strtab = sections[link].data()
+    raw = symtab.data()
+    undefined: list[str] = []
+    weak: list[str] = []
+    ksymtab: dict[str, str] = {}
+    crc_syms: dict[str, tuple[int, int]] = {}
+    ns_syms: dict[str, tuple[int, int]] = {}
+    usable = len(raw) - len(raw) % _SYM.size
+    for index, (st_name, st_info, _other, shndx, value, _size) in enumerate(
+        _SYM.iter_unpack(raw[:usable])
+    ):
+        if index == 0 or st_name == 0:
+            continue
+        name = _cstr(strtab, st_name)
+        if shndx == _SHN_UNDEF:
+            (weak if st_info >> 4 == _STB_WEAK else undefined).append(name)
+        elif name.startswith("__ksymtab_") and shndx < len(sections):
+            ksymtab[name[len("__ksymtab_"):]] = sections[shndx].name
+        elif name.startswith("__crc_"):
+            crc_syms[name[len("__crc_"):]] = (shndx, value)
+        elif name.startswith("__kstrtabns_") and shndx < len(sections):
+            ns_syms[name[len("__kstrtabns_"):]] = (shndx, value)
+    exports = []
+    for name, secname in ksymtab.items():
+        export = "EXPORT_SYMBOL_GPL" if "_gpl" in secname else "EXPORT_SYMBOL"
+        crc: int | None = None
+        if name in crc_syms:
+            shndx, value = crc_syms[name]
+            if shndx == _SHN_ABS:
+                crc = value & 0xFFFFFFFF
+            elif shndx < len(sections):
+                crc = struct.unpack_from("<I", sections[shndx].data(), value)[0]
+        namespace = ""
+        if name in ns_syms:
+            shndx_ns, value_ns = ns_syms[name]
+            namespace = _cstr(sections[shndx_ns].data(), value_ns)
+        exports.append(ExportedSymbol(name, export, namespace, crc))
+    return True, tuple(undefined), tuple(weak), tuple(exports)
+
+
+def _facts(elf: ELFFile, data: bytes, what: str) -> ElfFacts:
+    if elf["e_shnum"] == 0 or elf["e_shoff"] + elf["e_shnum"] * elf["e_shentsize"] > len(data):
+        raise InputError(
+            f"{what}: truncated: the section header table ends past the end of the file",
+            "re-copy or rebuild the module",
+        )
+    section_list = list(elf.iter_sections())
+    machine = _check_header(elf, section_list, data, what)
+    sections: dict[str, Section] = {}
+    this_module_count = 0
+    this_module: Section | None = None
+    for sec in section_list:
+        sections.setdefault(sec.name, sec)
+        if sec.name == THIS_MODULE:
+            this_module_count += 1
+            this_module = sec
+    modinfo_sec = sections.get(".modinfo")
+    modinfo, modinfo_count = _modinfo(modinfo_sec.data()) if modinfo_sec is not None else ({}, 0)
+    versions, has_versions, source = _versions(sections)
+    has_symtab, undefined, weak, exports = _symbols(section_list)
+    tm_name = None
+    tm_size = None
+    if this_module is not None:
+        tm_size = int(this_module["sh_size"])
+        if this_module["sh_type"] != "SHT_NOBITS":
+            raw = this_module.data()[_THIS_MODULE_NAME_OFFSET:
+                                     _THIS_MODULE_NAME_OFFSET + _MODULE_NAME_LEN]
+            tm_name = raw.split(b"\0", 1)[0].decode("utf-8", "replace") or None
+    return ElfFacts(
+        machine=machine,
+        modinfo=modinfo,
+        modinfo_count=modinfo_count,
+        versions=versions,
+        has_versions=has_versions,
+        versions_source=source,
+        undefined=undefined,
+        weak_undefined=weak,
+        exports=exports,
+        has_symtab=has_symtab,
+        this_module_size=tm_size,
+        this_module_count=this_module_count,
+        this_module_name=tm_name,
+    )

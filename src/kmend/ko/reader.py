@@ -1,0 +1,85 @@
+"""``read_module(path) -> ModuleFile``: open a .ko (optionally compressed) and parse it."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from kmend.errors import InputError
+from kmend.ko.compressed import MAX_MODULE_BYTES, decompress
+from kmend.ko.elfread import parse_elf
+from kmend.ko.model import ModuleFile
+from kmend.ko.signature import split_signature
+
+
+def _first(values: tuple[str, ...] | None) -> str | None:
+    return values[0] if values else None
+
+
+def read_bytes(path: Path) -> bytes:
+    """Read *path* (bounded) or raise InputError with one clear line."""
+    try:
+        st = path.stat()
+        size = st.st_size
+        if stat.S_ISDIR(st.st_mode):
+            raise InputError(f"{path}: is a directory", "give the path of a .ko file")
+        if not stat.S_ISREG(st.st_mode):
+            raise InputError(f"{path}: not a regular file", "give the path of a .ko file")
+        if size > MAX_MODULE_BYTES:
+            raise InputError(f"{path}: {size} bytes is too large for a kernel module",
+                             "give the path of a .ko file")
+        return path.read_bytes()
+    except FileNotFoundError as exc:
+        raise InputError(f"{path}: no such file", "check the path of the .ko") from exc
+    except PermissionError as exc:
+        raise InputError(f"{path}: permission denied", "make it readable") from exc
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror})", "check the file") from exc
+
+
+def parse_module(data: bytes, path: Path) -> ModuleFile:
+    """Parse module bytes (possibly compressed) that came from *path*."""
+    what = str(path)
+    elf_bytes, compression = decompress(data, what)
+    body, signature = split_signature(elf_bytes)
+    facts = parse_elf(body, what)
+    info = facts.modinfo
+    modinfo_name = _first(info.get("name"))
+    stem = path.name.split(".ko")[0].replace("-", "_")
+    name = modinfo_name or facts.this_module_name or stem
+    depends_raw = _first(info.get("depends")) or ""
+    depends = tuple(d for d in depends_raw.split(",") if d)
+    return ModuleFile(
+        path=path,
+        name=name,
+        vermagic=_first(info.get("vermagic")),
+        depends=depends,
+        license=_first(info.get("license")),
+        srcversion=_first(info.get("srcversion")),
+        intree=bool(info.get("intree")),
+        versions=dict(facts.versions),
+        undefined=facts.undefined,
+        exports=facts.exports,
+        signature=signature,
+        has_versions=facts.has_versions,
+        versions_source=facts.versions_source,
+        weak_undefined=facts.weak_undefined,
+        import_ns=info.get("import_ns", ()),
+        retpoline=bool(info.get("retpoline")),
+        modinfo=dict(info),
+        modinfo_name=modinfo_name,
+        this_module_size=facts.this_module_size,
+        this_module_count=facts.this_module_count,
+        has_symtab=facts.has_symtab,
+        modinfo_count=facts.modinfo_count,
+        machine=facts.machine,
+        compression=compression,
+        size=len(elf_bytes),
+    )
+
+
+def read_module(path: str | os.PathLike[str]) -> ModuleFile:
+    """Read a .ko, .ko.xz, .ko.zst or .ko.gz; raise InputError (one line) if it is not one."""
+    p = Path(path)
+    return parse_module(read_bytes(p), p)
