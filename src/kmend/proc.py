@@ -45,8 +45,6 @@ PACKAGES: dict[str, str] = {
     "zstd": "zstd",
     "dpkg-deb": "dpkg",
     "journalctl": "systemd",
-    "xz": "xz-utils",
-    "zstd": "zstd",
     "gzip": "gzip",
     "lsinitramfs": "initramfs-tools-core",
     "lsinitrd": "dracut-core",
