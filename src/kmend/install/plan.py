@@ -154,7 +154,7 @@ def plan_install(
                 "run `kmend check` for the details, or pass --force to install anyway")
         messages.append(f"WARNING: --force: kernel {release} will refuse this module "
                         f"({check.first_error}); installing it anyway")
-    elif not check.available:
+    if check.note:
         messages.append(check.note)
 
     verb = "replace" if old is not None else "create"
