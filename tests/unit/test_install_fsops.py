@@ -97,3 +97,19 @@ def test_second_lock_holder_is_refused_with_the_first_pid(tmp_path: Path) -> Non
         assert f"pid {os.getpid()}" in str(err.value)
     with SafeRoot(tmp_path) as root, TransactionLock(root):
         pass  # released: a new holder gets it
+
+
+def test_permission_denied_as_non_root_is_a_missing_environment(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    from kmend.errors import EnvironmentMissing
+    from kmend.install.fsops import WriteFailed, _oserror
+
+    denied = PermissionError(errno.EACCES, "Permission denied")
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    assert isinstance(_oserror(denied, "write x", Path("/")), WriteFailed)
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)  # stands in for an unprivileged user
+    err = _oserror(denied, "write x", Path("/"))
+    assert isinstance(err, EnvironmentMissing) and err.exit_code == 3
+    assert "not root" in str(err)

@@ -23,7 +23,7 @@ import stat
 from collections.abc import Iterator
 from pathlib import Path
 
-from kmend.errors import StateError
+from kmend.errors import EnvironmentMissing, StateError
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _MAX_LINKS = 40
@@ -50,8 +50,11 @@ def split_rel(rel: str) -> list[str]:
     return parts
 
 
-def _oserror(exc: OSError, what: str, root: Path) -> WriteFailed:
+def _oserror(exc: OSError, what: str, root: Path) -> StateError | EnvironmentMissing:
     reason = exc.strerror or str(exc)
+    if exc.errno in (errno.EACCES, errno.EPERM) and os.geteuid() != 0:
+        return EnvironmentMissing(f"cannot {what} under {root}: {reason} (not root)",
+                                  "run as root, or use --root on a tree you own")
     hints = {
         errno.EROFS: ("the filesystem is mounted read-only; remount it read-write or "
                       "pick another --root"),
