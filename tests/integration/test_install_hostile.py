@@ -43,8 +43,9 @@ def _no_pending(root: Path) -> dict[str, object]:
 def _tmpfs(where: Path, size: str) -> Iterator[Path]:
     need(os.geteuid() == 0, "mounting a tmpfs needs root")
     where.mkdir(parents=True)
-    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs",
-                    str(where)], check=True, timeout=60)
+    res = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs",
+                          str(where)], check=False, capture_output=True, text=True, timeout=60)
+    need(res.returncode == 0, f"cannot mount a tmpfs here: {res.stderr.strip()}")
     try:
         yield where
     finally:
@@ -70,7 +71,9 @@ def test_read_only_module_tree_fails_at_place_and_undoes(tmp_path: Path) -> None
     root = make_root(tmp_path / "root", K61)
     tree = root / TREE
     before = snapshot(root)
-    subprocess.run(["mount", "--bind", str(tree), str(tree)], check=True, timeout=60)
+    res = subprocess.run(["mount", "--bind", str(tree), str(tree)], check=False,
+                         capture_output=True, text=True, timeout=60)
+    need(res.returncode == 0, f"cannot bind-mount here: {res.stderr.strip()}")
     try:
         subprocess.run(["mount", "-o", "remount,ro,bind", str(tree)], check=True, timeout=60)
         res = kmend("install", str(ko), "--root", str(root))
