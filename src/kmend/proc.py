@@ -45,6 +45,10 @@ PACKAGES: dict[str, str] = {
     "zstd": "zstd",
     "dpkg-deb": "dpkg",
     "journalctl": "systemd",
+    "gzip": "gzip",
+    "lsinitramfs": "initramfs-tools-core",
+    "lsinitrd": "dracut-core",
+    "dracut": "dracut",
 }
 
 DEFAULT_TIMEOUT = 600.0

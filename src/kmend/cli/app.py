@@ -18,6 +18,10 @@ VERBS: tuple[str, ...] = (
     "build",
     "check",
     "preflight",
+    "install",
+    "rollback",
+    "status",
+    "recover",
 )
 
 

@@ -1,0 +1,99 @@
+"""`kmend install MODULE.ko`: transactional install with backup, depmod and initramfs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from kmend.cli.common import console_for, emit_json
+from kmend.errors import InputError, UsageError
+from kmend.install import Mode, SafeRoot, install, plan_install
+from kmend.install.model import InstallTransaction, StepState
+
+RootOpt = Annotated[Path, typer.Option("--root", help="Install into this root (image/chroot) "
+                                       "instead of /")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="One JSON document on stdout")]
+
+_MARK = {StepState.DONE: "done", StepState.SKIPPED: "skipped", StepState.PENDING: "planned",
+         StepState.RUNNING: "RUNNING"}
+
+
+def render(console: Console, txn: InstallTransaction) -> None:
+    console.print(f"transaction {txn.id}: {txn.module} on {txn.kernel} ({txn.mode} mode) "
+                  f"under {txn.root} — {txn.state}", soft_wrap=True, markup=False)
+    for step in txn.steps:
+        console.print(f"  {step.name:<20} {_MARK.get(step.state, str(step.state)):<8} "
+                      f"{step.detail}", soft_wrap=True, markup=False)
+    for fc in txn.files:
+        console.print(f"  file {fc.path}: {fc.old_sha256 or '(new)'} -> "
+                      f"{fc.new_sha256 or '(removed)'}", soft_wrap=True, markup=False)
+    for msg in txn.messages:
+        console.print(f"  note: {msg}", soft_wrap=True, markup=False)
+    if txn.error:
+        console.print(f"  error: {txn.error}", soft_wrap=True, markup=False)
+
+
+def read_provenance(path: Path | None) -> dict[str, Any] | None:
+    if path is None:
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InputError(f"cannot read provenance file {path}: {exc.strerror}") from exc
+    except ValueError as exc:
+        raise InputError(f"provenance file {path} is not JSON: {exc}",
+                         'give an object like {"signature": …, "commit": …}') from exc
+    if not isinstance(data, dict):
+        raise InputError(f"provenance file {path} must hold a JSON object")
+    return data
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("install")
+    def _cmd(  # noqa: PLR0917 (typer maps options to parameters)
+        module: Annotated[Path, typer.Argument(help="The .ko to install")],
+        kernel: Annotated[str | None, typer.Option("--kernel", help="Target kernel release "
+                                                   "(default: the module's vermagic)")] = None,
+        root: RootOpt = Path("/"),
+        mode: Annotated[str, typer.Option("--mode", help="override (updates/, default) or "
+                                          "replace (the in-tree file)")] = "override",
+        dry_run: Annotated[bool, typer.Option("--dry-run", help="Plan only")] = False,
+        force: Annotated[bool, typer.Option("--force", help="Install even if the load check "
+                                            "says the kernel will refuse it")] = False,
+        provenance: Annotated[Path | None, typer.Option("--provenance", help="JSON file: "
+                                                        "crash signature, upstream commit, "
+                                                        "revision")] = None,
+        json_mode: JsonOpt = False,
+    ) -> int:
+        """Install a module fix transactionally (backup, depmod, initramfs, journal)."""
+        console = console_for(json_mode)
+        try:
+            chosen = Mode(mode)
+        except ValueError:
+            raise UsageError(f"unknown --mode {mode!r}", "use override or replace") from None
+        if not module.is_file():
+            raise InputError(f"{module} is not a file", "give the path of the built .ko")
+        prov = read_provenance(provenance)
+        with SafeRoot(root) as r:
+            plan = plan_install(r, module, kernel=kernel, mode=chosen, force=force,
+                                provenance=prov)
+            for msg in plan.txn.messages:
+                if msg.startswith("WARNING"):
+                    console.print(msg, style="bold red", soft_wrap=True, markup=False)
+            if dry_run:
+                if json_mode:
+                    emit_json({"dry_run": True, "steps": [s.name for s in plan.txn.steps],
+                               "transaction": plan.txn})
+                else:
+                    render(console, plan.txn)
+                return 0
+            txn = install(r, plan)
+        if json_mode:
+            emit_json(txn)
+        else:
+            render(console, txn)
+        return 0

@@ -1,0 +1,28 @@
+"""`kmend recover`: finish or undo a transaction a crash interrupted."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from kmend.cli.common import console_for, emit_json
+from kmend.cli.install import JsonOpt, RootOpt, render
+from kmend.install import SafeRoot, recover
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("recover")
+    def _cmd(root: RootOpt = Path("/"), json_mode: JsonOpt = False) -> int:
+        """Finish or undo interrupted transactions (prints the transaction, or null)."""
+        console = console_for(json_mode)
+        with SafeRoot(root) as r:
+            done = recover(r)
+        if json_mode:
+            emit_json(done[-1] if done else None)
+        elif not done:
+            console.print("nothing to recover")
+        for txn in done:
+            if not json_mode:
+                render(console, txn)
+        return 0

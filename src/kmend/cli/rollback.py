@@ -1,0 +1,32 @@
+"""`kmend rollback [TXN]`: restore the byte-identical originals of an installed fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from kmend.cli.common import console_for, emit_json
+from kmend.cli.install import JsonOpt, RootOpt, render
+from kmend.install import SafeRoot, rollback
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("rollback")
+    def _cmd(
+        txn: Annotated[str | None, typer.Argument(help="Transaction id (default: the newest "
+                                                   "installed fix)")] = None,
+        kernel: Annotated[str | None, typer.Option("--kernel", help="Newest fix for this "
+                                                   "kernel release")] = None,
+        root: RootOpt = Path("/"),
+        json_mode: JsonOpt = False,
+    ) -> int:
+        """Roll back an installed fix: originals restored, depmod/initramfs redone."""
+        with SafeRoot(root) as r:
+            result = rollback(r, txn, kernel)
+        if json_mode:
+            emit_json(result)
+        else:
+            render(console_for(json_mode), result)
+        return 0

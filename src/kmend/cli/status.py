@@ -1,0 +1,42 @@
+"""`kmend status`: installed fixes per kernel, with provenance."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from kmend.cli.common import console_for, emit_json
+from kmend.cli.install import JsonOpt, RootOpt
+from kmend.install import SafeRoot, status
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("status")
+    def _cmd(
+        kernel: Annotated[str | None, typer.Option("--kernel", help="Only this release")] = None,
+        root: RootOpt = Path("/"),
+        json_mode: JsonOpt = False,
+    ) -> int:
+        """List the module fixes kmend installed, per kernel."""
+        with SafeRoot(root) as r:
+            st = status(r, kernel)
+        if json_mode:
+            emit_json(st)
+            return 0
+        console = console_for(json_mode)
+        if not st.kernels:
+            console.print(f"no kmend fixes installed under {st.root}", markup=False)
+        for k in st.kernels:
+            console.print(f"kernel {k.kernel}:", markup=False)
+            for f in k.fixes:
+                state = "active" if f.active else "INACTIVE (file changed since)"
+                console.print(f"  {f.module:<20} {f.mode:<9} {f.path}  [{state}] txn "
+                              f"{f.transaction}", soft_wrap=True, markup=False)
+                for key, value in (f.provenance or {}).items():
+                    console.print(f"      {key}: {value}", soft_wrap=True, markup=False)
+        for txn_id in st.pending:
+            console.print(f"transaction {txn_id} was interrupted: run kmend recover",
+                          style="bold red", soft_wrap=True, markup=False)
+        return 0

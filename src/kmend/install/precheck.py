@@ -1,0 +1,55 @@
+"""The hook through which install asks the load check whether the target will accept a .ko.
+
+``Checker`` is the narrow interface install depends on: (module path, target release,
+root path) → :class:`CheckSummary`.  :func:`default_checker` runs the check library
+(``kmend.ko.read_module`` → ``KernelTarget.from_release`` → ``kmend.loadcheck.check_module``)
+against the target kernel as the root describes it.  An image root often carries no
+headers (no Module.symvers); then the host's headers of the *same release* are used and
+the summary says so.  When no description of the target exists at all, the summary says
+the module was not checked — install prints that rather than pretending.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from kmend.errors import EnvironmentMissing, KmendError
+from kmend.install.model import CheckSummary
+from kmend.kernel.target import KernelTarget
+from kmend.ko import read_module
+from kmend.loadcheck import ERROR, LoadVerdict, check_module
+
+Checker = Callable[[Path, str, Path], CheckSummary]
+
+
+def summarize(verdict: LoadVerdict, note: str = "") -> CheckSummary:
+    findings = tuple(f"{f.severity}: {f.message}" for f in verdict.findings)
+    first = next((f.message for f in verdict.findings if f.severity == ERROR), "")
+    return CheckSummary(available=True, will_load=verdict.will_load, first_error=first,
+                        findings=findings, note=note)
+
+
+def default_checker(module: Path, release: str, root: Path) -> CheckSummary:
+    note = ""
+    try:
+        try:
+            target = KernelTarget.from_release(release, root=root)
+        except EnvironmentMissing:
+            if str(root) == "/":
+                raise
+            target = KernelTarget.from_release(release, root="/")
+            note = f"checked against this machine's headers for {release} (none under {root})"
+        tree = root / "lib/modules" / release
+        verdict = check_module(read_module(module), target,
+                               modules_tree=tree if tree.is_dir() else None)
+    except KmendError as exc:
+        return CheckSummary(available=False, will_load=None,
+                            note=f"the load check could not run ({exc.message}): the module "
+                                 "was NOT checked against the target")
+    return summarize(verdict, note)
+
+
+def no_check(module: Path, release: str, root: Path) -> CheckSummary:
+    """For callers that checked already (``kmend run``) or benchmarks of install alone."""
+    return CheckSummary(available=False, will_load=None, note="check skipped by the caller")
