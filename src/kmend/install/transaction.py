@@ -148,10 +148,23 @@ def forward(root: SafeRoot, txn: InstallTransaction) -> InstallTransaction:
     return journal.save(root, replace(txn, state=TxnState.COMMITTED))
 
 
+def _refuse_if_stale(root: SafeRoot, plan: Plan) -> None:
+    """The plan was made before the lock was taken: another transaction may have changed the
+    files it replaces in between.  Then nothing is written and the user plans again."""
+    for fc in plan.txn.files:
+        if root.sha256(fc.path) != fc.old_sha256:
+            raise StateError(
+                f"another kmend transaction changed {root.host_path(fc.path)} while this "
+                "install was being planned; nothing was changed",
+                "run the command again",
+            )
+
+
 def install(root: SafeRoot, plan: Plan) -> InstallTransaction:
     """Run a planned install under the lock; undo it if a step fails."""
     with TransactionLock(root):
         _refuse_if_pending(root)
+        _refuse_if_stale(root, plan)
         txn = journal.save(root, replace(plan.txn, state=TxnState.RUNNING))
 
         def do_backup(r: SafeRoot, t: InstallTransaction) -> steps.StepResult:
