@@ -23,7 +23,7 @@ from kmend.errors import InputError, KmendError, UsageError
 from kmend.logs import read_paths
 from kmend.oops import CrashReport, parse_reports
 from kmend.pipeline import locate
-from kmend.pipeline.prompt import confirm
+from kmend.pipeline.prompt import confirm, require_asker
 from kmend.pipeline.record import DONE, SKIPPED, STAGES, RunRecord, StageResult, provenance
 
 
@@ -278,7 +278,7 @@ class _Run:
             self.outcome = (f"dry run: the fix is built in {self.out_dir}; nothing on the "
                             "system was changed")
             return SKIPPED, "--dry-run", str(root), {}
-        confirm(f"Install {self.ko.name} ({self.prov.get('revision', '?')[:12]}) for "
+        confirm(f"Install {self.ko.name} (revision {self.prov.get('revision', '?')}) for "
                 f"{self.kd.release} under {root}?", self.stdin, self.prompt_out,
                 assume_yes=self.opts.yes)
         with SafeRoot(root) as r:
@@ -332,4 +332,6 @@ def run_pipeline(opts: RunOptions, say: Say, stdin: TextIO, prompt_out: TextIO) 
     if out is not None and (out.is_symlink() or (out.exists() and (
             not out.is_dir() or any(out.iterdir())))):
         raise UsageError(f"{out} exists and is not an empty directory", "choose a new -o DIR")
+    if opts.until == "install" and not opts.dry_run:
+        require_asker(stdin, assume_yes=opts.yes)
     return _Run(opts, say, stdin, prompt_out).run()
