@@ -114,7 +114,7 @@ def run(*args: str, stdin: Any = subprocess.DEVNULL) -> tuple[int, Any, str]:
     text = res.stderr if json_mode else res.stdout + res.stderr
     print(f"kmend run {' '.join(args)}: exit {res.returncode} in "
           f"{time.monotonic() - start:.1f} s\n{text}")
-    doc = json.loads(res.stdout) if json_mode and res.returncode == 0 else None
+    doc = json.loads(res.stdout) if json_mode and res.stdout.strip() else None
     return res.returncode, doc, text
 
 
@@ -263,11 +263,15 @@ def test_no_crash_in_the_logs(demo: dict[str, Any], tmp_path: Path) -> None:
 
 
 def test_crash_in_a_module_not_in_the_source(demo: dict[str, Any]) -> None:
-    code, _, err = run("--dry-run", str(EXAMPLE), "--source", demo["repo"],
-                       "--kdir", str(KDIR61))
+    code, doc, err = run("--dry-run", str(EXAMPLE), "--source", demo["repo"],
+                         "--kdir", str(KDIR61), "--json")
     assert code == 8
     line = one_error_line(err)
     assert "module xen_evtchn (drivers/xen/evtchn.c) is not in" in line
+    # --json: the record so far, the failing stage last
+    assert [(s["name"], s["status"]) for s in doc["stages"]] == [("triage", "done"),
+                                                                  ("locate", "failed")]
+    assert doc["outcome"].startswith("stopped at locate: module xen_evtchn")
 
 
 def test_no_headers_for_the_target(kernel_history: dict[str, Any]) -> None:

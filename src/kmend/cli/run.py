@@ -7,7 +7,8 @@ without a terminal and without ``--yes`` it refuses); ``--dry-run`` stops before
 Exit codes: 0 done; 1 no revision builds, or the kernel would refuse the module; 2 bad
 arguments, or no terminal to ask and no --yes; 3 no headers for the target (or another
 missing tool); 4 no crash in the logs; 5 a build or command failed; 8 the crashed module is
-not in the source; 9 the operator answered no.  Nothing is changed on any error.
+not in the source; 9 the operator answered no.  Nothing is changed on any error; with
+--json the record so far is printed (its last stage ``failed``) before the one-line error.
 """
 
 from __future__ import annotations
@@ -39,6 +40,9 @@ def register(app: typer.Typer) -> None:
         base: Annotated[str | None, typer.Option(
             "--base", help="the crashed kernel's revision in the history (default: from "
             "its release)")] = None,
+        base_source: Annotated[Path | None, typer.Option(
+            "--base-source", help="the target's own source tree or tarball (with a tree "
+            "--source and --fix PATCH: the fix applied to it)")] = None,
         preflight: Annotated[bool, typer.Option(
             "--preflight", help="boot the target kernel in QEMU (Xen for Xen modules) and "
             "load the module")] = False,
@@ -68,9 +72,11 @@ def register(app: typer.Typer) -> None:
             console.print(text, markup=False, highlight=False, soft_wrap=True)
 
         opts = RunOptions(logs=tuple(logs), source=source, kdir=kdir, kernel=kernel,
-                          index=index, policy=policy, fix=fix, base=base, preflight=preflight,
+                          index=index, policy=policy, fix=fix, base=base,
+                          base_source=base_source, preflight=preflight,
                           root=root, yes=yes, dry_run=dry_run, output=output, until=until)
-        record = run_pipeline(opts, say, sys.stdin, sys.stderr)
+        record = run_pipeline(opts, say, sys.stdin, sys.stderr,
+                              on_fail=emit_json if json_mode else None)
         if json_mode:
             emit_json(record)
         return 0

@@ -12,6 +12,7 @@ STAGES: tuple[str, ...] = ("triage", "locate", "fixes", "backport", "build", "ch
 
 DONE = "done"
 SKIPPED = "skipped"
+FAILED = "failed"  # the stage raised; the run stopped there
 
 
 @dataclass(frozen=True)
@@ -19,7 +20,7 @@ class StageResult:
     """One stage: what it found (``lines``, as printed), its data and how long it took."""
 
     name: str
-    status: str  # "done" | "skipped"
+    status: str  # "done" | "skipped" | "failed"
     seconds: float
     summary: str  # one line: what was found or chosen
     lines: tuple[str, ...] = ()  # the explanation, as printed
@@ -47,6 +48,6 @@ class RunRecord:
 def provenance(record: dict[str, Any]) -> dict[str, Any]:
     """The provenance kept with an installed fix: only non-empty values, in a fixed order."""
     keys = ("run", "crash_signature", "crash_title", "crash_log", "crashed_kernel",
-            "fix_commit", "fix_subject", "fix_first_release", "source", "revision",
+            "fix_commit", "fix_patch", "fix_subject", "fix_first_release", "source", "revision",
             "revision_kind", "policy", "probes", "check", "preflight", "transaction")
     return {k: record[k] for k in keys if record.get(k) not in (None, "")}

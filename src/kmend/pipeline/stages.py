@@ -24,7 +24,7 @@ from kmend.logs import read_paths
 from kmend.oops import CrashReport, parse_reports
 from kmend.pipeline import locate
 from kmend.pipeline.prompt import confirm, require_asker
-from kmend.pipeline.record import DONE, SKIPPED, STAGES, RunRecord, StageResult, provenance
+from kmend.pipeline.record import DONE, FAILED, SKIPPED, STAGES, RunRecord, StageResult, provenance
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,7 @@ class RunOptions:
     policy: str | None = None  # None: minimal with a fix, newest without
     fix: str | None = None
     base: str | None = None
+    base_source: Path | None = None  # the target's own sources, for a tree --source
     preflight: bool = False
     root: Path = Path("/")
     yes: bool = False
@@ -49,8 +50,10 @@ Say = Callable[[str], None]
 
 
 class _Run:
-    def __init__(self, opts: RunOptions, say: Say, stdin: TextIO, prompt_out: TextIO) -> None:
+    def __init__(self, opts: RunOptions, say: Say, stdin: TextIO, prompt_out: TextIO,
+                 on_fail: Callable[[RunRecord], None] | None) -> None:
         self.opts = opts
+        self.on_fail = on_fail
         self.say = say
         self.stdin = stdin
         self.prompt_out = prompt_out
@@ -76,7 +79,13 @@ class _Run:
         self.say(f"[{number}/{len(STAGES)}] {name}")
         self._lines = []
         start = time.monotonic()
-        status, summary, source, data = fn()
+        try:
+            status, summary, source, data = fn()
+        except KmendError as err:
+            self.stages.append(StageResult(name, FAILED, round(time.monotonic() - start, 3),
+                                           str(err), tuple(self._lines)))
+            self.outcome = f"stopped at {name}: {err.message}; nothing was changed"
+            raise
         seconds = time.monotonic() - start
         self.say(f"  => {summary} ({seconds:.1f} s)")
         self.stages.append(StageResult(name, status, round(seconds, 3), summary,
@@ -147,8 +156,9 @@ class _Run:
     def fixes(self) -> tuple[str, str, str, dict[str, Any]]:
         assert self.report is not None and self.where is not None
         if self.fix is not None:
-            self.line(f"fix given with --fix: {self.fix}; no search")
-            self.prov["fix_commit"] = self.fix
+            patch = Path(self.fix).is_file()
+            self.line(f"fix given with --fix: {'patch ' if patch else ''}{self.fix}; no search")
+            self.prov["fix_patch" if patch else "fix_commit"] = self.fix
             return SKIPPED, f"--fix {self.fix}", self.opts.source, {"fix": self.fix}
         if not self.where.git:
             self.line(f"{self.opts.source} is a source tree without history: no fix search "
@@ -188,7 +198,8 @@ class _Run:
             self.line(f"probe {p.rev[:12]:<12} {p.kind:<11} {state}  ({p.label[:50]})")
 
         result = plan_backport(self.opts.source, module.name, self.kd, policy=policy,
-                               fix=self.fix, base=self.opts.base, jobs=default_jobs(),
+                               fix=self.fix, base=self.opts.base,
+                               base_source=self.opts.base_source, jobs=default_jobs(),
                                on_probe=probe, notify=self.line)
         plan = result.plan
         self.line(f"search: {plan.search}")
@@ -307,13 +318,21 @@ class _Run:
             ("triage", self.triage), ("locate", self.locate_stage), ("fixes", self.fixes),
             ("backport", self.backport), ("build", self.build), ("check", self.check),
             ("preflight", self.preflight), ("install", self.install)]
-        for name, fn in order:
-            if not self.wanted(name):
-                break
-            self.stage(name, fn)
+        try:
+            for name, fn in order:
+                if not self.wanted(name):
+                    break
+                self.stage(name, fn)
+        except KmendError:
+            if self.on_fail is not None:
+                self.on_fail(self.record(start))
+            raise
         if not self.outcome:
             self.outcome = f"stopped after {self.opts.until} (--until): nothing was changed"
         self.say(self.outcome)
+        return self.record(start)
+
+    def record(self, start: float) -> RunRecord:
         return RunRecord(
             logs=tuple(str(p) for p in self.opts.logs), source=self.opts.source,
             target=self.kd.release if self.kd else "", dry_run=self.opts.dry_run,
@@ -322,8 +341,10 @@ class _Run:
             transaction=self.txn_id, seconds=round(time.monotonic() - start, 3))
 
 
-def run_pipeline(opts: RunOptions, say: Say, stdin: TextIO, prompt_out: TextIO) -> RunRecord:
-    """Run the stages up to ``opts.until``; KmendError from the first stage that fails."""
+def run_pipeline(opts: RunOptions, say: Say, stdin: TextIO, prompt_out: TextIO,
+                 on_fail: Callable[[RunRecord], None] | None = None) -> RunRecord:
+    """Run the stages up to ``opts.until``; the KmendError of the first stage that fails
+    (after *on_fail* got the record so far, its last stage marked failed)."""
     if opts.until not in STAGES:
         raise UsageError(f"unknown stage {opts.until!r} for --until", ", ".join(STAGES))
     if opts.kdir is not None and opts.kernel is not None:
@@ -334,4 +355,4 @@ def run_pipeline(opts: RunOptions, say: Say, stdin: TextIO, prompt_out: TextIO) 
         raise UsageError(f"{out} exists and is not an empty directory", "choose a new -o DIR")
     if opts.until == "install" and not opts.dry_run:
         require_asker(stdin, assume_yes=opts.yes)
-    return _Run(opts, say, stdin, prompt_out).run()
+    return _Run(opts, say, stdin, prompt_out, on_fail).run()
