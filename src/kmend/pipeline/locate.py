@@ -88,8 +88,10 @@ def locate(report: CrashReport, source: str, say: Say) -> Location:
         where = f" ({file})" if file else ""
         raise NotInSource(f"module {report.module}{where} is not in {source}",
                           "give the kernel source the crashed module comes from (--source)")
-    kind = "git repository, newest revision" if git else "source tree"
-    say(f"source: {source} ({kind} {view.label})")
+    if git:
+        say(f"source: {source} (git repository, newest revision {view.label})")
+    else:
+        say(f"source: {source} (a source tree or tarball: one version, no history)")
     if file:
         say(f"{file}: {'present' if in_source else 'NOT present'} in the source")
     if module is not None:

@@ -195,7 +195,7 @@ class _Run:
 
         def probe(p: Probe) -> None:
             state = "builds" if p.ok else f"fails: {p.first_diagnostic}"
-            self.line(f"probe {p.rev[:12]:<12} {p.kind:<11} {state}  ({p.label[:50]})")
+            self.line(f"probe {p.rev[:27]:<27} {p.kind:<11} {state}  ({p.label[:60]})")
 
         result = plan_backport(self.opts.source, module.name, self.kd, policy=policy,
                                fix=self.fix, base=self.opts.base,
