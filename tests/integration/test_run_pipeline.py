@@ -309,3 +309,19 @@ def test_answering_no_on_a_terminal_changes_nothing(demo: dict[str, Any],
     assert f"for {K61} under {root}? [y/N]" in err
     assert "not installed: the answer was 'n'" in one_error_line(err)
     assert snapshot(root, include_state=True) == before
+
+
+def test_the_newest_crash_is_chosen_unless_index_says_otherwise(demo: dict[str, Any],
+                                                                tmp_path: Path) -> None:
+    both = tmp_path / "both.log"  # the kmdemo crash (Nov 27), then the example's (Dec 23)
+    both.write_text(KMDEMO_LOG + EXAMPLE.read_text())
+    code, doc, err = run(str(both), "--source", demo["repo"], "--until", "triage", "--json")
+    assert code == 0, err
+    assert doc["stages"][0]["data"]["module"] == "xen_evtchn"
+    assert doc["stages"][0]["data"]["reports"] == 2
+    code, doc, err = run(str(both), "--source", demo["repo"], "--until", "triage",
+                         "--index", "0", "--json")
+    assert code == 0 and doc["stages"][0]["data"]["module"] == "kmend_demo"
+    code, _, err = run(str(both), "--source", demo["repo"], "--until", "triage",
+                       "--index", "2")
+    assert code == 2 and "--index 2 is out of range" in one_error_line(err)
