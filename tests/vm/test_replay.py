@@ -1,0 +1,317 @@
+"""The replay (issue #7): a real xen_evtchn crash on a Xen host under QEMU, cured by `kmend run`.
+
+1. sandbox + crash: Xen 4.17 under QEMU, Debian's 6.1.0-47 as PV dom0 with xenstored; the
+   dom0's module tree (a copy of Debian's Xen modules) holds a test build of xen-evtchn made
+   at test time from Debian's own drivers/xen/evtchn.c with one injected line, a BUG_ON a
+   process can reach through /dev/xen/evtchn (IOCTL_EVTCHN_NOTIFY on a magic port).  A static
+   program (tests/data/replay/evtchn-poke.c) triggers it; the kernel kills it; the serial
+   console is the captured log.
+2. `kmend run` on that console log with Debian's real 6.1 source (--source, the fixed
+   version), the faulty tree as --base-source and the patch removing the injected line as
+   --fix: it builds the fixed module against Debian's 6.1.0-47 headers and installs it into
+   the module tree (--root, override in updates/), with provenance.
+3. The host boots again with that tree: the same trigger gets ENOTCONN, no BUG, xenstored
+   alive, `xl list` answers and a PV guest started with `xl create` runs and powers off.
+4. `kmend rollback --root` and a third boot: the faulty module is back and crashes again.
+
+Oracles: the kernel's own console (BUG text, the killed process), the file the dom0's
+modprobe loaded (path and sha256, printed in the guest), Debian's own evtchn.c (what the
+fixed module must be built from), the domU's own console log.
+Stage times go to the `kmend figures` summary.  scripts/replay.sh runs this test.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import io
+import json
+import os
+import re
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import REPO, need
+from kmend import proc
+from kmend.cli import main
+from kmend.lab import (
+    BootCase,
+    BootResult,
+    InitramfsSpec,
+    ModuleTree,
+    Run,
+    Step,
+    XenConfig,
+    boot,
+    evtchn_steps,
+    tool_executables,
+    tool_files,
+    toolstack_steps,
+)
+from kmend.lab.initramfs import build_initramfs
+from kmend.lab.kbuild import build_module
+from kmend.lab.xen import DOM0_MODULES
+from kmend.source.tree import Tarball
+
+pytestmark = pytest.mark.vm
+
+K47 = "6.1.0-47-amd64"
+KDIR = Path(f"/lib/modules/{K47}/build")
+IMAGE = Path(f"/boot/vmlinuz-{K47}")
+XEN = Path("/boot/xen-4.17-amd64.gz")
+SRC61 = Path("/usr/src/linux-source-6.1.tar.xz")
+XENCONSOLED = Path("/usr/lib/xen-4.17/bin/xenconsoled")
+POKE_C = REPO / "tests/data/replay/evtchn-poke.c"
+MAGIC = "0x4b4d4e44"
+ANCHOR = "\t\tif (copy_from_user(&notify, uarg, sizeof(notify)))\n\t\t\tbreak;\n"
+INJECTED = f"\t\tBUG_ON(notify.port == {MAGIC}); /* kmend replay: injected fault */\n"
+BOOT_TIMEOUT = 240.0
+DOMU_CFG = """\
+name = "sandbox"
+type = "pv"
+kernel = "/domu/vmlinuz"
+ramdisk = "/domu/initrd"
+extra = "console=hvc0 panic=-1 quiet"
+memory = 128
+vcpus = 1
+on_poweroff = "destroy"
+on_crash = "destroy"
+"""
+
+
+@dataclass
+class Sandbox:
+    base: Path
+    faulty_tree: Path  # a kernel-shaped tree: drivers/xen with the injected line
+    patch: Path  # the fix: removes the injected line
+    bug_line: int  # line of the injected BUG_ON in evtchn.c
+    root: Path  # the dom0's module tree: root/lib/modules/K47
+    poke: Path
+    cache: Path  # $KMEND_CACHE with Debian's drivers/xen unpacked
+    domu_initrd: Path
+    original: str  # Debian's evtchn.c
+    faulty_sha: str
+    times: dict[str, float]
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="session")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    need(shutil.which("qemu-system-x86_64"), "qemu-system-x86 not installed")
+    need(shutil.which("busybox"), "busybox-static not installed")
+    need(XEN.is_file(), "xen-hypervisor-4.17-amd64 not installed")
+    need(XENCONSOLED.is_file(), "xen-utils-4.17 not installed")
+    need(IMAGE.is_file(), f"linux-image-{K47} not installed")
+    need((KDIR / "Module.symvers").is_file(), f"linux-headers-{K47} not installed")
+    need(SRC61.is_file(), "linux-source-6.1 not installed")
+    need(shutil.which("gcc") and shutil.which("depmod"), "gcc and kmod")
+    need(Path("/usr/include/xen/evtchn.h").is_file(), "linux-libc-dev (xen/evtchn.h)")
+    start = time.monotonic()
+    base = tmp_path_factory.mktemp("replay")
+    cache = tmp_path_factory.getbasetemp() / "kmend-cache"  # shared with tests/xenbackport.py
+    cache.mkdir(exist_ok=True)
+    old = os.environ.get("KMEND_CACHE")
+    os.environ["KMEND_CACHE"] = str(cache)
+    try:
+        debian = Tarball(SRC61).unpack_dirs(["drivers/xen"]).root / "drivers/xen"
+        # the faulty version: Debian's drivers/xen with one injected line
+        faulty_tree = base / "faulty-src"
+        shutil.copytree(debian, faulty_tree / "drivers/xen", symlinks=True)
+        original = (debian / "evtchn.c").read_text()
+        assert original.count(ANCHOR) == 1, "IOCTL_EVTCHN_NOTIFY's copy_from_user moved"
+        faulty = original.replace(ANCHOR, ANCHOR + INJECTED)
+        (faulty_tree / "drivers/xen/evtchn.c").write_text(faulty)
+        bug_line = faulty.splitlines().index(INJECTED.rstrip("\n")) + 1
+        diff = difflib.unified_diff(faulty.splitlines(keepends=True),
+                                    original.splitlines(keepends=True),
+                                    "a/drivers/xen/evtchn.c", "b/drivers/xen/evtchn.c")
+        patch = base / "remove-injected-bug.patch"
+        patch.write_text("".join(diff))
+        # build it as the kernel would name it (kernel BUG at drivers/xen/evtchn.c:N)
+        kb = base / "kbuild"
+        kb.mkdir()
+        shutil.copyfile(faulty_tree / "drivers/xen/evtchn.c", kb / "evtchn.c")
+        (kb / "Kbuild").write_text("obj-m += xen-evtchn.o\nxen-evtchn-y := evtchn.o\n")
+        faulty_ko = build_module(kb, KDIR, base / "faulty-ko", macro_prefix="drivers/xen")[0]
+    finally:
+        if old is None:
+            os.environ.pop("KMEND_CACHE", None)
+        else:
+            os.environ["KMEND_CACHE"] = old
+    # the dom0's module tree: Debian's Xen modules, xen-evtchn replaced by the faulty build
+    host = Path("/lib/modules") / K47
+    tree = base / "root/lib/modules" / K47
+    (tree / "kernel/drivers").mkdir(parents=True)
+    shutil.copytree(host / "kernel/drivers/xen", tree / "kernel/drivers/xen")
+    for name in ("modules.order", "modules.builtin", "modules.builtin.modinfo"):
+        shutil.copy2(host / name, tree / name)
+    shutil.copyfile(faulty_ko, tree / "kernel/drivers/xen/xen-evtchn.ko")
+    proc.run(["depmod", "-b", str(base / "root"), K47], timeout=120)
+    poke = base / "evtchn-poke"
+    proc.run(["gcc", "-static", "-O2", "-Wall", "-o", str(poke), str(POKE_C)], timeout=120)
+    # the sandbox guest: the same kernel as a PV domU with a busybox initramfs
+    domu_initrd = build_initramfs(
+        InitramfsSpec(steps=(Run("domu", "cat /sys/hypervisor/guest_type; uname -r"),)),
+        base / "domu-initrd.cpio")
+    sb = Sandbox(base, faulty_tree, patch, bug_line, base / "root", poke, cache, domu_initrd,
+                 original, _sha256(faulty_ko), {})
+    sb.times["prepare"] = time.monotonic() - start
+    yield sb
+
+
+def _trigger_steps() -> tuple[Step, ...]:
+    return (
+        # which file modprobe loaded (updates/ overrides kernel/), and its sha256
+        Run("which-evtchn", "p=$(/usr/sbin/modinfo -n xen-evtchn) && echo $p"
+            " && sha256sum $p | cut -d' ' -f1"),
+        # the console is the capture: no replay of the oops under msg markers
+        Run("trigger", "evtchn-poke", timeout=60, capture_dmesg=False),
+    )
+
+
+def _guest_steps() -> tuple[Step, ...]:
+    return (
+        Run("xenconsoled", "mkdir -p /var/log/xen/console /var/run/xen /var/lib/xen"
+            " && xenconsoled --log=guest --log-dir=/var/log/xen/console && sleep 1"
+            " && pidof xenconsoled"),
+        Run("xl-create", "xl create /domu/domu.cfg && xl list", timeout=120),
+        Run("guest-done", "i=0; while xl list sandbox >/dev/null 2>&1 && [ $i -lt 120 ];"
+            " do sleep 1; i=$((i+1)); done; xl list sandbox >/dev/null 2>&1 && exit 1;"
+            # the domU's own /init markers, renamed so they stay apart from dom0's
+            " sed -e 's/KMEND-LAB: /domU: /' /var/log/xen/console/guest-sandbox.log",
+            timeout=180),
+    )
+
+
+def _boot(sb: Sandbox, name: str, steps: tuple[Step, ...], guest: bool = False) -> BootResult:
+    files = tool_files()
+    executables = (*tool_executables(), ("usr/bin/evtchn-poke", sb.poke))
+    data: tuple[tuple[str, bytes], ...] = ()
+    if guest:
+        executables += (("usr/sbin/xenconsoled", XENCONSOLED),)
+        files += (("domu/vmlinuz", IMAGE), ("domu/initrd", sb.domu_initrd))
+        data = (("domu/domu.cfg", DOMU_CFG.encode()),)
+    case = BootCase(
+        kernel=IMAGE, xen=XenConfig(), timeout=BOOT_TIMEOUT, name=name,
+        console_path=sb.base / f"{name}-console.log",
+        initramfs=InitramfsSpec(steps=steps, modules=ModuleTree(sb.root / "lib/modules" / K47, only=DOM0_MODULES),
+            executables=executables, files=files, data=data, dlopened_libs=True))
+    start = time.monotonic()
+    result = boot(case)
+    sb.times[name] = time.monotonic() - start
+    assert not result.timed_out, f"{name}: boot timed out\n{result.console[-3000:]}"
+    assert result.done, f"{name}: the guest did not finish\n{result.console[-3000:]}"
+    return result
+
+
+def _kmend(*args: str) -> tuple[int, Any, str]:
+    so, se = io.StringIO(), io.StringIO()
+    with redirect_stdout(so), redirect_stderr(se):
+        code = main([*args, "--json"])
+    return code, json.loads(so.getvalue()) if so.getvalue().strip() else None, se.getvalue()
+
+
+def _crashed(sb: Sandbox, result: BootResult) -> None:
+    trigger = result.command("trigger")
+    assert trigger.rc not in (0, None), trigger  # the kernel killed the process
+    assert f"notify port {MAGIC}" in "\n".join(trigger.output)
+    pid = re.search(r"\(pid (\d+)\)", "\n".join(trigger.output))
+    assert pid, trigger.output
+    assert f"kernel BUG at drivers/xen/evtchn.c:{sb.bug_line}!" in result.console
+    assert re.search(rf"PID: {pid.group(1)} Comm: evtchn-poke ", result.console)
+    assert re.search(r"RIP: e030:evtchn_ioctl\+0x[0-9a-f]+/0x[0-9a-f]+ \[xen_evtchn\]",
+                     result.console), "the BUG is in xen_evtchn's ioctl handler"
+    assert result.command("which-evtchn").output == (
+        f"/lib/modules/{K47}/kernel/drivers/xen/xen-evtchn.ko", sb.faulty_sha)
+
+
+def test_replay(sandbox: Sandbox, figure: Callable[[str], None],
+                tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    sb = sandbox
+    monkeypatch.setenv("KMEND_CACHE", str(sb.cache))  # kmend run reuses the unpacked source
+    toolstack = evtchn_steps() + toolstack_steps()
+    total = time.monotonic()
+
+    # 1. the sandbox host crashes: the faulty xen-evtchn kills the calling process
+    crash = _boot(sb, "boot-crash", toolstack + _trigger_steps() + (
+        Run("after-crash", "pidof xenstored && xl list", timeout=60),))
+    assert any(line.startswith("Domain-0 ") for line in crash.command("xl-list").output)
+    _crashed(sb, crash)
+    log = sb.base / "boot-crash-console.log"
+    assert log.is_file()
+
+    # 2. kmend run on the captured console log: fixed module built and installed
+    out = tmp_path_factory.mktemp("replay-run") / "out"
+    start = time.monotonic()
+    code, doc, err = _kmend("run", str(log), "--source", str(SRC61), "--base-source",
+                            str(sb.faulty_tree), "--fix", str(sb.patch), "--kdir", str(KDIR),
+                            "--yes", "--root", str(sb.root), "-o", str(out))
+    sb.times["kmend run"] = time.monotonic() - start
+    print(err)
+    assert code == 0, err
+    st = {s["name"]: s for s in doc["stages"]}
+    tri = st["triage"]["data"]
+    assert (tri["type"], tri["module"], tri["function"], tri["file"], tri["line"]) == (
+        "BUG", "xen_evtchn", "evtchn_ioctl", "drivers/xen/evtchn.c", sb.bug_line)
+    assert (tri["comm"], tri["kernel_release"]) == ("evtchn-poke", K47)
+    assert [s["status"] for s in doc["stages"]] == [
+        "done", "done", "skipped", "done", "done", "done", "skipped", "done"], err
+    assert st["locate"]["data"]["module"] == "xen-evtchn"
+    assert st["locate"]["data"]["file"] == "drivers/xen/evtchn.c"
+    assert st["backport"]["data"]["chosen_kind"] == "fix-on-base"
+    assert doc["provenance"]["fix_patch"] == str(sb.patch)
+    installed = sb.root / "lib/modules" / K47 / "updates/kmend/xen-evtchn.ko"
+    assert installed.is_file()
+    # the fixed module is built from Debian's own evtchn.c again
+    built_from = [p for p in out.rglob("evtchn.c") if p.is_file()]
+    assert len(built_from) == 1, built_from
+    assert built_from[0].read_text() == sb.original
+    fixed_sha = _sha256(installed)
+    assert fixed_sha != sb.faulty_sha
+    code, status, err = _kmend("status", "--root", str(sb.root))
+    assert code == 0, err
+    assert str(sb.patch) in json.dumps(status), status  # provenance kept with the install
+
+    # 3. boot again with the installed tree: no crash, xenstored alive, a guest starts
+    fixed = _boot(sb, "boot-fixed", toolstack + _trigger_steps() + (
+        Run("after-trigger", "pidof xenstored && xl list", timeout=60),) + _guest_steps(),
+        guest=True)
+    assert fixed.command("which-evtchn").output == (
+        f"/lib/modules/{K47}/updates/kmend/xen-evtchn.ko", fixed_sha)
+    trigger = fixed.command("trigger")
+    assert trigger.rc == 0, trigger
+    assert "ioctl returned -1 (Transport endpoint is not connected)" in trigger.output
+    assert "kernel BUG at" not in fixed.console
+    after = fixed.command("after-trigger")
+    assert after.rc == 0 and any(line.startswith("Domain-0 ") for line in after.output), after
+    created = fixed.command("xl-create")
+    assert created.rc == 0, created
+    assert any(line.startswith("sandbox ") for line in created.output), created.output
+    guest = fixed.command("guest-done")
+    assert guest.rc == 0, guest
+    assert "domU: out domu | PV" in guest.output, guest.output  # /sys/hypervisor/guest_type
+    assert f"domU: out domu | {K47}" in guest.output
+    assert "domU: run domu rc=0" in guest.output and "domU: done" in guest.output
+
+    # 4. rollback and boot again: the faulty module is back, and crashes again
+    start = time.monotonic()
+    code, _, err = _kmend("rollback", "--root", str(sb.root))
+    sb.times["kmend rollback"] = time.monotonic() - start
+    assert code == 0, err
+    assert not installed.exists()
+    again = _boot(sb, "boot-rollback", evtchn_steps() + _trigger_steps())
+    _crashed(sb, again)
+
+    sb.times["total"] = sb.times["prepare"] + time.monotonic() - total
+    for name, seconds in sb.times.items():
+        figure(f"replay: {name:<15} {seconds:6.1f} s")
