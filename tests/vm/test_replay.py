@@ -30,7 +30,7 @@ import os
 import re
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,6 +68,8 @@ IMAGE = Path(f"/boot/vmlinuz-{K47}")
 XEN = Path("/boot/xen-4.17-amd64.gz")
 SRC61 = Path("/usr/src/linux-source-6.1.tar.xz")
 XENCONSOLED = Path("/usr/lib/xen-4.17/bin/xenconsoled")
+XL = Path("/usr/lib/xen-4.17/bin/xl")
+TAINT_DIE = 1 << 7  # 'D': the kernel died (oops) since boot
 POKE_C = REPO / "tests/data/replay/evtchn-poke.c"
 MAGIC = "0x4b4d4e44"
 ANCHOR = "\t\tif (copy_from_user(&notify, uarg, sizeof(notify)))\n\t\t\tbreak;\n"
@@ -106,11 +108,11 @@ def _sha256(path: Path) -> str:
 
 
 @pytest.fixture(scope="session")
-def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Sandbox:
     need(shutil.which("qemu-system-x86_64"), "qemu-system-x86 not installed")
     need(shutil.which("busybox"), "busybox-static not installed")
     need(XEN.is_file(), "xen-hypervisor-4.17-amd64 not installed")
-    need(XENCONSOLED.is_file(), "xen-utils-4.17 not installed")
+    need(XENCONSOLED.is_file() and XL.is_file(), "xen-utils-4.17 not installed")
     need(IMAGE.is_file(), f"linux-image-{K47} not installed")
     need((KDIR / "Module.symvers").is_file(), f"linux-headers-{K47} not installed")
     need(SRC61.is_file(), "linux-source-6.1 not installed")
@@ -166,7 +168,7 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
     sb = Sandbox(base, faulty_tree, patch, bug_line, base / "root", poke, cache, domu_initrd,
                  original, _sha256(faulty_ko), {})
     sb.times["prepare"] = time.monotonic() - start
-    yield sb
+    return sb
 
 
 def _trigger_steps() -> tuple[Step, ...]:
@@ -233,6 +235,7 @@ def _crashed(sb: Sandbox, result: BootResult) -> None:
                      result.console), "the BUG is in xen_evtchn's ioctl handler"
     assert result.command("which-evtchn").output == (
         f"/lib/modules/{K47}/kernel/drivers/xen/xen-evtchn.ko", sb.faulty_sha)
+    assert trigger.taint_after is not None and trigger.taint_after & TAINT_DIE
 
 
 def test_replay(sandbox: Sandbox, figure: Callable[[str], None],
@@ -247,6 +250,8 @@ def test_replay(sandbox: Sandbox, figure: Callable[[str], None],
         Run("after-crash", "pidof xenstored && xl list", timeout=60),))
     assert any(line.startswith("Domain-0 ") for line in crash.command("xl-list").output)
     _crashed(sb, crash)
+    after = crash.command("after-crash")  # the BUG killed the caller, not xenstored
+    assert after.rc == 0 and any(line.startswith("Domain-0 ") for line in after.output), after
     log = sb.base / "boot-crash-console.log"
     assert log.is_file()
 
@@ -292,6 +297,7 @@ def test_replay(sandbox: Sandbox, figure: Callable[[str], None],
     assert trigger.rc == 0, trigger
     assert "ioctl returned -1 (Transport endpoint is not connected)" in trigger.output
     assert "kernel BUG at" not in fixed.console
+    assert fixed.taint is not None and not fixed.taint & TAINT_DIE
     after = fixed.command("after-trigger")
     assert after.rc == 0 and any(line.startswith("Domain-0 ") for line in after.output), after
     created = fixed.command("xl-create")
