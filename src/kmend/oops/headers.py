@@ -52,6 +52,8 @@ HEADERS: tuple[Header, ...] = (
             r"INFO: Stall ended before state dump start",
             r"EXT4-fs \(",
             r"INFO: recovery required",
+            # Xen's boot banner: "(XEN) ACPI: SLEEP INFO: pm1x_cnt[...], pm1x_evt[...]"
+            r"ACPI: SLEEP INFO:",
         ),
     ),
     Header("Unable to handle kernel"),
