@@ -2,10 +2,11 @@
 /*
  * evtchn-poke: the replay's trigger (tests/vm/test_replay.py).
  *
- * Opens /dev/xen/evtchn and asks IOCTL_EVTCHN_NOTIFY for one port number: the port
- * given as argv[1] (hexadecimal), the replay's magic port by default.  A xen-evtchn
- * built with the replay's injected fault hits a BUG there and the kernel kills this
- * process; Debian's own module answers ENOTCONN (the port is not bound).
+ * Opens /dev/xen/evtchn and asks IOCTL_EVTCHN_BIND_INTERDOMAIN for port 1 of domain
+ * argv[1] (1 by default) — what xenstored does when a guest is introduced.  A xen-evtchn
+ * built with the replay's injected fault hits a BUG there for any guest domain and the
+ * kernel kills this process; Debian's own module passes the request to Xen, which
+ * refuses it when there is no such domain or port.
  * Built with gcc -static at test time; runs as a process in the Xen dom0.
  */
 #include <errno.h>
@@ -21,18 +22,20 @@ typedef uint16_t domid_t; /* the uapi header uses the kernel's name */
 
 int main(int argc, char **argv)
 {
-	struct ioctl_evtchn_notify notify;
+	struct ioctl_evtchn_bind_interdomain bind;
 	int fd, rc;
 
-	notify.port = (unsigned int)strtoul(argc > 1 ? argv[1] : "4b4d4e44", NULL, 16);
+	bind.remote_domain = (unsigned int)strtoul(argc > 1 ? argv[1] : "1", NULL, 10);
+	bind.remote_port = 1;
 	fd = open("/dev/xen/evtchn", O_RDWR);
 	if (fd < 0) {
 		printf("open /dev/xen/evtchn: %s\n", strerror(errno));
 		return 2;
 	}
-	printf("notify port 0x%x (pid %d)\n", notify.port, (int)getpid());
+	printf("bind domain %u port %u (pid %d)\n", bind.remote_domain, bind.remote_port,
+	       (int)getpid());
 	fflush(stdout);
-	rc = ioctl(fd, IOCTL_EVTCHN_NOTIFY, &notify);
+	rc = ioctl(fd, IOCTL_EVTCHN_BIND_INTERDOMAIN, &bind);
 	printf("ioctl returned %d (%s)\n", rc, rc < 0 ? strerror(errno) : "ok");
 	close(fd);
 	return 0;
