@@ -57,7 +57,9 @@ def next_command(crash: CrashSummary) -> str:
 
 
 def _daemon_words(daemons: Sequence[ProcState]) -> str:
-    return ", ".join(f"{d.comm} pid {d.pid} {STATE_WORDS.get(d.state, d.state)}" for d in daemons)
+    """``xenstored (pid 7) is stuck in the kernel (uninterruptible sleep, D)``."""
+    words = (f"{d.comm} (pid {d.pid}) is {STATE_WORDS.get(d.state, d.state)}" for d in daemons)
+    return ", ".join(words)
 
 
 @dataclass(frozen=True)
@@ -110,11 +112,16 @@ def _xen_checks(f: XenFacts) -> _Xen:
         checks.append(Check("xl-list", True, f"answered{took}"))
     problem = hint = None
     if not live:
-        problem = "xenstored is not running" if not f.daemons else f"xenstored is {detail}"
+        problem = "xenstored is not running" if not f.daemons else detail
         hint = "xenstored --pid-file /run/xenstored.pid  (or: systemctl restart xenstored)"
     elif bad:
-        problem = f"xenstored is {_daemon_words(bad)}"
-        hint = f"cat /proc/{bad[0].pid}/stack  (where the daemon is stuck)"
+        problem = _daemon_words(bad)
+        pid = bad[0].pid
+        hint = (
+            f"kill -CONT {pid}"
+            if bad[0].state in "Tt"
+            else f"cat /proc/{pid}/stack  (where the daemon is stuck)"
+        )
     elif missing:
         problem = "Xen modules missing: " + ", ".join(missing)
         hint = "modprobe -a " + " ".join(m.replace("_", "-") for m in missing)
