@@ -33,7 +33,7 @@ def describe_crash(crash: CrashSummary) -> str:
         text = f"{crash.title} at {crash.location}"
     else:
         text = crash.title
-    if crash.module and crash.module not in text:
+    if crash.module and not text.endswith(f" in {crash.module}"):
         text += f" in {crash.module}"
     return text
 
