@@ -34,7 +34,8 @@ def describe_crash(crash: CrashSummary) -> str:
     else:
         text = crash.title
     if crash.module and not text.endswith(f" in {crash.module}"):
-        text += f" in {crash.module}"
+        # "in <function>" already said: name the module apart, not as a second "in"
+        text += f" (module {crash.module})" if " in " in text else f" in {crash.module}"
     return text
 
 
