@@ -24,13 +24,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.conftest import need
+from tests.conftest import REPO, need
 
 from kmend.cli import main
 from kmend.lab import (
     BootCase,
     BootResult,
     InitramfsSpec,
+    Insmod,
     Run,
     XenConfig,
     dom0_module_tree,
@@ -41,6 +42,8 @@ from kmend.lab import (
     tool_files,
     toolstack_steps,
 )
+from kmend.lab.crashcap import COMPILED_PATH, MACRO_PREFIX
+from kmend.lab.kbuild import build_module
 
 pytestmark = pytest.mark.vm
 
@@ -120,6 +123,12 @@ def _xenstored_pids(tree: Path) -> dict[int, str]:
 
 STOP = "kill -STOP $(cat /run/xenstored.pid) && sleep 1"
 KILL = "kill -9 $(cat /run/xenstored.pid) && sleep 1"
+# A stand-in for the incident (the real evtchn fault is the replay's job): a process
+# named xenstored hits crashmod's BUG() in dom0 after the real daemon was killed.
+CRASHMOD = REPO / "tests" / "data" / "crashmod"
+CRASH_AS_XENSTORED = (
+    'printf %s xenstored > /proc/self/comm; echo "fake-pid=$$"; echo bug > /proc/crashmod'
+)
 # cgroup v1 freezer: the task sleeps in the kernel's refrigerator, not in a signal stop
 FREEZE = (
     "kill -CONT $(cat /run/xenstored.pid) && mkdir -p /sys/fs/cgroup"
@@ -140,6 +149,12 @@ def trees(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     need(Path("/usr/lib/xen-4.17/bin/xl").is_file(), "xen-utils-4.17 not installed")
     need(Path(f"/boot/vmlinuz-{R61}").is_file(), f"linux-image-{R61} not installed")
     image = kernel_image(R61)
+    kdir = Path("/lib/modules") / R61 / "build"
+    need(kdir.is_dir(), f"linux-headers-{R61} not installed")
+    base = tmp_path_factory.mktemp("doctor-trees")
+    start = time.monotonic()
+    crashmod = build_module(CRASHMOD, kdir, base / "crashmod", macro_prefix=MACRO_PREFIX)[0]
+    print(f"\ncrashmod build: {time.monotonic() - start:.1f} s")
 
     def dom0(*steps: Run) -> BootCase:
         return BootCase(
@@ -164,7 +179,13 @@ def trees(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
             Run("freeze", FREEZE),
             collect("frozen"),
         ),
-        "killed": dom0(Run("kill", KILL), collect("killed")),
+        "killed": dom0(
+            Run("kill", KILL),
+            collect("killed"),
+            Insmod("crashmod", crashmod),
+            Run("crash", CRASH_AS_XENSTORED, capture_dmesg=False),
+            collect("crashed"),
+        ),
         "plain": BootCase(kernel=image, initramfs=InitramfsSpec(steps=(collect("plain"),))),
     }
     start = time.monotonic()
@@ -173,10 +194,12 @@ def trees(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         f"\ndoctor boots: {time.monotonic() - start:.1f} s wall; "
         + ", ".join(f"{k} {r.seconds:.1f} s" for k, r in results.items())
     )
-    base = tmp_path_factory.mktemp("doctor-trees")
     assert results["healthy"].command("freeze").output == ("FROZEN",)
     labels = {"healthy": "healthy", "stopped": "healthy", "frozen": "healthy"}
-    labels |= {"killed": "killed", "plain": "plain"}
+    labels |= {"killed": "killed", "crashed": "killed", "plain": "plain"}
+    fake = [x for x in results["killed"].command("crash").output if x.startswith("fake-pid=")]
+    assert len(fake) == 1, results["killed"].command("crash")
+    (base / "fake-pid").write_text(fake[0].removeprefix("fake-pid="))
     return {label: unpack(results[boot], label, base) for label, boot in labels.items()}
 
 
@@ -262,3 +285,32 @@ def test_frozen_xenstored_is_in_d_state(trees: dict[str, Path]) -> None:
         "(uninterruptible sleep, D) (no kernel crash names it)"
     )
     assert report["next_command"] == f"cat /proc/{pid}/stack  (where the daemon is stuck)"
+
+
+def _bug_line() -> int:
+    lines = (CRASHMOD / "crashmod.c").read_text().splitlines()
+    hits = [i + 1 for i, line in enumerate(lines) if "KMEND-TRIGGER: bug */" in line]
+    assert len(hits) == 1
+    return hits[0]
+
+
+def test_kernel_bug_that_killed_xenstored_is_named(trees: dict[str, Path]) -> None:
+    """A real kernel BUG in dom0 killed the process named xenstored: doctor links them."""
+    tree = trees["crashed"]
+    pid = int((tree.parent / "fake-pid").read_text())
+    assert _xenstored_pids(tree) == {}  # the BUG killed it (no zombie: its parent reaped it)
+    log = (tree / "kmend-capture" / "dmesg.log").read_text()
+    assert "Comm: xenstored" in log and f"PID: {pid} " in log
+    rc, report = doctor(tree)
+    print("crashed:", report["verdict"])
+    print("crashed next:", report["next_command"])
+    assert rc == 1
+    assert report["verdict"] == (
+        f"xl hangs because xenstored died in kernel BUG at {COMPILED_PATH}:{_bug_line()} in crashmod"
+    )
+    (crash,) = report["crashes"]
+    assert (crash["comm"], crash["pid"], crash["module"]) == ("xenstored", pid, "crashmod")
+    dmesg = str(tree / "kmend-capture" / "dmesg.log")
+    assert report["next_command"] == (
+        f"kmend run {dmesg} --index 0 --source <kernel git or tree> --kernel {R61}"
+    )
