@@ -239,3 +239,22 @@ def test_live_host_is_not_xen() -> None:
     assert report is not None and rc in (0, 1)
     assert report["checks"][0] == {"name": "xen", "ok": True, "detail": "not a Xen host"}
     assert report["healthy"] is (rc == 0)
+
+
+def test_domu_gets_no_dom0_checks_and_dom0_without_xenfs_is_not_healthy() -> None:
+    entry = _manifest("bug")
+    crashes = crashes_in(read_paths([str(CRASHES / entry["files"]["dmesg"])]), "dmesg")
+    domu = XenFacts(True, False, True, "", False, (), (), None)
+    report = decide(domu, [])
+    assert report.healthy and [c.name for c in report.checks] == ["xen", "kernel-crashes"]
+    assert report.verdict == "healthy: Xen guest"
+    report = decide(domu, crashes)
+    assert not report.healthy and report.verdict.startswith("Xen guest (domU), but 1 kernel")
+    assert report.next_command is not None
+    assert report.next_command.startswith("dmesg > kernel.log && kmend run kernel.log --index 0")
+    # /sys/hypervisor says xen, but xenfs is not mounted: dom0 checks run and fail
+    unknown = XenFacts(True, False, False, None, True, ("xen_evtchn",), (), None)
+    report = decide(unknown, [])
+    checks = {c.name: c.ok for c in report.checks}
+    assert not report.healthy and checks["proc-xen"] is False and checks["xenstored"] is False
+    assert report.verdict.startswith("xenstored is not running")

@@ -73,7 +73,13 @@ class _Xen:
 
 
 def _xen_checks(f: XenFacts) -> _Xen:
-    checks = [Check("xen", True, "Xen dom0" if f.is_dom0 else "Xen guest (not dom0)")]
+    if f.capabilities is not None and not f.is_dom0:
+        # a guest (domU): xenstored, xl and the backend modules live in dom0
+        return _Xen(
+            (Check("xen", True, "Xen guest (domU): dom0 checks skipped"),), None, None, False, None
+        )
+    role = "Xen dom0" if f.is_dom0 else "Xen host, role unknown (no /proc/xen/capabilities)"
+    checks = [Check("xen", True, role)]
     checks.append(
         Check("proc-xen", f.capabilities is not None,
               f"capabilities: {f.capabilities or '(empty)'}" if f.capabilities is not None
@@ -91,8 +97,6 @@ def _xen_checks(f: XenFacts) -> _Xen:
             else "missing: " + ", ".join(missing),
         )
     )
-    if not f.is_dom0:
-        return _Xen(tuple(checks), None, None, False, None)
     live = [d for d in f.daemons if d.state not in "ZX"]
     bad = [d for d in f.daemons if d.state in BAD_STATES]
     daemon_ok = bool(live) and not bad
@@ -183,7 +187,8 @@ def decide(
             verdict += f"; {_crash_count(crashes)}"
         nxt = nxt or x.fix_hint
     elif crashes:
-        verdict = f"Xen dom0 answers, but {_crash_count(crashes)}"
+        head = "Xen dom0 answers" if xen.is_dom0 else "Xen guest (domU)"
+        verdict = f"{head}, but {_crash_count(crashes)}"
         if hit is not None:
             verdict += f"; it hit {hit.comm} pid {hit.pid}"
     else:
