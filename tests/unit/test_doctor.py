@@ -258,3 +258,16 @@ def test_domu_gets_no_dom0_checks_and_dom0_without_xenfs_is_not_healthy() -> Non
     checks = {c.name: c.ok for c in report.checks}
     assert not report.healthy and checks["proc-xen"] is False and checks["xenstored"] is False
     assert report.verdict.startswith("xenstored is not running")
+
+
+def test_only_logs_replaces_the_tree_logs(tmp_path: Path) -> None:
+    _location, module, comm, _pid = _example_facts()
+    (tmp_path / "var" / "log").mkdir(parents=True)
+    shutil.copy(CRASHES / _manifest("bug")["files"]["syslog"], tmp_path / "var/log/messages")
+    rc, report = _cli("--root", str(tmp_path), "--log", str(EXAMPLE), "--json")
+    assert rc == 1 and report is not None and len(report["crashes"]) == 2
+    rc, report = _cli("--root", str(tmp_path), "--log", str(EXAMPLE), "--only-logs", "--json")
+    assert rc == 1 and report is not None
+    assert [(c["comm"], c["module"]) for c in report["crashes"]] == [(comm, module)]
+    assert report["log_sources"] == [str(EXAMPLE)]
+    assert report["verdict"].startswith("not a Xen host; 1 kernel crash(es) since boot")
