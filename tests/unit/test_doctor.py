@@ -6,6 +6,7 @@ fixtures' manifest, never from kmend's decoder.
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import os
@@ -21,7 +22,7 @@ from tests.conftest import REPO
 
 from kmend.cli import main
 from kmend.doctor import ProcState, XenFacts, XlProbe, decide, examine
-from kmend.doctor.crashlogs import crashes_in
+from kmend.doctor.crashlogs import crashes_in, last_banner_line
 from kmend.doctor.procfs import find_processes, parse_stat
 from kmend.doctor.xlprobe import classify_captured, probe_captured, probe_live
 from kmend.logs import read_paths
@@ -271,3 +272,28 @@ def test_only_logs_replaces_the_tree_logs(tmp_path: Path) -> None:
     assert [(c["comm"], c["module"]) for c in report["crashes"]] == [(comm, module)]
     assert report["log_sources"] == [str(EXAMPLE)]
     assert report["verdict"].startswith("not a Xen host; 1 kernel crash(es) since boot")
+
+
+def test_banner_search_in_syslog_kmsg_and_gzip(tmp_path: Path) -> None:
+    """The byte search finds the kernel's banner in each container, not a program's line."""
+    console = (CRASHES / _manifest("bug")["files"]["console"]).read_text().splitlines()
+    banner = next(line for line in console if "] Linux version " in line).split("] ", 1)[1]
+    syslog = (CRASHES / _manifest("bug")["files"]["syslog"]).read_text()
+    forms = {
+        "syslog": f"Nov 26 04:10:00 web-lab01 kernel: [    0.000000] {banner}\n",
+        "kmsg": f"5,0,0,-;{banner}\n",
+        "plain": f"{banner}\n",
+    }
+    for name, line in forms.items():
+        log = tmp_path / f"{name}.log"
+        log.write_text(syslog + "Nov 26 04:09:59 web-lab01 app: Linux version 9 is out\n" + line)
+        assert last_banner_line(str(log)) == syslog.count("\n") + 2, name
+        assert examine(tmp_path, [str(log)], default_logs=False).crashes == ()
+    gz = tmp_path / "messages.1.gz"
+    gz.write_bytes(gzip.compress((forms["syslog"] + syslog).encode()))
+    assert last_banner_line(str(gz)) == 1
+    report = examine(tmp_path, [str(gz)], default_logs=False)
+    assert [c.comm for c in report.crashes] == [_manifest("bug")["comm"]]
+    other = tmp_path / "other.log"
+    other.write_text(syslog + "Nov 26 04:09:59 web-lab01 app: Linux version 9 is out\n")
+    assert last_banner_line(str(other)) == 0

@@ -11,8 +11,9 @@ Sources, in the order their crashes are preferred when the same crash is in seve
 
 "Since boot": the journal (``-b``) and the ring buffer hold only this boot.  In a file,
 only crashes after its last ``Linux version …`` boot banner count (a file without a
-banner counts whole).  The same crash seen in two sources (same signature, pid, comm and
-location) is reported once.
+banner counts whole); files are read with the crash prefilter and searched for the banner
+as bytes, so a large /var/log/messages costs about what ``kmend scan`` costs.  The same
+crash seen in two sources (same signature, pid, comm and location) is reported once.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from __future__ import annotations
 import errno
 import os
 import shutil
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,11 +29,14 @@ from kmend import proc
 from kmend.doctor.model import CrashSummary
 from kmend.errors import InputError, KmendError
 from kmend.logs import LogLine, parse_text, read_paths
+from kmend.logs.open import decompressed, open_file
 from kmend.oops import CrashReport, parse_reports
 
 CAPTURE_DIR = "kmend-capture"
 FILE_LOGS = ("var/log/messages", "var/log/kern.log")
-BOOT_BANNER = "Linux version "
+_BANNER = b"Linux version "
+#: What may precede the banner on its line: syslog, dmesg/console, /dev/kmsg, journal JSON.
+_BANNER_PREFIXES = (b"kernel: ", b"] ", b";", b'"MESSAGE":"', b'"MESSAGE" : "')
 _KMSG_LIMIT = 64 << 20
 
 
@@ -62,22 +66,53 @@ def summarize(rep: CrashReport, source: str, index: int) -> CrashSummary:
     )
 
 
-def since_last_banner(lines: Iterable[LogLine], banners: dict[str, int]) -> Iterator[LogLine]:
-    """Pass *lines* through, noting in *banners* the last boot banner line of each source."""
-    for line in lines:
-        if line.text.startswith(BOOT_BANNER):
-            banners[line.source] = line.lineno
-        yield line
+def _kernel_banner(block: bytes, pos: int) -> bool:
+    """Whether the ``Linux version`` at *pos* is the kernel's banner (not some program's)."""
+    start = block.rfind(b"\n", 0, pos) + 1
+    prefix = block[start:pos]
+    return not prefix or prefix.endswith(_BANNER_PREFIXES)
 
 
-def crashes_in(lines: Iterable[LogLine], label: str) -> list[CrashSummary]:
-    """The crashes of one source after its last boot banner, with their show indexes."""
+def last_banner_line(path: str) -> int:
+    """The line number of the last kernel boot banner in the file *path* (0: none).
+
+    A byte search over the (decompressed) file, so that the crashes themselves can be read
+    with the fast prefilter, which skips banner lines.
+    """
+    last = base = 0
+    carry = b""
+    try:
+        with open_file(path) as fh:
+            reader, _kind = decompressed(fh)
+            while True:
+                chunk = reader.read(1 << 20)
+                data = carry + chunk
+                cut = len(data) if not chunk else data.rfind(b"\n") + 1
+                block, carry = data[:cut], data[cut:]
+                pos = block.find(_BANNER)
+                while pos >= 0:
+                    if _kernel_banner(block, pos):
+                        last = base + block.count(b"\n", 0, pos) + 1
+                    pos = block.find(_BANNER, pos + 1)
+                base += block.count(b"\n")
+                if not chunk:
+                    return last
+    except (KmendError, OSError, EOFError, ValueError):
+        return last  # the crash reader reports the unreadable part
+
+
+def crashes_in(
+    lines: Iterable[LogLine], label: str, banner_of: Callable[[str], int] | None = None
+) -> list[CrashSummary]:
+    """The crashes of one source (after its file's last boot banner), with show indexes."""
+    reports = list(parse_reports(lines))
     banners: dict[str, int] = {}
-    reports = list(parse_reports(since_last_banner(lines, banners)))
     kept: list[CrashSummary] = []
     for index, rep in enumerate(reports):
         path = rep.source.path if rep.source else label
         first = rep.source.first_line if rep.source else 0
+        if banner_of is not None and path not in banners:
+            banners[path] = banner_of(path)
         if first > banners.get(path, 0):
             kept.append(summarize(rep, label, index))
     return kept
@@ -156,7 +191,8 @@ def scan_crashes(
 
     for path in paths:
         scan.sources.append(path)
-        found += crashes_in(read_paths([path], on_error=on_error), path)
+        lines = read_paths([path], prefilter=True, on_error=on_error)
+        found += crashes_in(lines, path, None if path == "-" else last_banner_line)
     if defaults and live:
         for label, text in _live_sources(scan, timeout):
             scan.sources.append(label)
