@@ -40,14 +40,10 @@ MODULE_DESCRIPTION("kmend test stand-in for an in-tree module");
 
 
 def kernel_ready(release: str) -> None:
-    need(
-        Path(f"/lib/modules/{release}/build/Makefile").exists(),
-        f"linux-headers-{release} not installed",
-    )
-    need(
-        Path(f"/lib/modules/{release}/kernel/drivers/xen").is_dir(),
-        f"linux-image-{release} not installed",
-    )
+    need(Path(f"/lib/modules/{release}/build/Makefile").exists(),
+         f"linux-headers-{release} not installed")
+    need(Path(f"/lib/modules/{release}/kernel/drivers/xen").is_dir(),
+         f"linux-image-{release} not installed")
     need(shutil.which("depmod") and shutil.which("modprobe"), "kmod not installed")
 
 
@@ -62,14 +58,10 @@ def _build(release: str, version: str, name: str) -> Path:
     src = _WORK / f"build-{release}-{version}-{name}"
     src.mkdir()
     (src / f"{name}.c").write_text(MODULE_C)
-    (src / "Makefile").write_text(f"obj-m := {name}.o\nccflags-y += '-DKT_VERSION=\"{version}\"'\n")
-    res = subprocess.run(
-        ["make", "-C", f"/lib/modules/{release}/build", f"M={src}", "modules"],
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    (src / "Makefile").write_text(f"obj-m := {name}.o\nccflags-y += "
+                                  f"'-DKT_VERSION=\"{version}\"'\n")
+    res = subprocess.run(["make", "-C", f"/lib/modules/{release}/build", f"M={src}", "modules"],
+                         check=False, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stdout + res.stderr
     return src / f"{name}.ko"
 
@@ -120,22 +112,14 @@ def snapshot(root: Path, include_state: bool = False) -> dict[str, str]:
     return out
 
 
-def kmend(
-    *args: str, crash_after: str | None = None, timeout: float = 120
-) -> subprocess.CompletedProcess[str]:
+def kmend(*args: str, crash_after: str | None = None,
+          timeout: float = 120) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, PYTHONPATH=str(REPO / "src"))
     env.pop("KMEND_TEST_CRASH_AFTER", None)
     if crash_after:
         env["KMEND_TEST_CRASH_AFTER"] = crash_after
-    return subprocess.run(
-        [sys.executable, "-m", "kmend", *args],
-        check=False,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=timeout,
-        cwd=REPO,
-    )
+    return subprocess.run([sys.executable, "-m", "kmend", *args], check=False,
+                          capture_output=True, text=True, env=env, timeout=timeout, cwd=REPO)
 
 
 def kmend_json(*args: str) -> Any:
@@ -145,23 +129,13 @@ def kmend_json(*args: str) -> Any:
 
 
 def show_depends(root: Path, release: str, name: str = "xen_evtchn") -> str:
-    res = subprocess.run(
-        ["modprobe", "-S", release, "-d", str(root), "--show-depends", name],
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    res = subprocess.run(["modprobe", "-S", release, "-d", str(root), "--show-depends", name],
+                         check=False, capture_output=True, text=True, timeout=60)
     assert res.returncode == 0, res.stderr
     return res.stdout.strip()
 
 
 def modinfo_version(path: Path) -> str:
-    res = subprocess.run(
-        ["modinfo", "-F", "version", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
+    res = subprocess.run(["modinfo", "-F", "version", str(path)], capture_output=True,
+                         text=True, timeout=60, check=True)
     return res.stdout.strip()

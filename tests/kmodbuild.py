@@ -39,10 +39,7 @@ need = _root_conftest().need
 
 
 def kdir_of(release: str) -> Path:
-    for cand in (
-        Path("/lib/modules") / release / "build",
-        Path("/usr/src") / f"linux-headers-{release}",
-    ):
+    for cand in (Path("/lib/modules") / release / "build", Path("/usr/src") / f"linux-headers-{release}"):
         if (cand / "Module.symvers").is_file():
             return cand.resolve()
     return Path("/usr/src") / f"linux-headers-{release}"
@@ -53,9 +50,7 @@ def available_kernels() -> tuple[str, ...]:
 
 
 def variants_module() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "make_ko_variants", REPO / "scripts/make_ko_variants.py"
-    )
+    spec = importlib.util.spec_from_file_location("make_ko_variants", REPO / "scripts/make_ko_variants.py")
     assert spec is not None and spec.loader is not None
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
@@ -85,16 +80,10 @@ def build_kernel(release: str, base: Path) -> dict[str, Path]:
     mkv = variants_module()
     var = root / "variants"
     out.update(mkv.make_variants(out["hello"], var))
-    out.update(
-        mkv.make_variants(
-            out["gplonly"], var, modinfo_edit=("license", "license", "Dual MIT/GPL", "Proprietary")
-        )
-    )
-    out.update(
-        mkv.make_variants(
-            out["nsuser"], var, modinfo_edit=("nsmissing", "import_ns", "DMA_BUF", "DMA_BUX")
-        )
-    )
+    out.update(mkv.make_variants(out["gplonly"], var,
+                                 modinfo_edit=("license", "license", "Dual MIT/GPL", "Proprietary")))
+    out.update(mkv.make_variants(out["nsuser"], var,
+                                 modinfo_edit=("nsmissing", "import_ns", "DMA_BUF", "DMA_BUX")))
     stripped = var / "hello-stripped.ko"
     shutil.copyfile(out["hello"], stripped)
     proc.run(["strip", "--strip-all", str(stripped)], timeout=60)
@@ -118,8 +107,6 @@ def built_modules(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[st
     module would shadow tests/conftest.py for ``from conftest import ...``).
     """
     need(shutil.which("make") and shutil.which("gcc"), "make/gcc not installed")
-    need(
-        len(available_kernels()) == len(KERNELS),
-        f"headers of all test kernels needed, have {available_kernels()}",
-    )
+    need(len(available_kernels()) == len(KERNELS),
+         f"headers of all test kernels needed, have {available_kernels()}")
     return build_all(tmp_path_factory.getbasetemp() / "testmods")

@@ -42,11 +42,9 @@ def kmend_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     # Each pass decompresses a whole ~150 MB .tar.xz; run the three the tests need at once
     # (kmend would run them one after another) so the session spends one pass's time.
     with ThreadPoolExecutor(max_workers=3) as pool:
-        jobs = [
-            pool.submit(Tarball(SRC612).makefiles_view),
-            pool.submit(Tarball(SRC612).unpack_dirs, ["drivers/xen"]),
-            pool.submit(Tarball(SRC61).unpack_dirs, ["drivers/xen"]),
-        ]
+        jobs = [pool.submit(Tarball(SRC612).makefiles_view),
+                pool.submit(Tarball(SRC612).unpack_dirs, ["drivers/xen"]),
+                pool.submit(Tarball(SRC61).unpack_dirs, ["drivers/xen"])]
         for job in jobs:
             job.result()
     try:
@@ -81,14 +79,8 @@ def fix_patch(dest_dir: Path) -> Path:
     old = Tarball(SRC61).unpack_dirs(["drivers/xen"]).read("drivers/xen/evtchn.c")
     new = Tarball(SRC612).unpack_dirs(["drivers/xen"]).read("drivers/xen/evtchn.c")
     assert old and new and old != new
-    diff = list(
-        difflib.unified_diff(
-            old.splitlines(keepends=True),
-            new.splitlines(keepends=True),
-            "a/drivers/xen/evtchn.c",
-            "b/drivers/xen/evtchn.c",
-        )
-    )
+    diff = list(difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True),
+                                     "a/drivers/xen/evtchn.c", "b/drivers/xen/evtchn.c"))
     text = "".join(diff[2:])
     hunks = [h for h in re.split(r"(?m)^(?=@@ )", text) if h.startswith("@@") and "unbinding" in h]
     assert len(hunks) == 3, "the fix touches the struct, the handler and the unbind path"
@@ -99,20 +91,6 @@ def fix_patch(dest_dir: Path) -> Path:
 
 def minimal_backport(patch: Path, kdir61: Path, out: Path) -> tuple[int, Any]:
     """``kmend backport --policy minimal`` of the fix onto 6.1's own evtchn.c."""
-    return run(
-        "backport",
-        "--source",
-        str(SRC612),
-        "--base-source",
-        str(SRC61),
-        "--fix",
-        str(patch),
-        "--policy",
-        "minimal",
-        "--module",
-        "xen-evtchn",
-        "--kdir",
-        str(kdir(kdir61)),
-        "-o",
-        str(out),
-    )
+    return run("backport", "--source", str(SRC612), "--base-source", str(SRC61),
+               "--fix", str(patch), "--policy", "minimal", "--module", "xen-evtchn",
+               "--kdir", str(kdir(kdir61)), "-o", str(out))

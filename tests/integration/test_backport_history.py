@@ -39,9 +39,8 @@ def kmend(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, Any, str
 def history(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
     need(shutil.which("git"), "git")
     dest = tmp_path_factory.mktemp("hist") / "repo"
-    res = proc.run(
-        [sys.executable, str(REPO / "scripts/make-backport-history.py"), str(dest)], timeout=120
-    )
+    res = proc.run([sys.executable, str(REPO / "scripts/make-backport-history.py"), str(dest)],
+                   timeout=120)
     shas = dict(line.split() for line in res.stdout.splitlines())
     return dest, shas
 
@@ -60,48 +59,25 @@ def _session_backport(tmp: Path, repo: Path, kdir: Path, *args: str) -> tuple[in
 
     so, se = io.StringIO(), io.StringIO()
     with redirect_stdout(so), redirect_stderr(se):
-        code = main(
-            [
-                "backport",
-                "--source",
-                str(repo),
-                "--module",
-                "kmend-demo",
-                "--kdir",
-                str(kdir),
-                "-o",
-                str(out),
-                "--json",
-                *args,
-            ]
-        )
+        code = main(["backport", "--source", str(repo), "--module", "kmend-demo",
+                     "--kdir", str(kdir), "-o", str(out), "--json", *args])
     return code, json.loads(so.getvalue())
 
 
 @pytest.fixture(scope="session")
-def newest(
-    history: tuple[Path, dict[str, str]], kdir61: Path, tmp_path_factory: pytest.TempPathFactory
-) -> tuple[int, Any]:
+def newest(history: tuple[Path, dict[str, str]], kdir61: Path,
+           tmp_path_factory: pytest.TempPathFactory) -> tuple[int, Any]:
     repo, shas = history
-    return _session_backport(
-        tmp_path_factory.mktemp("newest"), repo, kdir61, "--fix", shas["fix"][:12]
-    )
+    return _session_backport(tmp_path_factory.mktemp("newest"), repo, kdir61,
+                             "--fix", shas["fix"][:12])
 
 
 @pytest.fixture(scope="session")
-def minimal(
-    history: tuple[Path, dict[str, str]], kdir61: Path, tmp_path_factory: pytest.TempPathFactory
-) -> tuple[int, Any]:
+def minimal(history: tuple[Path, dict[str, str]], kdir61: Path,
+            tmp_path_factory: pytest.TempPathFactory) -> tuple[int, Any]:
     repo, shas = history
-    return _session_backport(
-        tmp_path_factory.mktemp("minimal"),
-        repo,
-        kdir61,
-        "--fix",
-        shas["fix"],
-        "--policy",
-        "minimal",
-    )
+    return _session_backport(tmp_path_factory.mktemp("minimal"), repo, kdir61,
+                             "--fix", shas["fix"], "--policy", "minimal")
 
 
 def modinfo(ko: str, field: str) -> str:
@@ -109,8 +85,7 @@ def modinfo(ko: str, field: str) -> str:
 
 
 def test_newest_picks_the_last_revision_that_builds(
-    newest: tuple[int, Any], history: tuple[Path, dict[str, str]]
-) -> None:
+        newest: tuple[int, Any], history: tuple[Path, dict[str, str]]) -> None:
     code, doc = newest
     shas = history[1]
     assert code == 0
@@ -137,8 +112,7 @@ def test_newest_picks_the_last_revision_that_builds(
 
 
 def test_minimal_puts_the_fix_on_the_targets_own_version(
-    minimal: tuple[int, Any], history: tuple[Path, dict[str, str]]
-) -> None:
+        minimal: tuple[int, Any], history: tuple[Path, dict[str, str]]) -> None:
     code, doc = minimal
     shas = history[1]
     assert code == 0
@@ -155,17 +129,15 @@ def test_minimal_puts_the_fix_on_the_targets_own_version(
 
 
 @pytest.mark.parametrize("which", ["newest", "minimal"])
-def test_both_results_pass_kmend_check(
-    which: str, request: pytest.FixtureRequest, kdir61: Path
-) -> None:
+def test_both_results_pass_kmend_check(which: str, request: pytest.FixtureRequest,
+                                       kdir61: Path) -> None:
     code, doc = request.getfixturevalue(which)
     assert code == 0
     # what `kmend backport` reported, and the check library called again on the file
     [verdict] = doc["check"]
     assert verdict["will_load"] is True and verdict["first_error"] is None
     assert "loading out-of-tree module taints kernel" in " ".join(
-        f["message"] for f in verdict["findings"]
-    )
+        f["message"] for f in verdict["findings"])
     summary = check_built(Path(doc["modules"][0]), kdir61)
     assert summary.will_load, summary.lines
     other = Path("/lib/modules/6.1.0-57-amd64/build")
@@ -176,36 +148,20 @@ def test_both_results_pass_kmend_check(
 
 
 def test_the_later_revisions_build_where_the_api_exists(
-    history: tuple[Path, dict[str, str]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+        history: tuple[Path, dict[str, str]], tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
     need((KDIR612 / "Module.symvers").is_file(), "linux-headers-6.12.117+deb12-amd64")
     repo, shas = history
-    code, doc, _ = kmend(
-        capsys,
-        "backport",
-        "--source",
-        str(repo),
-        "--module",
-        "drivers/kmdemo/demo_main.c",
-        "--kdir",
-        str(KDIR612),
-        "--fix",
-        shas["fix"],
-        "-o",
-        str(tmp_path / "o"),
-        "--json",
-    )
+    code, doc, _ = kmend(capsys, "backport", "--source", str(repo), "--module",
+                         "drivers/kmdemo/demo_main.c", "--kdir", str(KDIR612),
+                         "--fix", shas["fix"], "-o", str(tmp_path / "o"), "--json")
     assert code == 0 and doc["chosen_rev"] == shas["head"]
     assert len(doc["probes"]) <= 2  # newest first: the head builds, nothing older is needed
 
 
 def test_kmend_build_rebuilds_and_reports_missing_apis(
-    minimal: tuple[int, Any],
-    history: tuple[Path, dict[str, str]],
-    kdir61: Path,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
+        minimal: tuple[int, Any], history: tuple[Path, dict[str, str]], kdir61: Path,
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     _, doc = minimal
     src = tmp_path / "ok"
     shutil.copytree(doc["output"], src)
@@ -217,9 +173,8 @@ def test_kmend_build_rebuilds_and_reports_missing_apis(
     broken = tmp_path / "broken"
     shutil.copytree(src, broken)
     (broken / "kmend-demo.ko").unlink()
-    text = proc.run(
-        ["git", "-C", str(repo), "show", f"{shas['head']}:drivers/kmdemo/demo_main.c"], timeout=30
-    ).stdout
+    text = proc.run(["git", "-C", str(repo), "show", f"{shas['head']}:drivers/kmdemo/demo_main.c"],
+                    timeout=30).stdout
     (broken / "demo_main.c").write_text(text)
     code, bdoc, err = kmend(capsys, "build", str(broken), "--kdir", str(kdir61), "--json")
     assert code == 1 and not bdoc["ok"] and bdoc["modules"] == []
@@ -230,18 +185,14 @@ def test_kmend_build_rebuilds_and_reports_missing_apis(
 
 
 def test_dkms_add_build_install_accepts_the_output(
-    minimal: tuple[int, Any], kdir61: Path, tmp_path: Path
-) -> None:
+        minimal: tuple[int, Any], kdir61: Path, tmp_path: Path) -> None:
     need(shutil.which("dkms"), "dkms (apt-get install dkms)")
     need(os.geteuid() == 0, "root (dkms)")
     _, doc = minimal
     conf = (Path(doc["output"]) / "dkms.conf").read_text()
     version = conf.split('PACKAGE_VERSION="', 1)[1].split('"', 1)[0]
-    trees = {
-        "--dkmstree": tmp_path / "dkms",
-        "--sourcetree": tmp_path / "src",
-        "--installtree": tmp_path / "inst",
-    }
+    trees = {"--dkmstree": tmp_path / "dkms", "--sourcetree": tmp_path / "src",
+             "--installtree": tmp_path / "inst"}
     for t in trees.values():
         t.mkdir()
     (trees["--installtree"] / "6.1.0-47-amd64").mkdir()
@@ -265,113 +216,47 @@ def test_dkms_add_build_install_accepts_the_output(
 # -- bad input ---------------------------------------------------------------------------
 
 
-def test_unknown_module(
-    history: tuple[Path, dict[str, str]],
-    kdir61: Path,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    code, _, err = kmend(
-        capsys,
-        "backport",
-        "--source",
-        str(history[0]),
-        "--module",
-        "nosuch",
-        "--kdir",
-        str(kdir61),
-        "-o",
-        str(tmp_path / "o"),
-    )
+def test_unknown_module(history: tuple[Path, dict[str, str]], kdir61: Path, tmp_path: Path,
+                        capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = kmend(capsys, "backport", "--source", str(history[0]), "--module", "nosuch",
+                         "--kdir", str(kdir61), "-o", str(tmp_path / "o"))
     assert code == 4 and "declares module 'nosuch'" in err and "Traceback" not in err
     assert not (tmp_path / "o").exists()
 
 
-def test_revision_that_does_not_exist(
-    history: tuple[Path, dict[str, str]],
-    kdir61: Path,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    code, _, err = kmend(
-        capsys,
-        "backport",
-        "--source",
-        str(history[0]),
-        "--module",
-        "kmend-demo",
-        "--kdir",
-        str(kdir61),
-        "--fix",
-        "deadbeef1234",
-        "-o",
-        str(tmp_path / "o"),
-    )
+def test_revision_that_does_not_exist(history: tuple[Path, dict[str, str]], kdir61: Path,
+                                      tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = kmend(capsys, "backport", "--source", str(history[0]), "--module",
+                         "kmend-demo", "--kdir", str(kdir61), "--fix", "deadbeef1234",
+                         "-o", str(tmp_path / "o"))
     assert code == 4 and "revision 'deadbeef1234' not found" in err
-    code, _, err = kmend(
-        capsys,
-        "backport",
-        "--source",
-        str(history[0]),
-        "--module",
-        "kmend-demo",
-        "--kdir",
-        str(kdir61),
-        "--base",
-        "v9.9",
-        "-o",
-        str(tmp_path / "o"),
-    )
+    code, _, err = kmend(capsys, "backport", "--source", str(history[0]), "--module",
+                         "kmend-demo", "--kdir", str(kdir61), "--base", "v9.9",
+                         "-o", str(tmp_path / "o"))
     assert code == 4 and "'v9.9' not found" in err
 
 
-def test_tree_without_makefiles(
-    kdir61: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_tree_without_makefiles(kdir61: Path, tmp_path: Path,
+                                capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "t/drivers/x").mkdir(parents=True)
     (tmp_path / "t/drivers/x/x.c").write_text("int x;\n")
-    code, _, err = kmend(
-        capsys,
-        "backport",
-        "--source",
-        str(tmp_path / "t"),
-        "--module",
-        "x",
-        "--kdir",
-        str(kdir61),
-        "-o",
-        str(tmp_path / "o"),
-    )
+    code, _, err = kmend(capsys, "backport", "--source", str(tmp_path / "t"), "--module", "x",
+                         "--kdir", str(kdir61), "-o", str(tmp_path / "o"))
     assert code == 4 and "no Kbuild Makefiles" in err
 
 
-def test_missing_headers_name_the_package(
-    history: tuple[Path, dict[str, str]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    code, _, err = kmend(
-        capsys,
-        "backport",
-        "--source",
-        str(history[0]),
-        "--module",
-        "kmend-demo",
-        "--kernel",
-        "9.9.9-1-amd64",
-        "-o",
-        str(tmp_path / "o"),
-    )
+def test_missing_headers_name_the_package(history: tuple[Path, dict[str, str]], tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = kmend(capsys, "backport", "--source", str(history[0]), "--module",
+                         "kmend-demo", "--kernel", "9.9.9-1-amd64", "-o", str(tmp_path / "o"))
     assert code == 3 and "apt-get install linux-headers-9.9.9-1-amd64" in err
     code, _, err = kmend(capsys, "build", str(tmp_path), "--kdir", str(tmp_path / "nokdir"))
     assert code == 3 and "no such kernel build directory" in err
 
 
-def test_compiler_missing(
-    history: tuple[Path, dict[str, str]],
-    kdir61: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
+def test_compiler_missing(history: tuple[Path, dict[str, str]], kdir61: Path, tmp_path: Path,
+                          monkeypatch: pytest.MonkeyPatch,
+                          capsys: pytest.CaptureFixture[str]) -> None:
     bindir = tmp_path / "bin"
     bindir.mkdir()
     for tool in ("git", "make", "tar"):
@@ -380,50 +265,21 @@ def test_compiler_missing(
         (bindir / tool).symlink_to(found)
     monkeypatch.setenv("PATH", str(bindir))
     monkeypatch.delenv("CC", raising=False)
-    code, _, err = kmend(
-        capsys,
-        "backport",
-        "--source",
-        str(history[0]),
-        "--module",
-        "kmend-demo",
-        "--kdir",
-        str(kdir61),
-        "-o",
-        str(tmp_path / "o"),
-    )
+    code, _, err = kmend(capsys, "backport", "--source", str(history[0]), "--module",
+                         "kmend-demo", "--kdir", str(kdir61), "-o", str(tmp_path / "o"))
     assert code == 3 and "compiler gcc not found" in err and "apt-get install gcc" in err
 
 
 def test_a_url_is_cloned_blobless_into_the_cache(
-    history: tuple[Path, dict[str, str]],
-    kdir61: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
+        history: tuple[Path, dict[str, str]], kdir61: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     repo, shas = history
     monkeypatch.setenv("KMEND_CACHE", str(tmp_path / "cache"))
-    code, doc, _ = kmend(
-        capsys,
-        "backport",
-        "--source",
-        f"file://{repo}",
-        "--module",
-        "kmend-demo",
-        "--kdir",
-        str(kdir61),
-        "--fix",
-        shas["fix"],
-        "--policy",
-        "minimal",
-        "-o",
-        str(tmp_path / "o"),
-        "--json",
-    )
+    code, doc, _ = kmend(capsys, "backport", "--source", f"file://{repo}", "--module",
+                         "kmend-demo", "--kdir", str(kdir61), "--fix", shas["fix"],
+                         "--policy", "minimal", "-o", str(tmp_path / "o"), "--json")
     assert code == 0 and doc["chosen_kind"] == "fix-on-base"
     clones = list((tmp_path / "cache/repos").iterdir())
     assert len(clones) == 1
-    assert (clones[0] / "objects/info/commit-graph").is_file() or (
-        clones[0] / ".git/objects/info/commit-graph"
-    ).is_file()
+    assert (clones[0] / "objects/info/commit-graph").is_file() or \
+        (clones[0] / ".git/objects/info/commit-graph").is_file()

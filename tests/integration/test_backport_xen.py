@@ -35,17 +35,8 @@ def kmend_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 @pytest.fixture(scope="session")
 def newest_612(kmend_cache: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[int, Any]:
     out = tmp_path_factory.mktemp("x") / "out"
-    return run(
-        "backport",
-        "--source",
-        str(SRC612),
-        "--module",
-        "xen-evtchn",
-        "--kdir",
-        str(kdir(KDIRS61[0])),
-        "-o",
-        str(out),
-    )
+    return run("backport", "--source", str(SRC612), "--module", "xen-evtchn",
+               "--kdir", str(kdir(KDIRS61[0])), "-o", str(out))
 
 
 @pytest.fixture(scope="session")
@@ -72,12 +63,8 @@ def test_612_evtchn_does_not_build_on_61_and_kmend_says_why(newest_612: tuple[in
 
 
 @pytest.fixture(scope="session", params=KDIRS61, ids=lambda p: p.parent.name)
-def minimal_61(
-    request: pytest.FixtureRequest,
-    fix_patch: Path,
-    kmend_cache: Path,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> tuple[Path, Path, int, Any]:
+def minimal_61(request: pytest.FixtureRequest, fix_patch: Path, kmend_cache: Path,
+               tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, int, Any]:
     kdir61: Path = request.param
     out = tmp_path_factory.mktemp("min") / "xen-evtchn"
     code, doc = xb.minimal_backport(fix_patch, kdir61, out)
@@ -85,8 +72,7 @@ def minimal_61(
 
 
 def test_minimal_backport_of_the_fix_onto_61_builds(
-    minimal_61: tuple[Path, Path, int, Any],
-) -> None:
+        minimal_61: tuple[Path, Path, int, Any]) -> None:
     kdir61, out, code, doc = minimal_61
     assert code == 0, doc["explanation"]
     assert doc["chosen_kind"] == "fix-on-base"
@@ -111,30 +97,16 @@ def test_minimal_backport_passes_kmend_check(minimal_61: tuple[Path, Path, int, 
     [verdict] = doc["check"]
     assert verdict["will_load"] is True and verdict["first_error"] is None
     assert "loading out-of-tree module taints kernel" in " ".join(
-        f["message"] for f in verdict["findings"]
-    )
+        f["message"] for f in verdict["findings"])
     summary = check_built(Path(doc["modules"][0]), kdir61)
     assert summary.will_load, summary.lines
 
 
 def test_newest_with_the_fix_and_base_recommends_minimal(
-    fix_patch: Path, kmend_cache: Path, tmp_path: Path
-) -> None:
-    code, doc = run(
-        "backport",
-        "--source",
-        str(SRC612),
-        "--base-source",
-        str(SRC61),
-        "--fix",
-        str(fix_patch),
-        "--module",
-        "drivers/xen/evtchn.c",
-        "--kdir",
-        str(kdir(KDIRS61[0])),
-        "-o",
-        str(tmp_path / "o"),
-    )
+        fix_patch: Path, kmend_cache: Path, tmp_path: Path) -> None:
+    code, doc = run("backport", "--source", str(SRC612), "--base-source", str(SRC61),
+                    "--fix", str(fix_patch), "--module", "drivers/xen/evtchn.c",
+                    "--kdir", str(kdir(KDIRS61[0])), "-o", str(tmp_path / "o"))
     assert code == 1
     advice = " ".join(doc["explanation"])
     assert "the fix applied on the target's own version builds" in advice

@@ -21,18 +21,12 @@ __all__ = ["built_modules"]  # the session fixture, imported so pytest finds it
 pytestmark = pytest.mark.integration
 
 K47, K57, K612 = "6.1.0-47-amd64", "6.1.0-57-amd64", "6.12.117+deb12-amd64"
-SIZE_MSG = (
-    "module hello: .gnu.linkonce.this_module section size must match the kernel's "
-    "built struct module size at run time"
-)
+SIZE_MSG = ("module hello: .gnu.linkonce.this_module section size must match the kernel's "
+            "built struct module size at run time")
 
 
-def first_error(
-    built: dict[str, dict[str, Path]], build: str, label: str, target: str
-) -> str | None:
-    verdict = check_module(
-        read_module(built[build][label]), KernelTarget.from_kdir(kdir_of(target))
-    )
+def first_error(built: dict[str, dict[str, Path]], build: str, label: str, target: str) -> str | None:
+    verdict = check_module(read_module(built[build][label]), KernelTarget.from_kdir(kdir_of(target)))
     first = verdict.first_error
     assert verdict.will_load == (first is None)
     return first.message if first else None
@@ -49,27 +43,12 @@ LAB_CASES = [
     (K57, "hello", K612, SIZE_MSG),
     (K57, "vm-release", K57, None),
     (K612, "vm-release", K612, None),
-    (
-        K57,
-        "vm-flags",
-        K57,
-        "hello: version magic '6.1.0-57-amd64 SMP PREEMPT mod_unload modversions ' "
-        "should be '6.1.0-57-amd64 SMP preempt mod_unload modversions '",
-    ),
-    (
-        K612,
-        "vm-flags",
-        K612,
-        "hello: version magic '6.12.117+deb12-amd64 SMP PREEMPT mod_unload "
-        "modversions ' should be '6.12.117+deb12-amd64 SMP preempt mod_unload modversions '",
-    ),
-    (
-        K47,
-        "noversions",
-        K57,
-        "hello: version magic '6.1.0-47-amd64 SMP preempt mod_unload modversions ' "
-        "should be '6.1.0-57-amd64 SMP preempt mod_unload modversions '",
-    ),
+    (K57, "vm-flags", K57, "hello: version magic '6.1.0-57-amd64 SMP PREEMPT mod_unload modversions ' "
+     "should be '6.1.0-57-amd64 SMP preempt mod_unload modversions '"),
+    (K612, "vm-flags", K612, "hello: version magic '6.12.117+deb12-amd64 SMP PREEMPT mod_unload "
+     "modversions ' should be '6.12.117+deb12-amd64 SMP preempt mod_unload modversions '"),
+    (K47, "noversions", K57, "hello: version magic '6.1.0-47-amd64 SMP preempt mod_unload modversions ' "
+     "should be '6.1.0-57-amd64 SMP preempt mod_unload modversions '"),
     (K57, "noversions", K57, None),
     (K57, "badsym", K57, "badsym: Unknown symbol kmend_nonexistent_symbol_xyz (err -2)"),
     (K612, "badsym", K612, "badsym: Unknown symbol kmend_nonexistent_symbol_xyz (err -2)"),
@@ -79,21 +58,14 @@ LAB_CASES = [
 
 
 @pytest.mark.parametrize("build,label,target,expected", LAB_CASES)
-def test_agrees_with_recorded_kernel_messages(
-    built_modules: dict[str, dict[str, Path]],
-    build: str,
-    label: str,
-    target: str,
-    expected: str | None,
-) -> None:
+def test_agrees_with_recorded_kernel_messages(built_modules: dict[str, dict[str, Path]], build: str,
+                                              label: str, target: str, expected: str | None) -> None:
     assert first_error(built_modules, build, label, target) == expected
 
 
 def test_noversions_taints_forced(built_modules: dict[str, dict[str, Path]]) -> None:
     """lab.md: own module with __versions hidden loads with taint 12290 (F+O+E)."""
-    v = check_module(
-        read_module(built_modules[K57]["noversions"]), KernelTarget.from_kdir(kdir_of(K57))
-    )
+    v = check_module(read_module(built_modules[K57]["noversions"]), KernelTarget.from_kdir(kdir_of(K57)))
     assert v.will_load and v.taints == "FOE"
     assert v.findings[0].message == "hello: module_layout: kernel tainted."
 
@@ -114,9 +86,7 @@ def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, s
     return code, out.out, out.err
 
 
-def test_cli_exit_codes_and_json(
-    built_modules: dict[str, dict[str, Path]], capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_cli_exit_codes_and_json(built_modules: dict[str, dict[str, Path]], capsys: pytest.CaptureFixture[str]) -> None:
     ok = str(built_modules[K57]["hello"])
     code, out, _ = run_cli(["check", ok, "--kdir", str(kdir_of(K57))], capsys)
     assert code == 0 and "LOADS" in out
@@ -124,18 +94,15 @@ def test_cli_exit_codes_and_json(
     assert code == 1
     assert "hello: disagrees about version of symbol module_layout" in out
     assert f"rebuild it against the headers of {K47}" in out
-    code, out, _ = run_cli(
-        ["check", ok, "--symvers", str(kdir_of(K47) / "Module.symvers"), "--json"], capsys
-    )
+    code, out, _ = run_cli(["check", ok, "--symvers", str(kdir_of(K47) / "Module.symvers"), "--json"], capsys)
     doc = json.loads(out)
     assert code == 1 and doc["will_load"] is False
     assert doc["first_error"] == "hello: disagrees about version of symbol module_layout"
     assert doc["module_file"]["name"] == "hello" and doc["kernel_target"]["symvers"] > 20000
 
 
-def test_cli_bad_inputs(
-    built_modules: dict[str, dict[str, Path]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_cli_bad_inputs(built_modules: dict[str, dict[str, Path]], tmp_path: Path,
+                        capsys: pytest.CaptureFixture[str]) -> None:
     good = built_modules[K57]["hello"].read_bytes()
     cases = {
         "empty": (b"", "empty file"),
@@ -158,18 +125,14 @@ def test_cli_bad_inputs(
     assert code == 4 and "no such file" in err
 
 
-def test_cli_stripped_is_refused_with_kernel_message(
-    built_modules: dict[str, dict[str, Path]], capsys: pytest.CaptureFixture[str]
-) -> None:
-    code, out, _ = run_cli(
-        ["check", str(built_modules[K57]["stripped"]), "--kdir", str(kdir_of(K57))], capsys
-    )
+def test_cli_stripped_is_refused_with_kernel_message(built_modules: dict[str, dict[str, Path]],
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(["check", str(built_modules[K57]["stripped"]), "--kdir", str(kdir_of(K57))], capsys)
     assert code == 1 and "hello: module has no symbols (stripped?)" in out
 
 
-def test_headers_without_symvers(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], built_modules: dict[str, dict[str, Path]]
-) -> None:
+def test_headers_without_symvers(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                 built_modules: dict[str, dict[str, Path]]) -> None:
     src = kdir_of(K57)
     fake = tmp_path / "headers"
     (fake / "include/generated").mkdir(parents=True)
@@ -178,11 +141,7 @@ def test_headers_without_symvers(
     shutil.copyfile(src / "include/config/auto.conf", fake / "include/config/auto.conf")
     code, _, err = run_cli(["check", str(built_modules[K57]["hello"]), "--kdir", str(fake)], capsys)
     assert code == 4 and "without Module.symvers" in err and len(err.strip().splitlines()) == 1
-    code, _, err = run_cli(
-        ["check", str(built_modules[K57]["hello"]), "--kdir", str(tmp_path / "nope")], capsys
-    )
+    code, _, err = run_cli(["check", str(built_modules[K57]["hello"]), "--kdir", str(tmp_path / "nope")], capsys)
     assert code == 3 and "no such kernel headers directory" in err
-    code, _, err = run_cli(
-        ["check", str(built_modules[K57]["hello"]), "--kernel", "9.9.9-nope"], capsys
-    )
+    code, _, err = run_cli(["check", str(built_modules[K57]["hello"]), "--kernel", "9.9.9-nope"], capsys)
     assert code == 3 and "apt-get install linux-headers-9.9.9-nope" in err

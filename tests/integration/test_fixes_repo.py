@@ -35,16 +35,8 @@ RELEASE = "3.10.20-11.el6.centos.alt.x86_64"
 def history(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     need(shutil.which("git"), "git is not installed")
     root = tmp_path_factory.mktemp("kernel-history")
-    res = proc.run(
-        [
-            sys.executable,
-            str(REPO / "scripts/make-kernel-history.py"),
-            str(root / "linux.git"),
-            "--unrelated",
-            "600",
-        ],
-        timeout=300,
-    )
+    res = proc.run([sys.executable, str(REPO / "scripts/make-kernel-history.py"),
+                    str(root / "linux.git"), "--unrelated", "600"], timeout=300)
     manifest: dict[str, Any] = json.loads(res.stdout)
     manifest["root"] = root
     return manifest
@@ -79,24 +71,12 @@ def test_history_is_kernel_shaped(history: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize("line_log", [False, True])
-def test_evtchn_fix_ranks_first(
-    history: dict[str, Any], capsys: pytest.CaptureFixture[str], line_log: bool
-) -> None:
+def test_evtchn_fix_ranks_first(history: dict[str, Any], capsys: pytest.CaptureFixture[str],
+                                line_log: bool) -> None:
     extra = ["--line-log"] if line_log else []
-    doc = run_json(
-        capsys,
-        "--repo",
-        history["repo"],
-        "--file",
-        "drivers/xen/evtchn.c",
-        "--function",
-        "evtchn_bind_to_user",
-        "--line",
-        "264",
-        "--base",
-        RELEASE,
-        *extra,
-    )
+    doc = run_json(capsys, "--repo", history["repo"], "--file", "drivers/xen/evtchn.c",
+                   "--function", "evtchn_bind_to_user", "--line", "264", "--base", RELEASE,
+                   *extra)
     assert doc["base"] == "v3.10.20"
     assert doc["source_line"] == "\tBUG_ON(port_owner(port) != NULL);"
     assert doc["function"] == "evtchn_bind_to_user"
@@ -127,22 +107,10 @@ def test_evtchn_fix_ranks_first(
     assert deadlock["stable_backports"][0]["first_release"] == "v3.10.12"
 
 
-def test_widget_fix_by_fixes_tag_and_condition(
-    history: dict[str, Any], capsys: pytest.CaptureFixture[str]
-) -> None:
-    doc = run_json(
-        capsys,
-        "--repo",
-        history["repo"],
-        "--file",
-        "drivers/misc/kmt-widget.c",
-        "--line",
-        "52",
-        "--function",
-        "widget_queue_work",
-        "--base",
-        "v3.10.20",
-    )
+def test_widget_fix_by_fixes_tag_and_condition(history: dict[str, Any],
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    doc = run_json(capsys, "--repo", history["repo"], "--file", "drivers/misc/kmt-widget.c",
+                   "--line", "52", "--function", "widget_queue_work", "--base", "v3.10.20")
     best = doc["candidates"][0]
     assert best["subject"] == WIDGET_FIX_SUBJECT
     assert {"changes-condition", "fixes-blamed", "quotes-site", "cc-stable"} <= kinds(best)
@@ -165,12 +133,10 @@ def test_widget_fix_by_fixes_tag_and_condition(
     assert {"changes-function", "near-line"} <= after  # adds a line right below the WARN
 
 
-def test_example_incident_from_the_log(
-    history: dict[str, Any], examples_dir: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    doc = run_json(
-        capsys, "--repo", history["repo"], "--log", str(examples_dir / "w-xen09-messages.log")
-    )
+def test_example_incident_from_the_log(history: dict[str, Any], examples_dir: Path,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    doc = run_json(capsys, "--repo", history["repo"], "--log",
+                   str(examples_dir / "w-xen09-messages.log"))
     assert doc["release"] == RELEASE
     assert (doc["base"], doc["file"], doc["line"]) == ("v3.10.20", "drivers/xen/evtchn.c", 264)
     best = doc["candidates"][0]
@@ -180,19 +146,8 @@ def test_example_incident_from_the_log(
 
 
 def test_human_table(history: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(
-        [
-            "fixes",
-            "--repo",
-            history["repo"],
-            "--file",
-            "drivers/xen/evtchn.c",
-            "--line",
-            "264",
-            "--base",
-            RELEASE,
-        ]
-    )
+    code = main(["fixes", "--repo", history["repo"], "--file", "drivers/xen/evtchn.c",
+                 "--line", "264", "--base", RELEASE])
     out = capsys.readouterr().out
     assert code == 0
     assert "BUG_ON(port_owner(port) != NULL);" in out
@@ -200,25 +155,14 @@ def test_human_table(history: dict[str, Any], capsys: pytest.CaptureFixture[str]
     assert sha(history, "fix")[:12] in first_row
 
 
-def test_heavy_backport_distro_warns(
-    history: dict[str, Any], capsys: pytest.CaptureFixture[str]
-) -> None:
-    doc = run_json(
-        capsys,
-        "--repo",
-        history["repo"],
-        "--file",
-        "drivers/xen/evtchn.c",
-        "--line",
-        "264",
-        "--base",
-        "3.10.0-1160.el7.x86_64",
-    )
+def test_heavy_backport_distro_warns(history: dict[str, Any],
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    doc = run_json(capsys, "--repo", history["repo"], "--file", "drivers/xen/evtchn.c",
+                   "--line", "264", "--base", "3.10.0-1160.el7.x86_64")
     assert doc["base"] == "v3.10"
     assert any("backports" in w for w in doc["warnings"])
-    assert doc["checks"][0] == (
-        f"rpm -q --changelog kernel-3.10.0-1160.el7 | grep -F -e '{FIX_SUBJECT}'"
-    )
+    assert doc["checks"][0] == ("rpm -q --changelog kernel-3.10.0-1160.el7 | grep -F -e "
+                                f"'{FIX_SUBJECT}'")
 
 
 @pytest.mark.parametrize(
@@ -230,13 +174,8 @@ def test_heavy_backport_distro_warns(
         (["--base", "v3.10.20", "--line", "9999"], 4, "past the end"),
     ],
 )
-def test_bad_input_is_one_line(
-    history: dict[str, Any],
-    capsys: pytest.CaptureFixture[str],
-    args: list[str],
-    code: int,
-    words: str,
-) -> None:
+def test_bad_input_is_one_line(history: dict[str, Any], capsys: pytest.CaptureFixture[str],
+                               args: list[str], code: int, words: str) -> None:
     argv = ["fixes", "--repo", history["repo"], "--function", "evtchn_bind_to_user"]
     if "--file" not in args:
         argv += ["--file", "drivers/xen/evtchn.c"]
@@ -254,30 +193,16 @@ def _free_port() -> int:
         return port
 
 
-def test_remote_blobless_clone_over_git_daemon(
-    history: dict[str, Any],
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_remote_blobless_clone_over_git_daemon(history: dict[str, Any], tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str],
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
     port = _free_port()
     root = Path(history["root"])
     # A test-owned background server; kmend itself runs programs only through kmend.proc.
     daemon = subprocess.Popen(
-        [
-            "git",
-            "daemon",
-            "--reuseaddr",
-            "--export-all",
-            f"--base-path={root}",
-            "--listen=127.0.0.1",
-            f"--port={port}",
-            str(root),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+        ["git", "daemon", "--reuseaddr", "--export-all", f"--base-path={root}",
+         "--listen=127.0.0.1", f"--port={port}", str(root)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         for _ in range(100):
             try:
@@ -287,7 +212,8 @@ def test_remote_blobless_clone_over_git_daemon(
                 time.sleep(0.05)
         monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
         url = f"git://127.0.0.1:{port}/linux.git"
-        doc = run_json(capsys, "--repo", url, "--log", str(REPO / "examples/w-xen09-messages.log"))
+        doc = run_json(capsys, "--repo", url, "--log",
+                       str(REPO / "examples/w-xen09-messages.log"))
         best = doc["candidates"][0]
         assert best["commit"] == sha(history, "fix")
         assert best["stable_backports"][0]["first_release"] == "v3.10.25"
@@ -297,58 +223,27 @@ def test_remote_blobless_clone_over_git_daemon(
         # Blobless: far fewer blobs than the history has file versions.
         count = proc.run(["git", "-C", str(clone), "count-objects", "-v"]).stdout
         assert "in-pack:" in count
-        missing = proc.run(
-            ["git", "-C", str(clone), "rev-list", "--objects", "--all", "--missing=print"]
-        ).stdout
+        missing = proc.run(["git", "-C", str(clone), "rev-list", "--objects", "--all",
+                            "--missing=print"]).stdout
         assert sum(1 for line in missing.splitlines() if line.startswith("?")) > 100
         # Every version of the crash file was fetched (in one batch), other blobs were not.
-        versions = proc.run(
-            [
-                "git",
-                "-C",
-                str(clone),
-                "rev-list",
-                "--objects",
-                "--missing=print",
-                "HEAD",
-                "v3.10.20",
-                "refs/remotes/origin/linux-3.10.y",
-                "--",
-                "drivers/xen/evtchn.c",
-            ]
-        ).stdout
+        versions = proc.run(["git", "-C", str(clone), "rev-list", "--objects", "--missing=print",
+                             "HEAD", "v3.10.20", "refs/remotes/origin/linux-3.10.y", "--",
+                             "drivers/xen/evtchn.c"]).stdout
         assert not [line for line in versions.splitlines() if line.startswith("?")]
         # A second run reuses (and updates) the cached clone.
-        again = run_json(
-            capsys,
-            "--repo",
-            url,
-            "--file",
-            "drivers/xen/evtchn.c",
-            "--line",
-            "264",
-            "--base",
-            RELEASE,
-        )
+        again = run_json(capsys, "--repo", url, "--file", "drivers/xen/evtchn.c",
+                         "--line", "264", "--base", RELEASE)
         assert again["candidates"][0]["commit"] == sha(history, "fix")
     finally:
         os.killpg(daemon.pid, 15)
         daemon.wait(timeout=10)
 
 
-def test_wide_search_finds_a_fix_outside_the_file(
-    history: dict[str, Any], capsys: pytest.CaptureFixture[str]
-) -> None:
-    args = [
-        "--repo",
-        history["repo"],
-        "--file",
-        "drivers/xen/evtchn.c",
-        "--line",
-        "264",
-        "--base",
-        "v3.10.20",
-    ]
+def test_wide_search_finds_a_fix_outside_the_file(history: dict[str, Any],
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["--repo", history["repo"], "--file", "drivers/xen/evtchn.c", "--line", "264",
+            "--base", "v3.10.20"]
     narrow = run_json(capsys, *args)
     header = sha(history, "header_fix")
     assert header not in {c["commit"] for c in narrow["candidates"]}
@@ -359,70 +254,39 @@ def test_wide_search_finds_a_fix_outside_the_file(
     assert wide["candidates"][0]["commit"] == sha(history, "fix")
 
 
-def test_log_index_out_of_range(
-    history: dict[str, Any], examples_dir: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    code = main(
-        [
-            "fixes",
-            "--repo",
-            history["repo"],
-            "--log",
-            str(examples_dir / "w-xen09-messages.log"),
-            "--index",
-            "3",
-        ]
-    )
+def test_log_index_out_of_range(history: dict[str, Any], examples_dir: Path,
+                                capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["fixes", "--repo", history["repo"], "--log",
+                 str(examples_dir / "w-xen09-messages.log"), "--index", "3"])
     err = capsys.readouterr().err
     assert code == 2
     assert "--index 3 is out of range" in err
 
 
-def test_function_without_line(history: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
-    doc = run_json(
-        capsys,
-        "--repo",
-        history["repo"],
-        "--file",
-        "drivers/xen/evtchn.c",
-        "--function",
-        "evtchn_bind_to_user",
-        "--base",
-        "v3.10.20",
-    )
+def test_function_without_line(history: dict[str, Any],
+                               capsys: pytest.CaptureFixture[str]) -> None:
+    doc = run_json(capsys, "--repo", history["repo"], "--file", "drivers/xen/evtchn.c",
+                   "--function", "evtchn_bind_to_user", "--base", "v3.10.20")
     assert doc["line"] is None and doc["source_line"] is None
-    text = proc.run(
-        ["git", "-C", history["repo"], "show", "v3.10.20:drivers/xen/evtchn.c"]
-    ).stdout.splitlines()
+    text = proc.run(["git", "-C", history["repo"], "show",
+                     "v3.10.20:drivers/xen/evtchn.c"]).stdout.splitlines()
     start = text.index("static int evtchn_bind_to_user(struct per_user_data *u, int port)") + 1
     end = text.index("}", start) + 1
     assert (doc["source"]["function_start"], doc["source"]["function_end"]) == (start, end)
     best = doc["candidates"][0]
     assert best["commit"] == sha(history, "fix")
     assert "removes BUG_ON(port_owner(port) != NULL); from evtchn_bind_to_user()" in [
-        e["detail"] for e in best["evidence"]
-    ]
+        e["detail"] for e in best["evidence"]]
 
 
-def test_unreachable_url_leaves_no_cache_entry(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_unreachable_url_leaves_no_cache_entry(tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str],
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
     need(shutil.which("git"), "git is not installed")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     url = f"git://127.0.0.1:{_free_port()}/linux.git"  # nothing listens there
-    code = main(
-        [
-            "fixes",
-            "--repo",
-            url,
-            "--file",
-            "drivers/xen/evtchn.c",
-            "--line",
-            "264",
-            "--base",
-            "v3.10.20",
-        ]
-    )
+    code = main(["fixes", "--repo", url, "--file", "drivers/xen/evtchn.c", "--line", "264",
+                 "--base", "v3.10.20"])
     err = capsys.readouterr().err
     assert code == 5
     assert f"cannot clone {url}" in err and len(err.strip().splitlines()) == 1

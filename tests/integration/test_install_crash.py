@@ -16,16 +16,12 @@ pytestmark = pytest.mark.integration
 # The step names are the contract of the fault-injection variable; written out here, not
 # imported, so a renamed step fails this test instead of silently covering nothing.
 INSTALL_STEPS = ["backup", "place", "depmod", "initramfs", "reload"]
-ROLLBACK_STEPS = ["rollback-restore", "rollback-depmod", "rollback-initramfs", "rollback-reload"]
+ROLLBACK_STEPS = ["rollback-restore", "rollback-depmod", "rollback-initramfs",
+                  "rollback-reload"]
 # After recovery: an install killed before its file was in place is undone; one killed
 # later is finished.  An interrupted rollback is always finished.
-EXPECT_INSTALL = {
-    "backup": "old",
-    "place": "new",
-    "depmod": "new",
-    "initramfs": "new",
-    "reload": "new",
-}
+EXPECT_INSTALL = {"backup": "old", "place": "new", "depmod": "new", "initramfs": "new",
+                  "reload": "new"}
 # override on plain 6.1, replace on plain 6.1 and on compressed (.ko.xz) 6.12
 CASES = [(K61, "override"), (K61, "replace"), (K612, "replace")]
 
@@ -44,7 +40,8 @@ def test_every_kill_point_recovers_to_old_or_new(
 
     for step in INSTALL_STEPS:
         root = make_root(tmp_path / f"install-{step}", release)
-        killed = kmend("install", str(ko), "--root", str(root), "--mode", mode, crash_after=step)
+        killed = kmend("install", str(ko), "--root", str(root), "--mode", mode,
+                       crash_after=step)
         assert killed.returncode == -signal.SIGKILL, (step, killed.stderr)
         if step == "place":
             st = kmend_json("status", "--root", str(root))
@@ -74,11 +71,9 @@ def test_every_kill_point_recovers_to_old_or_new(
         covered += 1
 
     with capsys.disabled():
-        print(
-            f"\n[install crash matrix] {release} {mode}: {covered} kill points covered "
-            f"({len(INSTALL_STEPS)} install + {len(ROLLBACK_STEPS)} rollback), "
-            "each recovered to exactly the old or the new tree"
-        )
+        print(f"\n[install crash matrix] {release} {mode}: {covered} kill points covered "
+              f"({len(INSTALL_STEPS)} install + {len(ROLLBACK_STEPS)} rollback), "
+              "each recovered to exactly the old or the new tree")
     assert covered == len(INSTALL_STEPS) + len(ROLLBACK_STEPS)
 
 

@@ -43,13 +43,8 @@ def _no_pending(root: Path) -> dict[str, object]:
 def _tmpfs(where: Path, size: str) -> Iterator[Path]:
     need(os.geteuid() == 0, "mounting a tmpfs needs root")
     where.mkdir(parents=True)
-    res = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs", str(where)],
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    res = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs",
+                          str(where)], check=False, capture_output=True, text=True, timeout=60)
     need(res.returncode == 0, f"cannot mount a tmpfs here: {res.stderr.strip()}")
     try:
         yield where
@@ -76,13 +71,8 @@ def test_read_only_module_tree_fails_at_place_and_undoes(tmp_path: Path) -> None
     root = make_root(tmp_path / "root", K61)
     tree = root / TREE
     before = snapshot(root)
-    res = subprocess.run(
-        ["mount", "--bind", str(tree), str(tree)],
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    res = subprocess.run(["mount", "--bind", str(tree), str(tree)], check=False,
+                         capture_output=True, text=True, timeout=60)
     need(res.returncode == 0, f"cannot bind-mount here: {res.stderr.strip()}")
     try:
         subprocess.run(["mount", "-o", "remount,ro,bind", str(tree)], check=True, timeout=60)
@@ -198,24 +188,16 @@ def test_two_concurrent_installs_never_interleave(tmp_path: Path) -> None:
     before = snapshot(root)
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2] / "src"))
     env.pop("KMEND_TEST_CRASH_AFTER", None)
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-m", "kmend", "install", str(ko), "--root", str(root)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-        )
-        for ko in (ko1, ko2)
-    ]
+    procs = [subprocess.Popen([sys.executable, "-m", "kmend", "install", str(ko), "--root",
+                               str(root)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              env=env) for ko in (ko1, ko2)]
     results = [(p.wait(timeout=120), p.stderr.read() if p.stderr else "") for p in procs]
     for code, err in results:
         assert code in (0, 7), err
         if code == 7:  # lost the lock, or planned before the other install changed the tree
-            assert (
-                "another kmend transaction is running" in err
-                or "while this install was being planned; nothing was changed" in err
-            ), err
+            assert ("another kmend transaction is running" in err
+                    or "while this install was being planned; nothing was changed" in err), err
     st = _no_pending(root)
     committed = [t for t in st["transactions"] if t["state"] == "committed"]  # type: ignore[attr-defined]
     assert len(committed) == sum(1 for code, _ in results if code == 0)
@@ -243,21 +225,17 @@ def test_bad_input_gives_one_line_and_a_distinct_code(tmp_path: Path) -> None:
     text = tmp_path / "notes.txt"
     text.write_text("not a module\n")
     _clean_failure(kmend("install", str(text), "--root", str(root)), 4, "not an ELF file")
-    _clean_failure(
-        kmend("install", str(tmp_path / "nope.ko"), "--root", str(root)), 4, "is not a file"
-    )
-    _clean_failure(
-        kmend("install", str(ko), "--root", str(root), "--mode", "sideways"), 2, "--mode"
-    )
+    _clean_failure(kmend("install", str(tmp_path / "nope.ko"), "--root", str(root)), 4,
+                   "is not a file")
+    _clean_failure(kmend("install", str(ko), "--root", str(root), "--mode", "sideways"), 2,
+                   "--mode")
     bad = tmp_path / "prov.json"
     bad.write_text("{not json")
-    _clean_failure(
-        kmend("install", str(ko), "--root", str(root), "--provenance", str(bad)), 4, "not JSON"
-    )
+    _clean_failure(kmend("install", str(ko), "--root", str(root), "--provenance", str(bad)),
+                   4, "not JSON")
     bad.write_text(json.dumps(["a", "list"]))
-    _clean_failure(
-        kmend("install", str(ko), "--root", str(root), "--provenance", str(bad)), 4, "JSON object"
-    )
+    _clean_failure(kmend("install", str(ko), "--root", str(root), "--provenance", str(bad)),
+                   4, "JSON object")
     _clean_failure(kmend("rollback", "--root", str(root)), 7, "no installed kmend fix")
     _clean_failure(kmend("rollback", "../etc", "--root", str(root)), 7, "not a transaction id")
     assert snapshot(root, include_state=True) == before

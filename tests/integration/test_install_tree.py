@@ -29,11 +29,8 @@ pytestmark = pytest.mark.integration
 
 EVTCHN_61 = f"lib/modules/{K61}/kernel/drivers/xen/xen-evtchn.ko"
 EVTCHN_612 = f"lib/modules/{K612}/kernel/drivers/xen/xen-evtchn.ko.xz"
-PROVENANCE = {
-    "signature": "kernel BUG at drivers/xen/evtchn.c:LINE!",
-    "commit": "73cc4bb0c79e",
-    "revision": "af09d1a73aed",
-}
+PROVENANCE = {"signature": "kernel BUG at drivers/xen/evtchn.c:LINE!",
+              "commit": "73cc4bb0c79e", "revision": "af09d1a73aed"}
 
 
 def test_override_install_status_rollback_is_exact(tmp_path: Path) -> None:
@@ -46,7 +43,8 @@ def test_override_install_status_rollback_is_exact(tmp_path: Path) -> None:
 
     txn = kmend_json("install", str(ko), "--root", str(root), "--provenance", str(prov))
     assert txn["state"] == "committed"
-    assert [s["name"] for s in txn["steps"]] == ["backup", "place", "depmod", "initramfs", "reload"]
+    assert [s["name"] for s in txn["steps"]] == ["backup", "place", "depmod", "initramfs",
+                                                 "reload"]
     new_file = root / f"lib/modules/{K61}/updates/kmend/xen-evtchn.ko"
     assert new_file.read_bytes() == ko.read_bytes()
     assert show_depends(root, K61) == f"insmod {new_file}"
@@ -84,23 +82,17 @@ def test_replace_mode_on_a_compressed_tree_keeps_one_file_per_module(tmp_path: P
     target = root / EVTCHN_612
     assert show_depends(root, K612) == f"insmod {target}"
     assert modinfo_version(target) == "kmend-test-1"
-    unpacked = subprocess.run(
-        ["xz", "-dc", str(target)], capture_output=True, check=True, timeout=60
-    ).stdout
+    unpacked = subprocess.run(["xz", "-dc", str(target)], capture_output=True, check=True,
+                              timeout=60).stdout
     assert unpacked == ko.read_bytes()
-    listing = subprocess.run(
-        ["xz", "-lvv", str(target)], capture_output=True, text=True, check=True, timeout=60
-    ).stdout
+    listing = subprocess.run(["xz", "-lvv", str(target)], capture_output=True, text=True,
+                             check=True, timeout=60).stdout
     assert "CRC32" in listing and "--lzma2=dict=1MiB" in listing
     # the backup is byte-identical to the original
     backup = root / f"var/lib/kmend/txn/{txn['id']}/backup/{EVTCHN_612}"
     assert snapshot(root)[EVTCHN_612] != before[EVTCHN_612]
-    assert (
-        subprocess.run(
-            ["sha256sum", str(backup)], capture_output=True, text=True, check=True
-        ).stdout.split()[0]
-        == before[EVTCHN_612]
-    )
+    assert (subprocess.run(["sha256sum", str(backup)], capture_output=True, text=True,
+                           check=True).stdout.split()[0] == before[EVTCHN_612])
 
     kmend_json("rollback", txn["id"], "--root", str(root))
     assert snapshot(root) == before
@@ -172,17 +164,10 @@ def _initramfs_with(root: Path, release: str, module_rel: str) -> Path:
     dest = staging / "usr/lib/modules" / release / module_rel
     dest.parent.mkdir(parents=True)
     dest.write_bytes(b"stand-in")
-    listing = subprocess.run(
-        ["find", "."], cwd=staging, capture_output=True, check=True, timeout=60
-    ).stdout
-    archive = subprocess.run(
-        ["cpio", "-o", "-H", "newc", "--quiet"],
-        cwd=staging,
-        input=listing,
-        capture_output=True,
-        check=True,
-        timeout=60,
-    ).stdout
+    listing = subprocess.run(["find", "."], cwd=staging, capture_output=True, check=True,
+                             timeout=60).stdout
+    archive = subprocess.run(["cpio", "-o", "-H", "newc", "--quiet"], cwd=staging,
+                             input=listing, capture_output=True, check=True, timeout=60).stdout
     image = root / "boot" / f"initrd.img-{release}"
     image.parent.mkdir(parents=True, exist_ok=True)
     image.write_bytes(gzip.compress(archive, mtime=0))
@@ -192,10 +177,8 @@ def _initramfs_with(root: Path, release: str, module_rel: str) -> Path:
 def test_initramfs_containing_the_module_gets_an_exact_command_under_root(tmp_path: Path) -> None:
     ko = build_module(K61)
     root = make_root(tmp_path / "root", K61)
-    need(
-        shutil.which("lsinitramfs") and Path("/usr/sbin/update-initramfs").exists(),
-        "initramfs-tools not installed",
-    )
+    need(shutil.which("lsinitramfs") and Path("/usr/sbin/update-initramfs").exists(),
+         "initramfs-tools not installed")
     image = _initramfs_with(root, K61, "kernel/drivers/xen/xen-evtchn.ko")
     # the real update-initramfs script, so kmend detects initramfs-tools inside the root
     (root / "usr/sbin").mkdir(parents=True)

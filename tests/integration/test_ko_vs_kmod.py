@@ -36,9 +36,7 @@ def test_our_modules_read_like_modinfo(built_modules: dict[str, dict[str, Path]]
             mod = read_module(ko)
             assert mod.vermagic == (modinfo(ko, "vermagic") or [None])[0], (release, label)
             assert mod.name == modinfo(ko, "name")[0]
-            assert list(mod.depends) == [
-                d for d in ",".join(modinfo(ko, "depends")).split(",") if d
-            ]
+            assert list(mod.depends) == [d for d in ",".join(modinfo(ko, "depends")).split(",") if d]
             assert mod.license == modinfo(ko, "license")[0]
             if label not in {"noversions", "stripped"}:
                 assert dict(mod.versions) == dump_modversions(ko), (release, label)
@@ -74,12 +72,9 @@ def test_debian_signed_module(release: str) -> None:
     assert mod.compression == ("xz" if path.name.endswith(".xz") else "")
 
 
-@pytest.mark.parametrize(
-    "tool,suffix,kind", [("xz", ".xz", "xz"), ("zstd", ".zst", "zst"), ("gzip", ".gz", "gz")]
-)
-def test_compressed_copies(
-    built_modules: dict[str, dict[str, Path]], tmp_path: Path, tool: str, suffix: str, kind: str
-) -> None:
+@pytest.mark.parametrize("tool,suffix,kind", [("xz", ".xz", "xz"), ("zstd", ".zst", "zst"), ("gzip", ".gz", "gz")])
+def test_compressed_copies(built_modules: dict[str, dict[str, Path]], tmp_path: Path,
+                           tool: str, suffix: str, kind: str) -> None:
     need(shutil.which(tool), f"{tool} not installed")
     src = built_modules["6.1.0-57-amd64"]["hello"]
     copy = tmp_path / "hello.ko"
@@ -88,11 +83,7 @@ def test_compressed_copies(
     packed = tmp_path / f"hello.ko{suffix}"
     mod, plain = read_module(packed), read_module(src)
     assert mod.compression == kind
-    assert (mod.vermagic, dict(mod.versions), mod.undefined) == (
-        plain.vermagic,
-        dict(plain.versions),
-        plain.undefined,
-    )
+    assert (mod.vermagic, dict(mod.versions), mod.undefined) == (plain.vermagic, dict(plain.versions), plain.undefined)
 
 
 def test_mutated_modules_never_crash(built_modules: dict[str, dict[str, Path]]) -> None:
@@ -106,10 +97,8 @@ def test_mutated_modules_never_crash(built_modules: dict[str, dict[str, Path]]) 
     good = built_modules["6.1.0-57-amd64"]["needdep"].read_bytes()
 
     @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
-    @given(
-        st.lists(st.tuples(st.integers(0, len(good) - 1), st.integers(0, 255)), max_size=8),
-        st.integers(0, len(good)),
-    )
+    @given(st.lists(st.tuples(st.integers(0, len(good) - 1), st.integers(0, 255)), max_size=8),
+           st.integers(0, len(good)))
     def mutate(edits: list[tuple[int, int]], cut: int) -> None:
         data = bytearray(good[:cut] if cut > len(good) // 2 else good)
         for pos, value in edits:
@@ -123,9 +112,7 @@ def test_mutated_modules_never_crash(built_modules: dict[str, dict[str, Path]]) 
     mutate()
 
 
-def test_extended_modversions_preferred(
-    built_modules: dict[str, dict[str, Path]], tmp_path: Path
-) -> None:
+def test_extended_modversions_preferred(built_modules: dict[str, dict[str, Path]], tmp_path: Path) -> None:
     """≥6.14 kbuild (CONFIG_EXTENDED_MODVERSIONS) adds __version_ext_crcs (s32 array) and
     __version_ext_names (NUL-separated); the kernel prefers them.  Added here with objcopy."""
     import struct
@@ -138,22 +125,11 @@ def test_extended_modversions_preferred(
     strs = tmp_path / "names"
     strs.write_bytes(b"".join(n.encode() + b"\0" for n in names))
     out = tmp_path / "ext.ko"
-    proc.run(
-        [
-            "objcopy",
-            "--add-section",
-            f"__version_ext_crcs={crcs}",
-            "--set-section-flags",
-            "__version_ext_crcs=alloc,readonly",
-            "--add-section",
-            f"__version_ext_names={strs}",
-            "--set-section-flags",
-            "__version_ext_names=alloc,readonly",
-            str(src),
-            str(out),
-        ],
-        timeout=60,
-    )
+    proc.run(["objcopy", "--add-section", f"__version_ext_crcs={crcs}",
+              "--set-section-flags", "__version_ext_crcs=alloc,readonly",
+              "--add-section", f"__version_ext_names={strs}",
+              "--set-section-flags", "__version_ext_names=alloc,readonly", str(src), str(out)],
+             timeout=60)
     mod = read_module(out)
     assert mod.versions_source == "__version_ext"
     assert dict(mod.versions) == {names[0]: 0xDEADBEEF, names[1]: 0x12345678}

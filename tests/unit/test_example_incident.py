@@ -88,9 +88,7 @@ def test_show_json_cli(examples_dir: Path, capsys: pytest.CaptureFixture[str]) -
     assert doc["pc"]["segment"] == "e030"
 
 
-def test_scan_json_groups_duplicates(
-    examples_dir: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_scan_json_groups_duplicates(examples_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     rc = main(["scan", str(examples_dir), "--json"])
     assert rc == 0
     doc = json.loads(capsys.readouterr().out)

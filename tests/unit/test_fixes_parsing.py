@@ -72,29 +72,24 @@ Signed-off-by: A <a@example.org>
 
 
 def test_message_parsing() -> None:
-    assert history.fixes_tags(BACKPORT) == [
-        ("1234567890ab", "xen/evtchn: the bad commit"),
-        ("abcdef012345", None),
-    ]
+    assert history.fixes_tags(BACKPORT) == [("1234567890ab", "xen/evtchn: the bad commit"),
+                                            ("abcdef012345", None)]
     assert history.upstream_refs(BACKPORT) == ["73cc4bb0c79eabcdef0123456789abcdef012345"]
-    assert history.upstream_refs("[ Upstream commit 0123456789abcdef ]\n") == ["0123456789abcdef"]
-    assert history.upstream_refs("(cherry picked from commit 0123456789abcdef)") == [
-        "0123456789abcdef"
-    ]
+    assert history.upstream_refs("[ Upstream commit 0123456789abcdef ]\n") == \
+        ["0123456789abcdef"]
+    assert history.upstream_refs("(cherry picked from commit 0123456789abcdef)") == \
+        ["0123456789abcdef"]
     assert history.cc_stable(BACKPORT)
     assert not history.cc_stable("Cc: someone@example.org\n")
-    assert history.reverted("This reverts commit 0123456789abcdef0123.\n") == [
-        "0123456789abcdef0123"
-    ]
+    assert history.reverted('This reverts commit 0123456789abcdef0123.\n') == \
+        ["0123456789abcdef0123"]
 
 
 def test_log_with_patches_parsing() -> None:
-    out = (
-        "\x00" + "a" * 40 + "\x1f" + "b" * 40 + "\x1f1400000000\x1fsubj\x1fsubj\n\nbody\n"
-        "\x1e\ndiff --git a/f.c b/f.c\n--- a/f.c\n+++ b/f.c\n"
-        "@@ -264 +263,0 @@ static int evtchn_bind_to_user(struct per_user_data *u)\n"
-        "-\tBUG_ON(x);\n@@ -300,2 +299,2 @@\n-a\n-b\n+c\n+--d\n"
-    )
+    out = ("\x00" + "a" * 40 + "\x1f" + "b" * 40 + "\x1f1400000000\x1fsubj\x1fsubj\n\nbody\n"
+           "\x1e\ndiff --git a/f.c b/f.c\n--- a/f.c\n+++ b/f.c\n"
+           "@@ -264 +263,0 @@ static int evtchn_bind_to_user(struct per_user_data *u)\n"
+           "-\tBUG_ON(x);\n@@ -300,2 +299,2 @@\n-a\n-b\n+c\n+--d\n")
     [c] = history.parse_log_with_patches(out)
     assert c.sha == "a" * 40 and c.parents == ("b" * 40,) and c.author_date == 1400000000
     assert c.body == "subj\n\nbody"
@@ -106,15 +101,8 @@ def test_log_with_patches_parsing() -> None:
 def test_tag_order() -> None:
     names = ["v3.18", "v3.10.25", "v3.18-rc1", "v3.9", "v3.10", "v3.18-rc10", "v3.10.3"]
     ordered = sorted(t for t in map(parse_tag, names) if t is not None)
-    assert [t.name for t in ordered] == [
-        "v3.9",
-        "v3.10",
-        "v3.10.3",
-        "v3.10.25",
-        "v3.18-rc1",
-        "v3.18-rc10",
-        "v3.18",
-    ]
+    assert [t.name for t in ordered] == ["v3.9", "v3.10", "v3.10.3", "v3.10.25", "v3.18-rc1",
+                                         "v3.18-rc10", "v3.18"]
     assert parse_tag("for-linus") is None
     assert parse_tag("v3.10.1-rc1") is None
 
@@ -125,11 +113,8 @@ def test_crash_site_cleans_untrusted_names() -> None:
     from kmend.errors import InputError
     from kmend.fixes.model import CrashSite
 
-    site = CrashSite(
-        file="./drivers/xen/evtchn.c",
-        function="evtchn_ioctl.isra.3",
-        trace_functions=("do_vfs_ioctl", "bad name!", "evtchn_ioctl.cold"),
-    )
+    site = CrashSite(file="./drivers/xen/evtchn.c", function="evtchn_ioctl.isra.3",
+                     trace_functions=("do_vfs_ioctl", "bad name!", "evtchn_ioctl.cold"))
     assert site.file == "drivers/xen/evtchn.c"
     assert site.function == "evtchn_ioctl"
     assert site.trace_functions == ("do_vfs_ioctl", "evtchn_ioctl")
@@ -166,10 +151,8 @@ def test_touches_span_and_first_final() -> None:
 
 
 def test_message_quotes_a_crash_across_versions() -> None:
-    message = (
-        "xen/evtchn: fix it\n\nSeen on 3.12:\n  kernel BUG at drivers/xen/evtchn.c:271!\n"
-        "  RIP: evtchn_bind_to_user+0xa8/0xb0 [xen_evtchn]\n"
-    )
+    message = ("xen/evtchn: fix it\n\nSeen on 3.12:\n  kernel BUG at drivers/xen/evtchn.c:271!\n"
+               "  RIP: evtchn_bind_to_user+0xa8/0xb0 [xen_evtchn]\n")
     assert history.message_quotes("kernel BUG at drivers/xen/evtchn.c:264!", message)
     assert history.message_quotes("RIP: evtchn_bind_to_user+0xb8/0xc0", message)
     assert not history.message_quotes("kernel BUG at drivers/xen/events.c:264!", message)

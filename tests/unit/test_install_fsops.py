@@ -100,8 +100,7 @@ def test_second_lock_holder_is_refused_with_the_first_pid(tmp_path: Path) -> Non
 
 
 def test_permission_denied_as_non_root_is_a_missing_environment(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+        monkeypatch: pytest.MonkeyPatch) -> None:
     import errno
 
     from kmend.errors import EnvironmentMissing

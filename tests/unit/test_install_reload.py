@@ -63,32 +63,15 @@ def test_depmod_command_for_host_and_image(tmp_path: Path) -> None:
         assert depmod_argv(root, "6.1.0-47-amd64") == ["depmod", "6.1.0-47-amd64"]
     with SafeRoot(tmp_path) as root:  # no config in the image: keep the host's out
         assert depmod_argv(root, "6.1.0-47-amd64") == [
-            "depmod",
-            "-b",
-            str(tmp_path),
-            "-C",
-            str(tmp_path / "etc/depmod.d"),
-            "6.1.0-47-amd64",
-        ]
+            "depmod", "-b", str(tmp_path), "-C", str(tmp_path / "etc/depmod.d"),
+            "6.1.0-47-amd64"]
     (tmp_path / "usr/lib/depmod.d").mkdir(parents=True)
     with SafeRoot(tmp_path) as root:
         assert depmod_argv(root, "6.1.0-47-amd64") == [
-            "depmod",
-            "-b",
-            str(tmp_path),
-            "-C",
-            str(tmp_path / "usr/lib/depmod.d"),
-            "6.1.0-47-amd64",
-        ]
+            "depmod", "-b", str(tmp_path), "-C", str(tmp_path / "usr/lib/depmod.d"),
+            "6.1.0-47-amd64"]
     (tmp_path / "etc/depmod.d").mkdir(parents=True)
     with SafeRoot(tmp_path) as root:
         assert depmod_argv(root, "6.1.0-47-amd64") == [
-            "depmod",
-            "-b",
-            str(tmp_path),
-            "-C",
-            str(tmp_path / "etc/depmod.d"),
-            "-C",
-            str(tmp_path / "usr/lib/depmod.d"),
-            "6.1.0-47-amd64",
-        ]
+            "depmod", "-b", str(tmp_path), "-C", str(tmp_path / "etc/depmod.d"),
+            "-C", str(tmp_path / "usr/lib/depmod.d"), "6.1.0-47-amd64"]

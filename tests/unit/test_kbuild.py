@@ -36,24 +36,21 @@ CFLAGS_unrelated.o := -O3
 
 @pytest.fixture()
 def tree(tmp_path: Path) -> TreeView:
-    return write(
-        tmp_path,
-        {
-            "drivers/foo/Makefile": MAKEFILE,
-            "drivers/foo/core.c": '#include "foo.h"\n#include <linux/module.h>\n',
-            "drivers/foo/io.c": '#include "inc/regs.h"\n',
-            "drivers/foo/debug.c": "",
-            "drivers/foo/legacy.S": "",
-            "drivers/foo/foo.h": '#include "foo_types.h"\n',
-            "drivers/foo/foo_types.h": "",
-            "drivers/foo/inc/regs.h": '#include "bits.h"\n',
-            "drivers/foo/inc/bits.h": "",
-            "drivers/foo/single.c": '#include "nothere.h"\n',
-            "drivers/foo/sub/Kbuild": "obj-$(CONFIG_SUB) += sub_mod.o\nsub_mod-y := a.o gen.o\n",
-            "drivers/foo/sub/Makefile": "obj-m += ignored_because_kbuild_wins.o\n",
-            "drivers/foo/sub/a.c": "",
-        },
-    )
+    return write(tmp_path, {
+        "drivers/foo/Makefile": MAKEFILE,
+        "drivers/foo/core.c": '#include "foo.h"\n#include <linux/module.h>\n',
+        "drivers/foo/io.c": '#include "inc/regs.h"\n',
+        "drivers/foo/debug.c": "",
+        "drivers/foo/legacy.S": "",
+        "drivers/foo/foo.h": '#include "foo_types.h"\n',
+        "drivers/foo/foo_types.h": "",
+        "drivers/foo/inc/regs.h": '#include "bits.h"\n',
+        "drivers/foo/inc/bits.h": "",
+        "drivers/foo/single.c": '#include "nothere.h"\n',
+        "drivers/foo/sub/Kbuild": "obj-$(CONFIG_SUB) += sub_mod.o\nsub_mod-y := a.o gen.o\n",
+        "drivers/foo/sub/Makefile": "obj-m += ignored_because_kbuild_wins.o\n",
+        "drivers/foo/sub/a.c": "",
+    })
 
 
 def test_composite_module_with_conditions_flags_and_headers(tree: TreeView) -> None:
@@ -62,11 +59,7 @@ def test_composite_module_with_conditions_flags_and_headers(tree: TreeView) -> N
     assert m.directory == "drivers/foo" and m.makefile == "drivers/foo/Makefile"
     assert m.config == "CONFIG_FOO"
     assert [(p.object, p.condition) for p in m.parts] == [
-        ("core.o", "y"),
-        ("io.o", "y"),
-        ("debug.o", "CONFIG_FOO_DEBUG"),
-        ("legacy.o", "objs"),
-    ]
+        ("core.o", "y"), ("io.o", "y"), ("debug.o", "CONFIG_FOO_DEBUG"), ("legacy.o", "objs")]
     assert m.sources == ("core.c", "io.c", "debug.c", "legacy.S")
     assert set(m.headers) == {"foo.h", "foo_types.h", "inc/regs.h", "inc/bits.h"}
     assert "ccflags-y += -I$(src)/inc -DFOO=1" in m.flag_lines
@@ -101,10 +94,8 @@ def test_unknown_module_and_tree_without_makefiles(tree: TreeView, tmp_path: Pat
 
 
 def test_header_outside_the_module_directory_is_refused(tmp_path: Path) -> None:
-    view = write(
-        tmp_path,
-        {"d/m/Makefile": "obj-m += m.o\n", "d/m/m.c": '#include "../up.h"\n', "d/up.h": ""},
-    )
+    view = write(tmp_path, {"d/m/Makefile": "obj-m += m.o\n", "d/m/m.c": '#include "../up.h"\n',
+                            "d/up.h": ""})
     with pytest.raises(InputError, match="outside d/m"):
         find_module(view, "m")
 
@@ -136,10 +127,8 @@ def test_overlay_replaces_files() -> None:
 
 def test_assignments_expand_plain_variables_and_join_continuations() -> None:
     a = parse_assignments("OBJS := a.o b.o\nx-y := $(OBJS) \\\n  c.o\n\tnot-an-assignment = 1\n")
-    assert [(x.var, x.words) for x in a] == [
-        ("OBJS", ("a.o", "b.o")),
-        ("x-y", ("a.o", "b.o", "c.o")),
-    ]
+    assert [(x.var, x.words) for x in a] == [("OBJS", ("a.o", "b.o")),
+                                             ("x-y", ("a.o", "b.o", "c.o"))]
 
 
 def test_generated_kbuild_keeps_conditions_and_flags(tree: TreeView) -> None:
@@ -159,6 +148,4 @@ def test_generated_kbuild_keeps_conditions_and_flags(tree: TreeView) -> None:
     single = kbuild_text(find_module(tree, "single"))
     # ccflags-y applies to every object of the directory; CFLAGS_io.o only to io.o
     assert [ln for ln in single.splitlines() if ln and not ln.startswith("#")] == [
-        "obj-m += single.o",
-        "ccflags-y += -I$(src)/inc -DFOO=1",
-    ]
+        "obj-m += single.o", "ccflags-y += -I$(src)/inc -DFOO=1"]

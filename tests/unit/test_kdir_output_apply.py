@@ -14,24 +14,15 @@ from kmend.errors import EnvironmentMissing, InputError, UsageError
 from kmend.source.kbuild import KbuildModule
 
 
-@pytest.mark.parametrize(
-    ("release", "os_ids", "expected"),
-    [
-        ("6.1.0-47-amd64", "debian", "apt-get install linux-headers-6.1.0-47-amd64"),
-        ("5.15.0-91-generic", "ubuntu debian", "apt-get install linux-headers-5.15.0-91-generic"),
-        ("4.18.0-425.el8.x86_64", "", "dnf install kernel-devel-4.18.0-425.el8.x86_64"),
-        (
-            "3.10.20-11.el6.centos.alt.x86_64",
-            "centos rhel",
-            "dnf install kernel-devel-3.10.20-11.el6.centos.alt.x86_64",
-        ),
-        (
-            "5.14.21-150500.55.19-default",
-            "opensuse-leap suse",
-            "zypper install kernel-default-devel-5.14.21-150500.55.19",
-        ),
-    ],
-)
+@pytest.mark.parametrize(("release", "os_ids", "expected"), [
+    ("6.1.0-47-amd64", "debian", "apt-get install linux-headers-6.1.0-47-amd64"),
+    ("5.15.0-91-generic", "ubuntu debian", "apt-get install linux-headers-5.15.0-91-generic"),
+    ("4.18.0-425.el8.x86_64", "", "dnf install kernel-devel-4.18.0-425.el8.x86_64"),
+    ("3.10.20-11.el6.centos.alt.x86_64", "centos rhel",
+     "dnf install kernel-devel-3.10.20-11.el6.centos.alt.x86_64"),
+    ("5.14.21-150500.55.19-default", "opensuse-leap suse",
+     "zypper install kernel-default-devel-5.14.21-150500.55.19"),
+])
 def test_headers_package_per_distribution(release: str, os_ids: str, expected: str) -> None:
     assert headers_package(release, os_ids or "none") == expected
 
@@ -49,43 +40,17 @@ def test_missing_headers_exit_3_with_the_package(tmp_path: Path) -> None:
         find_kdir(fake)
 
 
-MOD = KbuildModule(
-    name="kmend-demo",
-    kernel_name="kmend_demo",
-    directory="drivers/kmdemo",
-    makefile="drivers/kmdemo/Makefile",
-    config="CONFIG_KMDEMO",
-    parts=(),
-    sources=("demo_main.c",),
-    headers=(),
-    flag_lines=(),
-)
+MOD = KbuildModule(name="kmend-demo", kernel_name="kmend_demo", directory="drivers/kmdemo",
+                   makefile="drivers/kmdemo/Makefile", config="CONFIG_KMDEMO", parts=(),
+                   sources=("demo_main.c",), headers=(), flag_lines=())
 PLAN = BackportPlan(
-    module="kmend-demo",
-    files=("drivers/kmdemo/Makefile",),
-    base_rev="b" * 40,
-    chosen_rev="abcdef1234567890+fedcba",
-    probes=(
-        Probe(
-            rev="r1",
-            label="newer",
-            kind="revision",
-            ok=False,
-            diagnostics=(),
-            first_diagnostic="x.c:1: error: implicit declaration of function 'kvmemdup'",
-            needs=("function kvmemdup()",),
-            seconds=1.0,
-        ),
-    ),
-    policy="minimal",
-    chosen_label="base with fix",
-    chosen_kind="fix-on-base",
-    fix="f" * 40,
-    source="/src",
-    target="6.1.0-47-amd64",
-    kdir="/kdir",
-    search="smallest change first",
-)
+    module="kmend-demo", files=("drivers/kmdemo/Makefile",), base_rev="b" * 40,
+    chosen_rev="abcdef1234567890+fedcba", probes=(
+        Probe(rev="r1", label="newer", kind="revision", ok=False, diagnostics=(),
+              first_diagnostic="x.c:1: error: implicit declaration of function 'kvmemdup'",
+              needs=("function kvmemdup()",), seconds=1.0),
+    ), policy="minimal", chosen_label="base with fix", chosen_kind="fix-on-base", fix="f" * 40,
+    source="/src", target="6.1.0-47-amd64", kdir="/kdir", search="smallest change first")
 
 
 def test_dkms_conf_and_provenance() -> None:
@@ -95,14 +60,8 @@ def test_dkms_conf_and_provenance() -> None:
     assert 'DEST_MODULE_LOCATION[0]="/kernel/drivers/kmdemo"' in conf
     assert package_version(PLAN) == "kmend.abcdef123456.fedcba"
     text = provenance(PLAN, MOD)
-    for needle in (
-        "revision: abcdef1234567890+fedcba",
-        "fix: " + "f" * 40,
-        "policy: minimal",
-        "target_kernel: 6.1.0-47-amd64",
-        "needs: function kvmemdup()",
-        "FAILS",
-    ):
+    for needle in ("revision: abcdef1234567890+fedcba", "fix: " + "f" * 40, "policy: minimal",
+                   "target_kernel: 6.1.0-47-amd64", "needs: function kvmemdup()", "FAILS"):
         assert needle in text
 
 
@@ -110,12 +69,7 @@ def test_output_is_refused_over_a_non_empty_directory(tmp_path: Path) -> None:
     out = tmp_path / "out"
     write_output(out, {"demo_main.c": "int x;\n", "Kbuild": "obj-m += kmend-demo.o\n"}, MOD, PLAN)
     assert sorted(p.name for p in out.iterdir()) == [
-        "Kbuild",
-        "Makefile",
-        "PROVENANCE",
-        "demo_main.c",
-        "dkms.conf",
-    ]
+        "Kbuild", "Makefile", "PROVENANCE", "demo_main.c", "dkms.conf"]
     with pytest.raises(UsageError, match="not empty"):
         write_output(out, {"demo_main.c": ""}, MOD, PLAN)
     with pytest.raises(InputError, match="outside"):

@@ -20,28 +20,16 @@ from kmend.loadcheck import same_magic
     "line,entry",
     [
         ("0x1234abcd\tprintk\tvmlinux", SymversEntry(0x1234ABCD, "printk", "vmlinux")),
-        (
-            "0x00000001\tfoo\tdrivers/x/bar\tEXPORT_SYMBOL_GPL",
-            SymversEntry(1, "foo", "drivers/x/bar", "EXPORT_SYMBOL_GPL"),
-        ),
+        ("0x00000001\tfoo\tdrivers/x/bar\tEXPORT_SYMBOL_GPL",
+         SymversEntry(1, "foo", "drivers/x/bar", "EXPORT_SYMBOL_GPL")),
         # v5.4 (cb9b55d21fe0): namespace third
-        (
-            "0x00000002\tusb_x\tUSB_STORAGE\tdrivers/usb/storage/usb-storage\tEXPORT_SYMBOL_GPL",
-            SymversEntry(
-                2, "usb_x", "drivers/usb/storage/usb-storage", "EXPORT_SYMBOL_GPL", "USB_STORAGE"
-            ),
-        ),
+        ("0x00000002\tusb_x\tUSB_STORAGE\tdrivers/usb/storage/usb-storage\tEXPORT_SYMBOL_GPL",
+         SymversEntry(2, "usb_x", "drivers/usb/storage/usb-storage", "EXPORT_SYMBOL_GPL", "USB_STORAGE")),
         # v5.6+: namespace last, maybe empty
-        (
-            "0x00000003\tusb_y\tdrivers/usb/storage/usb-storage\tEXPORT_SYMBOL_GPL\tUSB_STORAGE",
-            SymversEntry(
-                3, "usb_y", "drivers/usb/storage/usb-storage", "EXPORT_SYMBOL_GPL", "USB_STORAGE"
-            ),
-        ),
-        (
-            "0xf7370f56\tsystem_state\tvmlinux\tEXPORT_SYMBOL\t",
-            SymversEntry(0xF7370F56, "system_state", "vmlinux", "EXPORT_SYMBOL", ""),
-        ),
+        ("0x00000003\tusb_y\tdrivers/usb/storage/usb-storage\tEXPORT_SYMBOL_GPL\tUSB_STORAGE",
+         SymversEntry(3, "usb_y", "drivers/usb/storage/usb-storage", "EXPORT_SYMBOL_GPL", "USB_STORAGE")),
+        ("0xf7370f56\tsystem_state\tvmlinux\tEXPORT_SYMBOL\t",
+         SymversEntry(0xF7370F56, "system_state", "vmlinux", "EXPORT_SYMBOL", "")),
     ],
 )
 def test_symvers_layouts(line: str, entry: SymversEntry) -> None:
@@ -70,18 +58,12 @@ CONFIG_LOCALVERSION="-amd64"
 def test_vermagic_debian_6x() -> None:
     config = parse_config(CONFIG.splitlines())
     assert config["CONFIG_LOCALVERSION"] == "-amd64"
-    assert (
-        compose_vermagic("6.1.0-57-amd64", config)
-        == "6.1.0-57-amd64 SMP preempt mod_unload modversions "
-    )
+    assert compose_vermagic("6.1.0-57-amd64", config) == "6.1.0-57-amd64 SMP preempt mod_unload modversions "
 
 
 def test_vermagic_rhel7_style() -> None:
     config = parse_config(["CONFIG_SMP=y", "CONFIG_MODULE_UNLOAD=y", "CONFIG_MODVERSIONS=y"])
-    assert (
-        compose_vermagic("3.10.0-1160.el7.x86_64", config)
-        == "3.10.0-1160.el7.x86_64 SMP mod_unload modversions "
-    )
+    assert compose_vermagic("3.10.0-1160.el7.x86_64", config) == "3.10.0-1160.el7.x86_64 SMP mod_unload modversions "
 
 
 def test_vermagic_old_preempt_and_rt() -> None:
@@ -133,13 +115,11 @@ def test_resolve_in_root_keeps_symlinks_inside(tmp_path: Path) -> None:
 def test_dmesg_first_error_skips_taint_notices() -> None:
     from kmend.loadcheck.dmesg import first_error, taint_letters
 
-    msgs = (
-        "badsym: loading out-of-tree module taints kernel.",
-        "badsym: module verification failed: signature and/or required key missing - "
-        "tainting kernel",
-        "badsym: Unknown symbol foo (err -2)",
-        "badsym: Unknown symbol bar (err -2)",
-    )
+    msgs = ("badsym: loading out-of-tree module taints kernel.",
+            "badsym: module verification failed: signature and/or required key missing - "
+            "tainting kernel",
+            "badsym: Unknown symbol foo (err -2)",
+            "badsym: Unknown symbol bar (err -2)")
     assert first_error(msgs) == "badsym: Unknown symbol foo (err -2)"
     assert first_error(msgs[:2]) is None
     assert taint_letters(12288) == "OE" and taint_letters(12290) == "FOE" and taint_letters(0) == ""
@@ -180,10 +160,7 @@ def test_target_from_release_rhel_boot_symvers(tmp_path: Path) -> None:
 
     root = _fake_root(tmp_path, "3.10.0-1160.el7.x86_64", headers=False)
     target = KernelTarget.from_release("3.10.0-1160.el7.x86_64", root=root)
-    assert (
-        target.kdir is None
-        and target.symvers_path == root / "boot/symvers-3.10.0-1160.el7.x86_64.gz"
-    )
+    assert target.kdir is None and target.symvers_path == root / "boot/symvers-3.10.0-1160.el7.x86_64.gz"
     assert target.vermagic == "3.10.0-1160.el7.x86_64 SMP modversions "
 
 

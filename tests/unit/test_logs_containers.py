@@ -25,14 +25,8 @@ def fields(ll: LogLine) -> tuple[object, ...]:
         # RFC3164 (rsyslog traditional), day space-padded and not
         (
             "Dec 23 00:51:38 w-xen09 kernel: kernel BUG at drivers/xen/evtchn.c:264!",
-            (
-                "w-xen09",
-                "--12-23T00:51:38",
-                None,
-                "kernel BUG at drivers/xen/evtchn.c:264!",
-                None,
-                None,
-            ),
+            ("w-xen09", "--12-23T00:51:38", None, "kernel BUG at drivers/xen/evtchn.c:264!",
+             None, None),
         ),
         (
             "Dec  3 07:05:09 db-01 kernel: invalid opcode: 0000 [#1] SMP",
@@ -41,14 +35,8 @@ def fields(ll: LogLine) -> tuple[object, ...]:
         # forwarded <PRI>: kern.warning = 4
         (
             "<4>Nov 28 22:51:21 edge-3 kernel: WARNING: CPU: 2 PID: 1 at x.c:1 f+0x1/0x2",
-            (
-                "edge-3",
-                "--11-28T22:51:21",
-                None,
-                "WARNING: CPU: 2 PID: 1 at x.c:1 f+0x1/0x2",
-                None,
-                4,
-            ),
+            ("edge-3", "--11-28T22:51:21", None, "WARNING: CPU: 2 PID: 1 at x.c:1 f+0x1/0x2",
+             None, 4),
         ),
         # printk time inside a syslog line
         (
@@ -58,14 +46,8 @@ def fields(ll: LogLine) -> tuple[object, ...]:
         # rsyslog RFC3339 (RSYSLOG_FileFormat)
         (
             "2026-11-26T03:04:05.123456+00:00 stor-2 kernel: RIP: 0010:foo+0x5/0x10 [bar]",
-            (
-                "stor-2",
-                "2026-11-26T03:04:05.123456+00:00",
-                None,
-                "RIP: 0010:foo+0x5/0x10 [bar]",
-                None,
-                None,
-            ),
+            ("stor-2", "2026-11-26T03:04:05.123456+00:00", None, "RIP: 0010:foo+0x5/0x10 [bar]",
+             None, None),
         ),
         # journalctl -o short-iso (offset without colon is normalised)
         (
@@ -85,26 +67,14 @@ def fields(ll: LogLine) -> tuple[object, ...]:
         # plain dmesg
         (
             "[   12.345678] BUG: unable to handle page fault for address: ffffc90000a7b000",
-            (
-                None,
-                None,
-                None,
-                "BUG: unable to handle page fault for address: ffffc90000a7b000",
-                12.345678,
-                None,
-            ),
+            (None, None, None, "BUG: unable to handle page fault for address: ffffc90000a7b000",
+             12.345678, None),
         ),
         # dmesg -T
         (
             "[Sat Nov 28 22:51:21 2026] general protection fault: 0000 [#1] SMP",
-            (
-                None,
-                "2026-11-28T22:51:21",
-                None,
-                "general protection fault: 0000 [#1] SMP",
-                None,
-                None,
-            ),
+            (None, "2026-11-28T22:51:21", None, "general protection fault: 0000 [#1] SMP",
+             None, None),
         ),
         # console with caller ids (CONFIG_PRINTK_CALLER)
         (
@@ -113,7 +83,8 @@ def fields(ll: LogLine) -> tuple[object, ...]:
         ),
         (
             "[   89.184911][ T5827] BUG: KASAN: use-after-free in foo+0x1/0x2",
-            (None, None, "T5827", "BUG: KASAN: use-after-free in foo+0x1/0x2", 89.184911, None),
+            (None, None, "T5827", "BUG: KASAN: use-after-free in foo+0x1/0x2", 89.184911,
+             None),
         ),
         # util-linux dmesg puts a space between time and caller id
         (
@@ -180,21 +151,16 @@ def test_syslog_keeps_only_kernel(line: str) -> None:
 def test_monotonic_lookalike_is_console_text() -> None:
     # "usb 1-1:" is kernel text after a dmesg stamp, not "host tag:"
     ll = one("[    3.100000] usb 1-1: new high-speed USB device number 2 using ehci-pci")
-    assert (ll.host, ll.text) == (
-        None,
-        "usb 1-1: new high-speed USB device number 2 using ehci-pci",
-    )
+    assert (ll.host, ll.text) == (None, "usb 1-1: new high-speed USB device number 2 using ehci-pci")
 
 
 def test_kmsg_dictionary_lines_are_skipped() -> None:
-    text = "\n".join(
-        [
-            "6,339,5140900,-;NET: Registered PF_INET6 protocol family",
-            " SUBSYSTEM=net",
-            " DEVICE=n1",
-            "4,340,5140950,c;WARNING: CPU: 0 PID: 1 at x.c:3 f+0x1/0x2",
-        ]
-    )
+    text = "\n".join([
+        "6,339,5140900,-;NET: Registered PF_INET6 protocol family",
+        " SUBSYSTEM=net",
+        " DEVICE=n1",
+        "4,340,5140950,c;WARNING: CPU: 0 PID: 1 at x.c:3 f+0x1/0x2",
+    ])
     got = list(parse_text(text))
     assert [(g.lineno, g.text, g.level) for g in got] == [
         (1, "NET: Registered PF_INET6 protocol family", 6),
@@ -247,13 +213,11 @@ def test_journal_json_byte_array_message() -> None:
 
 
 def test_journal_json_multiline_message_and_non_kernel() -> None:
-    text = "\n".join(
-        [
-            _journal("first\nsecond"),
-            _journal("sshd says BUG:", _TRANSPORT="syslog", SYSLOG_IDENTIFIER="sshd"),
-            _journal(None),
-        ]
-    )
+    text = "\n".join([
+        _journal("first\nsecond"),
+        _journal("sshd says BUG:", _TRANSPORT="syslog", SYSLOG_IDENTIFIER="sshd"),
+        _journal(None),
+    ])
     got = list(parse_text(text))
     assert [(g.lineno, g.text) for g in got] == [(1, "first"), (1, "second")]
 
@@ -278,15 +242,13 @@ def test_backslash_octal_escape_in_syslog() -> None:
 
 
 def test_mixed_containers_in_one_file() -> None:
-    text = "\n".join(
-        [
-            "[    1.000000] Linux version 6.1.0",
-            "Dec 23 00:51:38 h1 sshd[1]: noise",
-            "Dec 23 00:51:39 h1 kernel: [    2.000000] BUG: oops",
-            "[Sat Nov 28 22:51:21 2026] tail",
-            "6,5,3000000,-;kmsg line",
-        ]
-    )
+    text = "\n".join([
+        "[    1.000000] Linux version 6.1.0",
+        "Dec 23 00:51:38 h1 sshd[1]: noise",
+        "Dec 23 00:51:39 h1 kernel: [    2.000000] BUG: oops",
+        "[Sat Nov 28 22:51:21 2026] tail",
+        "6,5,3000000,-;kmsg line",
+    ])
     got = [(g.lineno, g.host, g.text, g.uptime) for g in parse_text(text)]
     assert got == [
         (1, None, "Linux version 6.1.0", 1.0),

@@ -235,22 +235,17 @@ def test_parse_text_and_files_agree_on_mixed_input(tmp_path: Path) -> None:
 
     from kmend.logs import parse_text
 
-    text = (
-        "\n".join(
-            [
-                "Dec 23 00:51:38 h1 -- MARK --",
-                "Dec 23 00:51:38 h1 kernel: BUG: x",
-                "2026-11-26T03:04:05+00:00 h2 sshd[3]: not kernel",
-                "<13>Dec 23 00:51:38 h1 app: forwarded, not kernel",
-                "[    1.000000] console line",
-                "6,1,2,-;kmsg line",
-                " SUBSYSTEM=pci",
-                "Dec 23 00:51:38 h1 kernel: a#012b",
-                "plain text",
-            ]
-        )
-        + "\n"
-    )
+    text = "\n".join([
+        "Dec 23 00:51:38 h1 -- MARK --",
+        "Dec 23 00:51:38 h1 kernel: BUG: x",
+        "2026-11-26T03:04:05+00:00 h2 sshd[3]: not kernel",
+        "<13>Dec 23 00:51:38 h1 app: forwarded, not kernel",
+        "[    1.000000] console line",
+        "6,1,2,-;kmsg line",
+        " SUBSYSTEM=pci",
+        "Dec 23 00:51:38 h1 kernel: a#012b",
+        "plain text",
+    ]) + "\n"
     path = tmp_path / "mixed.log"
     path.write_text(text)
     from_file = [replace(ll, source="<text>") for ll in read_paths([str(path)])]

@@ -101,7 +101,7 @@ def test_huge_flattened_line_is_kept_whole_with_prefilter(tmp_path: Path) -> Non
     path.write_text("first\n" + noise + report + "\nlast\n")
     got = list(read_paths([str(path)], prefilter=True))
     texts = [ll.text for ll in got if ll.lineno == 2]
-    assert texts[-len(REPORT) :] == REPORT
+    assert texts[-len(REPORT):] == REPORT
     assert texts.count("[UFW BLOCK] IN=eth0") == 60_000
     assert [ll.text for ll in got if ll.lineno != 2] == ["first", "last"]
 

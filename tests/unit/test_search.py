@@ -18,39 +18,17 @@ from kmend.build.kdir import Kdir
 from kmend.source.kbuild import KbuildModule
 from kmend.source.view import TreeView
 
-KDIR = Kdir(
-    path=Path("/nonexistent"),
-    release="6.1.0-0-test",
-    version=(6, 1, 0),
-    compiler="gcc",
-    compiler_text="",
-)
-MODULE = KbuildModule(
-    name="m",
-    kernel_name="m",
-    directory="d",
-    makefile="d/Makefile",
-    config=None,
-    parts=(),
-    sources=(),
-    headers=(),
-    flag_lines=(),
-)
+KDIR = Kdir(path=Path("/nonexistent"), release="6.1.0-0-test", version=(6, 1, 0),
+            compiler="gcc", compiler_text="")
+MODULE = KbuildModule(name="m", kernel_name="m", directory="d", makefile="d/Makefile",
+                      config=None, parts=(), sources=(), headers=(), flag_lines=())
 
 
 def cands(n: int, *, sizes: Sequence[int] | None = None, fix: bool = True) -> list[Candidate]:
     view = TreeView(Path("/nonexistent"))
-    return [
-        Candidate(
-            rev=f"r{i:04d}",
-            label=f"rev {i}",
-            kind="revision",
-            view=view,
-            contains_fix=fix,
-            change_size=(sizes[i] if sizes else i),
-        )
-        for i in range(n)
-    ]
+    return [Candidate(rev=f"r{i:04d}", label=f"rev {i}", kind="revision", view=view,
+                      contains_fix=fix, change_size=(sizes[i] if sizes else i))
+            for i in range(n)]
 
 
 class StandInCompiler:
@@ -64,16 +42,8 @@ class StandInCompiler:
         i = int(c.rev[1:])
         self.calls.append(i)
         ok = i in self.builds
-        return Probe(
-            rev=c.rev,
-            label=c.label,
-            kind=c.kind,
-            ok=ok,
-            diagnostics=(),
-            first_diagnostic="" if ok else "error: x",
-            needs=(),
-            seconds=0.0,
-        )
+        return Probe(rev=c.rev, label=c.label, kind=c.kind, ok=ok, diagnostics=(),
+                     first_diagnostic="" if ok else "error: x", needs=(), seconds=0.0)
 
 
 def prober(builds: set[int], jobs: int = 2) -> tuple[Prober, StandInCompiler]:
@@ -126,14 +96,8 @@ def test_exhaustive_finds_an_isolated_newest_success() -> None:
 
 def test_minimal_orders_by_change_size_and_skips_candidates_without_the_fix() -> None:
     cs = cands(6, sizes=[50, 3, 40, 9, 1, 7])
-    cs[4] = Candidate(
-        rev="r0004",
-        label="no fix",
-        kind="revision",
-        view=cs[4].view,
-        contains_fix=False,
-        change_size=1,
-    )
+    cs[4] = Candidate(rev="r0004", label="no fix", kind="revision", view=cs[4].view,
+                      contains_fix=False, change_size=1)
     p, fake = prober({0, 3, 5})
     out = search_minimal(cs, p)
     # order with the fix: r1(3) r5(7) r3(9) r2(40) r0(50); r1 fails, r5 builds.

@@ -36,9 +36,8 @@ def test_backported_evtchn_loads_in_a_xen_pv_dom0(backport: Path) -> None:
     need(shutil.which("qemu-system-x86_64"), "qemu-system-x86 not installed")
     need(XEN.is_file(), "xen-hypervisor-4.17-amd64 not installed")
     need(Path(f"/boot/vmlinuz-{K47}").is_file(), f"linux-image-{K47} not installed")
-    code, real = xb.run(
-        "preflight", str(backport), "--kernel-image", f"/boot/vmlinuz-{K47}", "--xen", str(XEN)
-    )
+    code, real = xb.run("preflight", str(backport), "--kernel-image", f"/boot/vmlinuz-{K47}",
+                        "--xen", str(XEN))
     assert code == 0 and real["loaded"] is True and real["release"] == K47
     assert real["module"] == "xen_evtchn" and real["xen"] == str(XEN)
     assert "xen:xen_evtchn: Event-channel device installed" in real["messages"]

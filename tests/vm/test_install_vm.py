@@ -28,26 +28,18 @@ pytestmark = pytest.mark.vm
 
 
 def _boot(tree: Path, release: str) -> BootResult:
-    steps = (
-        Run("info", "modinfo -F version xen_evtchn; echo name=$(modinfo -F name xen_evtchn)"),
-        Modprobe("evtchn", "xen_evtchn"),
-    )
+    steps = (Run("info", "modinfo -F version xen_evtchn; echo name=$(modinfo -F name xen_evtchn)"),
+             Modprobe("evtchn", "xen_evtchn"))
     modules = ModuleTree(tree, release=release, only=("xen_evtchn",))
-    return boot(
-        BootCase(
-            kernel=kernel_image(release),
-            name="install-vm",
-            initramfs=InitramfsSpec(steps=steps, modules=modules),
-        )
-    )
+    return boot(BootCase(kernel=kernel_image(release), name="install-vm",
+                         initramfs=InitramfsSpec(steps=steps, modules=modules)))
 
 
 # override on 6.1 (updates/kmend/*.ko); replace on 6.12, whose in-tree module is a .ko.xz
 # that kmend recompresses: the real loader must accept it.
 @pytest.mark.parametrize(("release", "mode"), [(K61, "override"), (K612, "replace")])
 def test_installed_module_is_the_one_the_kernel_loads_and_rollback_restores(
-    tmp_path: Path, release: str, mode: str
-) -> None:
+        tmp_path: Path, release: str, mode: str) -> None:
     need(shutil.which("qemu-system-x86_64"), "qemu-system-x86 not installed")
     need(shutil.which("busybox"), "busybox-static not installed")
     need(Path(f"/boot/vmlinuz-{release}").is_file(), f"linux-image-{release} not installed")

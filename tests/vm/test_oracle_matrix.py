@@ -47,23 +47,8 @@ REFUSALS = [
 _REFUSAL = re.compile("|".join(f"(?:{p})" for p in REFUSALS))
 
 #: the cases loaded alone, by label in kmodbuild's build output
-SINGLE = (
-    "hello",
-    "badsym",
-    "unexp",
-    "gplonly",
-    "license",
-    "depprov",
-    "needdep",
-    "vm-release",
-    "vm-flags",
-    "noversions",
-    "badcrc",
-    "nocrc",
-    "stripped",
-    "nsuser",
-    "nsmissing",
-)
+SINGLE = ("hello", "badsym", "unexp", "gplonly", "license", "depprov", "needdep", "vm-release",
+          "vm-flags", "noversions", "badcrc", "nocrc", "stripped", "nsuser", "nsmissing")
 
 
 #: kernel/panic.c taint bits -> letters (the ones a module load can set)
@@ -71,12 +56,8 @@ TAINT_BITS = {0: "P", 1: "F", 10: "C", 12: "O", 13: "E", 15: "K", 18: "N"}
 
 
 def taint_letters(value: int) -> str:
-    return "".join(
-        sorted(
-            (TAINT_BITS.get(b, "?") for b in range(32) if value >> b & 1),
-            key="PFSRMBUDAWCIOELKXTN?".index,
-        )
-    )
+    return "".join(sorted((TAINT_BITS.get(b, "?") for b in range(32) if value >> b & 1),
+                          key="PFSRMBUDAWCIOELKXTN?".index))
 
 
 def oracle_first_error(messages: tuple[str, ...]) -> str | None:
@@ -124,21 +105,13 @@ def test_oracle_matrix(built_modules: dict[str, dict[str, Path]], tmp_path: Path
             # needdep with its dependency loaded first, as modprobe would
             dep = stage(tmp_path, build, "pair-depprov", mods["depprov"])
             need_ko = stage(tmp_path, build, "pair-needdep", mods["needdep"])
-            steps += [
-                Insmod("pair-depprov", dep),
-                Insmod("pair-needdep", need_ko, unload=True),
-                Run("pair-cleanup", "rmmod depprov"),
-            ]
+            steps += [Insmod("pair-depprov", dep), Insmod("pair-needdep", need_ko, unload=True),
+                      Run("pair-cleanup", "rmmod depprov")]
             group.append(Case(build, "needdep+depprov", "pair-needdep", need_ko, tree=dep.parent))
             cases[(target, build)] = group
-            boots.append(
-                BootCase(
-                    kernel=kernel_image(target),
-                    timeout=300,
-                    initramfs=InitramfsSpec(steps=tuple(steps), use_kmod=True),
-                    name=f"{short(target)}<-{short(build)}",
-                )
-            )
+            boots.append(BootCase(kernel=kernel_image(target), timeout=300,
+                                  initramfs=InitramfsSpec(steps=tuple(steps), use_kmod=True),
+                                  name=f"{short(target)}<-{short(build)}"))
     results = run_many(boots, jobs=2)
     targets = {k: KernelTarget.from_kdir(kdir_of(k)) for k in KERNELS}
 
@@ -162,32 +135,22 @@ def test_oracle_matrix(built_modules: dict[str, dict[str, Path]], tmp_path: Path
                 # kernel chatter in the window, e.g. "clocksource: Switched to ...", and the
                 # module's own printk are not the loader's)
                 name = read_module(case.ko).name
-                printed = [
-                    m.strip()
-                    for m in load.messages
-                    if m.startswith((f"{name}: ", f"module {name}: "))
-                    or m.strip() == "Disabling lock debugging due to kernel taint"
-                ]
-                ok = (
-                    ok
-                    and taint_letters(load.taint_after) == verdict.taints
-                    and printed == list(verdict.kernel_messages)
-                )
+                printed = [m.strip() for m in load.messages
+                           if m.startswith((f"{name}: ", f"module {name}: "))
+                           or m.strip() == "Disabling lock debugging due to kernel taint"]
+                ok = (ok and taint_letters(load.taint_after) == verdict.taints
+                      and printed == list(verdict.kernel_messages))
             total += 1
             agree += ok
             cell = "loads" if real_loads else (real_first or "refused, no message")
-            rows.append(
-                f"{'OK ' if ok else 'XX '} {short(build):>12} {case.label:<16} -> "
-                f"{short(target):<12} {cell}"
-            )
+            rows.append(f"{'OK ' if ok else 'XX '} {short(build):>12} {case.label:<16} -> "
+                        f"{short(target):<12} {cell}")
             if not ok:
-                failures.append(
-                    f"{build} {case.label} -> {target}: kernel rc={load.rc} "
-                    f"taint={load.taint_after} "
-                    f"first={real_first!r} messages={load.messages}; kmend "
-                    f"loads={verdict.will_load} first={predicted!r} "
-                    f"taints={verdict.taints!r} messages={verdict.kernel_messages}"
-                )
+                failures.append(f"{build} {case.label} -> {target}: kernel rc={load.rc} "
+                                f"taint={load.taint_after} "
+                                f"first={real_first!r} messages={load.messages}; kmend "
+                                f"loads={verdict.will_load} first={predicted!r} "
+                                f"taints={verdict.taints!r} messages={verdict.kernel_messages}")
     print("\nOracle matrix: built for -> loaded into: what the real kernel did")
     print("\n".join(rows))
     print(f"agreement: {agree}/{total} = {100 * agree / total:.1f}%")

@@ -25,29 +25,23 @@ def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, dict]
     return code, json.loads(capsys.readouterr().out)
 
 
-def test_preflight_matches_check(
-    built_modules: dict[str, dict[str, Path]], capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_preflight_matches_check(built_modules: dict[str, dict[str, Path]],
+                                 capsys: pytest.CaptureFixture[str]) -> None:
     need(shutil.which("qemu-system-x86_64"), "qemu-system-x86 not installed")
     hello = str(built_modules[K57]["hello"])
     code, real = run(["preflight", hello, "--kernel-image", f"/boot/vmlinuz-{K47}"], capsys)
     ccode, predicted = run(["check", hello, "--kdir", str(kdir_of(K47))], capsys)
     assert (code, ccode) == (1, 1)
     assert real["release"] == K47 and real["loaded"] is False
-    assert (
-        real["first_error"]
-        == predicted["first_error"]
-        == ("hello: disagrees about version of symbol module_layout")
-    )
+    assert real["first_error"] == predicted["first_error"] == (
+        "hello: disagrees about version of symbol module_layout")
 
     needdep, depprov = built_modules[K57]["needdep"], built_modules[K57]["depprov"]
     code, real = run(["preflight", str(needdep), "--kernel", K57, "--with", str(depprov)], capsys)
     assert code == 0 and real["loaded"] and real["dependencies"] == ["depprov"]
     assert "needdep: depprov says 42" in real["messages"]
-    ccode, predicted = run(
-        ["check", str(needdep), "--kdir", str(kdir_of(K57)), "--modules-tree", str(depprov.parent)],
-        capsys,
-    )
+    ccode, predicted = run(["check", str(needdep), "--kdir", str(kdir_of(K57)),
+                            "--modules-tree", str(depprov.parent)], capsys)
     assert ccode == 0 and predicted["taints"] == real["taints"] == "OE"
 
 
@@ -57,10 +51,8 @@ def test_preflight_xen_dom0_loads_debian_evtchn(capsys: pytest.CaptureFixture[st
     need(xen.is_file(), "xen-hypervisor-4.17-amd64 not installed")
     found = sorted(Path(f"/lib/modules/{K612}/kernel/drivers/xen").glob("xen-evtchn.ko*"))
     need(found, f"linux-image-{K612} not installed")
-    code, real = run(
-        ["preflight", str(found[0]), "--kernel-image", f"/boot/vmlinuz-{K612}", "--xen", str(xen)],
-        capsys,
-    )
+    code, real = run(["preflight", str(found[0]), "--kernel-image", f"/boot/vmlinuz-{K612}",
+                      "--xen", str(xen)], capsys)
     assert code == 0 and real["loaded"] and real["release"] == K612 and real["xen"] == str(xen)
     assert any("Event-channel device installed" in m for m in real["messages"])
     ccode, predicted = run(["check", str(found[0]), "--kernel", K612], capsys)
@@ -72,23 +64,11 @@ def test_preflight_modprobes_dependencies_from_the_tree(capsys: pytest.CaptureFi
     need(shutil.which("qemu-system-x86_64"), "qemu-system-x86 not installed")
     found = sorted(Path(f"/lib/modules/{K57}/kernel/drivers/net/vxlan").glob("vxlan.ko*"))
     need(found, f"linux-image-{K57}-unsigned not installed")
-    code, real = run(
-        [
-            "preflight",
-            str(found[0]),
-            "--kernel-image",
-            f"/boot/vmlinuz-{K57}",
-            "--modules-dir",
-            f"/lib/modules/{K57}",
-        ],
-        capsys,
-    )
+    code, real = run(["preflight", str(found[0]), "--kernel-image", f"/boot/vmlinuz-{K57}",
+                      "--modules-dir", f"/lib/modules/{K57}"], capsys)
     ccode, predicted = run(["check", str(found[0]), "--kernel", K57], capsys)
     assert (code, ccode) == (0, 0) and real["loaded"]
     # what check says must be loaded first is what preflight loaded first (with modprobe)
-    assert (
-        sorted(real["dependencies"])
-        == sorted(predicted["needs_loaded"])
-        == ["ip6_udp_tunnel", "udp_tunnel"]
-    )
+    assert sorted(real["dependencies"]) == sorted(predicted["needs_loaded"]) == [
+        "ip6_udp_tunnel", "udp_tunnel"]
     assert real["taints"] == predicted["taints"] == ""
