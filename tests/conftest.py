@@ -8,6 +8,7 @@ test can never be counted as passed there.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,23 @@ def need(ok: object, reason: str) -> None:
     if IN_CI:
         pytest.fail(f"prerequisite missing in CI: {reason}")
     pytest.skip(reason)
+
+
+_FIGURES: list[str] = []
+
+
+@pytest.fixture
+def figure() -> Callable[[str], None]:
+    """Record a measured figure (agreement, oracle matrix…) for the end-of-run summary, so
+    CI logs show the numbers even with -q."""
+    return _FIGURES.append
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _FIGURES:
+        terminalreporter.section("kmend figures")
+        for line in _FIGURES:
+            terminalreporter.write_line(line)
 
 
 @pytest.fixture(scope="session")

@@ -74,3 +74,15 @@ class StateError(KmendError):
     """The system or a journal is in a state the operation cannot proceed from (exit 7)."""
 
     exit_code = 7
+
+
+class NotInSource(InputError):
+    """The crashed module (or its source file) is not in the given source (exit 8)."""
+
+    exit_code = 8
+
+
+class Declined(KmendError):
+    """The operator answered no at a confirmation prompt; nothing was changed (exit 9)."""
+
+    exit_code = 9

@@ -5,6 +5,7 @@ one — never a mix — and that the journal agrees."""
 from __future__ import annotations
 
 import signal
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -28,7 +29,11 @@ CASES = [(K61, "override"), (K61, "replace"), (K612, "replace")]
 
 @pytest.mark.parametrize(("release", "mode"), CASES)
 def test_every_kill_point_recovers_to_old_or_new(
-    tmp_path: Path, release: str, mode: str, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    release: str,
+    mode: str,
+    capsys: pytest.CaptureFixture[str],
+    figure: Callable[[str], None],
 ) -> None:
     ko = build_module(release)
     ref = make_root(tmp_path / "reference", release)
@@ -74,6 +79,8 @@ def test_every_kill_point_recovers_to_old_or_new(
         print(f"\n[install crash matrix] {release} {mode}: {covered} kill points covered "
               f"({len(INSTALL_STEPS)} install + {len(ROLLBACK_STEPS)} rollback), "
               "each recovered to exactly the old or the new tree")
+    figure(f"install crash matrix {release} {mode}: {covered} kill points, each recovered "
+           "to exactly the old or the new tree")
     assert covered == len(INSTALL_STEPS) + len(ROLLBACK_STEPS)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 from kmend.logs import parse_text
@@ -21,7 +22,7 @@ def _cases(corpus_dir: Path) -> list[dict[str, object]]:
         return [json.loads(line) for line in fh]
 
 
-def test_corpus_agreement(corpus_dir: Path) -> None:
+def test_corpus_agreement(corpus_dir: Path, figure: Callable[[str], None]) -> None:
     cases = _cases(corpus_dir)
     n = len(cases)
     title_ok = decision_ok = alt_ok = type_ok = corrupt_ok = panic_ok = crashes = 0
@@ -53,6 +54,11 @@ def test_corpus_agreement(corpus_dir: Path) -> None:
     print(f"  panicked flag    {panic_ok}/{crashes} = {panic_ok / crashes:.1%}")
     for line in misses[:15]:
         print("  miss", line)
+    figure(
+        f"corpus ({n} cases): titles {title_ok / n:.1%}, crash/no-crash {decision_ok / n:.1%}, "
+        f"alt titles {alt_ok / crashes:.1%}, type {type_ok / crashes:.1%}, "
+        f"corrupted {corrupt_ok / crashes:.1%}, panicked {panic_ok / crashes:.1%}"
+    )
     assert decision_ok / n >= DECISION_FLOOR
     assert title_ok / n >= TITLE_FLOOR
 

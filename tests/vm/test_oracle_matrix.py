@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,7 +87,9 @@ def short(release: str) -> str:
     return release.replace("-amd64", "").replace("+deb12", "")
 
 
-def test_oracle_matrix(built_modules: dict[str, dict[str, Path]], tmp_path: Path) -> None:
+def test_oracle_matrix(
+    built_modules: dict[str, dict[str, Path]], tmp_path: Path, figure: Callable[[str], None]
+) -> None:
     need(shutil.which("qemu-system-x86_64"), "qemu-system-x86 not installed")
     for k in KERNELS:
         need(Path(f"/boot/vmlinuz-{k}").is_file(), f"linux-image-{k} not installed")
@@ -154,4 +157,6 @@ def test_oracle_matrix(built_modules: dict[str, dict[str, Path]], tmp_path: Path
     print("\nOracle matrix: built for -> loaded into: what the real kernel did")
     print("\n".join(rows))
     print(f"agreement: {agree}/{total} = {100 * agree / total:.1f}%")
+    figure(f"load-check oracle matrix: kmend check agrees with the real kernel in "
+           f"{agree}/{total} cases ({100 * agree / total:.1f}%)")
     assert not failures, "\n".join(failures)

@@ -22,6 +22,7 @@ VERBS: tuple[str, ...] = (
     "rollback",
     "status",
     "recover",
+    "run",
     "doctor",
 )
 

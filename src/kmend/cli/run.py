@@ -1,0 +1,82 @@
+"""`kmend run LOG… --source (GIT|TREE)`: from a crash in a log to an installed module fix.
+
+triage → locate → fixes → backport → build → check → [preflight] → install, each stage
+saying what it found and why it chose.  It asks before installing (``--yes`` does not ask;
+without a terminal and without ``--yes`` it refuses); ``--dry-run`` stops before install.
+
+Exit codes: 0 done; 1 no revision builds, or the kernel would refuse the module; 2 bad
+arguments, or no terminal to ask and no --yes; 3 no headers for the target (or another
+missing tool); 4 no crash in the logs; 5 a build or command failed; 8 the crashed module is
+not in the source; 9 the operator answered no.  Nothing is changed on any error; with
+--json the record so far is printed (its last stage ``failed``) before the one-line error.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from kmend.cli.common import console_for, emit_json
+from kmend.errors import InputError
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("run")
+    def _cmd(  # noqa: PLR0917 (typer maps options to parameters)
+        logs: Annotated[list[Path], typer.Argument(help="log files with the crash")],
+        source: Annotated[str, typer.Option(
+            "--source", help="kernel git repository (path or URL), source tree or tarball")],
+        kdir: Annotated[Path | None, typer.Option("--kdir", help="target headers tree "
+                                                  "(default: the crashed kernel's)")] = None,
+        kernel: Annotated[str | None, typer.Option("--kernel", help="target release")] = None,
+        index: Annotated[int | None, typer.Option(
+            "--index", help="which crash (0 = first, -1 = last; default: the newest)")] = None,
+        policy: Annotated[str | None, typer.Option(
+            "--policy", help="minimal | newest (default: minimal when a fix is known)")] = None,
+        fix: Annotated[str | None, typer.Option("--fix", help="the fix commit: no search")] = None,
+        base: Annotated[str | None, typer.Option(
+            "--base", help="the crashed kernel's revision in the history (default: from "
+            "its release)")] = None,
+        base_source: Annotated[Path | None, typer.Option(
+            "--base-source", help="the target's own source tree or tarball (with a tree "
+            "--source and --fix PATCH: the fix applied to it)")] = None,
+        preflight: Annotated[bool, typer.Option(
+            "--preflight", help="boot the target kernel in QEMU (Xen for Xen modules) and "
+            "load the module")] = False,
+        root: Annotated[Path, typer.Option("--root", help="install into this root (an "
+                                           "image) instead of /")] = Path("/"),
+        yes: Annotated[bool, typer.Option("--yes", "-y", help="install without asking")] = False,
+        dry_run: Annotated[bool, typer.Option("--dry-run", help="stop before install; "
+                                              "change nothing")] = False,
+        until: Annotated[str, typer.Option("--until", help="stop after this stage (triage, "
+                                           "locate, fixes, backport, build, check, "
+                                           "preflight)")] = "install",
+        output: Annotated[Path | None, typer.Option(
+            "-o", "--output", help="directory for the module sources and build (new or "
+            "empty; default: a new temporary directory)")] = None,
+        json_mode: Annotated[bool, typer.Option("--json", help="one JSON document: the "
+                                                "whole run record")] = False,
+    ) -> int:
+        """The whole pipeline: crash in a log → fix → backport → build → check → install."""
+        from kmend.pipeline import RunOptions, run_pipeline
+
+        for log in logs:
+            if not log.is_file():
+                raise InputError(f"{log} is not a file", "give the log file(s) with the crash")
+        console = console_for(json_mode)
+
+        def say(text: str) -> None:
+            console.print(text, markup=False, highlight=False, soft_wrap=True)
+
+        opts = RunOptions(logs=tuple(logs), source=source, kdir=kdir, kernel=kernel,
+                          index=index, policy=policy, fix=fix, base=base,
+                          base_source=base_source, preflight=preflight,
+                          root=root, yes=yes, dry_run=dry_run, output=output, until=until)
+        record = run_pipeline(opts, say, sys.stdin, sys.stderr,
+                              on_fail=emit_json if json_mode else None)
+        if json_mode:
+            emit_json(record)
+        return 0
