@@ -6,7 +6,7 @@ Measured: kmend's library install (backup, staged copy, fsyncs, journal, depmod,
 initramfs detection) and rollback on the same reduced copy of a real Debian module tree.
 Prints the ratios; asserts nothing.
 
-    /work/venv/bin/python bench/install_overhead.py [RELEASE] [MODULE.ko] [ROUNDS]
+    .venv/bin/python bench/install_overhead.py [RELEASE] [MODULE.ko] [ROUNDS]
 """
 
 from __future__ import annotations

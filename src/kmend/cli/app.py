@@ -23,6 +23,7 @@ VERBS: tuple[str, ...] = (
     "status",
     "recover",
     "run",
+    "doctor",
 )
 
 

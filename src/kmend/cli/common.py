@@ -15,16 +15,17 @@ from kmend.report.jsonout import dumps
 PIPE_WIDTH = 160
 
 
-def _console(stream: Any) -> Console:
+def _console(stream: Any, *, stderr: bool) -> Console:
+    """A console that writes to whatever sys.stdout/sys.stderr is at print time (so tests
+    capturing them see the text); only its width is decided now."""
     tty = getattr(stream, "isatty", lambda: False)()
-    return Console(
-        file=stream, highlight=False, width=None if tty or "COLUMNS" in os.environ else PIPE_WIDTH
-    )
+    wide = not tty and "COLUMNS" not in os.environ
+    return Console(stderr=stderr, highlight=False, width=PIPE_WIDTH if wide else None)
 
 
 #: Human text and progress go to stderr when --json is given, so stdout is one document.
-err_console = _console(sys.stderr)
-out_console = _console(sys.stdout)
+err_console = _console(sys.stderr, stderr=True)
+out_console = _console(sys.stdout, stderr=False)
 
 
 def console_for(json_mode: bool) -> Console:

@@ -460,14 +460,7 @@ WARNING_FORMATS = (
 INFO_FORMATS = (
     *_lockdep_formats("INFO"),
     F(
-        r"INFO: rcu_(?:preempt|sched|bh|tasks\w*) (?:self-)?detected(?: expedited)? stall",
-        "INFO: rcu detected stall in {frame}",
-        (STALL,),
-        alt=("stall in {frame}",),
-        blame="stall",
-    ),
-    F(
-        r"INFO: rcu_(?:preempt|sched|bh|tasks\w*) detected stalls",
+        r"INFO: rcu_(?:preempt|sched|bh|tasks\w*) (?:self-)?detected(?: expedited)? stalls?",
         "INFO: rcu detected stall in {frame}",
         (STALL,),
         alt=("stall in {frame}",),

@@ -1,0 +1,63 @@
+"""``kmend doctor [--root DIR] [--log PATH…] [--json]``: health of a (Xen) host.
+
+Exit 0: healthy; 1: a problem was found; others: errors.py codes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from kmend.cli.common import console_for, emit_json
+from kmend.doctor import DoctorReport, examine
+from kmend.doctor.xlprobe import DEFAULT_TIMEOUT
+
+
+def render(console: Console, report: DoctorReport) -> None:
+    console.print(f"verdict: {report.verdict}", markup=False, soft_wrap=True)
+    if report.next_command:
+        console.print(f"next: {report.next_command}", markup=False, soft_wrap=True)
+    table = Table("check", "ok", "detail")
+    for check in report.checks:
+        table.add_row(check.name, "yes" if check.ok else "NO", check.detail)
+    console.print(table)
+    for i, crash in enumerate(report.crashes):
+        who = f"{crash.comm} pid {crash.pid}" if crash.comm else "no process"
+        console.print(
+            f"crash {i}: {crash.title} [{crash.module or '-'}] {who} "
+            f"({crash.source} --index {crash.index})",
+            markup=False,
+        )
+    for err in report.log_errors:
+        console.print(f"log not read: {err}", markup=False)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("doctor")
+    def doctor_cmd(
+        root: Annotated[
+            Path, typer.Option("--root", help="the host's / (or a captured tree)")
+        ] = Path("/"),
+        log: Annotated[
+            list[str] | None, typer.Option("--log", help="another log to read (repeatable)")
+        ] = None,
+        only_logs: Annotated[
+            bool, typer.Option("--only-logs", help="read only the --log paths")
+        ] = False,
+        xl_timeout: Annotated[
+            float, typer.Option("--xl-timeout", help="seconds before xl list counts as hung")
+        ] = DEFAULT_TIMEOUT,
+        json_out: Annotated[
+            bool, typer.Option("--json", help="one JSON document on stdout")
+        ] = False,
+    ) -> int:
+        """Is this Xen host healthy?  xl, xenstored, devices, modules, crashes since boot."""
+        report = examine(root, log or (), default_logs=not only_logs, xl_timeout=xl_timeout)
+        if json_out:
+            emit_json(report)
+        render(console_for(json_out), report)
+        return 0 if report.healthy else 1

@@ -1,0 +1,201 @@
+"""Kernel crashes since boot, from every log the host keeps.
+
+Sources, in the order their crashes are preferred when the same crash is in several
+(a file is a better argument for ``kmend run`` than the ring buffer):
+
+1. ``--log`` paths given by the user;
+2. ``<root>/var/log/messages`` and ``<root>/var/log/kern.log`` when present;
+3. live host (root ``/``): ``journalctl -k -b -o json`` when journalctl exists, and the
+   ring buffer (``dmesg``, or ``/dev/kmsg`` read without blocking when dmesg is refused);
+   captured tree: ``<root>/kmend-capture/journal.json`` and ``<root>/kmend-capture/dmesg.log``.
+
+"Since boot": the journal (``-b``) and the ring buffer hold only this boot.  In a file,
+only crashes after its last ``Linux version …`` boot banner count (a file without a
+banner counts whole); files are read with the crash prefilter and searched for the banner
+as bytes, so a large /var/log/messages costs about what ``kmend scan`` costs.  The same
+crash seen in two sources (same signature, pid, comm and location) is reported once.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kmend import proc
+from kmend.doctor.model import CrashSummary
+from kmend.errors import InputError, KmendError
+from kmend.logs import LogLine, parse_text, read_paths
+from kmend.logs.open import decompressed, open_file
+from kmend.oops import CrashReport, parse_reports
+
+CAPTURE_DIR = "kmend-capture"
+FILE_LOGS = ("var/log/messages", "var/log/kern.log")
+_BANNER = b"Linux version "
+#: What may precede the banner on its line: syslog, dmesg/console, /dev/kmsg, journal JSON.
+_BANNER_PREFIXES = (b"kernel: ", b"] ", b";", b'"MESSAGE":"', b'"MESSAGE" : "')
+_KMSG_LIMIT = 64 << 20
+
+
+@dataclass
+class CrashScan:
+    crashes: list[CrashSummary] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def summarize(rep: CrashReport, source: str, index: int) -> CrashSummary:
+    loc = f"{rep.location.file}:{rep.location.line}" if rep.location else None
+    return CrashSummary(
+        title=rep.title,
+        type=rep.type,
+        location=loc,
+        function=rep.function,
+        module=rep.module,
+        pid=rep.pid,
+        comm=rep.comm,
+        kernel_release=rep.kernel_release,
+        timestamp=rep.timestamp,
+        source=source,
+        index=index,
+        panicked=rep.panicked,
+        signature=rep.signature,
+    )
+
+
+def _kernel_banner(block: bytes, pos: int) -> bool:
+    """Whether the ``Linux version`` at *pos* is the kernel's banner (not some program's)."""
+    start = block.rfind(b"\n", 0, pos) + 1
+    prefix = block[start:pos]
+    return not prefix or prefix.endswith(_BANNER_PREFIXES)
+
+
+def last_banner_line(path: str) -> int:
+    """The line number of the last kernel boot banner in the file *path* (0: none).
+
+    A byte search over the (decompressed) file, so that the crashes themselves can be read
+    with the fast prefilter, which skips banner lines.
+    """
+    last = base = 0
+    carry = b""
+    try:
+        with open_file(path) as fh:
+            reader, _kind = decompressed(fh)
+            while True:
+                chunk = reader.read(1 << 20)
+                data = carry + chunk
+                cut = len(data) if not chunk else data.rfind(b"\n") + 1
+                block, carry = data[:cut], data[cut:]
+                pos = block.find(_BANNER)
+                while pos >= 0:
+                    if _kernel_banner(block, pos):
+                        last = base + block.count(b"\n", 0, pos) + 1
+                    pos = block.find(_BANNER, pos + 1)
+                base += block.count(b"\n")
+                if not chunk:
+                    return last
+    except (KmendError, OSError, EOFError, ValueError):
+        return last  # the crash reader reports the unreadable part
+
+
+def crashes_in(
+    lines: Iterable[LogLine], label: str, banner_of: Callable[[str], int] | None = None
+) -> list[CrashSummary]:
+    """The crashes of one source (after its file's last boot banner), with show indexes."""
+    reports = list(parse_reports(lines))
+    banners: dict[str, int] = {}
+    kept: list[CrashSummary] = []
+    for index, rep in enumerate(reports):
+        path = rep.source.path if rep.source else label
+        first = rep.source.first_line if rep.source else 0
+        if banner_of is not None and path not in banners:
+            banners[path] = banner_of(path)
+        if first > banners.get(path, 0):
+            kept.append(summarize(rep, label, index))
+    return kept
+
+
+def dedupe(crashes: Iterable[CrashSummary]) -> list[CrashSummary]:
+    seen: set[tuple[object, ...]] = set()
+    out: list[CrashSummary] = []
+    for c in crashes:
+        key = (c.signature, c.pid, c.comm, c.location)
+        if key not in seen:
+            seen.add(key)
+            out.append(c)
+    return out
+
+
+def read_kmsg(path: Path = Path("/dev/kmsg")) -> str:
+    """The ring buffer's records from /dev/kmsg, read without blocking (one per read)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    records: list[str] = []
+    total = 0
+    try:
+        while total < _KMSG_LIMIT:
+            try:
+                chunk = os.read(fd, 8192)
+            except BlockingIOError:
+                break
+            except OSError as exc:
+                if exc.errno == errno.EPIPE:  # overwritten while reading: go on
+                    continue
+                raise
+            if not chunk:
+                break
+            total += len(chunk)
+            records.append(chunk.decode("utf-8", "replace").rstrip("\n"))
+    finally:
+        os.close(fd)
+    return "\n".join(records) + "\n"
+
+
+def _live_sources(scan: CrashScan, timeout: float) -> Iterator[tuple[str, str]]:
+    """(label, text) of the live journal and ring buffer."""
+    if shutil.which("journalctl"):
+        try:
+            res = proc.run(["journalctl", "-k", "-b", "-o", "json", "--no-pager"], timeout=timeout)
+            yield "journalctl -k -b", res.stdout
+        except KmendError as err:
+            scan.errors.append(f"journalctl -k -b: {err.message}")
+    try:
+        yield "dmesg", proc.run(["dmesg"], timeout=timeout).stdout
+        return
+    except KmendError as err:
+        dmesg_error = err.message
+    try:
+        yield "/dev/kmsg", read_kmsg()
+    except OSError as exc:
+        scan.errors.append(f"dmesg: {dmesg_error}; /dev/kmsg: {exc.strerror or exc}")
+
+
+def scan_crashes(
+    root: Path, logs: Iterable[str], *, defaults: bool = True, live: bool, timeout: float = 30.0
+) -> CrashScan:
+    """Every crash since boot in the host's logs (see the module docstring)."""
+    scan = CrashScan()
+    found: list[CrashSummary] = []
+    paths = list(logs)
+    if defaults:
+        paths += [str(root / rel) for rel in FILE_LOGS if (root / rel).is_file()]
+        if not live:
+            capture = root / CAPTURE_DIR
+            paths += [str(capture / n) for n in ("journal.json", "dmesg.log")]
+            paths = [p for p in paths if not p.startswith(str(capture)) or Path(p).is_file()]
+
+    def on_error(err: InputError) -> None:
+        scan.errors.append(str(err))
+
+    for path in paths:
+        scan.sources.append(path)
+        lines = read_paths([path], prefilter=True, on_error=on_error)
+        found += crashes_in(lines, path, None if path == "-" else last_banner_line)
+    if defaults and live:
+        for label, text in _live_sources(scan, timeout):
+            scan.sources.append(label)
+            found += crashes_in(parse_text(text, label), label)
+    scan.crashes = dedupe(found)
+    return scan
