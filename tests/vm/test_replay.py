@@ -15,6 +15,8 @@
 3. The host boots again with that tree: evtchn-poke's bind is refused by Xen (no such
    domain), no BUG, xenstored alive, `xl list` answers, and a PV guest started with
    `xl create` runs its /init and powers off.
+   `kmend doctor` on what dom0 shows (captured there: busybox has no Python) names the BUG
+   that killed xenstored after the crash, and says healthy after the fix.
 4. `kmend rollback --root` and a third boot: the faulty module is back and evtchn-poke's
    bind kills it in the same BUG.
 
@@ -42,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.vm.test_doctor_xen import collect, doctor, unpack
 
 from conftest import REPO, need
 from kmend import proc
@@ -201,6 +204,7 @@ def _crash_steps() -> tuple[Step, ...]:
         Run("xl-create", "xl create /domu/domu.cfg", timeout=60, capture_dmesg=False),
         Run("xl-after", "xl list", timeout=20),
         Run("xenstored-after", "pidof xenstored || echo no xenstored"),
+        collect("crashed"),  # what kmend doctor reads, captured in dom0
     )
 
 
@@ -274,6 +278,16 @@ def test_replay(sandbox: Sandbox, figure: Callable[[str], None],
     hung = crash.command("xl-after")  # the symptom: xl hangs until the step's timeout kills it
     assert hung.rc == 128 + 9, hung
     assert crash.command("xenstored-after").output == ("no xenstored",)
+    start = time.monotonic()
+    code, sick = doctor(unpack(crash, "crashed", sb.base / "doctor"))
+    sb.times["kmend doctor"] = time.monotonic() - start
+    assert code == 1 and sick["healthy"] is False, sick
+    assert sick["verdict"] == ("xl hangs because xenstored died in kernel BUG at "
+                               f"drivers/xen/evtchn.c:{sb.bug_line} in xen_evtchn"), sick
+    (named,) = sick["crashes"]
+    assert (named["comm"], named["pid"], named["module"]) == ("xenstored", int(pid[0]),
+                                                              "xen_evtchn")
+    assert sick["next_command"].startswith("kmend run "), sick["next_command"]
     log = sb.base / "boot-crash-console.log"
     assert log.is_file()
 
@@ -312,8 +326,8 @@ def test_replay(sandbox: Sandbox, figure: Callable[[str], None],
 
     # 3. boot again with the installed tree: no crash, xenstored alive, a guest starts
     after_poke = Run("after-trigger", "pidof xenstored && xl list", timeout=60)
-    fixed = _boot(sb, "boot-fixed", (*toolstack, WHICH, POKE, after_poke, *_guest_steps()),
-                  guest=True)
+    fixed = _boot(sb, "boot-fixed", (*toolstack, WHICH, POKE, after_poke, *_guest_steps(),
+                                      collect("fixed")), guest=True)
     assert fixed.command("which-evtchn").output == (
         f"/lib/modules/{K47}/updates/kmend/xen-evtchn.ko", fixed_sha)
     trigger = fixed.command("trigger")
@@ -331,6 +345,9 @@ def test_replay(sandbox: Sandbox, figure: Callable[[str], None],
     assert "domU: out domu | PV" in guest.output, guest.output  # /sys/hypervisor/guest_type
     assert f"domU: out domu | {K47}" in guest.output
     assert "domU: run domu rc=0" in guest.output and "domU: done" in guest.output
+    code, well = doctor(unpack(fixed, "fixed", sb.base / "doctor"))
+    assert code == 0 and well["healthy"] is True, well
+    assert well["verdict"].startswith("healthy: Xen dom0") and well["crashes"] == [], well
 
     # 4. rollback and boot again: the faulty module is back, and crashes again
     start = time.monotonic()
