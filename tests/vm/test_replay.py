@@ -278,9 +278,13 @@ def test_replay(sandbox: Sandbox, figure: Callable[[str], None],
     hung = crash.command("xl-after")  # the symptom: xl hangs until the step's timeout kills it
     assert hung.rc == 128 + 9, hung
     assert crash.command("xenstored-after").output == ("no xenstored",)
+    print("\nboot-crash console:", *(line for line in crash.console.splitlines()
+                                      if "kernel BUG at" in line or " Comm: " in line),
+          "xl list after xl create: hung (killed by the step's timeout)", sep="\n  ")
     start = time.monotonic()
     code, sick = doctor(unpack(crash, "crashed", sb.base / "doctor"))
     sb.times["kmend doctor"] = time.monotonic() - start
+    print(f"kmend doctor after the crash: {sick['verdict']}\n  next: {sick['next_command']}")
     assert code == 1 and sick["healthy"] is False, sick
     assert sick["verdict"] == ("xl hangs because xenstored died in kernel BUG at "
                                f"drivers/xen/evtchn.c:{sb.bug_line} in xen_evtchn"), sick
@@ -346,6 +350,7 @@ def test_replay(sandbox: Sandbox, figure: Callable[[str], None],
     assert f"domU: out domu | {K47}" in guest.output
     assert "domU: run domu rc=0" in guest.output and "domU: done" in guest.output
     code, well = doctor(unpack(fixed, "fixed", sb.base / "doctor"))
+    print(f"kmend doctor after the fix: {well['verdict']}")
     assert code == 0 and well["healthy"] is True, well
     assert well["verdict"].startswith("healthy: Xen dom0") and well["crashes"] == [], well
 
