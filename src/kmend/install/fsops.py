@@ -124,6 +124,11 @@ class SafeRoot:
                     try:
                         os.mkdir(comp, 0o755, dir_fd=fd)
                         os.fsync(fd)
+                    except FileExistsError:
+                        # another process created it meanwhile: look at it again, with
+                        # the same symlink rules as any existing component
+                        queue.insert(0, comp)
+                        continue
                     except OSError as exc:
                         raise _oserror(exc, f"create directory {'/'.join([*resolved, comp])}",
                                        self.path) from exc
