@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from kmend.logs.model import LogLine
 from kmend.oops.decode import PANIC_MARK, build_report
-from kmend.oops.extract import PREFIX_LINES_TASK, collect_region, line_context
+from kmend.oops.extract import PREFIX_LINES_TASK, collect_region
 from kmend.oops.headers import REPLAYING, HeaderHit, find_header, starts_second_crash
 from kmend.oops.model import CrashReport
 
@@ -135,11 +135,8 @@ class _Segmenter:
             elif rep.lines_seen > MAX_REPORT_LINES:
                 yield from self._close(rep, index)
                 rep = None
-        if rep is None and hit is not None and key not in self.open:
-            if REPLAYING not in line.text:
-                self.open[key] = _Open(index, hit, key)
-        elif hit is not None and REPLAYING in line.text:
-            pass
+        if rep is None and hit is not None and key not in self.open and REPLAYING not in line.text:
+            self.open[key] = _Open(index, hit, key)
         if REPLAYING in line.text and index > 0:
             # "** replaying previous printk message **": the header before it was a replay.
             prev = self.open.get(_key(self.window[index - 1]))
@@ -160,7 +157,3 @@ def parse_reports(lines: Iterable[LogLine]) -> Iterator[CrashReport]:
             yield from pending
             pending.clear()
     yield from sorted(seg.flush(), key=lambda r: r.source.first_line if r.source else 0)
-
-
-def first_context(line: LogLine) -> str | None:
-    return line_context(line)
