@@ -119,17 +119,25 @@ def _level_from_pri(pri: str | None) -> int | None:
     return int(pri) & 7 if pri is not None else None
 
 
+def _rfc3339(line: str) -> Outer | None:
+    """An rsyslog RFC3339 line (optionally forwarded with ``<PRI>``), else None."""
+    m = RFC3339_RE.match(line)
+    if m is None:
+        return None
+    ts = m["ts"].replace(" ", "T", 1).replace(",", ".", 1) + _tz(m["tz"])
+    return Outer(
+        "syslog", m["host"], ts, _is_kernel(m["tag"]),
+        _level_from_pri(m["pri"]), None, line[m.end():],
+    )  # fmt: skip
+
+
 def parse_outer(line: str) -> Outer:
     """Strip the daemon container of *line*; ``kind == "none"`` when there is none."""
     first = line[:1]
     if first.isdigit():
-        m = RFC3339_RE.match(line)
-        if m:
-            ts = m["ts"].replace(" ", "T", 1).replace(",", ".", 1) + _tz(m["tz"])
-            return Outer(
-                "syslog", m["host"], ts, _is_kernel(m["tag"]),
-                _level_from_pri(m["pri"]), None, line[m.end():],
-            )  # fmt: skip
+        outer = _rfc3339(line)
+        if outer is not None:
+            return outer
         m = KMSG_RE.match(line)
         if m:
             caller = _KMSG_CALLER_RE.search(m["more"]) if m["more"] else None
@@ -157,13 +165,9 @@ def parse_outer(line: str) -> Outer:
             # another program's syslog line in an unusual shape (``-- MARK --``): not kernel
             return Outer("syslog", None, None, False, None, None, "")
         if first == "<":
-            m = RFC3339_RE.match(line)
-            if m:
-                ts = m["ts"].replace(" ", "T", 1).replace(",", ".", 1) + _tz(m["tz"])
-                return Outer(
-                    "syslog", m["host"], ts, _is_kernel(m["tag"]),
-                    _level_from_pri(m["pri"]), None, line[m.end():],
-                )  # fmt: skip
+            outer = _rfc3339(line)
+            if outer is not None:
+                return outer
         return Outer("none", None, None, True, None, None, line)
     if first == "[":
         m = DMESG_T_RE.match(line) if line[1:2].isalpha() else None
