@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 import random
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -12,8 +13,9 @@ import pytest
 
 from kmend.logs import iter_stream, read_paths
 from kmend.logs import lines as lines_mod
+from kmend.logs import prefilter as prefilter_mod
 from kmend.logs.prefilter import NeedleFinder, WindowFilter
-from kmend.oops.needles import LINES_AFTER, LINES_BEFORE, PREFILTER_NEEDLES
+from kmend.oops.needles import LINES_AFTER, LINES_BEFORE, PREFILTER_NEEDLES, REPORT_SPAN_LINES
 
 REPORT = [
     "------------[ cut here ]------------",
@@ -54,16 +56,108 @@ def expected_window(data: bytes) -> set[int]:
     return keep
 
 
+_SYSLOG_HOST = re.compile(r"Dec 23 \d\d:\d\d:\d\d (\S+) kernel: ")
+
+
+def must_keep(data: bytes) -> set[int]:
+    """The window lines a report may need (computed independently of the reader): lines of
+    a host that hit a needle on a kernel line from REPORT_SPAN_LINES before to LINES_BEFORE
+    after; every window line near a hit on a line without a syslog prefix."""
+    raw = data.decode().split("\n")[:-1]
+    hits: dict[str | None, list[int]] = {}
+    for n, line in enumerate(raw, 1):
+        if any(needle.decode() in line for needle in PREFILTER_NEEDLES):
+            if line.startswith("Dec 23 "):
+                for host in set(_SYSLOG_HOST.findall(line)):
+                    hits.setdefault(host, []).append(n)
+            else:
+                hits.setdefault(None, []).append(n)
+    window = expected_window(data)
+    keep: set[int] = set()
+    for n in window:
+        m = _SYSLOG_HOST.match(raw[n - 1])
+        host = m.group(1) if m else None
+        for key in {host, None}:
+            if any(n - REPORT_SPAN_LINES <= h <= n + LINES_BEFORE for h in hits.get(key, [])):
+                keep.add(n)
+    return keep
+
+
 @pytest.mark.parametrize("block_size", [8 << 20, 64 << 10, 4096])
-def test_prefilter_matches_full_parse(monkeypatch: pytest.MonkeyPatch, block_size: int) -> None:
+def test_prefilter_keeps_the_lines_reports_need(
+    monkeypatch: pytest.MonkeyPatch, block_size: int
+) -> None:
     monkeypatch.setattr(lines_mod, "BLOCK_SIZE", block_size)
     data = make_log(7, 40_000)
     full = list(iter_stream(io.BytesIO(data), "x"))
     filtered = list(iter_stream(io.BytesIO(data), "x", prefilter=True))
     window = expected_window(data)
-    assert 0 < len(filtered) < len(full)
-    # exactly the unfiltered LogLines whose line lies in a window, in the same order
-    assert filtered == [ll for ll in full if ll.lineno in window]
+    kept = {ll.lineno for ll in filtered}
+    need = must_keep(data)
+    must = {ll.lineno for ll in full if ll.lineno in need}
+    in_window = [ll for ll in full if ll.lineno in window]
+    assert 0 < len(filtered) < len(in_window)
+    if block_size > 64 * 160:  # blocks of many more lines than LINES_BEFORE (see below)
+        assert len(filtered) < len(in_window) // 2  # most window lines are other hosts'
+    assert must <= kept <= window
+    # whole lines, unchanged, in file order: the unfiltered LogLines of the kept lines (a
+    # window open at a block's end keeps that block's last LINES_BEFORE lines of every host:
+    # the next block's first hits may need them)
+    assert filtered == [ll for ll in full if ll.lineno in kept]
+
+
+def test_hit_on_a_console_line_keeps_every_line_near_it() -> None:
+    lines = [f"Dec 23 00:51:38 h{i % 7} kernel: [UFW BLOCK] IN=eth0 SRC=10.0.0.{i % 250}"
+             for i in range(3000)]  # fmt: skip
+    lines[1000] = "[   12.000000] BUG: unable to handle page fault for address: 0000000000000008"
+    data = ("\n".join(lines) + "\n").encode()
+    kept = [ll.lineno for ll in iter_stream(io.BytesIO(data), "x", prefilter=True)]
+    assert kept == list(range(1001 - LINES_BEFORE, min(3000, 1001 + LINES_AFTER) + 1))
+
+
+def test_hit_on_another_programs_line_keeps_nothing() -> None:
+    lines = [f"Dec 23 00:51:38 h{i % 7} kernel: [UFW BLOCK] IN=eth0 SRC=10.0.0.{i % 250}"
+             for i in range(3000)]  # fmt: skip
+    lines[1000] = "Dec 23 00:51:38 h1 smartd[812]: Device: /dev/sdb [SAT], WARNING: ATA errors"
+    data = ("\n".join(lines) + "\n").encode()
+    assert list(iter_stream(io.BytesIO(data), "x", prefilter=True)) == []
+
+
+@pytest.mark.parametrize(
+    ("line", "hosts"),
+    [
+        (b"Dec 23 00:51:38 w-xen09 kernel: kernel BUG at x.c:1!", (b"w-xen09",)),
+        (b"Dec  3 00:51:38.123456 db-1 kernel[0]: WARNING: x", (b"db-1",)),
+        (b"<4>Dec 23 00:51:38 h kernel: Oops", (b"h",)),
+        (b"2026-11-26T03:04:05.123456+00:00 web-7 kernel: BUG: x", (b"web-7",)),
+        (b"2026-11-26 03:04:05,1 web-7 kernel: BUG: x", (b"web-7",)),
+        (b"Dec 23 00:51:38 h sshd[1]: WARNING: no kernel here", prefilter_mod.ALL),
+        (b"Dec 23 00:51:38 h smartd[1]: WARNING: ATA errors", ()),
+        (b"[   12.000000] BUG: unable to handle", prefilter_mod.ALL),
+        (b'{"MESSAGE":[66,85,71],"_TRANSPORT":"kernel"}', prefilter_mod.ALL),
+        (b"12,345,6789,-;BUG: x", prefilter_mod.ALL),
+    ],
+)
+def test_hit_hosts(line: bytes, hosts: tuple[bytes | None, ...]) -> None:
+    assert prefilter_mod.hit_hosts(line) == hosts
+
+
+def test_flattened_hit_line_names_every_host_on_it() -> None:
+    line = (b"Dec 23 00:51:38 a kernel: BUG: x Dec 23 00:51:38 b kernel: RIP: y "
+            b"Dec 23 00:51:38 a kernel: Call Trace:")  # fmt: skip
+    assert sorted(prefilter_mod.hit_hosts(line)) == [b"a", b"b"]
+
+
+def test_host_lines() -> None:
+    data = (b"Dec 23 00:51:38 a kernel: one\n"
+            b"Dec 23 00:51:38 ab kernel: two\n"
+            b"Dec 23 00:51:38 b kernel: three\n"
+            b"Dec 23 00:51:38 a sshd[1]: four\n"
+            b"Dec 23 00:51:38 a kernel: five\n")  # fmt: skip
+    assert prefilter_mod.host_lines(data, [b"a"]) == (
+        [0, 4], b"Dec 23 00:51:38 a kernel: one\nDec 23 00:51:38 a kernel: five\n")  # fmt: skip
+    assert prefilter_mod.host_lines(data, [b"b", b"a"])[0] == [0, 2, 4]
+    assert prefilter_mod.host_lines(data, [b"c"]) == ([], b"")
 
 
 def test_prefilter_on_compressed_file(tmp_path: Path) -> None:
@@ -110,7 +204,7 @@ def test_finder_fallback_equals_fast_engine() -> None:
     data = make_log(3, 5000)
     fast = NeedleFinder()
     slow = NeedleFinder()
-    slow._engine = None  # the pure-Python path
+    slow._engines = []  # the pure-Python path
     assert set(fast.hits(data)) <= set(slow.hits(data))
     assert {data.rfind(b"\n", 0, h) for h in fast.hits(data)} == {
         data.rfind(b"\n", 0, h) for h in slow.hits(data)

@@ -75,6 +75,8 @@ class Block:
     ``cont_first``: the first line continues the last line of the previous block (an
     over-long line cut at a block boundary).  ``open_end``: the last line goes on in the
     next block.  ``lineno``/``nlines`` are -1 when the producer did not count.
+    ``linenos``: the number of each line when they are not consecutive (some lines of a
+    run were left out: the prefilter keeps only some hosts' lines).
     """
 
     data: bytes
@@ -84,6 +86,7 @@ class Block:
     cont_first: bool
     open_end: bool
     nlines: int = -1
+    linenos: list[int] | None = None
 
 
 def iter_blocks(
@@ -152,7 +155,9 @@ def is_foreign(raw: bytes) -> bool:
     return b"kernel" not in raw and raw[:16].translate(_DIGITS_TO_ZERO) in _RFC3164_SHAPES
 
 
-def _kept_lines(lines: list[bytes], first: int) -> Iterator[tuple[int, bytes]]:
+def _kept_lines(
+    lines: list[bytes], first: int, linenos: list[int] | None = None
+) -> Iterator[tuple[int, bytes]]:
     """(number, line) of the lines worth parsing, filtered at C speed (no Python per line).
 
     Dropped: lines that start with an RFC3164 time and do not contain ``kernel`` at all —
@@ -162,7 +167,8 @@ def _kept_lines(lines: list[bytes], first: int) -> Iterator[tuple[int, bytes]]:
     heads = map(bytes.translate, firsts, repeat(_DIGITS_TO_ZERO))
     not_syslog = map(operator.not_, map(_RFC3164_SHAPES.__contains__, heads))
     kernel = map(bytes.__contains__, lines, repeat(b"kernel"))
-    return compress(enumerate(lines, first), map(operator.or_, kernel, not_syslog))
+    numbered = zip(linenos, lines, strict=True) if linenos is not None else enumerate(lines, first)
+    return compress(numbered, map(operator.or_, kernel, not_syslog))
 
 
 def block_pieces(block: Block) -> Iterator[Piece]:
@@ -177,8 +183,9 @@ def block_pieces(block: Block) -> Iterator[Piece]:
     if not lines:
         return
     first = block.lineno
+    linenos = block.linenos
     if not (block.cont_first or block.open_end) and max(map(len, lines)) <= MAX_LINE:
-        for lineno, raw in _kept_lines(lines, first):
+        for lineno, raw in _kept_lines(lines, first, linenos):
             if raw.endswith(b"\r"):
                 raw = raw[:-1]
             yield Piece(lineno, raw.decode("utf-8", "replace"), False)
@@ -187,7 +194,7 @@ def block_pieces(block: Block) -> Iterator[Piece]:
     for i, raw in enumerate(lines):
         cont = block.cont_first and i == 0
         # an open-ended block's last line goes on in the next block: same number
-        lineno = first + i
+        lineno = linenos[i] if linenos is not None else first + i
         if not cont and is_foreign(raw):
             continue
         if raw.endswith(b"\r"):

@@ -5,18 +5,71 @@ Each block of whole lines is searched at C speed for the byte needles of
 after a hit (windows merged) are passed on for full parsing.  Line numbers stay exact:
 skipped newlines are counted with ``bytes.count``.  Pieces of over-long lines (blocks
 that do not end at a newline) are always kept, so a flattened report of any size is seen.
+
+**Hosts.** A syslog file from many hosts interleaves them, and a report only ever takes
+lines of its own host (``kmend.oops.extract``).  So when a hit line is a syslog line, only
+the kernel lines of the hosts *of interest* are passed on from a window: the hosts whose
+kernel lines hit a needle within ``REPORT_SPAN_LINES`` before the window's lines (a report
+of theirs may still be open) up to ``LINES_BEFORE`` after them (their report prefix).  They
+are found with ``bytes.find`` of `` HOST kernel``, so the skipped lines cost no Python work.
+A hit that cannot be attributed to a host (console or journal text, an unusual tag) keeps
+every line near it, as does any window that has one within the same distance.  A hit on a
+syslog line of another program (``smartd: WARNING: …``) keeps nothing: such lines are not
+kernel messages.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from kmend.logs.lines import Block
-from kmend.oops.needles import LINES_AFTER, LINES_BEFORE, PREFILTER_NEEDLES
+from kmend.oops.needles import LINES_AFTER, LINES_BEFORE, PREFILTER_NEEDLES, REPORT_SPAN_LINES
 
 #: Lines whose text is not visible as bytes: a journal JSON MESSAGE given as an array of
 #: byte values (journalctl's form for a message with control or non-UTF-8 bytes).
 CONTAINER_NEEDLES: tuple[bytes, ...] = (b'"MESSAGE":[', b'"MESSAGE" : [', b'"MESSAGE": [')
+
+#: Needles per automaton.  The SIMD prefilter of the aho-corasick crate (Teddy) is fast for
+#: a handful of patterns and several times slower for all of them at once (measured on
+#: bench/scan.py's log: 0.32 s/GiB for one automaton, 0.05 + 0.07 s/GiB for 8 + 17).
+ENGINE_GROUPS: tuple[slice, ...] = (slice(0, 8), slice(8, None))
+
+#: The keys of the hosts of a hit: a host name, or None for "every line" (no host known).
+HostKeys = tuple[bytes | None, ...]
+ALL: HostKeys = (None,)
+
+_MON = rb"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
+#: A syslog prefix of a kernel message (RFC3164, journalctl short, RFC3339), anywhere in a
+#: line (a flattened one holds many): the host is group 1.  Same shapes as
+#: ``kmend.logs.containers`` parses.
+_KERNEL_PREFIX_B = re.compile(
+    rb"(?:^|(?<=\s))(?:<\d{1,3}>)?(?:"
+    + _MON
+    + rb" [ \d]?\d \d\d:\d\d:\d\d(?:\.\d{1,9})?"
+    + rb"|\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d{1,9})?(?:Z|[+-]\d\d:?\d\d)?"
+    + rb") ([^\s\[\]]{1,255}) kernel(?:\[\d{1,10}\])?:(?: |$)"
+)
+#: The start of a syslog line of any program (the host is then knowable).
+_SYSLOG_START_B = re.compile(
+    rb"(?:<\d{1,3}>)?(?:" + _MON + rb" [ \d]?\d \d\d:\d\d:\d\d|\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d)"
+)
+
+
+def hit_hosts(line: bytes) -> HostKeys:
+    """Whose kernel lines a needle hit on *line* makes worth parsing.
+
+    The hosts of the kernel syslog prefixes in the line; none for another program's syslog
+    line without any ``kernel``; ``ALL`` when the line's host is unknown (console, dmesg,
+    journal text) or its shape unusual.
+    """
+    if not _SYSLOG_START_B.match(line):
+        return ALL
+    hosts = {m[1] for m in _KERNEL_PREFIX_B.finditer(line)}
+    if hosts:
+        return tuple(hosts)
+    return ALL if b"kernel" in line else ()
 
 
 class NeedleFinder:
@@ -24,13 +77,17 @@ class NeedleFinder:
 
     def __init__(self, needles: Sequence[bytes] = PREFILTER_NEEDLES + CONTAINER_NEEDLES) -> None:
         self.needles = tuple(needles)
-        self._engine = _fast_engine(self.needles)
+        self._engines = _fast_engines(self.needles)
 
     def hits(self, data: bytes, start: int = 0, end: int | None = None) -> list[int]:
         stop = len(data) if end is None else end
-        if self._engine is not None:
-            return self._engine(data, start, stop)
-        found: list[int] = []
+        if self._engines:
+            if len(self._engines) == 1:
+                return self._engines[0](data, start, stop)
+            found = [h for engine in self._engines for h in engine(data, start, stop)]
+            found.sort()
+            return found
+        found = []
         for needle in self.needles:
             pos = data.find(needle, start, stop)
             while pos >= 0:
@@ -40,23 +97,33 @@ class NeedleFinder:
         return found
 
 
-def _fast_engine(needles: tuple[bytes, ...]) -> Callable[[bytes, int, int], list[int]] | None:
-    """A SIMD multi-needle searcher (ahocorasick-rs), or None to use ``bytes.find``.
+def _fast_engines(needles: tuple[bytes, ...]) -> list[Callable[[bytes, int, int], list[int]]]:
+    """SIMD multi-needle searchers (ahocorasick-rs), or none to use ``bytes.find``.
 
     Leftmost-first, non-overlapping matching reports every needle occurrence except ones
-    starting inside another match, which is all the windowing needs (a hit per line).
+    starting inside another match of the same automaton, which is all the windowing needs
+    (a hit per line).
     """
     try:
         import ahocorasick_rs
     except ImportError:  # pragma: no cover - a declared dependency; bytes.find still works
-        return None
-    automaton = ahocorasick_rs.BytesAhoCorasick(
-        list(needles), matchkind=ahocorasick_rs.MatchKind.LeftmostFirst
-    )
+        return []
+    groups = [needles[s] for s in ENGINE_GROUPS] if len(needles) > 8 else [needles]
+    kind = ahocorasick_rs.MatchKind.LeftmostFirst
+    return [
+        _engine(ahocorasick_rs.BytesAhoCorasick(list(group), matchkind=kind))
+        for group in groups
+        if group
+    ]
+
+
+def _engine(automaton: Any) -> Callable[[bytes, int, int], list[int]]:
+    """The start offsets of *automaton*'s matches in ``data[start:end]``."""
+    find = automaton.find_matches_as_indexes
 
     def hits(data: bytes, start: int, end: int) -> list[int]:
         view = memoryview(data)[start:end]
-        return [start + s for _, s, _ in automaton.find_matches_as_indexes(view)]
+        return [start + s for _, s, _ in find(view)]
 
     return hits
 
@@ -85,11 +152,37 @@ def _back(data: bytes, pos: int, lines: int, floor: int) -> int:
     return max(pos, floor)
 
 
+def host_lines(data: bytes, hosts: Sequence[bytes]) -> tuple[list[int], bytes]:
+    """The kernel syslog lines of *hosts* in *data* (whole lines): their indexes (0-based
+    line numbers within *data*) and the lines joined (each ending with a newline)."""
+    starts: set[int] = set()
+    for host in hosts:
+        needle = b" " + host + b" kernel"
+        pos = data.find(needle)
+        while pos >= 0:
+            starts.add(data.rfind(b"\n", 0, pos) + 1)
+            nl = data.find(b"\n", pos)
+            if nl < 0:
+                break
+            pos = data.find(needle, nl)
+    indexes: list[int] = []
+    parts: list[bytes] = []
+    line = prev = 0
+    for ls in sorted(starts):
+        line += data.count(b"\n", prev, ls)
+        prev = ls
+        nl = data.find(b"\n", ls)
+        parts.append(data[ls : nl + 1] if nl >= 0 else data[ls:] + b"\n")
+        indexes.append(line)
+    return indexes, b"".join(parts)
+
+
 class WindowFilter:
     """Stateful filter over the consecutive blocks of one stream.
 
     :meth:`feed` returns the kept runs of lines as new (copied, numbered) blocks, with
-    None before a run when lines were skipped since the previous one.
+    None before a run when lines were skipped since the previous one.  A run filtered down
+    to some hosts' lines is a block with ``linenos``.
     """
 
     def __init__(
@@ -97,22 +190,55 @@ class WindowFilter:
         finder: NeedleFinder | None = None,
         before: int = LINES_BEFORE,
         after: int = LINES_AFTER,
+        span: int = REPORT_SPAN_LINES,
     ) -> None:
         self.finder = finder or NeedleFinder()
         self.before = before
         self.after = after
+        self.span = span
         self._keep_until = 0  # last line number that must be kept
         self._next_line = 1  # first line number not yet emitted
         self._tail = b""  # the previous block's last lines that were not emitted
         self._tail_line = 0
         self._line = 1  # number of the first line of the next block
+        self._recent: dict[bytes | None, int] = {}  # host key → line of its last hit
+        self._block_hits: list[tuple[int, HostKeys]] = []  # this block's hits: line, hosts
 
-    def _emit(self, data: bytes, lineno: int, out: list[Block | None]) -> None:
+    # -- which hosts' lines a run keeps -------------------------------------------------
+    def _hosts_for(self, first: int, last: int) -> HostKeys:
+        """The host keys of interest for the lines *first*..*last* (ALL: keep every line)."""
+        since = first - self.span
+        keys: set[bytes | None] = {k for k, line in self._recent.items() if line >= since}
+        upto = last + self.before
+        for line, hosts in self._block_hits:
+            if line > upto:
+                break
+            if line >= since:
+                keys.update(hosts)
+        if None in keys:
+            return ALL
+        return tuple(sorted(k for k in keys if k is not None))
+
+    def _emit(self, data: bytes, lineno: int, out: list[Block | None], every: bool = False) -> None:
+        """Emit the whole lines *data* numbered from *lineno*: those of the hosts of
+        interest, or all of them (*every*, or no host known)."""
         if not data:
+            return
+        n = data.count(b"\n")
+        hosts = ALL if every else self._hosts_for(lineno, lineno + n - 1)
+        if hosts != ALL:
+            names = [h for h in hosts if h is not None]
+            indexes, kept = host_lines(data, names) if names else ([], b"")
+            if indexes:
+                if lineno + indexes[0] != self._next_line:
+                    out.append(None)
+                linenos = [lineno + i for i in indexes]
+                out.append(Block(kept, 0, len(kept), linenos[0], False, False, len(linenos),
+                                 linenos))  # fmt: skip
+                self._next_line = linenos[-1] + 1
             return
         if lineno != self._next_line:
             out.append(None)
-        n = data.count(b"\n")
         out.append(Block(data, 0, len(data), lineno, False, False, n))
         self._next_line = lineno + n
 
@@ -125,27 +251,11 @@ class WindowFilter:
             self._emit(tail[start:], self._tail_line + max(skip, 0), out)
         self._tail = b""
 
-    def feed(self, block: Block) -> list[Block | None]:
-        """The kept parts of *block*; None marks a gap (lines were skipped before)."""
-        out: list[Block | None] = []
-        data, bstart, bend = block.data, block.start, block.end
-        first = self._line
-        if block.cont_first or block.open_end:
-            nlines = data.count(b"\n", bstart, bend)
-            self._line = first + nlines
-            self._emit_tail(first - self.before, out)
-            if first != self._next_line:
-                out.append(None)
-            out.append(Block(data, bstart, bend, first, block.cont_first, block.open_end, nlines))
-            self._next_line = first + nlines
-            self._keep_until = max(self._keep_until, first + nlines + self.after)
-            return out
-        # the open window: (start offset, start line, end line, last hit's line start, line)
-        cur: tuple[int, int, int, int, int] | None = None
-        if self._keep_until >= first:
-            self._tail = b""
-            cur = (bstart, first, self._keep_until, bstart, first)
-        floor = bstart  # nothing before this offset may be emitted again
+    def _scan(self, data: bytes, bstart: int, bend: int, first: int) -> list[tuple[int, int]]:
+        """The hit lines of the block: (line number, line start offset), one per line; also
+        records their hosts in ``_block_hits`` and the block's line count."""
+        found: list[tuple[int, int]] = []
+        block_hits: list[tuple[int, HostKeys]] = []
         prev_h, prev_line = bstart, first
         last_hl = -1
         for h in self.finder.hits(data, bstart, bend):
@@ -155,12 +265,56 @@ class WindowFilter:
                 continue
             last_hl = hl
             ls = data.rfind(b"\n", bstart, h) + 1 or bstart
+            le = data.find(b"\n", h, bend)
+            block_hits.append((hl, hit_hosts(data[ls : le if le >= 0 else bend])))
+            found.append((hl, ls))
+        self._line = prev_line + data.count(b"\n", prev_h, bend)
+        self._block_hits = block_hits
+        return found
+
+    def _remember_hits(self) -> None:
+        recent = self._recent
+        for line, hosts in self._block_hits:
+            for key in hosts:
+                recent[key] = line
+        self._block_hits = []
+        if len(recent) > 1024:
+            since = self._line - self.span
+            for key in [k for k, line in recent.items() if line < since]:
+                del recent[key]
+
+    def feed(self, block: Block) -> list[Block | None]:
+        """The kept parts of *block*; None marks a gap (lines were skipped before)."""
+        out: list[Block | None] = []
+        data, bstart, bend = block.data, block.start, block.end
+        first = self._line
+        if block.cont_first or block.open_end:
+            nlines = data.count(b"\n", bstart, bend)
+            self._line = first + nlines
+            self._block_hits = [(first, ALL)]
+            self._emit_tail(first - self.before, out)
+            if first != self._next_line:
+                out.append(None)
+            out.append(Block(data, bstart, bend, first, block.cont_first, block.open_end, nlines))
+            self._next_line = first + nlines
+            self._keep_until = max(self._keep_until, first + nlines + self.after)
+            self._remember_hits()
+            return out
+        hits = self._scan(data, bstart, bend, first)
+        # the open window: (start offset, start line, end line, last hit's line start, line)
+        cur: tuple[int, int, int, int, int] | None = None
+        if self._keep_until >= first:
+            self._emit_tail(first, out)
+            cur = (bstart, first, self._keep_until, bstart, first)
+        floor = bstart  # nothing before this offset may be emitted again
+        hold = _back(data, bend, self.before, bstart) if hits or cur else bend
+        for hl, ls in hits:
             if cur is not None and hl - self.before <= cur[2] + 1:
                 if hl + self.after > cur[2]:
                     cur = (cur[0], cur[1], hl + self.after, ls, hl)
                 continue
             if cur is not None:
-                floor = self._flush(data, bend, cur, out)
+                floor = self._flush(data, bend, hold, cur, out)
             start_line = hl - self.before
             if start_line < first:
                 self._emit_tail(start_line, out)
@@ -168,8 +322,7 @@ class WindowFilter:
             cur = (start, hl - data.count(b"\n", start, ls), hl + self.after, ls, hl)
         windowed = cur is not None
         if cur is not None:
-            floor = self._flush(data, bend, cur, out)
-        self._line = prev_line + data.count(b"\n", prev_h, bend)
+            floor = self._flush(data, bend, hold, cur, out)
         if floor < bend:
             ts = _back(data, bend, self.before, floor)
             tail = data[ts:bend]
@@ -182,13 +335,24 @@ class WindowFilter:
             self._tail_line = self._line - tail.count(b"\n")
         else:
             self._tail = b""
+        self._remember_hits()
         return out
 
     def _flush(
-        self, data: bytes, bend: int, cur: tuple[int, int, int, int, int], out: list[Block | None]
+        self,
+        data: bytes,
+        bend: int,
+        hold: int,
+        cur: tuple[int, int, int, int, int],
+        out: list[Block | None],
     ) -> int:
         start, start_line, end_line, ls, hl = cur
         end = _advance(data, ls, end_line - hl + 1, bend)
-        self._emit(data[start:end], start_line, out)
+        cut = max(start, min(end, hold))
+        self._emit(data[start:cut], start_line, out)
+        if end > cut:
+            # the last LINES_BEFORE lines of the block: a hit early in the next block may
+            # want its host's lines from here, and its host is not known yet
+            self._emit(data[cut:end], start_line + data.count(b"\n", start, cut), out, True)
         self._keep_until = end_line
         return end

@@ -21,7 +21,7 @@ from kmend.logs.prefilter import WindowFilter
 
 _END = "end"
 
-Message = list[tuple[int, bytes, bool, bool] | None] | str | BaseException
+Message = list[tuple[int, bytes, bool, bool, list[int] | None] | None] | str | BaseException
 
 
 def available() -> bool:
@@ -42,7 +42,7 @@ def _child(blocks: Iterator[Block], wf: WindowFilter, conn: Connection) -> None:
             if kept:
                 msg: Message = [
                     None if b is None
-                    else (b.lineno, b.data[b.start : b.end], b.cont_first, b.open_end)
+                    else (b.lineno, b.data[b.start : b.end], b.cont_first, b.open_end, b.linenos)
                     for b in kept
                 ]  # fmt: skip
                 conn.send(msg)
@@ -82,8 +82,8 @@ def filter_in_child(blocks: Iterator[Block], wf: WindowFilter) -> Iterator[Block
                 if item is None:
                     yield None
                 else:
-                    lineno, data, cont_first, open_end = item
-                    yield Block(data, 0, len(data), lineno, cont_first, open_end, -1)
+                    lineno, data, cont_first, open_end, linenos = item
+                    yield Block(data, 0, len(data), lineno, cont_first, open_end, -1, linenos)
     finally:
         recv.close()
         if proc.is_alive():

@@ -36,3 +36,7 @@ PREFILTER_NEEDLES: tuple[bytes, ...] = (
 #: same-task lines before the crash line) and after it (the report body).
 LINES_BEFORE = 64
 LINES_AFTER = 1500
+#: How many log lines after its header a report can still take lines (the segmenter closes
+#: a report whose header is further back, ``kmend.oops.segment``).  The reader keeps the
+#: lines of a host for this long after that host's last needle hit.
+REPORT_SPAN_LINES = 4000

@@ -19,11 +19,12 @@ from kmend.oops.decode import PANIC_MARK, build_report
 from kmend.oops.extract import PREFIX_LINES_TASK, collect_region
 from kmend.oops.headers import REPLAYING, HeaderHit, find_header, starts_second_crash
 from kmend.oops.model import CrashReport
+from kmend.oops.needles import REPORT_SPAN_LINES
 
 MAX_REPORT_LINES = 1500
 #: A report whose stream printed nothing for this many log lines is over (other hosts kept
 #: writing, or the prefilter skipped ahead): this bounds memory and work per report.
-MAX_SPAN_LINES = 4000
+MAX_SPAN_LINES = REPORT_SPAN_LINES
 TAIL_LINES = 60
 TRIM_AT = 8192
 NESTED_SECONDS = 5.0
@@ -54,14 +55,18 @@ class _Segmenter:
     def __init__(self) -> None:
         self.window: list[LogLine] = []
         self.open: dict[tuple[str | None, str | None], _Open] = {}
-        self.has_ids = False
+        #: hosts that printed a line with a printk caller id (per host: another host's lines
+        #: say nothing about this one's, and the reader may skip them)
+        self.ids_hosts: set[str | None] = set()
         self.source: str | None = None
 
     # -- closing -----------------------------------------------------------------
     def _close(self, rep: _Open, end: int) -> Iterator[CrashReport]:
         del self.open[rep.key]
-        region = collect_region(self.window, rep.start, rep.hit, has_ids=self.has_ids, end=end)
         host = self.window[rep.start].host
+        region = collect_region(
+            self.window, rep.start, rep.hit, has_ids=host in self.ids_hosts, end=end
+        )
         panicked = any(
             PANIC_MARK in self.window[j].text and self.window[j].host == host
             for j in range(rep.start, min(end, len(self.window)))
@@ -82,7 +87,7 @@ class _Segmenter:
         for rep in sorted(self.open.values(), key=lambda r: r.start):
             yield from self._close(rep, len(self.window))
         self.window = []
-        self.has_ids = False
+        self.ids_hosts = set()
 
     def _trim(self) -> None:
         keep_from = min((r.start for r in self.open.values()), default=len(self.window))
@@ -112,7 +117,7 @@ class _Segmenter:
         index = len(self.window)
         self.window.append(line)
         if line.context:
-            self.has_ids = True
+            self.ids_hosts.add(line.host)
         if self.open and line.lineno - self.window[self._oldest()].lineno > MAX_SPAN_LINES:
             yield from self._close_stale(line.lineno, index)
         key = _key(line)

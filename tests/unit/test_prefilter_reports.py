@@ -1,0 +1,100 @@
+"""The prefilter must not change what is found: the crash reports read with it equal the
+reports of a full parse, over the real crash fixtures (every container), the example logs
+and a large multi-host syslog interleaving those crashes with other hosts' noise."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from kmend.logs import lines as lines_mod
+from kmend.logs import read_paths, reader, worker
+from kmend.oops import CrashReport, parse_reports
+
+REPO = Path(__file__).resolve().parent.parent.parent
+CRASHES = REPO / "tests" / "data" / "crashes"
+FILES = sorted(
+    [p for p in CRASHES.glob("*/*") if p.suffix in (".log", ".json")]
+    + list((REPO / "examples").glob("*.log"))
+)
+
+
+def reports(path: Path, prefilter: bool) -> list[CrashReport]:
+    return list(parse_reports(read_paths([str(path)], prefilter=prefilter)))
+
+
+def test_there_are_fixtures() -> None:
+    assert len(FILES) > 200
+
+
+def test_prefilter_on_and_off_give_the_same_reports() -> None:
+    found = 0
+    for path in FILES:
+        full = reports(path, False)
+        assert reports(path, True) == full, path
+        found += len(full)
+    assert found >= len(FILES)
+
+
+def _host_lines(path: Path, host: str) -> list[str]:
+    """The fixture's lines, its host renamed to *host*."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    old = lines[0].split()[1 if path.name.endswith(".rsyslog.log") else 3]
+    return [line.replace(f" {old} kernel:", f" {host} kernel:", 1) for line in lines]
+
+
+def _noise(rng: random.Random, stamp: str) -> str:
+    host = f"noise-{rng.randrange(40):02d}"
+    r = rng.random()
+    if r < 0.4:
+        return f"{stamp} {host} kernel: [UFW BLOCK] IN=eth0 SRC=10.0.0.{rng.randrange(255)} DPT=22"
+    if r < 0.5:
+        return f"{stamp} {host} kernel: [ {rng.randrange(9999)}.000000] i40e eth0: NIC Link is Up"
+    if r < 0.52:  # another program's line with a needle: opens a window of nothing
+        return f"{stamp} {host} smartd[77]: Device: /dev/sdb, WARNING: ATA error count increased"
+    return f"{stamp} {host} sshd[{rng.randrange(99999)}]: Accepted publickey for root"
+
+
+def crash_sources() -> list[Path]:
+    return sorted(CRASHES.glob("*/*.syslog.log")) + sorted(CRASHES.glob("*/*.rsyslog.log"))
+
+
+def interleaved_log(seed: int) -> str:
+    """Every RFC3164 and RFC3339 crash fixture, each on its own host, interleaved with each
+    other (several reports in flight at once) and with the noise of 40 more hosts."""
+    rng = random.Random(seed)
+    queues = [_host_lines(p, f"crash-{i:03d}") for i, p in enumerate(crash_sources())]
+    out: list[str] = []
+    live: list[list[str]] = []
+    while queues or live:
+        if queues and (len(live) < 3 and rng.random() < 0.02):
+            live.append(queues.pop(0))
+        if live and rng.random() < 0.6:
+            q = rng.choice(live)
+            out.append(q.pop(0))
+            if not q:
+                live.remove(q)
+        else:
+            out.append(_noise(rng, "Nov 26 03:04:06"))
+    return "\n".join(out) + "\n"
+
+
+@pytest.mark.parametrize(
+    ("block_size", "parallel"), [(8 << 20, False), (64 << 10, False), (64 << 10, True)]
+)
+def test_interleaved_multi_host_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, block_size: int, parallel: bool
+) -> None:
+    if parallel and not worker.available():
+        pytest.skip("no fork or a single CPU: the worker is never used here")
+    path = tmp_path / "messages"
+    path.write_text(interleaved_log(2026), encoding="utf-8")
+    monkeypatch.setattr(lines_mod, "BLOCK_SIZE", block_size)
+    monkeypatch.setattr(reader, "PARALLEL", parallel)
+    full = reports(path, False)
+    filtered = reports(path, True)
+    crash_hosts = {r.host for r in full if r.host and r.host.startswith("crash-")}
+    assert len(crash_hosts) == len(crash_sources()) > 50  # every fixture's crash is found
+    assert filtered == full
