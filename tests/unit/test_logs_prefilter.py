@@ -59,28 +59,35 @@ def expected_window(data: bytes) -> set[int]:
 _SYSLOG_HOST = re.compile(r"Dec 23 \d\d:\d\d:\d\d (\S+) kernel: ")
 
 
-def must_keep(data: bytes) -> set[int]:
-    """The window lines a report may need (computed independently of the reader): lines of
-    a host that hit a needle on a kernel line from REPORT_SPAN_LINES before to LINES_BEFORE
-    after; every window line near a hit on a line without a syslog prefix."""
+def windows(data: bytes) -> tuple[set[int], set[int]]:
+    """(lines the reader may keep, lines it must keep), computed independently of it.
+
+    A hit on a kernel syslog line of host H: H's lines from LINES_BEFORE before to
+    REPORT_SPAN_LINES after it (the segmenter closes a report that old) must be kept.  A hit
+    on a console line: every line from LINES_BEFORE before to LINES_AFTER after.  A hit on
+    another program's syslog line: nothing.  Lines of other hosts in those spans may be kept.
+    """
     raw = data.decode().split("\n")[:-1]
     hits: dict[str | None, list[int]] = {}
+    may: set[int] = set()
     for n, line in enumerate(raw, 1):
         if any(needle.decode() in line for needle in PREFILTER_NEEDLES):
             if line.startswith("Dec 23 "):
                 for host in set(_SYSLOG_HOST.findall(line)):
                     hits.setdefault(host, []).append(n)
+                    may.update(range(n - LINES_BEFORE, n + REPORT_SPAN_LINES + 1))
             else:
                 hits.setdefault(None, []).append(n)
-    window = expected_window(data)
-    keep: set[int] = set()
-    for n in window:
-        m = _SYSLOG_HOST.match(raw[n - 1])
+                may.update(range(n - LINES_BEFORE, n + LINES_AFTER + 1))
+    must: set[int] = set()
+    for n, line in enumerate(raw, 1):
+        m = _SYSLOG_HOST.match(line)
         host = m.group(1) if m else None
-        for key in {host, None}:
-            if any(n - REPORT_SPAN_LINES <= h <= n + LINES_BEFORE for h in hits.get(key, [])):
-                keep.add(n)
-    return keep
+        if any(n - REPORT_SPAN_LINES <= h <= n + LINES_BEFORE for h in hits.get(host, [])):
+            must.add(n)
+        if any(n - LINES_AFTER <= h <= n + LINES_BEFORE for h in hits.get(None, [])):
+            must.add(n)
+    return may, must
 
 
 @pytest.mark.parametrize("block_size", [8 << 20, 64 << 10, 4096])
@@ -91,9 +98,8 @@ def test_prefilter_keeps_the_lines_reports_need(
     data = make_log(7, 40_000)
     full = list(iter_stream(io.BytesIO(data), "x"))
     filtered = list(iter_stream(io.BytesIO(data), "x", prefilter=True))
-    window = expected_window(data)
+    window, need = windows(data)
     kept = {ll.lineno for ll in filtered}
-    need = must_keep(data)
     must = {ll.lineno for ll in full if ll.lineno in need}
     in_window = [ll for ll in full if ll.lineno in window]
     assert 0 < len(filtered) < len(in_window)
@@ -267,3 +273,17 @@ def test_prefilter_sees_journal_byte_array_messages() -> None:
     got = [ll for ll in iter_stream(io.BytesIO(data), "j", prefilter=True)]
     assert [ll.text for ll in got if ll.lineno == 5001] == ["BUG: unable to handle \x1b page fault"]
     assert len(got) < 2 * 5000
+
+
+def test_numpy_line_ops_equal_the_plain_ones() -> None:
+    count, advance = prefilter_mod.fast_line_ops()
+    rng = random.Random(1)
+    lengths = (0, 1, 5, 60, 124, 124, 300, 2000)
+    for _ in range(300):
+        n = rng.randrange(0, 12_000)
+        data = b"".join(b"x" * rng.choice(lengths) + b"\n" for _ in range(n)) + b"end"
+        pos = rng.randrange(0, len(data) + 1)
+        end = rng.randrange(pos, len(data) + 1)
+        lines = rng.choice((0, 1, 63, 64, 100, 1500, 4000, rng.randrange(12_000)))
+        assert count(data, pos, end) == data.count(b"\n", pos, end)
+        assert advance(data, pos, lines, end) == prefilter_mod.advance_plain(data, pos, lines, end)

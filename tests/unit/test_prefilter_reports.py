@@ -98,3 +98,20 @@ def test_interleaved_multi_host_log(
     crash_hosts = {r.host for r in full if r.host and r.host.startswith("crash-")}
     assert len(crash_hosts) == len(crash_sources()) > 50  # every fixture's crash is found
     assert filtered == full
+
+
+@pytest.mark.parametrize("parallel", [False, True])
+def test_bench_syslog(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parallel: bool) -> None:
+    """bench/scan.py's realistic 50-host syslog, with crashes far denser than there."""
+    if parallel and not worker.available():
+        pytest.skip("no fork or a single CPU: the worker is never used here")
+    monkeypatch.syspath_prepend(str(REPO / "bench"))
+    from scan import generate  # bench/scan.py
+
+    path = tmp_path / "messages"
+    counts = generate(path, 12 << 20, 60, seed=11)
+    monkeypatch.setattr(lines_mod, "BLOCK_SIZE", 1 << 20)
+    monkeypatch.setattr(reader, "PARALLEL", parallel)
+    full = reports(path, False)
+    assert len(full) == counts["crashes"] == 60
+    assert reports(path, True) == full

@@ -32,6 +32,6 @@ def console_for(json_mode: bool) -> Console:
     return err_console if json_mode else out_console
 
 
-def emit_json(obj: Any) -> None:
-    sys.stdout.write(dumps(obj) + "\n")
+def emit_json(obj: Any, *, flat_below: int | None = None) -> None:
+    sys.stdout.write(dumps(obj, flat_below=flat_below) + "\n")
     sys.stdout.flush()

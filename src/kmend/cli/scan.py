@@ -9,7 +9,7 @@ import typer
 
 from kmend.cli.common import console_for, emit_json, err_console
 from kmend.errors import InputError, UsageError
-from kmend.report.crash_text import render_groups
+from kmend.report.jsonout import Encoded, encode_at
 from kmend.triage.scan import scan
 
 
@@ -24,12 +24,19 @@ def register(app: typer.Typer) -> None:
         """Find every kernel crash in the logs and fold duplicates across hosts."""
         if not paths:
             raise UsageError("no path given", "give log files, directories or - for stdin")
-        result = scan(paths)
+        # JSON: one line per field of a report (a scan may find thousands), each report
+        # encoded as soon as it is found, while the reader is still busy
+        encoded: list[Encoded] = []
+        result = scan(
+            paths, (lambda rep: encoded.append(encode_at(rep, 2, 3))) if json_out else None
+        )
         for err in result.errors:
             print(f"kmend: error: {err}", file=sys.stderr)
         if json_out:
-            emit_json({"reports": result.reports, "groups": result.groups})
+            emit_json({"reports": encoded, "groups": result.groups}, flat_below=3)
         else:
+            from kmend.report.crash_text import render_groups  # rich tables: only here
+
             render_groups(console_for(False), result.groups, len(result.reports))
         if result.errors:
             err_console.print(f"{len(result.errors)} path(s) could not be read")

@@ -16,7 +16,7 @@ from kmend.logs.lines import MAX_LINE, Block, Piece, block_pieces, iter_blocks, 
 from kmend.logs.model import LogLine
 from kmend.logs.open import Readable, decompressed, expand_paths, open_file, peek
 from kmend.logs.parser import LineParser
-from kmend.logs.prefilter import WindowFilter
+from kmend.logs.prefilter import WindowFilter, fast_line_ops
 
 _DECOMPRESS_ERRORS: tuple[type[BaseException], ...] = (EOFError, zlib.error, OSError, ValueError)
 
@@ -50,13 +50,15 @@ def _prefiltered(raw: Iterator[Block], wf: WindowFilter) -> Iterator[Block | Non
     if first is None:
         return
     yield from wf.feed(first)
-    if PARALLEL and worker.available():
-        second = next(raw, None)  # fork only when the stream goes on
-        if second is None:
-            return
-        yield from worker.filter_in_child(itertools.chain((second,), raw), wf)
+    second = next(raw, None)  # fork, and import numpy, only when the stream goes on
+    if second is None:
         return
-    for block in raw:
+    rest = itertools.chain((second,), raw)
+    if PARALLEL and worker.available():
+        yield from worker.filter_in_child(rest, wf)
+        return
+    wf.count, wf.advance = fast_line_ops()
+    for block in rest:
         yield from wf.feed(block)
 
 

@@ -17,7 +17,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from kmend.logs.lines import Block
-from kmend.logs.prefilter import WindowFilter
+from kmend.logs.prefilter import WindowFilter, fast_line_ops
 
 _END = "end"
 
@@ -37,6 +37,7 @@ def available() -> bool:
 
 def _child(blocks: Iterator[Block], wf: WindowFilter, conn: Connection) -> None:
     try:
+        wf.count, wf.advance = fast_line_ops()  # imported here: the parent need not load numpy
         for block in blocks:
             kept = wf.feed(block)
             if kept:

@@ -8,14 +8,14 @@ from collections.abc import Sequence
 from kmend.logs.model import LogLine
 from kmend.oops import fields
 from kmend.oops.code import disassemble
-from kmend.oops.extract import Region, naming_lines
+from kmend.oops.extract import PANIC_LINE, Region, naming_lines
 from kmend.oops.frames import shorten_syscall
 from kmend.oops.model import CrashReport, Frame, ProgramCounter, SourceSpan
 from kmend.oops.skip import is_skipped
 from kmend.oops.taint import decode_taint
 from kmend.oops.titles import name_report
 
-PANIC_MARK = "Kernel panic - not syncing"
+PANIC_MARK = PANIC_LINE
 SIGNATURE_FRAMES = 3
 
 

@@ -22,6 +22,7 @@ from kmend.oops.headers import (
     find_header,
     starts_second_crash,
 )
+from kmend.oops.needles import LINES_BEFORE
 
 QUESTIONABLE_FRAME_RE = re.compile(
     r"^\s*(?:\[<?[0-9a-fA-F]+>?\]\s*)*\?\s+[A-Za-z0-9_.$]+\+0x|\(unreliable\)\s*$"
@@ -49,7 +50,7 @@ class Region:
     header: HeaderHit
     start: int  # index of the header line
     indexes: tuple[int, ...]  # header line first, then the report's lines in order
-    prefix: tuple[int, ...]  # same-context lines before the header (not used for naming)
+    prefix: tuple[int, ...]  # same-context lines just before the header (not for naming)
     cut: int | None  # position in ``indexes`` where a second crash begins (naming stops)
 
 
@@ -99,8 +100,9 @@ def collect_region(
                 break
     limit = PREFIX_LINES_TASK if ctx is not None and ctx.startswith("T") else PREFIX_LINES
     prefix: list[int] = []
+    near = lines[start].lineno - LINES_BEFORE  # the reader's prefilter keeps no more
     for j in range(start - 1, -1, -1):
-        if len(prefix) >= limit:
+        if len(prefix) >= limit or lines[j].lineno < near:
             break
         if lines[j].host == host and line_context(lines[j]) == ctx:
             prefix.append(j)

@@ -15,8 +15,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from kmend.logs.model import LogLine
-from kmend.oops.decode import PANIC_MARK, build_report
-from kmend.oops.extract import PREFIX_LINES_TASK, collect_region
+from kmend.oops.extract import PANIC_LINE, PREFIX_LINES_TASK, collect_region
 from kmend.oops.headers import REPLAYING, HeaderHit, find_header, starts_second_crash
 from kmend.oops.model import CrashReport
 from kmend.oops.needles import REPORT_SPAN_LINES
@@ -62,13 +61,17 @@ class _Segmenter:
 
     # -- closing -----------------------------------------------------------------
     def _close(self, rep: _Open, end: int) -> Iterator[CrashReport]:
+        # imported at the first report, not at start-up: decoding pulls in capstone and the
+        # naming rules, which then load while the log reader's worker is still searching
+        from kmend.oops.decode import build_report
+
         del self.open[rep.key]
         host = self.window[rep.start].host
         region = collect_region(
             self.window, rep.start, rep.hit, has_ids=host in self.ids_hosts, end=end
         )
         panicked = any(
-            PANIC_MARK in self.window[j].text and self.window[j].host == host
+            PANIC_LINE in self.window[j].text and self.window[j].host == host
             for j in range(rep.start, min(end, len(self.window)))
         )
         report = build_report(self.window, region, panicked=panicked)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from kmend.errors import InputError
@@ -65,8 +65,15 @@ def group_reports(reports: Sequence[CrashReport]) -> list[Group]:
     return groups
 
 
-def scan(paths: Sequence[str]) -> ScanResult:
+def scan(
+    paths: Sequence[str], on_report: Callable[[CrashReport], None] | None = None
+) -> ScanResult:
+    """Every report in *paths*, grouped; *on_report* sees each report as soon as it is
+    decoded (while the log reader is still searching the rest)."""
     result = ScanResult()
-    result.reports = list(iter_reports(paths, result.errors))
+    for report in iter_reports(paths, result.errors):
+        result.reports.append(report)
+        if on_report is not None:
+            on_report(report)
     result.groups = group_reports(result.reports)
     return result
