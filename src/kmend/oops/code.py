@@ -52,19 +52,42 @@ def parse_code_line(text: str) -> tuple[bytes, int | None, str] | None:
     return bytes(data), fault, "x86_64"
 
 
+_ENGINES: dict[str, capstone.Cs] = {}
+
+
+def _engine(arch: str) -> capstone.Cs:
+    """One capstone engine per architecture (creating one costs more than a decoding)."""
+    md = _ENGINES.get(arch)
+    if md is None:
+        if arch == "arm64":
+            md = capstone.Cs(capstone.CS_ARCH_ARM64, capstone.CS_MODE_ARM)
+        else:
+            md = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
+        _ENGINES[arch] = md
+    return md
+
+
 def _decode(md: capstone.Cs, data: bytes, start: int, fault: int | None) -> list[Instruction]:
     out: list[Instruction] = []
-    for insn in md.disasm(data[start:], start):
+    for address, size, mnemonic, op_str in md.disasm_lite(data[start:], start):
         out.append(
             Instruction(
-                offset=insn.address,
-                size=insn.size,
-                mnemonic=insn.mnemonic,
-                op_str=insn.op_str,
-                faulting=fault is not None and insn.address == fault,
+                offset=address,
+                size=size,
+                mnemonic=mnemonic,
+                op_str=op_str,
+                faulting=fault is not None and address == fault,
             )
         )
     return out
+
+
+def _reaches(md: capstone.Cs, data: bytes, start: int, fault: int) -> bool:
+    """Whether decoding from *start* has an instruction start exactly at *fault*."""
+    for address, _size, _mnemonic, _op_str in md.disasm_lite(data[start:], start):
+        if address >= fault:
+            return bool(address == fault)
+    return False
 
 
 def disassemble(text: str) -> Code | None:
@@ -73,16 +96,14 @@ def disassemble(text: str) -> Code | None:
     if parsed is None:
         return None
     data, fault, arch = parsed
+    md = _engine(arch)
     if arch == "arm64":
-        md = capstone.Cs(capstone.CS_ARCH_ARM64, capstone.CS_MODE_ARM)
         return Code(data.hex(), fault, tuple(_decode(md, data, 0, fault)), arch)
-    md = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
     best: list[Instruction] = []
     if fault is not None:
         for shift in range(min(MAX_SHIFT, fault + 1)):
-            insns = _decode(md, data, shift, fault)
-            if any(i.faulting for i in insns):
-                best = insns
+            if _reaches(md, data, shift, fault):
+                best = _decode(md, data, shift, fault)
                 break
         if not best:
             # No alignment reaches the marked byte: decode from it.
