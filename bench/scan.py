@@ -174,8 +174,10 @@ def _timed(argv: list[str], timeout: float, outfile: Path) -> Run:
     """Run *argv* under /usr/bin/time (wall, user+sys CPU of it and its children, max RSS)."""
     tfile = outfile.with_suffix(".time")
     start = time.perf_counter()
+    # this checkout's kmend, not whichever one the venv has installed
     res = proc.run(["/usr/bin/time", "-o", str(tfile), "-f", "%M %U %S", *argv],
-                   timeout=timeout, check=False)  # fmt: skip
+                   timeout=timeout, check=False,
+                   extra_env={"PYTHONPATH": str(REPO / "src")})  # fmt: skip
     wall = time.perf_counter() - start
     if res.returncode not in (0, 1):
         raise SystemExit(f"{argv[0]} failed ({res.returncode}): {res.stderr.strip()[-500:]}")
