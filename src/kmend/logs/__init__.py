@@ -12,8 +12,10 @@ syzkaller's decorations), ``/dev/kmsg`` and netconsole records, rsyslog ``#012``
 flattened reports are re-split (``kmend.logs.flatten``).
 
 With ``prefilter=True`` only the lines near a crash needle (``kmend.oops.needles``) are
-parsed, for speed on huge logs; inputs larger than one 8 MiB block are searched by a forked
-second process (``kmend.logs.worker``).  Unreadable inputs raise
+parsed, for speed on huge logs — in a multi-host syslog only the lines of the hosts whose
+kernel lines hit one (``kmend.logs.prefilter``); the crash reports found are the same as
+with a full parse.  Inputs larger than one 8 MiB block are searched by a forked second
+process (``kmend.logs.worker``).  Unreadable inputs raise
 :class:`kmend.errors.InputError`.
 """
 
