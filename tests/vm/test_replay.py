@@ -71,6 +71,7 @@ from kmend.lab import (
 )
 from kmend.lab.initramfs import build_initramfs
 from kmend.lab.kbuild import build_module
+from kmend.lab.kernels import reduced_tree
 from kmend.lab.xen import DOM0_MODULES
 from kmend.source.tree import Tarball
 from xenbackport import xen_history
@@ -165,12 +166,7 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Sandbox:
         else:
             os.environ["KMEND_CACHE"] = old
     # the dom0's module tree: Debian's Xen modules, xen-evtchn replaced by the faulty build
-    host = Path("/lib/modules") / K47
-    tree = base / "root/lib/modules" / K47
-    (tree / "kernel/drivers").mkdir(parents=True)
-    shutil.copytree(host / "kernel/drivers/xen", tree / "kernel/drivers/xen")
-    for name in ("modules.order", "modules.builtin", "modules.builtin.modinfo"):
-        shutil.copy2(host / name, tree / name)
+    tree = reduced_tree(K47, base / "root")
     shutil.copyfile(faulty_ko, tree / "kernel/drivers/xen/xen-evtchn.ko")
     proc.run(["depmod", "-b", str(base / "root"), K47], timeout=120)
     poke = base / "evtchn-poke"
