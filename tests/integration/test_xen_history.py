@@ -18,7 +18,6 @@ changes of evtchn.c up to 6.12, and the fix between them.  The replay (tests/vm)
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,12 +32,6 @@ pytestmark = pytest.mark.integration
 
 KDIR47 = Path("/lib/modules/6.1.0-47-amd64/build")
 EVTCHN = "drivers/xen/evtchn.c"
-
-
-@pytest.fixture(scope="session")
-def kmend_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    with xb.kmend_cache(tmp_path_factory) as cache:
-        yield cache
 
 
 @pytest.fixture(scope="session")
