@@ -55,7 +55,13 @@ def module_files(view: SourceView, module: KbuildModule) -> dict[str, str]:
 
 
 def change_size(view: SourceView, base: SourceView | None, paths: tuple[str, ...]) -> int:
-    """Lines added plus removed between *base* and *view* over *paths* (-1 without a base)."""
+    """Lines added plus removed between *base* and *view* over *paths* (-1 without a base).
+
+    Measured like ``git diff --numstat`` measures the revisions (git_change_size), so the
+    two can be compared: difflib's "autojunk" heuristic is off, since it treats lines that
+    are common in a long C file (blank lines, ``}``) as junk and then reports a diff
+    larger than git's for the same change.
+    """
     if base is None:
         return -1
     total = 0
@@ -64,9 +70,8 @@ def change_size(view: SourceView, base: SourceView | None, paths: tuple[str, ...
         b = (view.read(p) or "").splitlines()
         if a == b:
             continue
-        for line in difflib.unified_diff(a, b, lineterm="", n=0):
-            if line.startswith(("+", "-")) and not line.startswith(("+++", "---")):
-                total += 1
+        ops = difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
+        total += sum((i2 - i1) + (j2 - j1) for tag, i1, i2, j1, j2 in ops if tag != "equal")
     return total
 
 
