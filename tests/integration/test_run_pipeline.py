@@ -210,7 +210,7 @@ def example_kdir() -> Path:
 
 
 def test_dry_run_example_backports_the_fix_for_6_1(kernel_history: dict[str, Any],
-                                                   example_kdir: Path) -> None:
+                                                   example_kdir: Path, tmp_path: Path) -> None:
     """The founding incident's log, the kernel-shaped history, Debian's 6.1 headers.
 
     What a kernel engineer expects: the target is 6.1 (--kdir), not the crashed 3.10.20,
@@ -225,7 +225,7 @@ def test_dry_run_example_backports_the_fix_for_6_1(kernel_history: dict[str, Any
     fix = kernel_history["roles"]["fix"]["sha"]
     before = system_modules()
     code, doc, err = run("--dry-run", str(EXAMPLE), "--source", repo, "--kdir",
-                         str(example_kdir), "--json")
+                         str(example_kdir), "-o", str(tmp_path / "out"), "--json")
     assert code == 0, err
     assert [(s["name"], s["status"]) for s in doc["stages"]] == [
         ("triage", "done"), ("locate", "done"), ("fixes", "done"), ("backport", "done"),
@@ -246,6 +246,7 @@ def test_dry_run_example_backports_the_fix_for_6_1(kernel_history: dict[str, Any
     assert doc["provenance"]["revision"] == fix
     # the sources written out are the fix commit's, and the BUG_ON is gone
     out = Path(bp["output"])
+    assert out == tmp_path / "out"
     evtchn = (out / "evtchn.c").read_text()
     assert evtchn == git_show(repo, fix, "drivers/xen/evtchn.c")
     assert "BUG_ON(port_owner(port) != NULL)" not in evtchn
@@ -266,7 +267,7 @@ def test_dry_run_example_backports_the_fix_for_6_1(kernel_history: dict[str, Any
 
 
 def test_dry_run_example_with_the_crashed_version_as_base(kernel_history: dict[str, Any],
-                                                          example_kdir: Path) -> None:
+                                                          example_kdir: Path, tmp_path: Path) -> None:
     """With --base v3.10.20 (the crashed kernel's version), the smallest change is that
     version with the fix merged in: git merge-file applies it without a conflict although
     v3.10.20 lacks two earlier mainline changes to the file (FIFO refcount, -ENOTCONN), and
@@ -276,7 +277,8 @@ def test_dry_run_example_with_the_crashed_version_as_base(kernel_history: dict[s
     fix = kernel_history["roles"]["fix"]["sha"]
     base = git_sha(repo, "v3.10.20")
     code, doc, err = run("--dry-run", str(EXAMPLE), "--source", repo, "--kdir",
-                         str(example_kdir), "--base", "v3.10.20", "--json")
+                         str(example_kdir), "--base", "v3.10.20", "-o", str(tmp_path / "out"),
+                         "--json")
     assert code == 0, err
     bp = stages(doc)["backport"]["data"]
     assert (bp["chosen_kind"], bp["chosen_rev"]) == ("fix-on-base", f"{base[:12]}+{fix[:12]}")
@@ -289,7 +291,7 @@ def test_dry_run_example_with_the_crashed_version_as_base(kernel_history: dict[s
 
 
 def test_dry_run_example_newest_policy_stops_where_6_1_lacks_an_api(
-        kernel_history: dict[str, Any], example_kdir: Path) -> None:
+        kernel_history: dict[str, Any], example_kdir: Path, tmp_path: Path) -> None:
     """--policy newest: the newest revision that builds against 6.1.  v3.19's ring resize
     (and the merge that brings it into master) calls kvrealloc(p, size, flags), the 6.12
     form; 6.1's kvrealloc() also takes the old size, so gcc stops there.  The choice is
@@ -298,7 +300,8 @@ def test_dry_run_example_newest_policy_stops_where_6_1_lacks_an_api(
     repo = kernel_history["repo"]
     roles = kernel_history["roles"]
     code, doc, err = run("--dry-run", str(EXAMPLE), "--source", repo, "--kdir",
-                         str(example_kdir), "--policy", "newest", "--json")
+                         str(example_kdir), "--policy", "newest", "-o", str(tmp_path / "out"),
+                         "--json")
     assert code == 0, err
     bp = stages(doc)["backport"]["data"]
     assert (bp["policy"], bp["chosen_kind"]) == ("newest", "revision")
