@@ -307,6 +307,12 @@ def test_dry_run_example_newest_policy_stops_where_6_1_lacks_an_api(
     assert (bp["policy"], bp["chosen_kind"]) == ("newest", "revision")
     assert bp["chosen_rev"] == roles["irqf"]["sha"]
     probes = {p["rev"]: p for p in bp["probes"]}
+    # the merge that brings the ring resize into master has the same evtchn.c: not probed
+    merges = proc.run(["git", "-C", repo, "log", "--merges", "--format=%H", "--ancestry-path",
+                       f"{roles['fix']['sha']}..master", "--", "drivers/xen/evtchn.c"])
+    assert merges.stdout.split() and not set(merges.stdout.split()) & set(probes)
+    assert ("1 merge commit(s) not probed: their module files are those of a parent that is "
+            "probed") in bp["explanation"]
     newer = probes[roles["ring_resize"]["sha"]]
     assert newer["ok"] is False
     assert newer["first_diagnostic"].startswith("evtchn.c:")
