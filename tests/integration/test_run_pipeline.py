@@ -438,6 +438,25 @@ def test_full_run_installs_with_provenance_then_rolls_back(demo: dict[str, Any],
     assert snapshot(root) == before
 
 
+def test_a_url_source_is_cloned_once_for_every_stage(demo: dict[str, Any],
+                                                     tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """locate, fixes and backport all read the one blobless clone in kmend's cache."""
+    monkeypatch.setenv("KMEND_CACHE", str(tmp_path / "cache"))
+    args = demo_args(demo, "--dry-run", "--until", "backport", "-o", str(tmp_path / "o"),
+                     "--json")
+    args[2] = f"file://{demo['repo']}"  # --source URL
+    code, doc, err = run(*args)
+    assert code == 0, err
+    assert stages(doc)["fixes"]["data"]["commit"] == demo["shas"]["fix"]
+    assert stages(doc)["backport"]["data"]["chosen_kind"] == "fix-on-base"
+    [clone] = list((tmp_path / "cache/repos").iterdir())
+    cfg = proc.run(["git", "-C", str(clone), "config", "remote.origin.partialclonefilter"],
+                   timeout=60)
+    assert cfg.stdout.strip() == "blob:none"
+    assert err.count("cloning ") == 1, err
+
+
 # -- bad input: one line, a distinct exit code, nothing changed ---------------------------------
 
 def test_no_crash_in_the_logs(demo: dict[str, Any], tmp_path: Path) -> None:

@@ -165,7 +165,8 @@ class _Run:
             self.line(f"{self.opts.source} is a source tree without history: no fix search "
                       "(give a git repository, or --fix)")
             return SKIPPED, "no history to search", self.opts.source, {}
-        found = locate.search_fixes(self.report, self.opts.source, self.opts.base, self.line)
+        found = locate.search_fixes(self.report, self.where.local, self.opts.base, self.line,
+                                    label=self.opts.source)
         if found is None:
             return DONE, "no candidate fix", self.opts.source, {}
         self.fix = found.commit
@@ -198,7 +199,7 @@ class _Run:
             state = "builds" if p.ok else f"fails: {p.first_diagnostic}"
             self.line(f"probe {p.rev[:27]:<27} {p.kind:<11} {state}  ({p.label[:60]})")
 
-        result = plan_backport(self.opts.source, module.name, self.kd, policy=policy,
+        result = plan_backport(self.where.local, module.name, self.kd, policy=policy,
                                fix=self.fix, base=self.opts.base,
                                base_source=self.opts.base_source, jobs=default_jobs(),
                                on_probe=probe, notify=self.line)
