@@ -12,24 +12,15 @@ Prints the ratios; asserts nothing.
 from __future__ import annotations
 
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from kmend import proc
 from kmend.install import SafeRoot, install, plan_install, rollback
 from kmend.install.precheck import no_check
-
-
-def reduced_tree(release: str, dst: Path) -> None:
-    src = Path("/lib/modules") / release
-    tree = dst / "lib/modules" / release
-    (tree / "kernel/drivers").mkdir(parents=True)
-    shutil.copytree(src / "kernel/drivers/xen", tree / "kernel/drivers/xen")
-    for name in ("modules.order", "modules.builtin", "modules.builtin.modinfo"):
-        shutil.copy2(src / name, tree / name)
-    subprocess.run(["depmod", "-b", str(dst), release], check=True, timeout=120)
+from kmend.lab.kernels import reduced_tree
 
 
 def main() -> None:
@@ -45,9 +36,9 @@ def main() -> None:
         for _ in range(rounds):
             updates.mkdir()
             shutil.copy(ko, updates / ko.name)
-            subprocess.run(["depmod", "-b", str(root), release], check=True, timeout=120)
+            proc.run(["depmod", "-b", str(root), release], timeout=120)
             shutil.rmtree(updates)
-            subprocess.run(["depmod", "-b", str(root), release], check=True, timeout=120)
+            proc.run(["depmod", "-b", str(root), release], timeout=120)
         ref = (time.perf_counter() - t0) / rounds
         t0 = time.perf_counter()
         t_inst = 0.0

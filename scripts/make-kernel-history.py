@@ -16,6 +16,11 @@ v3.10.30, each release carrying backports (``commit <sha> upstream.`` or
 touch other files (some under drivers/xen/, some with ``Fixes:`` and ``Cc: stable``).
 The stand-in sources and the crash stories are in ``scripts/kernel_history/``.
 
+drivers/xen/Makefile (from the initial import on) declares the Kbuild module xen-evtchn
+of drivers/xen/evtchn.c, and every version of that stand-in builds into xen-evtchn.ko
+against Debian's 6.1 headers except the newest (v3.19's ring resize, which uses the
+6.12 form of kvrealloc()): see ``scripts/kernel_history/evtchn.py``.
+
 The repository allows blobless clones when served (uploadpack.allowFilter,
 uploadpack.allowAnySHA1InWant).
 """
@@ -47,6 +52,7 @@ from kernel_history.scenario import (  # noqa: E402
 from kernel_history.sources import (  # noqa: E402
     EVTCHN_BASE,
     EVTCHN_BUG_LINE,
+    EVTCHN_MAKEFILE,
     WIDGET_BASE,
     WIDGET_WARN_LINE,
     evtchn_source,
@@ -56,6 +62,7 @@ from kernel_history.stream import Branch, Stream  # noqa: E402
 
 from kmend import proc  # noqa: E402
 
+EVTCHN_KBUILD = "drivers/xen/Makefile"
 T0 = 1_350_000_000  # October 2012
 DAY = 86_400
 CYCLES = [(3, n) for n in range(8, 20)]
@@ -173,6 +180,7 @@ class History:
         master = Branch("master")
         files = {p: content(p, 0) for p in self.paths}
         files[EVTCHN] = evtchn_source(INITIAL[EVTCHN])
+        files[EVTCHN_KBUILD] = EVTCHN_MAKEFILE
         files[WIDGET] = widget_source(INITIAL[WIDGET])
         mark = self.s.commit(master, "Initial import of the kmt tree\n\nStand-in history "
                              "for kmend's tests.\n", dict(files), when=self.clock,
@@ -304,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=310)
     ap.add_argument("--no-commit-graph", action="store_true")
     args = ap.parse_args(argv)
-    out: Path = args.out
+    out: Path = args.out.absolute()  # git -C OUT fast-import resolves paths in OUT
     if out.exists():
         shutil.rmtree(out)
     proc.run(["git", "init", "--quiet", "--bare", "-b", "master", str(out)], timeout=60)
@@ -334,6 +342,7 @@ def main(argv: list[str] | None = None) -> int:
         "crashes": {
             "evtchn": {"file": EVTCHN, "line": EVTCHN_BUG_LINE,
                        "function": "evtchn_bind_to_user",
+                       "makefile": EVTCHN_KBUILD, "module": "xen-evtchn",
                        "base_text": evtchn_source(EVTCHN_BASE).splitlines()[EVTCHN_BUG_LINE - 1]},
             "widget": {"file": WIDGET, "line": WIDGET_WARN_LINE,
                        "function": "widget_queue_work",

@@ -8,7 +8,7 @@ test can never be counted as passed there.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -58,3 +58,12 @@ def corpus_dir() -> Path:
 @pytest.fixture(scope="session")
 def examples_dir() -> Path:
     return REPO / "examples"
+
+
+@pytest.fixture(scope="session")
+def kmend_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """$KMEND_CACHE with Debian's 6.1 and 6.12 drivers/xen (and 6.12's Makefiles) unpacked."""
+    import xenbackport  # imports this module: not at the top
+
+    with xenbackport.kmend_cache(tmp_path_factory) as cache:
+        yield cache

@@ -12,6 +12,7 @@ import json
 import os
 import re
 import shutil
+import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
@@ -20,7 +21,8 @@ from typing import Any
 
 import pytest
 
-from conftest import need
+from conftest import REPO, need
+from kmend import proc
 from kmend.cli import main
 from kmend.source.tree import Tarball
 
@@ -54,6 +56,17 @@ def kmend_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
             os.environ.pop("KMEND_CACHE", None)
         else:
             os.environ["KMEND_CACHE"] = old
+
+
+def xen_history(dest: Path, cache: Path) -> dict[str, Any]:
+    """scripts/make-xen-history.py into *dest*: its manifest (the roles' SHAs, the line of
+    the injected BUG_ON at v6.1.170).  Tarball parts come from (and go to) *cache*."""
+    need(shutil.which("git"), "git")
+    res = proc.run([sys.executable, str(REPO / "scripts/make-xen-history.py"), str(dest),
+                    "--linux-6.1", str(SRC61), "--linux-6.12", str(SRC612)],
+                   extra_env={"KMEND_CACHE": str(cache)}, timeout=300)
+    manifest: dict[str, Any] = json.loads(res.stdout)
+    return manifest
 
 
 def run(*args: str) -> tuple[int, Any]:

@@ -8,6 +8,10 @@ later fix whose ``Fixes:`` names the fix itself) and the same file (an ioctl err
 whose ``Fixes:`` names a commit newer than the base; a deadlock fix already backported
 into 3.10.12, i.e. present in the crashed kernel).
 
+Every version of drivers/xen/evtchn.c builds into xen-evtchn.ko against Debian's 6.1
+headers except the newest: ``ring_resize`` (v3.19) grows the ring with kvrealloc() in the
+form 6.12 declares, so the newest-revision policy stops at ``irqf`` (see evtchn.py).
+
 Story 2: ``WARNING ... at drivers/misc/kmt-widget.c:52 widget_queue_work``.  The fix
 changes the WARN_ON_ONCE condition (it does not remove the line), carries
 ``Fixes: <12 hex> ("...")`` naming the commit that added the line, ``Cc: stable`` and

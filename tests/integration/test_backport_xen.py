@@ -12,7 +12,6 @@ emits.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +23,6 @@ from kmend import proc
 from xenbackport import KDIRS61, SRC61, SRC612, kdir, run
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="session")
-def kmend_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    with xb.kmend_cache(tmp_path_factory) as cache:
-        yield cache
 
 
 @pytest.fixture(scope="session")

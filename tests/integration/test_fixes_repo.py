@@ -210,6 +210,7 @@ def test_remote_blobless_clone_over_git_daemon(history: dict[str, Any], tmp_path
                 break
             except OSError:
                 time.sleep(0.05)
+        monkeypatch.delenv("KMEND_CACHE", raising=False)  # (it would take precedence)
         monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
         url = f"git://127.0.0.1:{port}/linux.git"
         doc = run_json(capsys, "--repo", url, "--log",
@@ -283,6 +284,7 @@ def test_unreachable_url_leaves_no_cache_entry(tmp_path: Path,
                                                capsys: pytest.CaptureFixture[str],
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     need(shutil.which("git"), "git is not installed")
+    monkeypatch.delenv("KMEND_CACHE", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     url = f"git://127.0.0.1:{_free_port()}/linux.git"  # nothing listens there
     code = main(["fixes", "--repo", url, "--file", "drivers/xen/evtchn.c", "--line", "264",

@@ -1,13 +1,15 @@
 """`kmend run`: the whole pipeline, each stage run for real against the source it can use.
 
-Two generated histories, because no single one here serves every stage:
+Two generated histories:
 
 * the kernel-shaped history of scripts/make-kernel-history.py (tags v3.7…v3.19, the
-  linux-3.10.y stable branch) holds drivers/xen/evtchn.c as a stand-in file with no Kbuild
-  Makefiles: triage, locate and the fix search run for real on it with the bundled
-  examples/w-xen09-messages.log (kernel 3.10.20); a backport from it is impossible (nothing
-  builds there, and no 3.10 headers exist here) and the test says so by checking that the
-  run stops at the backport stage with its one-line reason;
+  linux-3.10.y stable branch) holds drivers/xen/evtchn.c, a stand-in written for kmend,
+  and the Kbuild Makefile that declares it as module xen-evtchn.  Every version of the
+  stand-in builds against Debian's 6.1 headers except the newest (v3.19's ring resize
+  uses kvrealloc() in the form 6.12 declares).  The bundled examples/w-xen09-messages.log
+  (kernel 3.10.20) runs through every stage but install (a dry run) with the 6.1.0-47
+  headers as the target: triage, locate, the fix search, a backport chosen by real
+  compile probes, a real build and check;
 * the history of scripts/make-backport-history.py (module kmend-demo, tag v6.1, a fix
   commit, later revisions that need 6.12 APIs) is the source for a run where every stage
   is real: triage of a crash log written here in the format of the example (the 6.1
@@ -149,9 +151,10 @@ def test_dry_run_example_explains_crash_and_fix(kernel_history: dict[str, Any]) 
     assert st["triage"]["data"]["comm"] == "xenstored"
     assert (st["triage"]["data"]["file"], st["triage"]["data"]["line"]) == (
         "drivers/xen/evtchn.c", 264)
-    # the stand-in history has the file but no Kbuild Makefile: stated, not hidden
+    # the stand-in history declares the module in its Kbuild Makefile
     assert st["locate"]["data"]["in_source"] is True
-    assert st["locate"]["data"]["directory"] is None
+    assert st["locate"]["data"]["directory"] == "drivers/xen"
+    assert st["locate"]["data"]["module"] == kernel_history["crashes"]["evtchn"]["module"]
     assert st["locate"]["data"]["xen"] is True
     assert st["fixes"]["source"] == repo
     assert st["fixes"]["data"]["commit"] == fix
@@ -163,17 +166,205 @@ def test_dry_run_example_explains_crash_and_fix(kernel_history: dict[str, Any]) 
     assert "kernel BUG in evtchn_bind_to_user" in err
     assert "BUG_ON(port_owner(port) != NULL)" in err
     assert f"chosen fix: {fix[:12]}" in err
-    assert "a backport cannot" in err
+    assert ("Kbuild: drivers/xen/Makefile builds xen-evtchn (xen_evtchn) from evtchn.c "
+            "[CONFIG_XEN_DEV_EVTCHN]") in err
 
 
-def test_example_backport_stops_where_the_stand_in_has_no_kbuild(
-        kernel_history: dict[str, Any]) -> None:
+def git_show(repo: str, rev: str, path: str) -> str:
+    return proc.run(["git", "-C", repo, "show", f"{rev}:{path}"]).stdout
+
+
+def git_sha(repo: str, rev: str) -> str:
+    return proc.run(["git", "-C", repo, "rev-parse", f"{rev}^{{commit}}"]).stdout.strip()
+
+
+def modinfo(ko: Path, field: str) -> str:
+    return subprocess.run(["modinfo", "-F", field, str(ko)], capture_output=True, text=True,
+                          check=True, timeout=60).stdout.strip()
+
+
+def system_modules() -> dict[str, tuple[int, int]]:
+    """Size and mtime of every file under the real /lib/modules/6.1.0-47-amd64 and
+    /var/lib/kmend (stat only: hashing thousands of modules would be slow)."""
+    out: dict[str, tuple[int, int]] = {}
+    for top in (Path("/lib/modules") / K61, Path("/var/lib/kmend")):
+        for dirpath, _dirs, files in os.walk(top):
+            for name in [*files, "."]:
+                st = os.lstat(os.path.join(dirpath, name))
+                out[os.path.join(dirpath, name)] = (st.st_size, st.st_mtime_ns)
+    return out
+
+
+def backport_lines(err: str) -> list[str]:
+    """The backport stage's explanation lines (after "search:") in the human text."""
+    block = err.split("[4/8] backport", 1)[1].split("[5/8]", 1)[0]
+    return [ln.strip() for ln in block.splitlines() if ln.strip().startswith(("search:", "- "))]
+
+
+@pytest.fixture(scope="session")
+def example_kdir() -> Path:
     need((KDIR61 / "Module.symvers").is_file(), f"linux-headers-{K61}")
-    code, _, err = run("--dry-run", str(EXAMPLE), "--source", kernel_history["repo"],
-                       "--kdir", str(KDIR61))
-    assert code == 8  # errors.NotInSource
-    assert "no Kbuild Makefile builds it into module xen_evtchn" in one_error_line(err)
-    assert "[3/8] fixes" in err and EVTCHN_FIX_SUBJECT in err
+    need(shutil.which("gcc") and shutil.which("make") and shutil.which("modinfo"),
+         "gcc, make and kmod")
+    return KDIR61
+
+
+def test_dry_run_example_backports_the_fix_for_6_1(kernel_history: dict[str, Any],
+                                                   example_kdir: Path, tmp_path: Path) -> None:
+    """The founding incident's log, the kernel-shaped history, Debian's 6.1 headers.
+
+    What a kernel engineer expects: the target is 6.1 (--kdir), not the crashed 3.10.20,
+    and no tag of this history names 6.1, so kmend has no "target's own version" to apply
+    the fix to and says so (give --base).  The minimal policy then takes the oldest
+    revision that contains the fix, the upstream fix commit itself, and it builds against
+    6.1 (the stand-in is written to).  Its drivers/xen/evtchn.c no longer has the BUG_ON.
+    The .ko is xen_evtchn for 6.1.0-47-amd64, the kernel would load it, and nothing on the
+    system changes.
+    """
+    repo = kernel_history["repo"]
+    fix = kernel_history["roles"]["fix"]["sha"]
+    before = system_modules()
+    code, doc, err = run("--dry-run", str(EXAMPLE), "--source", repo, "--kdir",
+                         str(example_kdir), "-o", str(tmp_path / "out"), "--json")
+    assert code == 0, err
+    assert [(s["name"], s["status"]) for s in doc["stages"]] == [
+        ("triage", "done"), ("locate", "done"), ("fixes", "done"), ("backport", "done"),
+        ("build", "done"), ("check", "done"), ("preflight", "skipped"),
+        ("install", "skipped")]
+    st = stages(doc)
+    bp = st["backport"]["data"]
+    assert (bp["policy"], bp["chosen_kind"], bp["chosen_rev"]) == ("minimal", "revision", fix)
+    assert bp["base_rev"] is None
+    assert any("no base revision: no tag names the target's version" in e
+               for e in bp["explanation"])
+    probes = {p["rev"]: p for p in bp["probes"]}
+    assert probes[fix]["ok"] is True
+    # Revisions newer than v3.18 may be probed too (when there are more CPUs); any that
+    # fails fails on the 6.12 form of kvrealloc().
+    for p in bp["probes"]:
+        assert p["ok"] or "too few arguments to function 'kvrealloc'" in p["first_diagnostic"]
+    assert doc["provenance"]["revision"] == fix
+    # the sources written out are the fix commit's, and the BUG_ON is gone
+    out = Path(bp["output"])
+    assert out == tmp_path / "out"
+    evtchn = (out / "evtchn.c").read_text()
+    assert evtchn == git_show(repo, fix, "drivers/xen/evtchn.c")
+    assert "BUG_ON(port_owner(port) != NULL)" not in evtchn
+    # kmod's modinfo is the oracle for the built module
+    ko = Path(doc["module"])
+    assert ko.name == "xen-evtchn.ko" and ko.parent == out
+    assert modinfo(ko, "name") == "xen_evtchn"
+    assert modinfo(ko, "vermagic").split()[0] == K61
+    assert st["check"]["data"]["will_load"] is True
+    # nothing installed: no transaction, the real module tree and kmend's state untouched
+    assert doc["transaction"] == ""
+    assert "nothing on the system was changed" in doc["outcome"]
+    assert system_modules() == before
+    lines = backport_lines(err)
+    assert lines[0].startswith("search: smallest change first:")
+    assert "in history order, oldest first" in lines[0]
+    assert f"chosen: {fix} (revision: {EVTCHN_FIX_SUBJECT})" in err
+
+
+def test_dry_run_example_with_the_crashed_version_as_base(kernel_history: dict[str, Any],
+                                                          example_kdir: Path, tmp_path: Path) -> None:
+    """With --base v3.10.20 (the crashed kernel's version), the smallest change is that
+    version with the fix merged in: git merge-file applies it without a conflict although
+    v3.10.20 lacks two earlier mainline changes to the file (FIFO refcount, -ENOTCONN), and
+    it changes fewer lines than the fix commit, which carries those two as well.  The
+    result is exactly the file the stable maintainers' backport put into v3.10.25."""
+    repo = kernel_history["repo"]
+    fix = kernel_history["roles"]["fix"]["sha"]
+    base = git_sha(repo, "v3.10.20")
+    code, doc, err = run("--dry-run", str(EXAMPLE), "--source", repo, "--kdir",
+                         str(example_kdir), "--base", "v3.10.20", "-o", str(tmp_path / "out"),
+                         "--json")
+    assert code == 0, err
+    bp = stages(doc)["backport"]["data"]
+    assert (bp["chosen_kind"], bp["chosen_rev"]) == ("fix-on-base", f"{base[:12]}+{fix[:12]}")
+    assert bp["base_rev"] == base
+    stable = kernel_history["roles"]["fix_stable"]["sha"]
+    out = Path(bp["output"])
+    assert (out / "evtchn.c").read_text() == git_show(repo, stable, "drivers/xen/evtchn.c")
+    assert modinfo(Path(doc["module"]), "name") == "xen_evtchn"
+    assert "ordered by lines changed against the target's own version" in backport_lines(err)[0]
+
+
+def test_dry_run_example_newest_policy_stops_where_6_1_lacks_an_api(
+        kernel_history: dict[str, Any], example_kdir: Path, tmp_path: Path) -> None:
+    """--policy newest: the newest revision that builds against 6.1.  v3.19's ring resize
+    (and the merge that brings it into master) calls kvrealloc(p, size, flags), the 6.12
+    form; 6.1's kvrealloc() also takes the old size, so gcc stops there.  The choice is
+    the commit before it, "xen: remove deprecated IRQF_DISABLED" — the revision the
+    engineer of the founding incident picked, for the same kind of reason."""
+    repo = kernel_history["repo"]
+    roles = kernel_history["roles"]
+    code, doc, err = run("--dry-run", str(EXAMPLE), "--source", repo, "--kdir",
+                         str(example_kdir), "--policy", "newest", "-o", str(tmp_path / "out"),
+                         "--json")
+    assert code == 0, err
+    bp = stages(doc)["backport"]["data"]
+    assert (bp["policy"], bp["chosen_kind"]) == ("newest", "revision")
+    assert bp["chosen_rev"] == roles["irqf"]["sha"]
+    probes = {p["rev"]: p for p in bp["probes"]}
+    # the merge that brings the ring resize into master has the same evtchn.c: not probed
+    merges = proc.run(["git", "-C", repo, "log", "--merges", "--format=%H", "--ancestry-path",
+                       f"{roles['fix']['sha']}..master", "--", "drivers/xen/evtchn.c"])
+    assert merges.stdout.split() and not set(merges.stdout.split()) & set(probes)
+    assert ("1 merge commit(s) not probed: their module files are those of a parent that is "
+            "probed") in bp["explanation"]
+    newer = probes[roles["ring_resize"]["sha"]]
+    assert newer["ok"] is False
+    assert newer["first_diagnostic"].startswith("evtchn.c:")
+    assert newer["first_diagnostic"].endswith(
+        "error: too few arguments to function 'kvrealloc'")
+    assert probes[roles["irqf"]["sha"]]["ok"] is True
+    assert ("newer revisions fail because the target lacks: kvrealloc() taking fewer "
+            "arguments than the target's") in bp["explanation"]
+    lines = backport_lines(err)
+    assert "every revision newer than the choice was compiled and failed" in lines[0]
+    assert modinfo(Path(doc["module"]), "vermagic").split()[0] == K61
+
+
+@pytest.mark.parametrize("kernel", [K61, "6.1.0-57-amd64"])
+def test_every_evtchn_version_but_the_newest_builds_against_6_1(
+        kernel_history: dict[str, Any], tmp_path: Path, kernel: str) -> None:
+    """The generator's claim, checked with the kernel's own build (make -C KDIR M=…), not
+    with kmend: every version of the stand-in in the history builds into xen-evtchn.ko
+    against 6.1 headers, except the newest, which needs the 6.12 kvrealloc()."""
+    kdir = Path(f"/lib/modules/{kernel}/build")
+    need((kdir / "Module.symvers").is_file(), f"linux-headers-{kernel}")
+    need(shutil.which("gcc") and shutil.which("make"), "gcc and make")
+    repo = kernel_history["repo"]
+    log = proc.run(["git", "-C", repo, "log", "--all", "--format=%H", "--",
+                    "drivers/xen/evtchn.c"]).stdout.split()
+    newest = git_sha(repo, "master")
+    blobs = dict.fromkeys(proc.run(["git", "-C", repo, "rev-parse", f"{c}:drivers/xen/evtchn.c"])
+                          .stdout.strip() for c in log)
+    newest_blob = proc.run(["git", "-C", repo, "rev-parse",
+                            f"{newest}:drivers/xen/evtchn.c"]).stdout.strip()
+    assert len(blobs) >= 10
+    kbuild = git_show(repo, "v3.10.20", "drivers/xen/Makefile")
+    assert "obj-$(CONFIG_XEN_DEV_EVTCHN)\t\t+= xen-evtchn.o" in kbuild
+    assert "xen-evtchn-y\t\t\t\t:= evtchn.o" in kbuild
+    for i, blob in enumerate(blobs):
+        d = tmp_path / f"v{i}"
+        d.mkdir()
+        (d / "evtchn.c").write_text(proc.run(["git", "-C", repo, "cat-file", "blob",
+                                              blob]).stdout)
+        (d / "Kbuild").write_text("obj-m += xen-evtchn.o\nxen-evtchn-y := evtchn.o\n")
+        res = subprocess.run(["make", "-C", str(kdir), f"M={d}", "modules"], check=False,
+                             capture_output=True, text=True, timeout=300)
+        if blob == newest_blob:
+            assert res.returncode != 0
+            errors = [ln.replace("\u2018", "'").replace("\u2019", "'")  # gcc's ‘quotes’
+                      for ln in res.stderr.splitlines() if ": error: " in ln]
+            assert len(errors) == 1, res.stderr
+            assert errors[0].endswith("error: too few arguments to function 'kvrealloc'")
+        else:
+            assert res.returncode == 0, f"{blob}: {res.stderr}"
+            assert (d / "xen-evtchn.ko").is_file()
+            assert ": warning: " not in res.stderr, res.stderr
 
 
 # -- every stage for real on the kmend-demo history -------------------------------------------
@@ -245,6 +436,25 @@ def test_full_run_installs_with_provenance_then_rolls_back(demo: dict[str, Any],
     back = json.loads(kmend("rollback", "--root", str(root), "--json").stdout)
     assert back["id"] == txn and back["state"] == "rolled-back"
     assert snapshot(root) == before
+
+
+def test_a_url_source_is_cloned_once_for_every_stage(demo: dict[str, Any],
+                                                     tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """locate, fixes and backport all read the one blobless clone in kmend's cache."""
+    monkeypatch.setenv("KMEND_CACHE", str(tmp_path / "cache"))
+    args = demo_args(demo, "--dry-run", "--until", "backport", "-o", str(tmp_path / "o"),
+                     "--json")
+    args[2] = f"file://{demo['repo']}"  # --source URL
+    code, doc, err = run(*args)
+    assert code == 0, err
+    assert stages(doc)["fixes"]["data"]["commit"] == demo["shas"]["fix"]
+    assert stages(doc)["backport"]["data"]["chosen_kind"] == "fix-on-base"
+    [clone] = list((tmp_path / "cache/repos").iterdir())
+    cfg = proc.run(["git", "-C", str(clone), "config", "remote.origin.partialclonefilter"],
+                   timeout=60)
+    assert cfg.stdout.strip() == "blob:none"
+    assert err.count("cloning ") == 1, err
 
 
 # -- bad input: one line, a distinct exit code, nothing changed ---------------------------------

@@ -1,17 +1,23 @@
 """The replay (issue #7): a real xen_evtchn crash on a Xen host under QEMU, cured by `kmend run`.
 
+0. the source history: scripts/make-xen-history.py builds, at test time, a git history of
+   drivers/xen from Debian's linux-source-6.1 and -6.12 packages: v6.1, a commit injecting
+   one line (a BUG_ON in IOCTL_EVTCHN_BIND_INTERDOMAIN for any guest domain) that is
+   backported to linux-6.1.y and so is in v6.1.170 (the upstream base of Debian's
+   6.1.0-47), the six real upstream changes of evtchn.c up to 6.12 cut from the real diff,
+   and between them the fix (Fixes: the injected commit).
 1. sandbox + crash: Xen 4.17 under QEMU, Debian's 6.1.0-47 as PV dom0 with xenstored; the
-   dom0's module tree (a copy of Debian's Xen modules) holds a test build of xen-evtchn made
-   at test time from Debian's own drivers/xen/evtchn.c with one injected line: a BUG_ON in
-   IOCTL_EVTCHN_BIND_INTERDOMAIN for any guest domain.  `xl create` of a PV guest makes
-   xenstored bind the guest's store channel, the kernel kills xenstored in that BUG, and
-   `xl list` hangs — the founding incident's symptom.  The serial console is the captured
-   log.  (tests/data/replay/evtchn-poke.c, a static program, reaches the same ioctl on
-   demand.)
-2. `kmend run` on that console log with Debian's real 6.1 source (--source, the fixed
-   version), the faulty tree as --base-source and the patch removing the injected line as
-   --fix: it builds the fixed module against Debian's 6.1.0-47 headers and installs it into
-   the module tree (--root, override in updates/), with provenance.
+   dom0's module tree (a copy of Debian's Xen modules) holds xen-evtchn built from the
+   history's v6.1.170.  `xl create` of a PV guest makes xenstored bind the guest's store
+   channel, the kernel kills xenstored in that BUG, and `xl list` hangs — the founding
+   incident's symptom.  The serial console is the captured log.
+   (tests/data/replay/evtchn-poke.c, a static program, reaches the same ioctl on demand.)
+2. `kmend run` on that console log with the history as --source and nothing else but the
+   target headers: it finds the fix (the fix search from the crashed kernel's base
+   v6.1.170), sees that every revision with the fix fails against 6.1 headers (the 6.12
+   APIs), applies the fix onto v6.1.170 (minimal policy), builds it against Debian's
+   6.1.0-47 headers, boots 6.1.0-47 as a Xen PV dom0 to load it for real (--preflight) and
+   installs it into the module tree (--root, override in updates/), with provenance.
 3. The host boots again with that tree: evtchn-poke's bind is refused by Xen (no such
    domain), no BUG, xenstored alive, `xl list` answers, and a PV guest started with
    `xl create` runs its /init and powers off.
@@ -22,13 +28,13 @@
 
 Oracles: the kernel's own console (BUG text, the killed process), the file the dom0's
 modprobe loaded (path and sha256, printed in the guest), Debian's own evtchn.c (what the
-fixed module must be built from), the domU's own console log.
+fixed module must be built from: the fix undoes the injected line), the history's
+manifest (which commit is the fix), the domU's own console log.
 Stage times go to the `kmend figures` summary.  scripts/replay.sh runs this test.
 """
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import io
 import json
@@ -65,8 +71,10 @@ from kmend.lab import (
 )
 from kmend.lab.initramfs import build_initramfs
 from kmend.lab.kbuild import build_module
+from kmend.lab.kernels import reduced_tree
 from kmend.lab.xen import DOM0_MODULES
 from kmend.source.tree import Tarball
+from xenbackport import xen_history
 
 pytestmark = pytest.mark.vm
 
@@ -75,14 +83,11 @@ KDIR = Path(f"/lib/modules/{K47}/build")
 IMAGE = Path(f"/boot/vmlinuz-{K47}")
 XEN = Path("/boot/xen-4.17-amd64.gz")
 SRC61 = Path("/usr/src/linux-source-6.1.tar.xz")
+SRC612 = Path("/usr/src/linux-source-6.12.tar.xz")
 XENCONSOLED = Path("/usr/lib/xen-4.17/bin/xenconsoled")
 XL = Path("/usr/lib/xen-4.17/bin/xl")
 TAINT_DIE = 1 << 7  # 'D': the kernel died (oops) since boot
 POKE_C = REPO / "tests/data/replay/evtchn-poke.c"
-# the fault: binding an event channel of any guest domain (what xenstored does when a
-# guest is introduced, and what evtchn-poke does on demand) hits a BUG
-ANCHOR = "\t\tbind_interdomain.remote_dom  = bind.remote_domain;\n"
-INJECTED = "\t\tBUG_ON(bind.remote_domain != 0); /* kmend replay: injected fault */\n"
 BOOT_TIMEOUT = 240.0
 DOMU_CFG = """\
 name = "sandbox"
@@ -100,9 +105,8 @@ on_crash = "destroy"
 @dataclass
 class Sandbox:
     base: Path
-    faulty_tree: Path  # a kernel-shaped tree: drivers/xen with the injected line
-    patch: Path  # the fix: removes the injected line
-    bug_line: int  # line of the injected BUG_ON in evtchn.c
+    history: dict[str, Any]  # the manifest of scripts/make-xen-history.py
+    bug_line: int  # line of the injected BUG_ON in evtchn.c at v6.1.170
     root: Path  # the dom0's module tree: root/lib/modules/K47
     poke: Path
     cache: Path  # $KMEND_CACHE with Debian's drivers/xen unpacked
@@ -125,7 +129,9 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Sandbox:
     need(IMAGE.is_file(), f"linux-image-{K47} not installed")
     need((KDIR / "Module.symvers").is_file(), f"linux-headers-{K47} not installed")
     need(SRC61.is_file(), "linux-source-6.1 not installed")
+    need(SRC612.is_file(), "linux-source-6.12 not installed")
     need(shutil.which("gcc") and shutil.which("depmod"), "gcc and kmod")
+    need(shutil.which("git"), "git")
     need(Path("/usr/include/xen/evtchn.h").is_file(), "linux-libc-dev (xen/evtchn.h)")
     start = time.monotonic()
     base = tmp_path_factory.mktemp("replay")
@@ -134,30 +140,24 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Sandbox:
     old = os.environ.get("KMEND_CACHE")
     os.environ["KMEND_CACHE"] = str(cache)
     try:
-        # kmend run reads drivers/xen and the Kbuild Makefiles: unpack both at once (each
-        # pass decompresses the whole archive)
+        # the history needs drivers/xen of both tarballs: unpack them at once (each pass
+        # decompresses a whole archive)
         with ThreadPoolExecutor(max_workers=2) as pool:
-            view = pool.submit(Tarball(SRC61).unpack_dirs, ["drivers/xen"])
-            makefiles = pool.submit(Tarball(SRC61).makefiles_view)
-            debian = view.result().root / "drivers/xen"
-            makefiles.result()
-        # the faulty version: Debian's drivers/xen with one injected line
-        faulty_tree = base / "faulty-src"
-        shutil.copytree(debian, faulty_tree / "drivers/xen", symlinks=True)
-        original = (debian / "evtchn.c").read_text()
-        assert original.count(ANCHOR) == 1, "IOCTL_EVTCHN_BIND_INTERDOMAIN changed"
-        faulty = original.replace(ANCHOR, INJECTED + ANCHOR)
-        (faulty_tree / "drivers/xen/evtchn.c").write_text(faulty)
-        bug_line = faulty.splitlines().index(INJECTED.rstrip("\n")) + 1
-        diff = difflib.unified_diff(faulty.splitlines(keepends=True),
-                                    original.splitlines(keepends=True),
-                                    "a/drivers/xen/evtchn.c", "b/drivers/xen/evtchn.c")
-        patch = base / "remove-injected-bug.patch"
-        patch.write_text("".join(diff))
-        # build it as the kernel would name it (kernel BUG at drivers/xen/evtchn.c:N)
+            views = [pool.submit(Tarball(src).unpack_dirs, ["drivers/xen"])
+                     for src in (SRC61, SRC612)]
+            original = views[0].result().read("drivers/xen/evtchn.c")
+            views[1].result()
+        assert original is not None
+        history = xen_history(base / "linux.git", cache)
+        # the host's module: the history's v6.1.170, built as the kernel would name it
+        # (kernel BUG at drivers/xen/evtchn.c:N)
+        faulty = proc.run(["git", "-C", history["repo"], "show",
+                           "v6.1.170:drivers/xen/evtchn.c"], timeout=60).stdout
+        bug_line = history["fault_line"]
+        assert "BUG_ON" in faulty.splitlines()[bug_line - 1]
         kb = base / "kbuild"
         kb.mkdir()
-        shutil.copyfile(faulty_tree / "drivers/xen/evtchn.c", kb / "evtchn.c")
+        (kb / "evtchn.c").write_text(faulty)
         (kb / "Kbuild").write_text("obj-m += xen-evtchn.o\nxen-evtchn-y := evtchn.o\n")
         faulty_ko = build_module(kb, KDIR, base / "faulty-ko", macro_prefix="drivers/xen")[0]
     finally:
@@ -166,12 +166,7 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Sandbox:
         else:
             os.environ["KMEND_CACHE"] = old
     # the dom0's module tree: Debian's Xen modules, xen-evtchn replaced by the faulty build
-    host = Path("/lib/modules") / K47
-    tree = base / "root/lib/modules" / K47
-    (tree / "kernel/drivers").mkdir(parents=True)
-    shutil.copytree(host / "kernel/drivers/xen", tree / "kernel/drivers/xen")
-    for name in ("modules.order", "modules.builtin", "modules.builtin.modinfo"):
-        shutil.copy2(host / name, tree / name)
+    tree = reduced_tree(K47, base / "root")
     shutil.copyfile(faulty_ko, tree / "kernel/drivers/xen/xen-evtchn.ko")
     proc.run(["depmod", "-b", str(base / "root"), K47], timeout=120)
     poke = base / "evtchn-poke"
@@ -180,7 +175,7 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Sandbox:
     domu_initrd = build_initramfs(
         InitramfsSpec(steps=(Run("domu", "cat /sys/hypervisor/guest_type; uname -r"),)),
         base / "domu-initrd.cpio")
-    sb = Sandbox(base, faulty_tree, patch, bug_line, base / "root", poke, cache, domu_initrd,
+    sb = Sandbox(base, history, bug_line, base / "root", poke, cache, domu_initrd,
                  original, _sha256(faulty_ko), {})
     sb.times["prepare"] = time.monotonic() - start
     return sb
@@ -295,12 +290,11 @@ def test_replay(sandbox: Sandbox, figure: Callable[[str], None],
     log = sb.base / "boot-crash-console.log"
     assert log.is_file()
 
-    # 2. kmend run on the captured console log: fixed module built and installed
+    # 2. kmend run on the captured console log: the fix found, backported, built, installed
     out = tmp_path_factory.mktemp("replay-run") / "out"
     start = time.monotonic()
-    code, doc, err = _kmend("run", str(log), "--source", str(SRC61), "--base-source",
-                            str(sb.faulty_tree), "--fix", str(sb.patch), "--kdir", str(KDIR),
-                            "--yes", "--root", str(sb.root), "-o", str(out))
+    code, doc, err = _kmend("run", str(log), "--source", sb.history["repo"], "--kdir",
+                            str(KDIR), "--preflight", "--yes", "--root", str(sb.root), "-o", str(out))
     sb.times["kmend run"] = time.monotonic() - start
     print(err)
     assert code == 0, err
@@ -311,11 +305,24 @@ def test_replay(sandbox: Sandbox, figure: Callable[[str], None],
         "BUG", "xen_evtchn", "evtchn_ioctl", "drivers/xen/evtchn.c", sb.bug_line)
     assert (tri["comm"], tri["kernel_release"]) == ("xenstored", K47)
     assert [s["status"] for s in doc["stages"]] == [
-        "done", "done", "skipped", "done", "done", "done", "skipped", "done"], err
+        "done", "done", "done", "done", "done", "done", "done", "done"], err
     assert st["locate"]["data"]["module"] == "xen-evtchn"
     assert st["locate"]["data"]["file"] == "drivers/xen/evtchn.c"
-    assert st["backport"]["data"]["chosen_kind"] == "fix-on-base"
-    assert doc["provenance"]["fix_patch"] == str(sb.patch)
+    roles = sb.history["roles"]
+    fix = roles["fix"]["sha"]
+    assert st["fixes"]["data"]["commit"] == fix  # found by the search, not given
+    assert f"removes the BUG_ON at line {sb.bug_line}" in st["fixes"]["data"]["evidence"]
+    assert doc["provenance"]["fix_commit"] == fix
+    bp = st["backport"]["data"]
+    assert bp["chosen_kind"] == "fix-on-base"
+    assert bp["base_rev"] == roles["fault_stable"]["sha"]  # v6.1.170, the crashed kernel's
+    # the revisions with the fix use 6.12's APIs: each probed one fails, and that is said
+    newer = [p for p in bp["probes"] if p["kind"] == "revision"]
+    assert newer and not any(p["ok"] for p in newer), bp["probes"]
+    assert any("evtchn_make_refcounted" in line for line in bp["explanation"]), bp
+    # before installing, the target kernel booted as a Xen PV dom0 loaded the fixed module
+    assert st["preflight"]["data"]["loaded"] is True
+    assert st["preflight"]["summary"] == "loaded as a Xen PV dom0"
     installed = sb.root / "lib/modules" / K47 / "updates/kmend/xen-evtchn.ko"
     assert installed.is_file()
     # the fixed module is built from Debian's own evtchn.c again
@@ -326,7 +333,7 @@ def test_replay(sandbox: Sandbox, figure: Callable[[str], None],
     assert fixed_sha != sb.faulty_sha
     code, status, err = _kmend("status", "--root", str(sb.root))
     assert code == 0, err
-    assert str(sb.patch) in json.dumps(status), status  # provenance kept with the install
+    assert fix in json.dumps(status), status  # provenance kept with the install
 
     # 3. boot again with the installed tree: no crash, xenstored alive, a guest starts
     after_poke = Run("after-trigger", "pidof xenstored && xl list", timeout=60)

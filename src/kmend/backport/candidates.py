@@ -3,7 +3,8 @@
 For a git repository the candidates are the commits that change the module's files
 (its Makefile, sources and local headers, at the newest revision and at the base),
 oldest first: from the fix commit (every descendant of it, ``--ancestry-path``) or from
-the base when no fix is given, up to the newest revision.  The "fix on base" candidate is
+the base when no fix is given, up to the newest revision; a merge whose module files are
+those of a parent that is a candidate too is left out.  The "fix on base" candidate is
 the target's own version with the fix merged in, file by file, with ``git merge-file``.
 
 For an unpacked tree (or tarball) there is one candidate, the tree itself; with
@@ -22,7 +23,7 @@ from kmend.backport.apply import apply_patch, merge3
 from kmend.backport.model import Candidate
 from kmend.build.kbuildfile import kbuild_text
 from kmend.errors import InputError, UsageError
-from kmend.source.git import GitRepo
+from kmend.source.git import Commit, GitRepo
 from kmend.source.kbuild import KbuildModule, find_module, module_in_makefile
 from kmend.source.view import GitView, OverlayView, SourceView
 
@@ -55,7 +56,13 @@ def module_files(view: SourceView, module: KbuildModule) -> dict[str, str]:
 
 
 def change_size(view: SourceView, base: SourceView | None, paths: tuple[str, ...]) -> int:
-    """Lines added plus removed between *base* and *view* over *paths* (-1 without a base)."""
+    """Lines added plus removed between *base* and *view* over *paths* (-1 without a base).
+
+    Measured like ``git diff --numstat`` measures the revisions (git_change_size), so the
+    two can be compared: difflib's "autojunk" heuristic is off, since it treats lines that
+    are common in a long C file (blank lines, ``}``) as junk and then reports a diff
+    larger than git's for the same change.
+    """
     if base is None:
         return -1
     total = 0
@@ -64,9 +71,8 @@ def change_size(view: SourceView, base: SourceView | None, paths: tuple[str, ...
         b = (view.read(p) or "").splitlines()
         if a == b:
             continue
-        for line in difflib.unified_diff(a, b, lineterm="", n=0):
-            if line.startswith(("+", "-")) and not line.startswith(("+++", "---")):
-                total += 1
+        ops = difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
+        total += sum((i2 - i1) + (j2 - j1) for tag, i1, i2, j1, j2 in ops if tag != "equal")
     return total
 
 
@@ -124,6 +130,10 @@ def git_candidates(repo: GitRepo, spec: str, *, newest: str = "HEAD", fix: str |
         rng = [newest_sha]
     commits = list(repo.log(rng, paths, extra=[f"--max-count={MAX_REVISIONS}"]))
     commits.reverse()
+    commits, merges = _drop_merges_like_a_parent(repo, commits, paths)
+    if merges:
+        notes.append(f"{merges} merge commit(s) not probed: their module files are those of "
+                     "a parent that is probed")
     if fix_sha:
         commits.insert(0, next(repo.log([fix_sha], extra=["--max-count=1"])))
     revisions = []
@@ -154,6 +164,25 @@ def git_candidates(repo: GitRepo, spec: str, *, newest: str = "HEAD", fix: str |
                 fob = made
     return CandidateSet(module=module, revisions=tuple(revisions), base=base_cand,
                         fix_on_base=fob, paths=paths, notes=tuple(notes))
+
+
+def _drop_merges_like_a_parent(repo: GitRepo, commits: list[Commit],
+                               paths: tuple[str, ...]) -> tuple[list[Commit], int]:
+    """*commits* without the merges whose module files equal a parent's that is itself in
+    *commits* (they build exactly like it), and how many were dropped.
+
+    ``git log --ancestry-path FIX..`` lists such a merge when both its parents descend from
+    the fix: the merge of a topic branch (a maintainer's "for-linus" tag) after the fix."""
+    shas = {c.sha for c in commits}
+    kept: list[Commit] = []
+    for c in commits:
+        if len(c.parents) > 1 and any(
+                p in shas and not repo.git("diff", "--name-only", "-z", p, c.sha, "--",
+                                           *paths).stdout
+                for p in c.parents):
+            continue
+        kept.append(c)
+    return kept, len(commits) - len(kept)
 
 
 def changed_paths(repo: GitRepo, sha: str) -> list[str]:

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import os
-import shutil
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,9 +18,9 @@ from kmend.backport.search import (
 )
 from kmend.build.kdir import Kdir, require_compiler
 from kmend.errors import InputError, UsageError
-from kmend.source.git import CLONE_TIMEOUT, GitRepo, is_url
+from kmend.source.git import GitRepo, is_url
 from kmend.source.kbuild import find_module
-from kmend.source.tree import Tarball, cache_root, is_tarball, open_tree
+from kmend.source.tree import Tarball, is_tarball, open_tree
 from kmend.source.view import SourceView
 
 POLICIES = ("newest", "minimal")
@@ -65,31 +61,13 @@ def _is_git(path: Path) -> bool:
     return (path / ".git").exists() or ((path / "HEAD").is_file() and (path / "objects").is_dir())
 
 
-def clone_cached(url: str) -> GitRepo:
-    """A blobless clone of *url* in kmend's cache (fetched again when it exists)."""
-    dest = cache_root().parent / "repos" / hashlib.sha256(url.encode()).hexdigest()[:16]
-    if (dest / "HEAD").is_file() or (dest / ".git").exists():
-        repo = GitRepo(dest)
-        repo.git("fetch", "--quiet", "--tags", "origin", timeout=CLONE_TIMEOUT)
-        return repo
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".clone-", dir=dest.parent))
-    try:
-        GitRepo.clone_blobless(url, tmp / "repo")
-        os.replace(tmp / "repo", dest)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return GitRepo(dest)
-
-
 def gather(source: Path | str, module_spec: str, kdir: Kdir, *, fix: str | None,
            base: str | None, newest: str, base_source: Path | None,
            notify: Callable[[str], None] | None = None) -> CandidateSet:
     if isinstance(source, str) and is_url(source):
-        if notify:
-            notify(f"cloning {source} (blobless) into kmend's cache")
-        repo = clone_cached(source)
-        repo.ensure_commit_graph()
+        from kmend.fixes.repo import open_repo
+
+        repo = open_repo(source, progress=notify or (lambda _m: None))
         return git_candidates(repo, module_spec, newest=newest, fix=fix, base=base,
                               target_version=kdir.version)
     source = Path(source)

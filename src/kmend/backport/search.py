@@ -168,10 +168,13 @@ def search_minimal(cands: Sequence[Candidate], prober: Prober) -> SearchOutcome:
         compiled += len(group)
         for rank, (cand, res) in enumerate(zip(group, results, strict=True), start=i):
             if res.ok:
+                order = (f"ordered by lines changed against the target's own version "
+                         f"({cand.change_size} for the choice)" if cand.change_size >= 0 else
+                         "in history order, oldest first (no target version to count the "
+                         "lines changed against)")
                 return SearchOutcome(cand, (
-                    f"smallest change first: {len(pool)} candidate(s) with the fix, ordered by "
-                    f"lines changed against the target's own version ({cand.change_size} for "
-                    f"the choice); compiled {compiled}, {prober.jobs} in parallel; the choice "
-                    f"is the first in that order that builds ({rank} smaller one(s) failed)"))
+                    f"smallest change first: {len(pool)} candidate(s) with the fix, {order}; "
+                    f"compiled {compiled}, {prober.jobs} in parallel; the choice is the first "
+                    f"in that order that builds ({rank} before it failed)"))
     return SearchOutcome(None, f"smallest change first: all {len(pool)} candidate(s) with the "
                                "fix compiled, none builds")

@@ -41,6 +41,7 @@ class Facts:
     blamed_subjects: dict[str, str] = field(default_factory=dict)
     spans: dict[str, tuple[int, int] | None] = field(default_factory=dict)
     parent_lines: dict[str, list[str]] = field(default_factory=dict)
+    backported_as: dict[str, str] = field(default_factory=dict)  # upstream → its backport
 
 
 def _quote_evidence(c: FileCommit, f: Facts) -> list[Evidence]:
@@ -136,10 +137,13 @@ def _fixes_evidence(c: FileCommit, f: Facts) -> list[Evidence]:
             label += " (matched by subject)"
         if target is None:
             continue
-        if target in f.blamed_line:
+        local = f.backported_as.get(target, target)
+        if local != target:
+            label += f", backported to the base as {local[:12]}"
+        if local in f.blamed_line:
             out.append(Evidence("fixes-blamed", f"Fixes: {label}, the commit that last changed "
                                 f"line {f.source.line} at the base", weight("fixes-blamed")))
-        elif target in f.blamed_function:
+        elif local in f.blamed_function:
             out.append(Evidence("fixes-function", f"Fixes: {label}, which wrote part of "
                                 f"{f.source.function}() at the base", weight("fixes-function")))
         elif f.reachable.get(target):

@@ -1,8 +1,10 @@
-"""Open the ``--repo`` of ``kmend fixes``: a local repository, or a URL cloned blobless.
+"""Open a kernel git repository (``kmend fixes --repo``, the ``--source`` of ``kmend
+backport`` and ``kmend run``): a local repository, or a URL cloned blobless.
 
-A URL is cloned once into ``$XDG_CACHE_HOME/kmend/repos/<hash>`` (``~/.cache`` by
-default) as a partial clone without blobs: the fix search needs every commit and tree
-but only the blobs of the crash file, which git fetches on demand.  The clone is built
+A URL is cloned once into ``$KMEND_CACHE/repos/<hash>`` or
+``$XDG_CACHE_HOME/kmend/repos/<hash>`` (``~/.cache`` by default) as a partial clone
+without blobs: the fix search needs every commit and tree but only the blobs of the crash
+file, and a backport the module's files, which git fetches on demand.  The clone is built
 under a temporary name and renamed into place, so an interrupted clone never leaves a
 half-made cache entry.  Later runs fetch new commits and tags into the cached clone.
 """
@@ -21,6 +23,10 @@ from kmend.source.git import CLONE_TIMEOUT, GitRepo, is_url
 
 
 def cache_root() -> Path:
+    """``$KMEND_CACHE/repos``, else ``$XDG_CACHE_HOME/kmend/repos`` (``~/.cache``)."""
+    env = os.environ.get("KMEND_CACHE")
+    if env:
+        return Path(env) / "repos"
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "kmend" / "repos"
 

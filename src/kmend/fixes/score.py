@@ -11,7 +11,8 @@ removes-line             +50   the commit deletes the crashing line (the BUG_ON/
 changes-condition        +40   it rewrites the asserted condition of that line
 fixes-blamed             +40   its ``Fixes:`` names the commit that last changed the
                                crashing line at the base (``git blame``): the bug it fixes
-                               was introduced exactly there
+                               was introduced exactly there.  When the blamed commit is a
+                               stable backport ("commit X upstream."), naming X counts too
 rewrites-line            +30   it deletes the crashing (non-assertion) line
 removes-assertion        +20   no crash line known: it deletes a BUG/WARN assertion inside
                                the crash function

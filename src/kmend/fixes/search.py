@@ -65,6 +65,27 @@ def _stable(repo: GitRepo, rng: SearchRange, path: str, shas: list[str], *,
     return found
 
 
+def _backports_of(repo: GitRepo, blamed: list[str]) -> dict[str, str]:
+    """Upstream commit → the blamed commit of the base that is its stable backport.
+
+    A stable kernel's crashing line is often written by a backport ("commit X upstream.")
+    while the fix's ``Fixes:`` names the upstream commit X, which the base does not
+    contain; without this map such a fix would look like one for a bug the crashed
+    kernel cannot have.
+    """
+    if not blamed:
+        return {}
+    out = repo.git("show", "-s", "-z", "--format=%H%x1f%B", *blamed).stdout
+    refs: dict[str, list[str]] = {}
+    for record in out.split("\0"):
+        sha, _, body = record.strip("\n").partition("\x1f")
+        if sha and body:
+            refs[sha] = history.upstream_refs(body)
+    resolved = resolve_many(repo, [r for rs in refs.values() for r in rs])
+    return {full: sha for sha, rs in refs.items() for r in rs
+            if (full := resolved.get(r)) is not None and full != sha}
+
+
 def find_fixes(repo: GitRepo, rng: SearchRange, site: CrashSite, *, limit: int = 20,
                line_log: bool = False, wide: bool = False,
                progress: Progress = lambda _msg: None) -> FixReport:
@@ -144,12 +165,14 @@ def find_fixes(repo: GitRepo, rng: SearchRange, site: CrashSite, *, limit: int =
     abbrevs = [a for c in commits for a, _ in history.fixes_tags(c.body)]
     facts.fixes_targets = resolve_many(repo, abbrevs)
     blamed_all = sorted(facts.blamed_line | facts.blamed_function)
+    facts.backported_as = _backports_of(repo, blamed_all)
     if blamed_all and any(facts.fixes_targets.get(a) is None for a in abbrevs):
         out = repo.git("show", "-s", "--format=%H%x1f%s", *blamed_all).stdout
         facts.blamed_subjects = {subj: h for h, _, subj in
                                  (ln.partition("\x1f") for ln in out.splitlines()) if subj}
     for target in {t for t in facts.fixes_targets.values() if t}:
-        facts.reachable[target] = repo.is_ancestor(target, rng.base_sha)
+        facts.reachable[target] = (target in facts.backported_as
+                                   or repo.is_ancestor(target, rng.base_sha))
     shas = [c.sha for c in commits]
     for c in commits:
         for ref in history.reverted(c.body):

@@ -11,11 +11,13 @@ import gzip
 import lzma
 import os
 import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import zstandard
 
+from kmend import proc
 from kmend.errors import EnvironmentMissing, InputError
 
 MODULES_ROOT = Path("/lib/modules")
@@ -70,6 +72,22 @@ def modules_dir(release: str) -> Path:
             f"install linux-image-{release}",
         )
     return path
+
+
+def reduced_tree(release: str, root: Path,
+                 subdirs: tuple[str, ...] = ("kernel/drivers/xen",)) -> Path:
+    """A small copy of the host's module tree of *release* under *root*: *subdirs*, the
+    build's metadata (modules.order, modules.builtin*) and depmod's indexes regenerated for
+    exactly that copy by the real depmod.  Returns ``root/lib/modules/<release>``."""
+    src = modules_dir(release)
+    tree = root / "lib/modules" / release
+    tree.mkdir(parents=True)
+    for sub in subdirs:
+        shutil.copytree(src / sub, tree / sub, symlinks=True)
+    for name in ("modules.order", "modules.builtin", "modules.builtin.modinfo"):
+        shutil.copy2(src / name, tree / name)
+    proc.run(["depmod", "-b", str(root), release], timeout=120)
+    return tree
 
 
 def read_modules_dep(tree: Path) -> dict[str, tuple[str, tuple[str, ...]]]:

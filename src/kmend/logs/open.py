@@ -140,18 +140,23 @@ def decompressed(stream: Readable) -> tuple[Readable, str | None]:
     return _Salvaging(reader), kind
 
 
+def path_error(path: str, err: OSError, doing: str) -> InputError:
+    """The one-line InputError for *err* raised while *doing* ("open", "list", "read") *path*."""
+    if isinstance(err, FileNotFoundError):
+        return InputError(f"{path}: no such file or directory", "check the path")
+    if isinstance(err, PermissionError):
+        return InputError(f"{path}: permission denied", "run with read access to it")
+    if isinstance(err, IsADirectoryError):
+        return InputError(f"{path}: is a directory", "")
+    return InputError(f"{path}: cannot {doing} ({err.strerror or err})", "")
+
+
 def open_file(path: str) -> IO[bytes]:
     """Open *path* for binary reading or raise InputError with one clear line."""
     try:
         return open(path, "rb")  # the caller closes it
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file", "check the path") from None
-    except PermissionError:
-        raise InputError(f"{path}: permission denied", "run with read access to it") from None
-    except IsADirectoryError:
-        raise InputError(f"{path}: is a directory", "") from None
     except OSError as err:
-        raise InputError(f"{path}: cannot open ({err.strerror or err})", "") from None
+        raise path_error(path, err, "open") from None
 
 
 def _order_key(name: str) -> tuple[str, int, int, str]:
@@ -166,10 +171,8 @@ def _order_key(name: str) -> tuple[str, int, int, str]:
 def _list(path: str) -> list[os.DirEntry[str]]:
     try:
         return sorted(os.scandir(path), key=lambda e: _order_key(e.name))
-    except PermissionError:
-        raise InputError(f"{path}: permission denied", "run with read access to it") from None
     except OSError as err:
-        raise InputError(f"{path}: cannot list ({err.strerror or err})", "") from None
+        raise path_error(path, err, "list") from None
 
 
 def iter_directory(
@@ -212,12 +215,8 @@ def expand_paths(
             continue
         try:
             st = os.stat(path)
-        except FileNotFoundError:
-            raise InputError(f"{path}: no such file or directory", "check the path") from None
-        except PermissionError:
-            raise InputError(f"{path}: permission denied", "run with read access to it") from None
         except OSError as err:
-            raise InputError(f"{path}: cannot read ({err.strerror or err})", "") from None
+            raise path_error(path, err, "read") from None
         if stat.S_ISDIR(st.st_mode):
             yield from iter_directory(path, on_error)
         else:

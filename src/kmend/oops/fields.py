@@ -14,7 +14,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from kmend.oops.frames import FRAME_RE, TRACE_START_RE, USER_PC_RE, parse_frame
+from kmend.oops.frames import FRAME_RE, PC_KEYS, TRACE_START_RE, USER_PC_RE, parse_frame
 from kmend.oops.model import Frame, Location, ProgramCounter
 from kmend.oops.taint import is_taint_token
 
@@ -41,7 +41,7 @@ _WARN_AT_RE = re.compile(
 )
 _UBSAN_AT_RE = re.compile(r"UBSAN: .* in (?P<file>[^\s:]+\.[ch]):(?P<line>\d+):\d+")
 _RIP_RE = re.compile(
-    r"^\s*(?P<key>RIP|EIP|IP|pc|PC is at|NIP|epc)\s*:?\s*(?:(?P<seg>[0-9a-fA-F]{4}):)?"
+    rf"^\s*(?P<key>{PC_KEYS})\s*:?\s*(?:(?P<seg>[0-9a-fA-F]{{4}}):)?"
     r"(?:\[<(?P<addr>[0-9a-fA-F]+)>\]\s*(?:\[<[0-9a-fA-F]+>\]\s*)?)?(?P<rest>.*)$"
 )
 _REG_LINE_RE = re.compile(r"^\s*(?:[A-Z]{2,3}\d?|R\d{1,2}|x\d{1,2}|sp|pc|lr|r\d{1,2}|ORIG_RAX)\s*:")

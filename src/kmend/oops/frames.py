@@ -22,8 +22,11 @@ FRAME_RE = re.compile(
 )
 
 #: Where a frame may follow on the same line: RIP/IP/NIP/EIP/pc/PC is at/epc headers.
+#: The words that open a faulting-PC line: x86 (RIP/EIP/IP), powerpc (NIP), arm64 (pc),
+#: arm ("PC is at"), mips (epc).  Three readers match them slightly differently.
+PC_KEYS = r"RIP|EIP|IP|NIP|pc|PC is at|epc"
 PC_LINE_RE = re.compile(
-    r"(?:^|\s)(?:RIP|EIP|IP|NIP|pc|PC is at|epc|ip)\s*:?\s*(?:[0-9a-fA-F]{4}:)?"
+    rf"(?:^|\s)(?:{PC_KEYS}|ip)\s*:?\s*(?:[0-9a-fA-F]{{4}}:)?"
     r"(?:\[<?[0-9a-fA-F]+>?\]\s*){0,2}(?P<rest>.*)$"
 )
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from kmend.oops import formats as fm
 from kmend.oops.canon import canonical_title
 from kmend.oops.frames import (
+    PC_KEYS,
     TRACE_START_RE,
     USER_PC_RE,
     ParsedFrame,
@@ -110,7 +111,7 @@ def _section_broken(lines: Sequence[str], header: int) -> bool:
     return not any(parse_frame(t) or (_is_pc_line(t) and parse_pc_line(t)) for t in tail)
 
 
-_PC_KEY_RE = re.compile(r"^\s*(?:RIP|EIP|IP|NIP|pc|PC is at|epc)\s*:?\s")
+_PC_KEY_RE = re.compile(rf"^\s*(?:{PC_KEYS})\s*:?\s")
 
 
 def _is_pc_line(text: str) -> bool:

@@ -35,6 +35,7 @@ class Location:
     crash_module: str  # the module name the crash printed ("xen_evtchn")
     xen: bool  # a Xen module: preflight boots it as a Xen PV dom0
     git: bool  # the source has history (a git repository)
+    local: str  # where the later stages read it: the source, or a URL's clone in the cache
 
     def require_module(self, source: str) -> KbuildModule:
         if self.module is None:
@@ -53,19 +54,20 @@ def is_git(source: str) -> bool:
         (path / "HEAD").is_file() and (path / "objects").is_dir()))
 
 
-def open_source(source: str, spec: str) -> tuple[SourceView, bool]:
-    """A view of the newest version of *source*, and whether it has history."""
+def open_source(source: str, spec: str, say: Say) -> tuple[SourceView, GitRepo | None]:
+    """A view of the newest version of *source*, and its repository when it has history
+    (a URL is cloned into kmend's cache once, here, for every stage)."""
     from kmend.backport.planner import open_view
     from kmend.fixes.repo import open_repo
 
     if is_git(source):
-        repo: GitRepo = open_repo(source)
-        return GitView(repo, "HEAD"), True
+        repo: GitRepo = open_repo(source, progress=say)
+        return GitView(repo, "HEAD"), repo
     path = Path(source)
     if not path.exists():
         raise InputError(f"{source}: no such file or directory",
                          "give a kernel git repository, source tree or tarball with --source")
-    return open_view(path, spec), False
+    return open_view(path, spec), None
 
 
 def locate(report: CrashReport, source: str, say: Say) -> Location:
@@ -75,7 +77,8 @@ def locate(report: CrashReport, source: str, say: Say) -> Location:
                          "on the faulting line): a module fix cannot replace it",
                          "such a fix needs a new kernel; kmend fixes can still find it")
     file = report.location.file if report.location else ""
-    view, git = open_source(source, file or report.module)
+    view, repo = open_source(source, file or report.module, say)
+    git = repo is not None
     in_source = bool(file) and view.read(file) is not None
     module: KbuildModule | None = None
     for spec in ((file,) if in_source else ()) + (report.module,):
@@ -106,12 +109,14 @@ def locate(report: CrashReport, source: str, say: Say) -> Location:
     xen = _norm(report.module).startswith("xen")
     if xen:
         say(f"{report.module} is a Xen module: a preflight boots it in a Xen PV dom0")
-    return Location(file, in_source, module, report.module, xen, git)
+    local = str(repo.path) if repo is not None and is_url(source) else source
+    return Location(file, in_source, module, report.module, xen, git, local)
 
 
-def search_fixes(report: CrashReport, source: str, base: str | None,
-                 say: Say) -> FixCandidate | None:
-    """The best-ranked upstream fix for the crash in the history of *source*."""
+def search_fixes(report: CrashReport, source: str, base: str | None, say: Say,
+                 label: str | None = None) -> FixCandidate | None:
+    """The best-ranked upstream fix for the crash in the history of *source* (named
+    *label* to the user: the URL a cached clone came from)."""
     from kmend.fixes.base import resolve_range
     from kmend.fixes.crash import site_from_report
     from kmend.fixes.repo import open_repo
@@ -121,7 +126,7 @@ def search_fixes(report: CrashReport, source: str, base: str | None,
     repo = open_repo(source)
     rng = resolve_range(repo, base or release)
     found = find_fixes(repo, rng, site, limit=5)
-    say(f"searched {source}: base {found.base} ({found.base_commit[:12]}"
+    say(f"searched {label or source}: base {found.base} ({found.base_commit[:12]}"
         f"{', from the crashed kernel ' + release if release and not base else ''}); "
         f"{found.touching_commits} commits up to {found.head} change {found.file}")
     src = found.source

@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -107,7 +108,7 @@ class _Run:
               names: list[str]) -> tuple[str, str, str, dict[str, Any]]:
         n = len(reports)
         if self.opts.index is None:
-            index, why = n - 1, ("the newest (last in the logs)" if n > 1 else "the only one")
+            index, why = _newest(reports)
         else:
             if not -n <= self.opts.index < n:
                 raise UsageError(f"--index {self.opts.index} is out of range: the logs hold "
@@ -164,7 +165,8 @@ class _Run:
             self.line(f"{self.opts.source} is a source tree without history: no fix search "
                       "(give a git repository, or --fix)")
             return SKIPPED, "no history to search", self.opts.source, {}
-        found = locate.search_fixes(self.report, self.opts.source, self.opts.base, self.line)
+        found = locate.search_fixes(self.report, self.where.local, self.opts.base, self.line,
+                                    label=self.opts.source)
         if found is None:
             return DONE, "no candidate fix", self.opts.source, {}
         self.fix = found.commit
@@ -197,7 +199,7 @@ class _Run:
             state = "builds" if p.ok else f"fails: {p.first_diagnostic}"
             self.line(f"probe {p.rev[:27]:<27} {p.kind:<11} {state}  ({p.label[:60]})")
 
-        result = plan_backport(self.opts.source, module.name, self.kd, policy=policy,
+        result = plan_backport(self.where.local, module.name, self.kd, policy=policy,
                                fix=self.fix, base=self.opts.base,
                                base_source=self.opts.base_source, jobs=default_jobs(),
                                on_probe=probe, notify=self.line)
@@ -339,6 +341,28 @@ class _Run:
             stages=tuple(self.stages), provenance=provenance(self.prov), outcome=self.outcome,
             output=str(self.out_dir or ""), module=str(self.ko or ""),
             transaction=self.txn_id, seconds=round(time.monotonic() - start, 3))
+
+
+def _newest(reports: list[CrashReport]) -> tuple[int, str]:
+    """The index of the newest crash and why: by wall-clock time when every report has a
+    full timestamp (files given in any order, rotated logs), else the last in the logs
+    (syslog's RFC3164 time has no year, a console log no time at all)."""
+    n = len(reports)
+    if n == 1:
+        return 0, "the only one"
+    times: list[datetime] = []
+    for rep in reports:
+        try:
+            when = datetime.fromisoformat(rep.timestamp or "")
+        except ValueError:
+            break
+        if when.tzinfo is None:
+            break
+        times.append(when)
+    else:
+        newest = max(range(n), key=lambda i: (times[i], i))
+        return newest, f"the newest ({reports[newest].timestamp})"
+    return n - 1, "the newest (last in the logs)"
 
 
 def run_pipeline(opts: RunOptions, say: Say, stdin: TextIO, prompt_out: TextIO,
