@@ -5,21 +5,24 @@ from __future__ import annotations
 import bz2
 import gzip
 import io
+import json
 import lzma
 import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 import zstandard
 
-from conftest import need
+from conftest import REPO, need
 from kmend.errors import InputError
 from kmend.logs import iter_stream, read_paths
-from kmend.logs.lines import MAX_LINE
+from kmend.logs.lines import BLOCK_SIZE, MAX_LINE
 
 
 def syslog(host: str, n: int, first: int = 0) -> str:
@@ -78,6 +81,36 @@ def test_multimember_gzip_and_multiframe_zstd(tmp_path: Path) -> None:
     c = zstandard.ZstdCompressor()
     zst.write_bytes(c.compress(b"three\n") + c.compress(b"four\n"))
     assert texts(read_paths([str(gz), str(zst)])) == ["one", "two", "three", "four"]
+
+
+def test_big_stdin_is_read_to_the_end_by_the_forked_worker(tmp_path: Path) -> None:
+    """More than one 8 MiB block on a real stdin: the prefilter's forked worker reads it
+    (multiprocessing closes sys.stdin in its children; kmend reads a duplicate).  The
+    same log given as a file is the reference."""
+    crash = (REPO / "tests/data/crashes/6.1.0-47-amd64/bug.syslog.log").read_text()
+    noise = syslog("noisy", 220_000)  # ~9 MiB each side
+    log = tmp_path / "big.log"
+    log.write_text(noise + crash + noise + crash)
+    assert log.stat().st_size > 2 * BLOCK_SIZE
+
+    def scan(*args: str, stdin: Any = subprocess.DEVNULL) -> Any:
+        res = subprocess.run([sys.executable, "-m", "kmend", "scan", "--json", *args],
+                             stdin=stdin, capture_output=True, text=True, timeout=120,
+                             env=dict(os.environ, PYTHONPATH=str(REPO / "src")), check=False)
+        assert res.returncode == 0, res.stderr
+        return json.loads(res.stdout)
+
+    with log.open("rb") as fh:
+        piped = scan("-", stdin=fh)
+    by_path = scan(str(log))
+    assert [r["title"] for r in piped["reports"]] == [
+        "kernel BUG in crashmod_bug", "kernel BUG in crashmod_bug"]
+
+    def facts(doc: Any) -> list[dict[str, Any]]:  # all but the source's name ("-" or path)
+        return [{k: v for k, v in r.items() if k not in ("raw", "source")}
+                for r in doc["reports"]]
+
+    assert facts(piped) == facts(by_path)
 
 
 def test_stdin_via_iter_stream_and_dash(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import os
 import sys
 import zlib
 from collections.abc import Callable, Iterator, Sequence
@@ -145,10 +146,29 @@ def read_paths(
             on_error(err)
 
 
+def _stdin() -> BinaryIO:
+    """Standard input as a binary file of its own, over a duplicate of its descriptor.
+
+    The prefilter's forked worker reads the stream, and multiprocessing closes
+    ``sys.stdin`` in every child it starts: reading ``sys.stdin.buffer`` there fails
+    ("read of closed file") after the first block.  A stdin without a descriptor (a
+    test's stand-in) is read as it is.
+    """
+    try:
+        fd = sys.stdin.fileno()
+    except (AttributeError, OSError, ValueError):
+        return sys.stdin.buffer if hasattr(sys.stdin, "buffer") else io.BytesIO()
+    return open(os.dup(fd), "rb")
+
+
 def _read_one(path: str, prefilter: bool) -> Iterator[LogLine]:
     if path == "-":
-        stdin = sys.stdin.buffer if hasattr(sys.stdin, "buffer") else io.BytesIO()
-        yield from iter_stream(stdin, "-", prefilter=prefilter)
+        stdin = _stdin()
+        try:
+            yield from iter_stream(stdin, "-", prefilter=prefilter)
+        finally:
+            if stdin is not getattr(sys.stdin, "buffer", None):
+                stdin.close()
         return
     with open_file(path) as fh:
         try:
