@@ -12,7 +12,6 @@ half-made cache entry.  Later runs fetch new commits and tags into the cached cl
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -20,15 +19,12 @@ from pathlib import Path
 
 from kmend.errors import CommandFailed, InputError
 from kmend.source.git import CLONE_TIMEOUT, GitRepo, is_url
+from kmend.source.tree import cache_dir
 
 
 def cache_root() -> Path:
-    """``$KMEND_CACHE/repos``, else ``$XDG_CACHE_HOME/kmend/repos`` (``~/.cache``)."""
-    env = os.environ.get("KMEND_CACHE")
-    if env:
-        return Path(env) / "repos"
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "kmend" / "repos"
+    """Where cloned repositories are kept (``repos`` in kmend's cache)."""
+    return cache_dir("repos")
 
 
 def cache_path(url: str, root: Path | None = None) -> Path:

@@ -28,12 +28,19 @@ def is_tarball(path: Path) -> bool:
     return path.is_file() and path.name.endswith(TAR_SUFFIXES)
 
 
-def cache_root() -> Path:
+def cache_dir(name: str) -> Path:
+    """kmend's cache directory *name*: ``$KMEND_CACHE/NAME``, else
+    ``$XDG_CACHE_HOME/kmend/NAME`` (``~/.cache`` by default)."""
     env = os.environ.get("KMEND_CACHE")
     if env:
-        return Path(env) / "trees"
+        return Path(env) / name
     xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(xdg) / "kmend" / "trees"
+    return Path(xdg) / "kmend" / name
+
+
+def cache_root() -> Path:
+    """Where unpacked source trees are kept."""
+    return cache_dir("trees")
 
 
 def _key(tarball: Path) -> str:
