@@ -18,25 +18,50 @@ Reference: crash-formats-and-triage-anchors.md §3 (rsyslog control-character es
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 _MON = "(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
 _TAG = r"[^\s:\[\]]{1,64}(?:\[\d{1,10}\])?:(?: |$)"
 
-#: A syslog prefix somewhere after the start of a line, preceded by whitespace.
-MID_PREFIX_RE = re.compile(
-    r"\s+(?=(?:<\d{1,3}>)?(?:"
+_MID_PREFIX = (
+    r"(?:<\d{1,3}>)?(?:"
     + _MON
     + r" [ \d]?\d \d\d:\d\d:\d\d(?:\.\d{1,9})?"
     + r"|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:[.,]\d{1,9})?(?:Z|[+-]\d\d:?\d\d)?"
     + r") [^\s\[\]]{1,255} "
     + _TAG
-    + ")"
 )
+#: A syslog prefix somewhere after the start of a line, preceded by whitespace.
+#:
+#: Linear time: a cut is a whole run of whitespace (it starts after a non-space, and the
+#: possessive ``\s++`` never gives spaces back), so each run is scanned once.  The naive
+#: ``\s+(?=…)`` retries the lookahead at every space of every suffix of a run: a line of
+#: 20,000 spaces took 10 s.
+MID_PREFIX_RE = re.compile(r"(?<!\s)\s++(?=" + _MID_PREFIX + ")")
+#: The same cut for a line that starts with whitespace (no non-space before the run).
+_LEAD_PREFIX_RE = re.compile(r"\s++(?=" + _MID_PREFIX + ")")
 #: Cheap pre-check for MID_PREFIX_RE: a time of day after the first prefix's.
 _MID_TIME_RE = re.compile(r":\d\d:\d\d[ .,+Z-]")
 _ESCAPE_RE = re.compile(r"#012|\\012|\\n")
-_STAMP_MID_RE = re.compile(r"\s+(?=(?:<\d{1,3}>)?\[\s*\d{1,10}\.\d{6,9}\](?:\[\s*[TC]\d+\])? )")
+_STAMP = r"(?:<\d{1,3}>)?\[\s{0,16}\d{1,10}\.\d{6,9}\](?:\[\s{0,16}[TC]\d{1,10}\])? "
+#: A printk stamp after whitespace (linear, as MID_PREFIX_RE).
+_STAMP_MID_RE = re.compile(r"(?<!\s)\s++(?=" + _STAMP + ")")
+_LEAD_STAMP_RE = re.compile(r"\s++(?=" + _STAMP + ")")
 _STAMP_START_RE = re.compile(r"(?:<\d{1,3}>)?\[\s*\d{1,10}\.\d{6,9}\]")
+
+
+def _cuts(mid: re.Pattern[str], lead: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
+    """The whitespace runs after position 0 that *mid* cuts at (*lead*: a run that
+    starts at position 1, which *mid*'s look-behind cannot see as a run start)."""
+    pos = 1
+    if text[:1].isspace():
+        m = lead.match(text, 1)
+        if m is not None:
+            yield m
+            pos = m.end()
+        elif text[1:2].isspace():
+            pos = len(text) - len(text[1:].lstrip())  # past the leading run
+    yield from mid.finditer(text, pos)
 
 
 def split_prefixes(line: str) -> list[str]:
@@ -45,7 +70,7 @@ def split_prefixes(line: str) -> list[str]:
         return [line]
     pieces: list[str] = []
     pos = 0
-    for m in MID_PREFIX_RE.finditer(line, 1):
+    for m in _cuts(MID_PREFIX_RE, _LEAD_PREFIX_RE, line):
         pieces.append(line[pos:m.start()])
         pos = m.end()
     if not pieces:
@@ -79,7 +104,7 @@ def split_stamps(text: str) -> list[str]:
     """
     if len(text) < 60 or text[0] not in "<[" or not _STAMP_START_RE.match(text):
         return [text]
-    cuts = list(_STAMP_MID_RE.finditer(text, 1))
+    cuts = list(_cuts(_STAMP_MID_RE, _LEAD_STAMP_RE, text))
     if len(cuts) < 2:
         return [text]
     pieces: list[str] = []
@@ -119,17 +144,21 @@ _BEFORE_FRAME_OK = ("Call Trace:", "<TASK>", "<IRQ>", "</IRQ>", "<NMI>", "</NMI>
 _HEXWORD_RE = re.compile(r"[0-9a-f]{8,16}")
 
 
-def _accept(kind: str, segment: str) -> bool:
-    """Whether a landmark of *kind* may start a new line after *segment*."""
-    seg = segment.rstrip()
+def _accept(kind: str, text: str, start: int, end: int) -> bool:
+    """Whether a landmark of *kind* at *end* may start a new line after the segment
+    ``text[start:end]``.  Only the segment's ends are looked at (a segment grows while
+    landmarks are refused: copying it each time would be quadratic)."""
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    tail = text[max(start, end - 1024) : end]
     if kind in ("oframe", "frame"):
-        if seg.startswith(("RIP", "EIP", "PC is at", "LR is at", "pc :", "lr :")):
+        if text.startswith(("RIP", "EIP", "PC is at", "LR is at", "pc :", "lr :"), start, end):
             return False
-        return seg.endswith(_BEFORE_FRAME_OK) or _FRAME_END_RE.search(seg) is not None
+        return tail.endswith(_BEFORE_FRAME_OK) or _FRAME_END_RE.search(tail) is not None
     if kind == "cpu":
-        return not seg.endswith("WARNING:")
+        return not tail.endswith("WARNING:")
     if kind == "gpf":
-        return not seg.endswith(("Oops:", "]"))
+        return not tail.endswith(("Oops:", "]"))
     return True
 
 
@@ -160,7 +189,7 @@ def split_landmarks(text: str) -> list[str]:
     seg_start = 0
     for m in _LANDMARK_RE.finditer(text):
         kind = m.lastgroup or "mark"
-        if _accept(kind, text[seg_start:m.start()]):
+        if _accept(kind, text, seg_start, m.start()):
             cuts.append(m.start())
             seg_start = m.start()
     if len(cuts) < 2:

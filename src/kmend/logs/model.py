@@ -17,6 +17,8 @@ class LogLine:
     ISO 8601's year-less form (``--12-23T00:51:38``) for RFC3164 syslog, which has no
     year.  ``uptime`` is the printk time in seconds since boot when the line carried one.
     ``context`` is the printk caller id (``T123`` or ``C3``) or None.
+    ``cut`` is the length the text had before it was cut to
+    :data:`kmend.logs.parser.MAX_TEXT` characters (0: not cut).
     """
 
     source: str
@@ -27,3 +29,4 @@ class LogLine:
     text: str
     uptime: float | None = None
     level: int | None = None
+    cut: int = 0

@@ -8,13 +8,14 @@ Every failure to open or list an input raises :class:`kmend.errors.InputError`.
 from __future__ import annotations
 
 import bz2
-import gzip
 import lzma
 import os
 import re
+import select
 import stat
+import zlib
 from collections.abc import Callable, Iterator
-from typing import IO, Protocol, cast
+from typing import IO, Any, Protocol
 
 from kmend.errors import InputError
 
@@ -44,13 +45,16 @@ class _Prepended:
 
     def read(self, size: int = -1, /) -> bytes:
         if self._head:
-            if size < 0 or size >= len(self._head):
-                head, self._head = self._head, b""
-                if size < 0:
-                    return head + self._inner.read()
-                return head + self._inner.read(size - len(head)) if size > len(head) else head
-            head, self._head = self._head[:size], self._head[size:]
-            return head
+            if 0 <= size < len(self._head):
+                head, self._head = self._head[:size], self._head[size:]
+                return head
+            head, self._head = self._head, b""
+            if size == len(head):
+                return head
+            try:
+                return head + self._inner.read(size - len(head) if size > 0 else -1)
+            except DamagedInput:
+                return head  # the damage is raised again by the next read
         return self._inner.read(size)
 
 
@@ -68,48 +72,186 @@ def compression_of(head: bytes) -> str | None:
 
 
 def _read_head(stream: Readable, size: int) -> bytes:
+    """Up to *size* bytes (fewer at the end, or before damage, which the next read of the
+    stream raises again)."""
     head = b""
     while len(head) < size:
-        chunk = stream.read(size - len(head))
+        try:
+            chunk = stream.read(size - len(head))
+        except DamagedInput:
+            if not head:
+                raise
+            break
         if not chunk:
             break
         head += chunk
     return head
 
 
-class _Salvaging:
-    """Read a decompressor in small steps so a corrupt tail loses little data.
+class DamagedInput(InputError):
+    """A compressed stream is corrupt or truncated: every complete line before the damage
+    was read.  A warning, not a failure: the lines read are scanned as a good file's."""
 
-    ``read(n)`` returns what was decoded before an error; the error is raised by the next
-    call.
+    def __reduce__(self) -> tuple[type[DamagedInput], tuple[str, str]]:  # sent by the worker
+        return (type(self), (self.message, self.hint))
+
+
+#: Compressed bytes handed to a decompressor per step.  zstd has no output bound per call
+#: and one 4-byte RLE block expands to 128 KiB, so its steps are small: 2 KiB in → at most
+#: 64 MiB out.  The others are bounded by ``max_length``.
+_STEP_IN = {"gzip": 64 << 10, "xz": 64 << 10, "bzip2": 64 << 10, "zstd": 2 << 10}
+#: Output per step: the data decoded in the step that meets the damage is lost (the
+#: decompressors raise instead of returning it), so this bounds what is lost before it.
+_STEP_OUT = 16 << 10
+#: The member/stream/frame magic that may follow a finished one (concatenated files).
+_NEXT_MAGIC = {"gzip": GZIP_MAGIC, "xz": XZ_MAGIC, "bzip2": BZ2_MAGIC, "zstd": ZSTD_MAGIC}
+
+
+def _decompressor(kind: str) -> Any:
+    if kind == "gzip":
+        return zlib.decompressobj(16 + zlib.MAX_WBITS)
+    if kind == "xz":
+        return lzma.LZMADecompressor(lzma.FORMAT_XZ)
+    if kind == "bzip2":
+        return bz2.BZ2Decompressor()
+    import zstandard
+
+    return zstandard.ZstdDecompressor().decompressobj()
+
+
+def _decompress_errors() -> tuple[type[BaseException], ...]:
+    errors: tuple[type[BaseException], ...] = (zlib.error, lzma.LZMAError, OSError, EOFError,
+                                               ValueError, MemoryError)  # fmt: skip
+    try:
+        import zstandard
+    except ImportError:  # pragma: no cover - a declared dependency
+        return errors
+    return (*errors, zstandard.ZstdError)
+
+
+class Decompressing:
+    """A streaming decompressor over *raw* with every failure mapped to the error model.
+
+    Concatenated members (gzip), streams (xz, bzip2) and frames (zstd) are read in turn.
+    Output per step is bounded, so a decompression bomb costs time, never memory.  When
+    the data is corrupt, truncated, or followed by garbage, ``read`` first returns all the
+    data decoded before the damage, and every later call raises :class:`DamagedInput`.
     """
 
-    STEP = 256 << 10
+    def __init__(self, raw: Readable, kind: str, source: str = "") -> None:
+        self._raw = raw
+        self.kind = kind
+        self.source = source
+        self._dec: Any = _decompressor(kind)
+        self._zstd = kind == "zstd"
+        self._pending = b""  # compressed input not yet given to the decompressor
+        self._raw_eof = False
+        self._done = False
+        self._what = ""  # the damage, once found
+        self._damage: DamagedInput | None = None
+        self._buf = b""  # decoded bytes beyond what the last read asked for
+        self._in = 0  # compressed bytes consumed
+        self._out = 0  # bytes decoded
+        self._errors = _decompress_errors()
 
-    def __init__(self, inner: Readable) -> None:
-        self._inner = inner
-        self._error: BaseException | None = None
+    def _fail(self, what: str) -> None:
+        self._done = True
+        self._what = f"{what} at byte {self._in} of the compressed data"
+
+    def _fill(self) -> None:
+        if not self._pending and not self._raw_eof:
+            self._pending = self._raw_read()
+
+    def _raw_read(self) -> bytes:
+        chunk = self._raw.read(_STEP_IN[self.kind])
+        if chunk:
+            self._in += len(chunk)
+        else:
+            self._raw_eof = True
+        return chunk
+
+    def _finished_member(self, rest: bytes) -> None:
+        """The current member ended; *rest* (and the raw stream) follows it."""
+        rest += self._pending
+        self._pending = b""
+        while True:
+            if self.kind == "xz":
+                rest = rest.lstrip(b"\0")  # stream padding
+            if rest:
+                break
+            if self._raw_eof or not (rest := self._raw_read()):
+                self._done = True
+                return
+        magic = _NEXT_MAGIC[self.kind]
+        if rest.startswith(magic[: len(rest)]):
+            self._dec = _decompressor(self.kind)
+            self._pending = rest
+            return
+        while self.kind == "gzip" and not rest.strip(b"\0"):  # zero padding, as gzip -d allows
+            if self._raw_eof or not (rest := self._raw_read()):
+                self._done = True
+                return
+        self._fail(f"garbage after the {self.kind} data")
+
+    def _step(self) -> bytes:
+        """Decode some more output (possibly none); sets ``_done`` at the end."""
+        dec = self._dec
+        if self.kind == "gzip":
+            data = dec.unconsumed_tail or self._take()
+            out: bytes = dec.decompress(data, _STEP_OUT)
+            if dec.eof:
+                self._finished_member(dec.unused_data)
+            elif not out and not data and self._raw_eof:
+                self._fail(f"truncated {self.kind} data (it ends inside a member)")
+            return out
+        if self._zstd:
+            data = self._take()
+            out = dec.decompress(data) if data else b""
+            if dec.eof:
+                self._finished_member(dec.unused_data)
+            elif not data and self._raw_eof:
+                self._fail(f"truncated {self.kind} data (it ends inside a frame)")
+            return out
+        # lzma and bz2: the decompressor keeps unconsumed input itself
+        data = self._take() if dec.needs_input else b""
+        if not data and dec.needs_input and self._raw_eof:
+            self._fail(f"truncated {self.kind} data (it ends inside a stream)")
+            return b""
+        out = dec.decompress(data, _STEP_OUT)
+        if dec.eof:
+            self._finished_member(dec.unused_data)
+        return out
+
+    def _take(self) -> bytes:
+        self._fill()
+        data, self._pending = self._pending, b""
+        return data
 
     def read(self, size: int = -1, /) -> bytes:
-        if self._error is not None:
-            err, self._error = self._error, None
-            raise err
-        parts: list[bytes] = []
-        got = 0
-        while size < 0 or got < size:
-            want = self.STEP if size < 0 else min(self.STEP, size - got)
+        parts: list[bytes] = [self._buf] if self._buf else []
+        got = len(self._buf)
+        self._buf = b""
+        while not self._done and (size < 0 or got < size):
             try:
-                part = self._inner.read(want)
-            except Exception as err:
-                if not parts:
-                    raise
-                self._error = err
+                out = self._step()
+            except self._errors as err:
+                self._fail(f"corrupt {self.kind} data ({err})")
                 break
-            if not part:
-                break
-            parts.append(part)
-            got += len(part)
-        return b"".join(parts)
+            if out:
+                parts.append(out)
+                got += len(out)
+                self._out += len(out)
+        if not parts and self._what:
+            if self._damage is None:
+                self._damage = DamagedInput(
+                    f"{self.source or 'input'}: {self._what}, after {self._out} decoded bytes",
+                    "every complete line before the damage was read",
+                )
+            raise self._damage  # and again at every later read
+        data = b"".join(parts)
+        if 0 <= size < len(data):
+            data, self._buf = data[:size], data[size:]
+        return data
 
 
 def peek(stream: Readable, size: int) -> tuple[bytes, Readable]:
@@ -118,26 +260,14 @@ def peek(stream: Readable, size: int) -> tuple[bytes, Readable]:
     return head, _Prepended(head, stream)
 
 
-def decompressed(stream: Readable) -> tuple[Readable, str | None]:
+def decompressed(stream: Readable, source: str = "") -> tuple[Readable, str | None]:
     """Wrap *stream* in a streaming decompressor when its magic bytes say so."""
     head = _read_head(stream, 6)
     kind = compression_of(head)
     raw = _Prepended(head, stream)
-    fileobj = cast(IO[bytes], raw)  # _Prepended has the read() these modules call
-    reader: Readable
-    if kind == "gzip":
-        reader = gzip.GzipFile(fileobj=fileobj, mode="rb")
-    elif kind == "xz":
-        reader = lzma.LZMAFile(fileobj, mode="rb")  # noqa: SIM115 - streamed, caller closes
-    elif kind == "bzip2":
-        reader = bz2.BZ2File(fileobj, mode="rb")
-    elif kind == "zstd":
-        import zstandard
-
-        reader = zstandard.ZstdDecompressor().stream_reader(fileobj, read_across_frames=True)
-    else:
+    if kind is None:
         return raw, None
-    return _Salvaging(reader), kind
+    return Decompressing(raw, kind, source), kind
 
 
 def path_error(path: str, err: OSError, doing: str) -> InputError:
@@ -151,12 +281,57 @@ def path_error(path: str, err: OSError, doing: str) -> InputError:
     return InputError(f"{path}: cannot {doing} ({err.strerror or err})", "")
 
 
-def open_file(path: str) -> IO[bytes]:
-    """Open *path* for binary reading or raise InputError with one clear line."""
+#: How long a FIFO named as an input may stay without a writer before kmend gives up.
+FIFO_WAIT = 10.0
+_DEV_NULL = os.makedev(1, 3)
+
+
+def check_readable(fd: int, what: str, fifo_wait: float = FIFO_WAIT) -> None:
+    """Refuse an open descriptor that cannot hold a log, then make it blocking.
+
+    Regular files, pipes, sockets, terminals and /dev/null are read; a FIFO must get a
+    writer within *fifo_wait* seconds (0: no wait, for standard input); directories,
+    block devices and other character devices (``/dev/zero``: endless) are refused.
+    The descriptor must have been opened with ``O_NONBLOCK``, so opening never blocks.
+    """
+    st = os.fstat(fd)
+    mode = st.st_mode
+    if stat.S_ISDIR(mode):
+        raise InputError(f"{what}: is a directory", "")
+    if stat.S_ISFIFO(mode) and fifo_wait > 0:
+        poller = select.poll()
+        poller.register(fd, select.POLLIN | select.POLLHUP)
+        if not poller.poll(int(fifo_wait * 1000)):
+            raise InputError(
+                f"{what}: a FIFO with no writer (nothing came in {fifo_wait:g} s)",
+                "start the program that writes to it first, or give a file",
+            )
+    readable = stat.S_ISREG(mode) or stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
+    if not readable and not os.isatty(fd) and not (stat.S_ISCHR(mode) and st.st_rdev == _DEV_NULL):
+        kind = "character device" if stat.S_ISCHR(mode) else (
+            "block device" if stat.S_ISBLK(mode) else "special file")
+        raise InputError(
+            f"{what}: a {kind}, not a log file",
+            "give log files, directories, or - for a pipe on standard input",
+        )
+    os.set_blocking(fd, True)
+
+
+def open_file(path: str, *, fifo_wait: float = FIFO_WAIT) -> IO[bytes]:
+    """Open *path* for binary reading or raise InputError with one clear line.
+
+    Opening never blocks (``O_NONBLOCK``, then :func:`check_readable`).
+    """
     try:
-        return open(path, "rb")  # the caller closes it
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY)
     except OSError as err:
         raise path_error(path, err, "open") from None
+    try:
+        check_readable(fd, path, fifo_wait)
+    except BaseException:
+        os.close(fd)
+        raise
+    return os.fdopen(fd, "rb")  # the caller closes it
 
 
 def _order_key(name: str) -> tuple[str, int, int, str]:

@@ -13,6 +13,11 @@ from kmend.logs.journal import JournalEntry, looks_like_json_entry, parse_json_l
 from kmend.logs.lines import Piece
 from kmend.logs.model import LogLine
 
+#: The longest message line kept, in characters.  The kernel's own lines are at most
+#: 1024 bytes (printk's LOG_LINE_MAX is 1024 minus its prefix); anything longer is debris
+#: (binary garbage, a runaway line without newlines) and is cut, which the report says.
+MAX_TEXT = 1024
+
 
 class LineParser:
     """Parse the lines of one source in order (call :meth:`reset` after skipping lines)."""
@@ -86,7 +91,10 @@ class LineParser:
                 level = con.level if con.level is not None else outer.level
                 uptime = con.uptime if con.uptime is not None else outer.uptime
                 for line in split_landmarks(con.text):
+                    cut = 0
+                    if len(line) > MAX_TEXT:
+                        cut, line = len(line), line[:MAX_TEXT]
                     out.append(LogLine(
                         self.source, lineno, outer.host, outer.timestamp, context, line,
-                        uptime=uptime, level=level,
+                        uptime=uptime, level=level, cut=cut,
                     ))  # fmt: skip

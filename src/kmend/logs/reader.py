@@ -6,7 +6,6 @@ import io
 import itertools
 import os
 import sys
-import zlib
 from collections.abc import Callable, Iterator, Sequence
 from typing import BinaryIO
 
@@ -15,19 +14,24 @@ from kmend.logs import worker
 from kmend.logs.journal import EXPORT_MAGIC, iter_export
 from kmend.logs.lines import MAX_LINE, Block, Piece, block_pieces, iter_blocks, split_long
 from kmend.logs.model import LogLine
-from kmend.logs.open import Readable, decompressed, expand_paths, open_file, peek
+from kmend.logs.open import (
+    DamagedInput,
+    Readable,
+    check_readable,
+    decompressed,
+    expand_paths,
+    open_file,
+    peek,
+)
 from kmend.logs.parser import LineParser
 from kmend.logs.prefilter import WindowFilter, fast_line_ops
 
-_DECOMPRESS_ERRORS: tuple[type[BaseException], ...] = (EOFError, zlib.error, OSError, ValueError)
+Warn = Callable[[InputError], None]
 
 
-def _zstd_error() -> tuple[type[BaseException], ...]:
-    try:
-        import zstandard
-    except ImportError:  # pragma: no cover - zstandard is a dependency
-        return ()
-    return (zstandard.ZstdError,)
+def warn_stderr(warning: InputError) -> None:
+    """The default for damaged input: one line on standard error."""
+    print(f"kmend: warning: {warning}", file=sys.stderr)
 
 
 def _lines_of(blocks: Iterator[Block | None], parser: LineParser) -> Iterator[LogLine]:
@@ -64,42 +68,44 @@ def _prefiltered(raw: Iterator[Block], wf: WindowFilter) -> Iterator[Block | Non
 
 
 def iter_stream(
-    stream: BinaryIO | Readable, source: str, *, prefilter: bool = False
+    stream: BinaryIO | Readable,
+    source: str,
+    *,
+    prefilter: bool = False,
+    on_warning: Warn | None = None,
 ) -> Iterator[LogLine]:
     """The LogLines of a byte stream (decompressed when its magic bytes say so).
 
     With *prefilter*, only lines near a crash needle are parsed and yielded (their
     ``lineno`` is still their line number in the stream).  A corrupt or truncated
-    compressed stream raises InputError after the lines read so far.
+    compressed stream ends after its last complete line, and the damage goes to
+    *on_warning* (default: one line on standard error); a read error raises InputError.
     """
-    errors = _DECOMPRESS_ERRORS + _zstd_error()
-    kind: str | None = None
+    warn = on_warning or warn_stderr
     try:
-        reader, kind = decompressed(stream)
-        head, reader = peek(reader, 32)
-    except errors as err:
-        what = f"corrupt or truncated {kind} data" if kind else "cannot read"
-        raise InputError(f"{source}: {what} ({err})", "") from None
-    parser = LineParser(source)
-    if head.startswith(EXPORT_MAGIC):
         try:
-            for lineno, entry in iter_export(reader):
-                yield from parser.feed_entry(lineno, entry)
-        except errors as err:
-            what = f"corrupt or truncated {kind} data" if kind else "read error"
-            hint = "the entries before it were read"
-            raise InputError(f"{source}: {what} ({err})", hint) from None
-        return
-    blocks: Iterator[Block | None]
-    if prefilter:
-        blocks = _prefiltered(iter_blocks(reader, count=False), WindowFilter())
-    else:
-        blocks = iter_blocks(reader)
-    try:
-        yield from _lines_of(blocks, parser)
-    except errors as err:
-        what = f"corrupt or truncated {kind} data" if kind else "read error"
-        raise InputError(f"{source}: {what} ({err})", "the lines before it were read") from None
+            reader, _kind = decompressed(stream, source)
+            head, reader = peek(reader, 32)
+        except OSError as err:
+            raise InputError(f"{source}: cannot read ({err.strerror or err})", "") from None
+        parser = LineParser(source)
+        try:
+            if head.startswith(EXPORT_MAGIC):
+                for lineno, entry in iter_export(reader):
+                    yield from parser.feed_entry(lineno, entry)
+                return
+            blocks: Iterator[Block | None]
+            if prefilter:
+                blocks = _prefiltered(iter_blocks(reader, count=False), WindowFilter())
+            else:
+                blocks = iter_blocks(reader)
+            yield from _lines_of(blocks, parser)
+        except OSError as err:
+            raise InputError(
+                f"{source}: read error ({err.strerror or err})", "the lines before it were read"
+            ) from None
+    except DamagedInput as damage:
+        warn(damage)
 
 
 def parse_text(text: str, source: str = "<text>") -> Iterator[LogLine]:
@@ -125,17 +131,19 @@ def read_paths(
     *,
     prefilter: bool = False,
     on_error: Callable[[InputError], None] | None = None,
+    on_warning: Warn | None = None,
 ) -> Iterator[LogLine]:
     """The LogLines of files, directories (recursively, rotated files oldest first) and ``-``.
 
     An unreadable input raises InputError; with *on_error* it is reported there instead and
-    the remaining inputs are read.
+    the remaining inputs are read.  Damaged compressed data is a warning (*on_warning*,
+    see :func:`iter_stream`).
     """
     for given in paths:
         try:
             for path in expand_paths((given,), on_error):
                 try:
-                    yield from _read_one(path, prefilter)
+                    yield from _read_one(path, prefilter, on_warning)
                 except InputError as err:
                     if on_error is None:
                         raise
@@ -158,20 +166,26 @@ def _stdin() -> BinaryIO:
         fd = sys.stdin.fileno()
     except (AttributeError, OSError, ValueError):
         return sys.stdin.buffer if hasattr(sys.stdin, "buffer") else io.BytesIO()
-    return open(os.dup(fd), "rb")
+    dup = os.dup(fd)
+    try:
+        check_readable(dup, "standard input", fifo_wait=0)
+    except BaseException:
+        os.close(dup)
+        raise
+    return open(dup, "rb")
 
 
-def _read_one(path: str, prefilter: bool) -> Iterator[LogLine]:
+def _read_one(path: str, prefilter: bool, on_warning: Warn | None) -> Iterator[LogLine]:
     if path == "-":
         stdin = _stdin()
         try:
-            yield from iter_stream(stdin, "-", prefilter=prefilter)
+            yield from iter_stream(stdin, "-", prefilter=prefilter, on_warning=on_warning)
         finally:
             if stdin is not getattr(sys.stdin, "buffer", None):
                 stdin.close()
         return
     with open_file(path) as fh:
         try:
-            yield from iter_stream(fh, path, prefilter=prefilter)
+            yield from iter_stream(fh, path, prefilter=prefilter, on_warning=on_warning)
         except OSError as err:  # pragma: no cover - a disk read error mid-file
             raise InputError(f"{path}: read error ({err.strerror or err})", "") from None

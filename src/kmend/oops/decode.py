@@ -17,6 +17,9 @@ from kmend.oops.titles import name_report
 
 PANIC_MARK = PANIC_LINE
 SIGNATURE_FRAMES = 3
+#: The most of a report's text kept in ``raw`` (a report is at most 1500 lines of at most
+#: 1 KiB; real ones are a few KiB).
+MAX_RAW = 256 << 10
 
 
 def signature(title: str, module: str | None, frames: Sequence[str]) -> str:
@@ -101,6 +104,17 @@ def build_report(lines: Sequence[LogLine], region: Region, *, panicked: bool) ->
         notes.append("the report has no call trace (a truncated log, or an early panic)")
     if pc and pc.note and pc.segment and pc.segment.lower() not in ("0010",):
         notes.append(f"PC segment {pc.segment}: {pc.note}")
+    cut = [lines[j] for j in (*region.prefix, *region.indexes) if lines[j].cut]
+    if cut:
+        where = ", ".join(str(line.lineno) for line in cut[:5]) + (", …" if len(cut) > 5 else "")
+        notes.append(
+            f"{len(cut)} over-long line(s) cut to {len(cut[0].text)} characters"
+            f" (line {where}; the longest had {max(line.cut for line in cut)})"
+        )
+    raw = "\n".join([lines[j].text for j in region.prefix] + texts)
+    if len(raw) > MAX_RAW:
+        notes.append(f"the raw report text is cut to its first {MAX_RAW} characters")
+        raw = raw[:MAX_RAW]
     return CrashReport(
         title=naming.title,
         alt_titles=naming.alt_titles,
@@ -126,7 +140,7 @@ def build_report(lines: Sequence[LogLine], region: Region, *, panicked: bool) ->
         source=span,
         panicked=panicked,
         signature=signature(naming.title, module, chain),
-        raw="\n".join([lines[j].text for j in region.prefix] + texts),
+        raw=raw,
         arch=fields.detect_arch(texts),
         corrupted_reason=naming.corrupted_reason,
         frame=naming.frame,

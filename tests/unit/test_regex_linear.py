@@ -1,0 +1,93 @@
+"""Lint: no regular expression of the log reader or the crash decoder is super-linear.
+
+Every compiled pattern found in the modules of ``kmend.logs`` and ``kmend.oops`` (module
+attributes, and attributes of the classes and tables they define) is run with ``search``
+and ``finditer`` over adversarial lines: long runs of each character class a pattern
+meets in kernel text (spaces, digits, hex, punctuation, brackets) and repetitions of the
+prefixes the patterns look for.  A backtracking pattern that is quadratic takes seconds
+on such a line; a linear one takes well under a millisecond per KiB.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import re
+import time
+from collections.abc import Iterator
+
+import pytest
+
+import kmend.logs
+import kmend.oops
+
+LENGTH = 8192
+#: Per pattern and line: a linear pattern needs ~1 ms here, a quadratic one seconds.
+BOUND_SECONDS = 0.25
+
+_UNITS = [
+    " ", "\t", "0", "1", "f", "a", "A", "_", ":", ".", "-", "+", "/", "[", "]", "<", ">",
+    "(", ")", "#", "=", ",", ";", "\\", "*", "!", "?", "|", "\x00", "\ufffd", "é",
+    "0 ", "a ", ": ", "[ ", "] ", "0x", "+0x", "[<", ">]", "0:", "00:", " 0", "a.", "a+",
+    "[0", "[ 0.0", "<0>", "0,", "#0", "a:", "a=", "A ", "AB: ", "f/0x", "a+0x0/0x",
+    "Dec 3 ", "Dec 23 00:51:38 ", "0000-00-00T00:00:00 ", "[  1.000000] ", "kernel: ",
+    "CPU: ", "Call Trace:", "RIP: ", "Code: ", "BUG: ", "WARNING: ", " at ", "--", "---[ ",
+    "\\012", "#012", "x login: ", "** ", "Tainted: ", "G ", "(OE) ", "in ", "? ",
+]  # fmt: skip
+
+
+def _lines() -> list[str]:
+    out = []
+    for unit in _UNITS:
+        body = unit * (LENGTH // len(unit))
+        out.append(body)
+        out.append(body + "\x01")  # a tail that makes every match attempt fail late
+    return out
+
+
+def _patterns() -> Iterator[tuple[str, re.Pattern[str] | re.Pattern[bytes]]]:
+    seen: set[int] = set()
+    for pkg in (kmend.logs, kmend.oops):
+        for info in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + "."):
+            mod = importlib.import_module(info.name)
+            holders: list[tuple[str, object]] = [(info.name, mod)]
+            holders += [
+                (f"{info.name}.{k}", v) for k, v in vars(mod).items() if isinstance(v, type)
+            ]
+            for where, holder in holders:
+                for name, value in list(vars(holder).items()):
+                    values = value if isinstance(value, list | tuple) else (value,)
+                    if isinstance(value, dict):
+                        values = tuple(value.values())
+                    for v in values:
+                        if isinstance(v, re.Pattern) and id(v) not in seen:
+                            seen.add(id(v))
+                            yield f"{where}.{name}", v
+
+
+PATTERNS = sorted(_patterns(), key=lambda p: p[0])
+LINES = _lines()
+
+
+def test_the_lint_sees_the_patterns() -> None:
+    names = {name for name, _ in PATTERNS}
+    assert "kmend.logs.flatten.MID_PREFIX_RE" in names
+    assert "kmend.logs.containers.RFC3164_RE" in names
+    assert len(PATTERNS) > 50
+
+
+@pytest.mark.parametrize("name,pattern", PATTERNS, ids=[n for n, _ in PATTERNS])
+def test_pattern_is_linear(name: str, pattern: re.Pattern[str] | re.Pattern[bytes]) -> None:
+    slow = []
+    for line in LINES:
+        subject: str | bytes = line
+        if isinstance(pattern.pattern, bytes):
+            subject = line.encode("utf-8")
+        start = time.perf_counter()
+        pattern.search(subject)  # type: ignore[arg-type]
+        for _ in pattern.finditer(subject):  # type: ignore[arg-type]
+            pass
+        took = time.perf_counter() - start
+        if took > BOUND_SECONDS:
+            slow.append(f"{took:.2f}s on {line[:12]!r}×")
+    assert not slow, f"{name} is super-linear: " + ", ".join(slow)
