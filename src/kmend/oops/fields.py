@@ -18,6 +18,42 @@ from kmend.oops.frames import FRAME_RE, PC_KEYS, TRACE_START_RE, USER_PC_RE, par
 from kmend.oops.model import Frame, Location, ProgramCounter
 from kmend.oops.taint import is_taint_token
 
+#: The most digits a number read from a log may have.  The kernel prints 64-bit values:
+#: at most 20 decimal or 16 hex digits.  A longer "number" is debris (and Python refuses
+#: to convert more than 4300 decimal digits): it is read as absent, never as an error.
+MAX_DEC_DIGITS = 20
+MAX_HEX_DIGITS = 16
+_U64 = (1 << 64) - 1
+
+
+def dec(text: str | None) -> int | None:
+    """A decimal number from a log, or None when absent or longer than a 64-bit value."""
+    if not text or len(text) > MAX_DEC_DIGITS or not text.isdigit():
+        return None
+    value = int(text)
+    return value if value <= _U64 else None
+
+
+def hexnum(text: str | None) -> int | None:
+    """A hex number from a log (``0x`` optional), or None when absent or over 64 bits."""
+    if not text:
+        return None
+    if text[:2] in ("0x", "0X"):
+        text = text[2:]
+    digits = text.lstrip("0")
+    if len(digits) > MAX_HEX_DIGITS:
+        return None
+    try:
+        return int(text, 16) if text else None
+    except ValueError:
+        return None
+
+
+def bounded(value: int | None) -> int | None:
+    """*value* if it fits in 64 bits (a number parsed elsewhere from a log line)."""
+    return value if value is not None and 0 <= value <= _U64 else None
+
+
 _IDENT_RE = re.compile(
     r"\bCPU: (?P<cpu>\d+) (?:UID: \d+ )?PID: (?P<pid>\d+) Comm: (?P<comm>.{1,20}?) "
     r"(?:Kdump: loaded )?(?P<taint>Not tainted|Tainted: [A-Z \-]*?)\s*(?P<rest>\S.*)?$"
@@ -94,25 +130,26 @@ def identity(lines: Sequence[str]) -> Identity:
         m = _IDENT_RE.search(text) or _OLD_IDENT_RE.search(text)
         if m:
             raw, release = _split_taint_release(m.group("taint"), m.group("rest"))
-            cpu = int(m.group("cpu")) if "cpu" in m.groupdict() and m.group("cpu") else None
-            return Identity(cpu, int(m.group("pid")), m.group("comm").strip(), raw, release)
+            cpu = dec(m.groupdict().get("cpu"))
+            return Identity(cpu, dec(m.group("pid")), m.group("comm").strip(), raw, release)
     for text in lines[:3]:
         for rx in (_WARN_2025_RE, _SOFTLOCKUP_RE, _HUNG_RE):
             m = rx.search(text)
             if m:
                 gd = m.groupdict()
-                return Identity(
-                    int(gd["cpu"]) if gd.get("cpu") else None,
-                    int(gd["pid"]),
-                    gd["comm"],
-                )
+                return Identity(dec(gd.get("cpu")), dec(gd["pid"]), gd["comm"])
     return Identity()
+
+
+_HUNG_TAINT_RE = re.compile(
+    r"^\s+(?P<taint>Not tainted|Tainted: [A-Z \-]*?)\s+(?P<rest>\S.* #.*)$"
+)
 
 
 def hung_task_release(lines: Sequence[str]) -> tuple[str | None, str | None]:
     """Hung-task reports print ``      Tainted: G  L  6.1.0 #1`` on their own line."""
     for text in lines[:4]:
-        m = re.match(r"^\s+(?P<taint>Not tainted|Tainted: [A-Z \-]*?)\s+(?P<rest>\S.* #.*)$", text)
+        m = _HUNG_TAINT_RE.match(text)
         if m:
             return _split_taint_release(m.group("taint"), m.group("rest"))
     return None, None
@@ -130,7 +167,7 @@ def die_counter(lines: Sequence[str]) -> int | None:
     for text in lines:
         m = _DIE_RE.search(text)
         if m:
-            return int(m.group("n"))
+            return dec(m.group("n"))
     return None
 
 
@@ -142,7 +179,8 @@ def location(lines: Sequence[str]) -> Location | None:
             if m:
                 path = m.group("file")
                 path = path[2:] if path.startswith("./") else path
-                return Location(path, int(m.group("line")))
+                line = dec(m.group("line"))
+                return Location(path, line) if line is not None else None
     return None
 
 
@@ -153,15 +191,15 @@ def program_counter(lines: Sequence[str]) -> ProgramCounter | None:
         if m is None or USER_PC_RE.match(text):
             continue
         frame = parse_frame(m.group("rest"))
-        addr = int(m.group("addr"), 16) if m.group("addr") else None
+        addr = hexnum(m.group("addr"))
         if frame is None and addr is None:
             continue
         seg = m.group("seg")
         note = SEGMENTS.get(seg.lower()) if seg else None
         return ProgramCounter(
             function=frame.full_name if frame else None,
-            offset=frame.offset if frame else None,
-            size=frame.size if frame else None,
+            offset=bounded(frame.offset) if frame else None,
+            size=bounded(frame.size) if frame else None,
             module=frame.module if frame else None,
             address=addr,
             segment=seg,
@@ -230,6 +268,7 @@ def modules_linked(lines: Sequence[str]) -> tuple[str, ...]:
     return ()
 
 
+_FRAME_ADDR_RE = re.compile(r"\[<([0-9a-fA-F]{1,16})>\]")
 _TRACE_END_RE = re.compile(
     r"^\s*(?:Code:|---\[ end|Kernel Offset|Kernel panic|Modules linked|Dumping ftrace)"
 )
@@ -269,16 +308,16 @@ def call_trace(lines: Sequence[str]) -> tuple[Frame, ...]:
         m = FRAME_RE.match(body)
         if m is None:
             continue
-        addr_m = re.search(r"\[<([0-9a-fA-F]+)>\]", body)
+        addr_m = _FRAME_ADDR_RE.search(body)
         frames.append(
             Frame(
                 function=m.group("name") + (m.group("suffix") or ""),
-                offset=int(m.group("off"), 16),
-                size=int(m.group("size"), 16) if m.group("size") else None,
+                offset=hexnum(m.group("off")),
+                size=hexnum(m.group("size")),
                 module=m.group("mod"),
                 reliable=m.group("q") is None,
                 context=context,
-                address=int(addr_m.group(1), 16) if addr_m else None,
+                address=hexnum(addr_m.group(1)) if addr_m else None,
             )
         )
     return tuple(frames)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+#: Field metadata: the integer is a kernel address, written in JSON as a ``0x…`` string.
+HEX = {"json": "hex"}
+
 
 @dataclass(frozen=True, slots=True)
 class Location:
@@ -29,7 +32,7 @@ class ProgramCounter:
     offset: int | None
     size: int | None
     module: str | None
-    address: int | None
+    address: int | None = field(metadata=HEX)
     segment: str | None = None
     note: str | None = None
 
@@ -42,7 +45,7 @@ class Frame:
     module: str | None
     reliable: bool
     context: str  # "task", "irq", "softirq", "nmi", "exception", ...
-    address: int | None = None
+    address: int | None = field(default=None, metadata=HEX)
 
 
 @dataclass(frozen=True, slots=True)

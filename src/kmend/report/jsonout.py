@@ -1,6 +1,9 @@
 """Turn kmend's frozen dataclasses into JSON documents.
 
-Keys are the dataclass field names (snake_case), as DESIGN.md's contract says.
+Keys are the dataclass field names (snake_case), as DESIGN.md's contract says.  Kernel
+addresses (fields with ``{"json": "hex"}`` metadata) are written as ``"0x…"`` strings, and
+any integer beyond 64 bits (only a damaged input makes one) as a hex string too: JSON
+readers lose precision past 53 bits, and Python refuses to print more than 4300 digits.
 """
 
 from __future__ import annotations
@@ -12,8 +15,13 @@ from collections.abc import Mapping
 from pathlib import PurePath
 from typing import Any
 
-_SCALARS = (str, int, float, bool, type(None))
-_FIELDS: dict[type, tuple[str, ...]] = {}
+_SCALARS = (str, float, bool, type(None))
+_FIELDS: dict[type, tuple[tuple[str, bool], ...]] = {}
+_INT_MAX = (1 << 64) - 1
+
+
+def _hex(value: Any) -> Any:
+    return f"{value:#x}" if isinstance(value, int) and not isinstance(value, bool) else value
 
 
 def to_jsonable(obj: Any) -> Any:
@@ -21,11 +29,18 @@ def to_jsonable(obj: Any) -> Any:
     kind = type(obj)
     if kind in _SCALARS:
         return obj
+    if kind is int:
+        return obj if -_INT_MAX <= obj <= _INT_MAX else f"{obj:#x}"
     names = _FIELDS.get(kind)
     if names is None and dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        names = _FIELDS[kind] = tuple(f.name for f in dataclasses.fields(obj))
+        names = _FIELDS[kind] = tuple(
+            (f.name, f.metadata.get("json") == "hex") for f in dataclasses.fields(obj)
+        )
     if names is not None:
-        return {name: to_jsonable(getattr(obj, name)) for name in names}
+        return {
+            name: _hex(getattr(obj, name)) if hexed else to_jsonable(getattr(obj, name))
+            for name, hexed in names
+        }
     if isinstance(obj, Mapping):
         return {str(k): to_jsonable(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple | set | frozenset):
