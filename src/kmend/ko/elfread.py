@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import struct
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -27,6 +28,12 @@ _THIS_MODULE_NAME_OFFSET = 24
 _MODULE_NAME_LEN = 56
 _VERSION_RECORD = 64  # struct modversion_info on 64-bit: unsigned long crc + char name[56]
 _SHF_ALLOC = 0x2
+_SHF_COMPRESSED = 0x800
+_CHDR = struct.Struct("<IIQQ")  # Elf64_Chdr: ch_type, ch_reserved, ch_size, ch_addralign
+_ELFCOMPRESS = {1: "zlib", 2: "zstd"}
+#: The most an SHF_COMPRESSED section may expand to.  The sections kmend reads (.modinfo,
+#: __versions, .symtab, .strtab, __ksymtab*) are KiBs, a few MiB for the largest modules.
+MAX_SECTION_BYTES = 64 << 20
 
 
 @dataclass(frozen=True)
@@ -76,6 +83,75 @@ def parse_elf(data: bytes, what: str) -> ElfFacts:
         ) from exc
 
 
+class SectionData:
+    """The bytes of a section, read from the file image itself (not through pyelftools,
+    which allocates an SHT_NOBITS section's claimed size and inflates a compressed one
+    without a bound).  ``_check_header`` has checked every section lies inside the file.
+    """
+
+    def __init__(self, data: bytes, what: str) -> None:
+        self._data = data
+        self._what = what
+        self._cache: dict[int, bytes] = {}
+
+    def __call__(self, sec: Section) -> bytes:
+        key = id(sec)
+        got = self._cache.get(key)
+        if got is None:
+            got = self._cache[key] = self._read(sec)
+        return got
+
+    def _read(self, sec: Section) -> bytes:
+        if sec["sh_type"] == "SHT_NOBITS":
+            return b""  # no bytes in the file, whatever size it claims
+        off, size = sec["sh_offset"], sec["sh_size"]
+        raw = self._data[off : off + size]
+        if not sec["sh_flags"] & _SHF_COMPRESSED:
+            return raw
+        name = sec.name or "#"
+        if len(raw) < _CHDR.size:
+            raise InputError(f"{self._what}: section {name}: truncated compression header",
+                             "rebuild the module")  # fmt: skip
+        ch_type, _res, ch_size, _align = _CHDR.unpack_from(raw)
+        kind = _ELFCOMPRESS.get(ch_type)
+        if kind is None:
+            raise InputError(f"{self._what}: section {name}: unknown compression {ch_type}",
+                             "rebuild the module")  # fmt: skip
+        if ch_size > MAX_SECTION_BYTES:
+            raise InputError(
+                f"{self._what}: section {name} claims {ch_size} bytes once decompressed"
+                f" (more than {MAX_SECTION_BYTES >> 20} MiB)",
+                "this is not a kernel module kmend can read",
+            )
+        try:
+            if kind == "zlib":
+                dec = zlib.decompressobj()
+                out = dec.decompress(raw[_CHDR.size :], ch_size)
+                whole = dec.eof and not dec.unconsumed_tail
+            else:
+                import zstandard
+
+                out = zstandard.ZstdDecompressor().decompress(
+                    raw[_CHDR.size :], max_output_size=ch_size
+                )
+                whole = True
+        except (zlib.error, ValueError, MemoryError) as exc:
+            raise InputError(f"{self._what}: section {name}: corrupt {kind} data ({exc})",
+                             "rebuild the module") from None  # fmt: skip
+        except Exception as exc:  # zstandard.ZstdError, not importable at module level
+            if type(exc).__name__ != "ZstdError":
+                raise
+            raise InputError(f"{self._what}: section {name}: corrupt {kind} data ({exc})",
+                             "rebuild the module") from None  # fmt: skip
+        if not whole or len(out) != ch_size:
+            raise InputError(
+                f"{self._what}: section {name}: {kind} data does not decompress to the"
+                f" {ch_size} bytes its header claims",
+                "rebuild the module",
+            )
+        return out
+
+
 def _check_header(elf: ELFFile, sections: list[Section], data: bytes, what: str) -> str:
     machine = str(elf["e_machine"])
     if elf.elfclass != 64 or not elf.little_endian or machine not in SUPPORTED_MACHINES:
@@ -121,19 +197,21 @@ def _modinfo(raw: bytes) -> tuple[dict[str, tuple[str, ...]], int]:
     return {k: tuple(v) for k, v in out.items()}, count
 
 
-def _versions(sections: dict[str, Section]) -> tuple[dict[str, int], bool, str]:
+def _versions(
+    sections: dict[str, Section], read: SectionData
+) -> tuple[dict[str, int], bool, str]:
     crcs_sec = sections.get("__version_ext_crcs")
     names_sec = sections.get("__version_ext_names")
     if crcs_sec is not None and names_sec is not None and _allocated(crcs_sec):
-        raw_crcs = crcs_sec.data()
-        names = [n.decode("utf-8", "replace") for n in names_sec.data().split(b"\0") if n]
+        raw_crcs = read(crcs_sec)
+        names = [n.decode("utf-8", "replace") for n in read(names_sec).split(b"\0") if n]
         count = min(len(raw_crcs) // 4, len(names))
         crcs = struct.unpack_from(f"<{count}I", raw_crcs)
         return dict(zip(names[:count], crcs, strict=True)), True, "__version_ext"
     sec = sections.get("__versions")
     if sec is None or not _allocated(sec):
         return {}, False, ""
-    raw = sec.data()
+    raw = read(sec)
     out: dict[str, int] = {}
     for off in range(0, len(raw) - _VERSION_RECORD + 1, _VERSION_RECORD):
         (crc,) = struct.unpack_from("<Q", raw, off)
@@ -154,7 +232,7 @@ def _cstr(raw: bytes, offset: int) -> str:
 
 
 def _symbols(
-    sections: list[Section],
+    sections: list[Section], read: SectionData
 ) -> tuple[bool, tuple[str, ...], tuple[str, ...], tuple[ExportedSymbol, ...]]:
     """Walk .symtab with struct (pyelftools' per-symbol parsing is ~50x slower)."""
     symtab = next((s for s in sections if s["sh_type"] == "SHT_SYMTAB"), None)
@@ -163,8 +241,8 @@ def _symbols(
     link = symtab["sh_link"]
     if not 0 < link < len(sections):
         raise ValueError(f".symtab links to section {link}")
-    strtab = sections[link].data()
-    raw = symtab.data()
+    strtab = read(sections[link])
+    raw = read(symtab)
     undefined: list[str] = []
     weak: list[str] = []
     ksymtab: dict[str, str] = {}
@@ -194,11 +272,11 @@ def _symbols(
             if shndx == _SHN_ABS:
                 crc = value & 0xFFFFFFFF
             elif shndx < len(sections):
-                crc = struct.unpack_from("<I", sections[shndx].data(), value)[0]
+                crc = struct.unpack_from("<I", read(sections[shndx]), value)[0]
         namespace = ""
         if name in ns_syms:
             shndx_ns, value_ns = ns_syms[name]
-            namespace = _cstr(sections[shndx_ns].data(), value_ns)
+            namespace = _cstr(read(sections[shndx_ns]), value_ns)
         exports.append(ExportedSymbol(name, export, namespace, crc))
     return True, tuple(undefined), tuple(weak), tuple(exports)
 
@@ -219,16 +297,17 @@ def _facts(elf: ELFFile, data: bytes, what: str) -> ElfFacts:
         if sec.name == THIS_MODULE:
             this_module_count += 1
             this_module = sec
+    read = SectionData(data, what)
     modinfo_sec = sections.get(".modinfo")
-    modinfo, modinfo_count = _modinfo(modinfo_sec.data()) if modinfo_sec is not None else ({}, 0)
-    versions, has_versions, source = _versions(sections)
-    has_symtab, undefined, weak, exports = _symbols(section_list)
+    modinfo, modinfo_count = _modinfo(read(modinfo_sec)) if modinfo_sec is not None else ({}, 0)
+    versions, has_versions, source = _versions(sections, read)
+    has_symtab, undefined, weak, exports = _symbols(section_list, read)
     tm_name = None
     tm_size = None
     if this_module is not None:
         tm_size = int(this_module["sh_size"])
         if this_module["sh_type"] != "SHT_NOBITS":
-            raw = this_module.data()[_THIS_MODULE_NAME_OFFSET:
+            raw = read(this_module)[_THIS_MODULE_NAME_OFFSET:
                                      _THIS_MODULE_NAME_OFFSET + _MODULE_NAME_LEN]
             tm_name = raw.split(b"\0", 1)[0].decode("utf-8", "replace") or None
     return ElfFacts(

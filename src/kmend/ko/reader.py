@@ -18,24 +18,36 @@ def _first(values: tuple[str, ...] | None) -> str | None:
 
 
 def read_bytes(path: Path) -> bytes:
-    """Read *path* (bounded) or raise InputError with one clear line."""
+    """Read *path* (bounded) or raise InputError with one clear line.
+
+    Opened with ``O_NONBLOCK`` and checked with ``fstat`` on the open descriptor, so a
+    FIFO or a device is refused without ever blocking, and the size checked is the size
+    of the file read.
+    """
     try:
-        st = path.stat()
-        size = st.st_size
-        if stat.S_ISDIR(st.st_mode):
-            raise InputError(f"{path}: is a directory", "give the path of a .ko file")
-        if not stat.S_ISREG(st.st_mode):
-            raise InputError(f"{path}: not a regular file", "give the path of a .ko file")
-        if size > MAX_MODULE_BYTES:
-            raise InputError(f"{path}: {size} bytes is too large for a kernel module",
-                             "give the path of a .ko file")
-        return path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY)
     except FileNotFoundError as exc:
         raise InputError(f"{path}: no such file", "check the path of the .ko") from exc
     except PermissionError as exc:
         raise InputError(f"{path}: permission denied", "make it readable") from exc
+    except IsADirectoryError as exc:
+        raise InputError(f"{path}: is a directory", "give the path of a .ko file") from exc
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror})", "check the file") from exc
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise InputError(f"{path}: is a directory", "give the path of a .ko file")
+        raise InputError(f"{path}: not a regular file", "give the path of a .ko file")
+    with os.fdopen(fd, "rb") as fh:
+        if st.st_size > MAX_MODULE_BYTES:
+            raise InputError(f"{path}: {st.st_size} bytes is too large for a kernel module",
+                             "give the path of a .ko file")  # fmt: skip
+        try:
+            return fh.read(MAX_MODULE_BYTES + 1)
+        except OSError as exc:
+            raise InputError(f"{path}: cannot read ({exc.strerror})", "check the file") from exc
 
 
 def parse_module(data: bytes, path: Path) -> ModuleFile:
