@@ -27,7 +27,6 @@ from typing import Protocol
 
 from conftest import REPO, shared_dir
 from hostile import DEBIAN_MODULES, compress
-
 from kmend.errors import KmendError
 
 #: Peak RSS the fuzzing process may reach (kmend's promise is 200 MB per command; the

@@ -286,7 +286,7 @@ FIFO_WAIT = 10.0
 _DEV_NULL = os.makedev(1, 3)
 
 
-def check_readable(fd: int, what: str, fifo_wait: float = FIFO_WAIT) -> None:
+def check_readable(fd: int, what: str, fifo_wait: float | None = None) -> None:
     """Refuse an open descriptor that cannot hold a log, then make it blocking.
 
     Regular files, pipes, sockets, terminals and /dev/null are read; a FIFO must get a
@@ -294,6 +294,8 @@ def check_readable(fd: int, what: str, fifo_wait: float = FIFO_WAIT) -> None:
     block devices and other character devices (``/dev/zero``: endless) are refused.
     The descriptor must have been opened with ``O_NONBLOCK``, so opening never blocks.
     """
+    if fifo_wait is None:
+        fifo_wait = FIFO_WAIT
     st = os.fstat(fd)
     mode = st.st_mode
     if stat.S_ISDIR(mode):
@@ -317,7 +319,7 @@ def check_readable(fd: int, what: str, fifo_wait: float = FIFO_WAIT) -> None:
     os.set_blocking(fd, True)
 
 
-def open_file(path: str, *, fifo_wait: float = FIFO_WAIT) -> IO[bytes]:
+def open_file(path: str, *, fifo_wait: float | None = None) -> IO[bytes]:
     """Open *path* for binary reading or raise InputError with one clear line.
 
     Opening never blocks (``O_NONBLOCK``, then :func:`check_readable`).
