@@ -110,7 +110,7 @@ def unpack(result: BootResult, label: str, dest: Path) -> Path:
             assert not name.is_absolute() and ".." not in name.parts, m.name
             m.mode &= 0o755
             members.append(m)
-        tar.extractall(tree, members=members)  # noqa: S202 - members checked above
+        tar.extractall(tree, members=members)
     return tree
 
 
