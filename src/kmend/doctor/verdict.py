@@ -8,9 +8,9 @@ by its ``Comm:`` (xenstored, oxenstored) and, when the daemon still exists, by i
 from __future__ import annotations
 
 import shlex
-from typing import Any
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from kmend.doctor.model import Check, CrashSummary, DoctorReport, ProcState, XenFacts
 from kmend.doctor.procfs import STATE_WORDS, XENSTORE_DAEMONS
