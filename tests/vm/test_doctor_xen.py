@@ -25,6 +25,8 @@ from typing import Any
 
 import pytest
 from tests.conftest import REPO, need
+from tests.labkit.crashcap import COMPILED_PATH, MACRO_PREFIX
+from tests.labkit.kbuild import build_module
 
 from kmend.cli import main
 from kmend.lab import (
@@ -42,8 +44,6 @@ from kmend.lab import (
     tool_files,
     toolstack_steps,
 )
-from kmend.lab.crashcap import COMPILED_PATH, MACRO_PREFIX
-from kmend.lab.kbuild import build_module
 
 pytestmark = pytest.mark.vm
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from rich.console import Console
 
-from kmend.report.jsonout import dumps
+from kmend.jsonout import dumps
 
 #: Width for text that is not going to a terminal (a file, a pipe, a CI log): wide enough
 #: that tables keep one row per line; a terminal's own width wins.

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from kmend.logs.model import LogLine
+from kmend.logs.needles import LINES_BEFORE
 from kmend.oops.headers import (
     INFO_WITH_STACK,
     REPLAYING,
@@ -22,7 +23,6 @@ from kmend.oops.headers import (
     find_header,
     starts_second_crash,
 )
-from kmend.oops.needles import LINES_BEFORE
 
 QUESTIONABLE_FRAME_RE = re.compile(
     r"^\s*(?:\[<?[0-9a-fA-F]+>?\]\s*)*\?\s+[A-Za-z0-9_.$]+\+0x|\(unreliable\)\s*$"
