@@ -96,3 +96,40 @@ def test_a_closed_pipe_ends_quietly_with_success() -> None:
     err = proc.stderr.read()
     assert proc.wait(timeout=120) == 0
     assert first and err == b""
+
+
+CRASHES = REPO / "tests" / "data" / "crashes" / "6.1.0-47-amd64"
+
+
+def test_scan_table_fits_80_columns_and_show_takes_its_signature() -> None:
+    env = dict(os.environ, PYTHONPATH=str(REPO / "src"), COLUMNS="80")
+    res = subprocess.run([sys.executable, "-m", "kmend", "scan", str(EXAMPLE), str(CRASHES)],
+                         capture_output=True, text=True, env=env, timeout=300, check=False)
+    assert res.returncode == 0, res.stderr
+    assert all(len(line) <= 80 for line in res.stdout.splitlines())
+    doc = json.loads(kmend("scan", "--json", str(EXAMPLE), str(CRASHES)).stdout)
+    assert len(doc["groups"]) > 5
+    text = " ".join(res.stdout.split())
+    for group in doc["groups"]:
+        # every word of every title is printed whole (cells wrap between words)
+        for word in group["title"].split():
+            if len(word) < 30:
+                assert word in text, word
+        sig = group["signature"][:8]
+        assert sig in res.stdout
+    for group in doc["groups"][:3]:
+        sig = group["signature"][:8]
+        shown = kmend("show", "--json", "--signature", sig, str(EXAMPLE), str(CRASHES))
+        rep = json.loads(shown.stdout)
+        assert rep["signature"] == group["signature"] and rep["title"] == group["title"]
+    bad = kmend("show", "--signature", "ffffffffffff", str(EXAMPLE))
+    assert bad.returncode == 4 and b"no crash with signature" in bad.stderr
+
+
+def test_show_defaults_to_the_last_crash_and_counts_from_one() -> None:
+    doc = json.loads(kmend("scan", "--json", str(CRASHES)).stdout)
+    last = doc["reports"][-1]
+    rep = json.loads(kmend("show", "--json", str(CRASHES)).stdout)
+    assert rep["signature"] == last["signature"] and rep["source"] == last["source"]
+    first = kmend("show", "--index", "0", str(CRASHES)).stdout.decode()
+    assert first.startswith(f"crash 1 of {len(doc['reports'])} (--index 0,")
