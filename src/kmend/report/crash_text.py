@@ -12,7 +12,6 @@ from rich.table import Table
 from kmend.oops.model import CrashReport
 from kmend.triage.scan import Group
 
-
 #: How many signature characters the scan table shows (``kmend show --signature`` takes a
 #: prefix; 8 hex digits keep collisions away in any real fleet's log).
 SIG_SHOWN = 8
