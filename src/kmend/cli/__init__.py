@@ -100,6 +100,7 @@ def _polish_help(command: Any) -> None:
                 shown = name if param.required else f"[{name}]"
                 # Typer's own rendering adds braces and "<list[str]>": show the plain name.
                 param._usage_display_name = lambda shown=shown: shown
+                param.get_usage_pieces = lambda ctx=None, shown=shown: [shown]
                 param.display_type_rich = lambda ctx=None: ""
                 param._rich_display_name = lambda name=name: name
             param.metavar = name
