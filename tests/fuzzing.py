@@ -198,7 +198,7 @@ def target_json(text: str) -> int:
     each must be one valid JSON document with the addresses as hex strings."""
     from kmend.logs import parse_text
     from kmend.oops import parse_reports
-    from kmend.report.jsonout import dumps, encode_at
+    from kmend.jsonout import dumps, encode_at
     from kmend.triage.scan import Grouper
 
     grouper = Grouper()
@@ -229,7 +229,7 @@ def target_ko(data: bytes) -> int:
     from kmend.ko import parse_module
     from kmend.loadcheck import check_module
     from kmend.loadcheck.render import verdict_json, verdict_lines
-    from kmend.report.jsonout import dumps
+    from kmend.jsonout import dumps
 
     mod = parse_module(data, Path("fuzz.ko"))
     target = _target_kernel()

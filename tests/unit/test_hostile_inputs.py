@@ -26,7 +26,7 @@ from kmend.logs import iter_stream, parse_text, read_paths
 from kmend.logs import open as open_mod
 from kmend.logs.parser import MAX_TEXT
 from kmend.oops import parse_reports
-from kmend.report.jsonout import dumps
+from kmend.jsonout import dumps
 
 ENV = dict(os.environ, PYTHONPATH=str(REPO / "src"))
 

@@ -9,8 +9,8 @@ import typer
 
 from kmend.cli.common import console_for, err_console
 from kmend.errors import InputError, UsageError
+from kmend.jsonout import encode_at
 from kmend.oops import CrashReport
-from kmend.report.jsonout import encode_at
 from kmend.triage.scan import scan
 
 

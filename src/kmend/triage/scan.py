@@ -11,6 +11,7 @@ from array import array
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
+from kmend import progress
 from kmend.errors import InputError
 from kmend.logs import read_paths
 from kmend.oops import CrashReport, parse_reports
@@ -131,12 +132,14 @@ def scan(
     reports are not kept in the result (memory flat in their number)."""
     result = ScanResult()
     grouper = Grouper()
-    for report in iter_reports(paths, result.errors, result.warnings):
-        grouper.add(report)
-        if keep:
-            result.reports.append(report)
-        if on_report is not None:
-            on_report(report)
+    with progress.task("scanning logs") as shown:
+        for report in iter_reports(paths, result.errors, result.warnings):
+            grouper.add(report)
+            shown.note(f"{grouper.count} crash report(s)")
+            if keep:
+                result.reports.append(report)
+            if on_report is not None:
+                on_report(report)
     result.count = grouper.count
     result.groups = grouper.groups()
     return result

@@ -1,9 +1,10 @@
 """Turn kmend's frozen dataclasses into JSON documents.
 
-Keys are the dataclass field names (snake_case), as DESIGN.md's contract says.  Kernel
-addresses (fields with ``{"json": "hex"}`` metadata) are written as ``"0x…"`` strings, and
-any integer beyond 64 bits (only a damaged input makes one) as a hex string too: JSON
-readers lose precision past 53 bits, and Python refuses to print more than 4300 digits.
+Keys are the dataclass field names (snake_case); every verb's --json and the install journal
+use this one layer (a leaf module: any stage may import it).  Kernel addresses (fields with
+``{"json": "hex"}`` metadata) are written as ``"0x…"`` strings, and any integer beyond 64
+bits (only a damaged input makes one) as a hex string too: JSON readers lose precision past
+53 bits, and Python refuses to print more than 4300 digits.
 """
 
 from __future__ import annotations
