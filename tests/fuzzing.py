@@ -196,9 +196,9 @@ def target_report_parser(text: str) -> int:
 def target_json(text: str) -> int:
     """Reports of pasted text → ``scan --json``'s streamed document and ``show --json``'s:
     each must be one valid JSON document with the addresses as hex strings."""
+    from kmend.jsonout import dumps, encode_at
     from kmend.logs import parse_text
     from kmend.oops import parse_reports
-    from kmend.jsonout import dumps, encode_at
     from kmend.triage.scan import Grouper
 
     grouper = Grouper()
@@ -226,10 +226,10 @@ def _target_kernel() -> object:
 
 def target_ko(data: bytes) -> int:
     """Module bytes → ModuleFile → the loader model's verdict → its JSON."""
+    from kmend.jsonout import dumps
     from kmend.ko import parse_module
     from kmend.loadcheck import check_module
     from kmend.loadcheck.render import verdict_json, verdict_lines
-    from kmend.jsonout import dumps
 
     mod = parse_module(data, Path("fuzz.ko"))
     target = _target_kernel()

@@ -22,11 +22,11 @@ import pytest
 import hostile
 from conftest import REPO, need
 from kmend.errors import InputError
+from kmend.jsonout import dumps
 from kmend.logs import iter_stream, parse_text, read_paths
 from kmend.logs import open as open_mod
 from kmend.logs.parser import MAX_TEXT
 from kmend.oops import parse_reports
-from kmend.jsonout import dumps
 
 ENV = dict(os.environ, PYTHONPATH=str(REPO / "src"))
 
