@@ -18,7 +18,6 @@ Reference: crash-formats-and-triage-anchors.md §3 (rsyslog control-character es
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 _MON = "(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
 _TAG = r"[^\s:\[\]]{1,64}(?:\[\d{1,10}\])?:(?: |$)"
@@ -33,35 +32,19 @@ _MID_PREFIX = (
 )
 #: A syslog prefix somewhere after the start of a line, preceded by whitespace.
 #:
-#: Linear time: a cut is a whole run of whitespace (it starts after a non-space, and the
-#: possessive ``\s++`` never gives spaces back), so each run is scanned once.  The naive
-#: ``\s+(?=…)`` retries the lookahead at every space of every suffix of a run: a line of
-#: 20,000 spaces took 10 s.
-MID_PREFIX_RE = re.compile(r"(?<!\s)\s++(?=" + _MID_PREFIX + ")")
-#: The same cut for a line that starts with whitespace (no non-space before the run).
-_LEAD_PREFIX_RE = re.compile(r"\s++(?=" + _MID_PREFIX + ")")
+#: Linear time: a cut is a whole run of whitespace (it starts after a non-space, or at
+#: position 1 of a line that starts with whitespace, and the possessive ``\s++`` never
+#: gives spaces back), so each run is scanned once.  The naive ``\s+(?=…)`` retries the
+#: lookahead at every space of every suffix of a run: a line of 20,000 spaces took 10 s.
+_RUN_START = r"(?:(?<!\s)|(?<=^\s))\s++"
+MID_PREFIX_RE = re.compile(_RUN_START + "(?=" + _MID_PREFIX + ")")
 #: Cheap pre-check for MID_PREFIX_RE: a time of day after the first prefix's.
 _MID_TIME_RE = re.compile(r":\d\d:\d\d[ .,+Z-]")
 _ESCAPE_RE = re.compile(r"#012|\\012|\\n")
 _STAMP = r"(?:<\d{1,3}>)?\[\s{0,16}\d{1,10}\.\d{6,9}\](?:\[\s{0,16}[TC]\d{1,10}\])? "
 #: A printk stamp after whitespace (linear, as MID_PREFIX_RE).
-_STAMP_MID_RE = re.compile(r"(?<!\s)\s++(?=" + _STAMP + ")")
-_LEAD_STAMP_RE = re.compile(r"\s++(?=" + _STAMP + ")")
+_STAMP_MID_RE = re.compile(_RUN_START + "(?=" + _STAMP + ")")
 _STAMP_START_RE = re.compile(r"(?:<\d{1,3}>)?\[\s*\d{1,10}\.\d{6,9}\]")
-
-
-def _cuts(mid: re.Pattern[str], lead: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
-    """The whitespace runs after position 0 that *mid* cuts at (*lead*: a run that
-    starts at position 1, which *mid*'s look-behind cannot see as a run start)."""
-    pos = 1
-    if text[:1].isspace():
-        m = lead.match(text, 1)
-        if m is not None:
-            yield m
-            pos = m.end()
-        elif text[1:2].isspace():
-            pos = len(text) - len(text[1:].lstrip())  # past the leading run
-    yield from mid.finditer(text, pos)
 
 
 def split_prefixes(line: str) -> list[str]:
@@ -70,7 +53,7 @@ def split_prefixes(line: str) -> list[str]:
         return [line]
     pieces: list[str] = []
     pos = 0
-    for m in _cuts(MID_PREFIX_RE, _LEAD_PREFIX_RE, line):
+    for m in MID_PREFIX_RE.finditer(line, 1):
         pieces.append(line[pos:m.start()])
         pos = m.end()
     if not pieces:
@@ -104,7 +87,7 @@ def split_stamps(text: str) -> list[str]:
     """
     if len(text) < 60 or text[0] not in "<[" or not _STAMP_START_RE.match(text):
         return [text]
-    cuts = list(_cuts(_STAMP_MID_RE, _LEAD_STAMP_RE, text))
+    cuts = list(_STAMP_MID_RE.finditer(text, 1))
     if len(cuts) < 2:
         return [text]
     pieces: list[str] = []
