@@ -14,12 +14,13 @@ executions.
 
   bench/fuzz.py                    # a short run: 2,000 executions
   bench/fuzz.py --long             # at least 1,000,000 executions across targets
-  bench/fuzz.py --executions N --seed S --out DIR
+  bench/fuzz.py --executions N --seconds T --seed S --out DIR
 """
 
 from __future__ import annotations
 
 import argparse
+import bisect
 import random
 import sys
 import time
@@ -74,48 +75,70 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--long", action="store_true", help="at least a million executions")
     ap.add_argument("--executions", type=int, help="total executions (default 2000)")
+    ap.add_argument("--seconds", type=float, help="stop after this long (figures so far)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", type=Path, default=Path("fuzz-findings"))
     args = ap.parse_args()
     total = args.executions or (1_000_000 if args.long else 2000)
-    # executions are shared out by weight: the whole-stage targets are 100-1000x slower
+    # the targets take turns by weight (so a run cut short has exercised all of them): the
+    # whole-stage targets are 100-1000x slower than the per-line one
     weights = {"lines": 0.98, "log-reader": 0.005, "report-parser": 0.005, "json": 0.005,
                "ko": 0.005}  # fmt: skip
     rng = random.Random(args.seed)
     pick = RandomChooser(rng)
     logs, modules = log_seeds(), module_seeds()
+    if not modules:
+        print("ko: no Debian modules installed, skipped")
+        del weights["ko"]
     lines = [line for seed in logs for line in seed.split(b"\n") if line.strip()]
     targets: dict[str, Callable[[bytes], object]] = {"lines": target_lines, **TARGETS}
     print(f"seeds: {len(logs)} logs ({len(lines)} lines), {len(modules)} Debian modules; "
-          f"{total} executions, seed {args.seed}")  # fmt: skip
+          f"{total} executions, seed {args.seed}", flush=True)  # fmt: skip
     findings: list[Finding] = []
     kinds: Counter[str] = Counter()
-    for name, share in weights.items():
-        n = max(1, int(total * share))
-        if name == "ko" and not modules:
-            print("ko: no Debian modules installed, skipped")
-            continue
+    runs: Counter[str] = Counter()
+    spent: Counter[str] = Counter()
+    names = list(weights)
+    cum = [sum(list(weights.values())[: i + 1]) for i in range(len(names))]
+    begin = last_report = time.monotonic()
+
+    def report() -> None:
+        done = sum(runs.values())
+        print(f"-- {done} executions in {time.monotonic() - begin:.0f} s, "
+              f"peak RSS {rss_mb():.0f} MB", flush=True)  # fmt: skip
+        for name in names:
+            rate = runs[name] / spent[name] if spent[name] else 0.0
+            print(f"   {name:14} {runs[name]:9d} executions ({rate:8.0f}/s)", flush=True)
+
+    for _ in range(total):
+        name = names[min(bisect.bisect(cum, rng.random() * cum[-1]), len(names) - 1)]
+        if name == "lines":
+            data = mutate(lines[rng.randrange(len(lines))], pick, lines, max_ops=3)
+        elif name == "ko":
+            data = mutate(modules[rng.randrange(len(modules))], pick, max_ops=3)
+        else:
+            data = mutate(logs[rng.randrange(len(logs))], pick, logs)
+            if name == "log-reader":
+                data = wrap(data, CONTAINERS[rng.randrange(len(CONTAINERS))], pick)
         start = time.perf_counter()
-        for _ in range(n):
-            if name == "lines":
-                data = mutate(lines[rng.randrange(len(lines))], pick, lines, max_ops=3)
-            elif name == "ko":
-                data = mutate(modules[rng.randrange(len(modules))], pick, max_ops=3)
-            else:
-                data = mutate(logs[rng.randrange(len(logs))], pick, logs)
-                if name == "log-reader":
-                    data = wrap(data, CONTAINERS[rng.randrange(len(CONTAINERS))], pick)
-            finding = run_guarded(name, targets[name], data)
-            if finding is not None:
-                findings.append(finding)
-                kinds[f"{name}/{finding.kind}"] += 1
-                args.out.mkdir(parents=True, exist_ok=True)
-                (args.out / f"{name}-{len(findings)}.bin").write_bytes(data)
-                print(f"FINDING {name} {finding.kind}: {finding.detail.splitlines()[0]}")
-        took = time.perf_counter() - start
-        print(f"{name:14} {n:9d} executions in {took:7.1f} s ({n / took:8.0f}/s), "
-              f"peak RSS so far {rss_mb():.0f} MB")  # fmt: skip
-    print(f"findings: {len(findings)} " + (str(dict(kinds)) if kinds else ""))
+        finding = run_guarded(name, targets[name], data)
+        spent[name] += time.perf_counter() - start
+        runs[name] += 1
+        if finding is not None:
+            findings.append(finding)
+            kinds[f"{name}/{finding.kind}"] += 1
+            args.out.mkdir(parents=True, exist_ok=True)
+            (args.out / f"{name}-{len(findings)}.bin").write_bytes(data)
+            print(f"FINDING {name} {finding.kind}: {finding.detail.splitlines()[0]}", flush=True)
+        now = time.monotonic()
+        if now - last_report > 120:
+            last_report = now
+            report()
+        if args.seconds and now - begin > args.seconds:
+            print(f"time budget of {args.seconds:.0f} s reached", flush=True)
+            break
+    report()
+    print(f"findings: {len(findings)} " + (str(dict(kinds)) if kinds else ""), flush=True)
     return 1 if findings else 0
 
 
