@@ -256,3 +256,26 @@ def test_check_refuses_devices_without_blocking(tmp_path: Path) -> None:
     res = kmend("check", str(fifo), "--kernel", "6.1.0-47-amd64", timeout=60)
     assert res.returncode == InputError.exit_code
     assert "not a regular file" in one_line_error(res.stderr)
+
+
+# --- findings of the long fuzzing run (bench/fuzz.py) -------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["plain", "gz", "xz", "bz2", "zst"])
+def test_a_small_log_without_a_final_newline_is_read_without_the_worker(
+    monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    """Found by bench/fuzz.py: 300 bytes took a second or more, because the unterminated
+    last line came as a second block (and so did the 32 bytes a peek put back) and a
+    second block forked the prefilter's worker process."""
+    from kmend.logs import worker
+
+    def no_fork(*_args: object) -> None:
+        raise AssertionError("the worker was forked for a small input")
+
+    monkeypatch.setattr(worker, "filter_in_child", no_fork)
+    data = hostile.crash_log().rstrip(b"\n")
+    if kind != "plain":
+        data = hostile.compress(data, kind)
+    reps = list(parse_reports(iter_stream(io.BytesIO(data), "x", prefilter=True)))
+    assert [r.title for r in reps] == ["kernel BUG in evtchn_bind_to_user"]

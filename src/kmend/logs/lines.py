@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from itertools import compress, repeat
 from typing import NamedTuple, cast
 
-from kmend.logs.open import Readable
+from kmend.logs.open import DamagedInput, Readable
 
 BLOCK_SIZE = 8 << 20
 MAX_LINE = 1 << 20
@@ -89,6 +89,26 @@ class Block:
     linenos: list[int] | None = None
 
 
+def _read_full(stream: Readable, size: int) -> bytes:
+    """Up to *size* bytes: short reads (a pipe, the head a peek put back, data before a
+    damage) are joined, so that a block is a block and a small input is one block."""
+    chunk = stream.read(size)
+    if not chunk or len(chunk) >= size:
+        return chunk
+    parts = [chunk]
+    got = len(chunk)
+    while got < size:
+        try:
+            more = stream.read(size - got)
+        except DamagedInput:
+            break  # raised again by the next read, after this data is used
+        if not more:
+            break
+        parts.append(more)
+        got += len(more)
+    return b"".join(parts)
+
+
 def iter_blocks(
     stream: Readable, block_size: int | None = None, *, count: bool = True
 ) -> Iterator[Block]:
@@ -115,7 +135,7 @@ def iter_blocks(
         return block
 
     while True:
-        chunk = stream.read(size)
+        chunk = _read_full(stream, size)
         if not chunk:
             if carry:
                 yield make(carry, 0, len(carry), False)

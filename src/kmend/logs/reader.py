@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import BinaryIO
 
 from kmend.errors import InputError
+from kmend.logs import lines as lines_mod
 from kmend.logs import worker
 from kmend.logs.journal import EXPORT_MAGIC, iter_export
 from kmend.logs.lines import MAX_LINE, Block, Piece, block_pieces, iter_blocks, split_long
@@ -59,7 +60,9 @@ def _prefiltered(raw: Iterator[Block], wf: WindowFilter) -> Iterator[Block | Non
     if second is None:
         return
     rest = itertools.chain((second,), raw)
-    if PARALLEL and worker.available():
+    # a short first block: the stream ended (the second is its unterminated last line)
+    big = first.end - first.start >= lines_mod.BLOCK_SIZE // 2
+    if PARALLEL and big and worker.available():
         yield from worker.filter_in_child(rest, wf)
         return
     wf.count, wf.advance = fast_line_ops()
