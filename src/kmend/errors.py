@@ -8,12 +8,21 @@ never calls ``sys.exit``; the CLI prints ``str(err)`` and returns ``err.exit_cod
 from __future__ import annotations
 
 
+def one_line(text: str) -> str:
+    """*text* on one line: line breaks escaped (an error may quote untrusted input, such as
+    a name read from a corrupt file)."""
+    if "\n" in text or "\r" in text:
+        return text.replace("\r", "\\r").replace("\n", "\\n")
+    return text
+
+
 class KmendError(Exception):
     """Base class: a user-facing error with a hint and an exit code."""
 
     exit_code = 1
 
     def __init__(self, message: str, hint: str = "") -> None:
+        message, hint = one_line(message), one_line(hint)
         super().__init__(message)
         self.message = message
         self.hint = hint

@@ -279,3 +279,19 @@ def test_a_small_log_without_a_final_newline_is_read_without_the_worker(
         data = hostile.compress(data, kind)
     reps = list(parse_reports(iter_stream(io.BytesIO(data), "x", prefilter=True)))
     assert [r.title for r in reps] == ["kernel BUG in evtchn_bind_to_user"]
+
+
+def test_a_section_name_with_line_breaks_stays_on_one_line() -> None:
+    """Found by bench/fuzz.py: a module whose string table was damaged so that a section
+    name held a newline made a two-line error."""
+    from kmend.ko import parse_module
+
+    elf = bytearray(_module())
+    fields = hostile.section(bytes(elf), ".modinfo")
+    shstr = hostile.section(bytes(elf), ".shstrtab")
+    name_at = shstr[4] + fields[0]
+    elf[name_at : name_at + 8] = b".mod\ninf"
+    bad = hostile.set_section(bytes(elf), ".mod\ninf", sh_size=1 << 30)  # past the end
+    with pytest.raises(InputError) as err:
+        parse_module(bad, Path("x.ko"))
+    assert "\n" not in str(err.value) and "section .mod\\x0ainf ends past the end" in str(err.value)

@@ -83,6 +83,16 @@ def parse_elf(data: bytes, what: str) -> ElfFacts:
         ) from exc
 
 
+def shown(name: str | None) -> str:
+    """A name read from the file, fit for a one-line message: control and non-ASCII
+    characters escaped, at most 64 characters (a corrupt string table can hold anything)."""
+    if not name:
+        return "#"
+    text = name[:64].encode("ascii", "backslashreplace").decode("ascii")
+    text = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text)
+    return text + ("…" if len(name) > 64 else "")
+
+
 class SectionData:
     """The bytes of a section, read from the file image itself (not through pyelftools,
     which allocates an SHT_NOBITS section's claimed size and inflates a compressed one
@@ -108,7 +118,7 @@ class SectionData:
         raw = self._data[off : off + size]
         if not sec["sh_flags"] & _SHF_COMPRESSED:
             return raw
-        name = sec.name or "#"
+        name = shown(sec.name)
         if len(raw) < _CHDR.size:
             raise InputError(f"{self._what}: section {name}: truncated compression header",
                              "rebuild the module")  # fmt: skip
@@ -173,7 +183,7 @@ def _check_header(elf: ELFFile, sections: list[Section], data: bytes, what: str)
     for sec in sections:
         if sec["sh_type"] != "SHT_NOBITS" and sec["sh_offset"] + sec["sh_size"] > len(data):
             raise InputError(
-                f"{what}: truncated: section {sec.name or '#'} ends past the end of the file",
+                f"{what}: truncated: section {shown(sec.name)} ends past the end of the file",
                 "re-copy or rebuild the module",
             )
     return machine
