@@ -38,12 +38,22 @@ _UNITS = [
 ]  # fmt: skip
 
 
+#: Line starts that steer a pattern into its repeated part before the run begins.
+_HEADS = ["Tainted: ", "CPU: 0 PID: 1 Comm: x ", "RIP: 0010:", "Call Trace:", "BUG: ",
+          "Dec 23 00:51:38 h kernel: ", "[    1.000000] ", "WARNING: ", "Modules linked in:",
+          "Code: ", "kernel BUG at "]  # fmt: skip
+_TAILS = [" ", "G ", "0", "a", "+0x", "[<", ":", "a ", "f+0x1/0x2 ", "0 "]
+
+
 def _lines(length: int = LENGTH) -> list[str]:
     out = []
     for unit in _UNITS:
         body = unit * (length // len(unit))
         out.append(body)
         out.append(body + "\x01")  # a tail that makes every match attempt fail late
+    for head in _HEADS:
+        for unit in _TAILS:
+            out.append(head + unit * (length // len(unit)) + "\x01")
     return out
 
 
