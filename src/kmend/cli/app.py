@@ -21,6 +21,8 @@ VERBS: tuple[str, ...] = (
     "install",
     "rollback",
     "status",
+    "rebuild",
+    "hook",
     "recover",
     "run",
     "doctor",

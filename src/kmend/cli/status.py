@@ -1,4 +1,5 @@
-"""`kmend status`: installed fixes per kernel, with provenance."""
+"""`kmend status`: installed fixes per kernel, with provenance, and for every installed
+kernel which fixes are active there and why."""
 
 from __future__ import annotations
 
@@ -36,6 +37,14 @@ def register(app: typer.Typer) -> None:
                               f"{f.transaction}", soft_wrap=True, markup=False)
                 for key, value in (f.provenance or {}).items():
                     console.print(f"      {key}: {value}", soft_wrap=True, markup=False)
+        if st.kernel_states:
+            console.print("per installed kernel:", markup=False)
+        for ks in st.kernel_states:
+            console.print(f"  {ks.kernel}:" + ("" if ks.fixes else " no kmend fixes"),
+                          markup=False, soft_wrap=True)
+            for fs in ks.fixes:
+                console.print(f"    {fs.module:<20} {fs.state:<16} {fs.why}", soft_wrap=True,
+                              markup=False)
         for txn_id in st.pending:
             console.print(f"transaction {txn_id} was interrupted: run kmend recover",
                           style="bold red", soft_wrap=True, markup=False)
