@@ -3,6 +3,7 @@ kernel which fixes are active there and why."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -11,6 +12,9 @@ import typer
 from kmend.cli.common import console_for, emit_json
 from kmend.cli.install import JsonOpt, RootOpt
 from kmend.install import SafeRoot, status
+
+#: Provenance keys too long for the text view (``--json`` has them all).
+_LONG = frozenset({"sources", "probes", "tree_files", "search", "format"})
 
 
 def register(app: typer.Typer) -> None:
@@ -36,6 +40,10 @@ def register(app: typer.Typer) -> None:
                 console.print(f"  {f.module:<20} {f.mode:<9} {f.path}  [{state}] txn "
                               f"{f.transaction}", soft_wrap=True, markup=False)
                 for key, value in (f.provenance or {}).items():
+                    if key in _LONG:
+                        continue
+                    if isinstance(value, dict | list):
+                        value = json.dumps(value, separators=(",", ":"))
                     console.print(f"      {key}: {value}", soft_wrap=True, markup=False)
         if st.kernel_states:
             console.print("per installed kernel:", markup=False)

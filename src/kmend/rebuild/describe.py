@@ -64,6 +64,15 @@ def fix_facts(repo: GitRepo, fix: str) -> dict[str, Any]:
     return out
 
 
+def _differs_from(repo: GitRepo, rev: str, kbuild_dir: str, files: dict[str, str]) -> bool:
+    """Whether any source file is not what the commit *rev* has (edited or untracked)."""
+    for rel, text in files.items():
+        path = f"{kbuild_dir}/{rel}" if kbuild_dir else rel
+        if not repo.file_exists(rev, path) or repo.show_file(rev, path) != text:
+            return True
+    return False
+
+
 def for_directory(directory: Path, files: dict[str, str], *, module: str, kernel: str,
                   fix: str | None = None) -> dict[str, Any]:
     """Provenance for a module directory built by ``kmend build`` (no earlier record)."""
@@ -78,10 +87,8 @@ def for_directory(directory: Path, files: dict[str, str], *, module: str, kernel
         if top and pv.is_commit(head):
             kbuild_dir = os.path.relpath(directory, top)
             kbuild_dir = "" if kbuild_dir == "." else kbuild_dir
-            dirty = repo.git("status", "--porcelain", "--", str(directory),
-                             check=False).stdout.strip()
             fields.update(source=top, source_kind="git", revision=head, revision_commit=head)
-            if dirty:
+            if _differs_from(repo, head, kbuild_dir, files):
                 fields["revision_note"] = "the directory had uncommitted changes when built"
     if "source" not in fields:
         fields.update(source=str(directory), source_kind="dir")

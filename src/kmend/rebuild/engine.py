@@ -282,7 +282,6 @@ class _Rebuild:
             t0 = time.monotonic()
             d = self.decide(origins[module])
             d = replace(d, seconds=round(time.monotonic() - t0, 3))
-            self.say(f"{module}: {d.action}: {d.reason}")
             out.append(d)
         keep = [d for d in out if d.action != decisions.ALREADY]
         if not self.opts.dry_run and keep:

@@ -47,7 +47,7 @@ if [ -z "$version" ]; then
     echo "zz-kmend: no kernel version given" >&2
     exit 0
 fi
-{cmd} --kernel "$version" || \
+{cmd} --kernel "$version" || \\
     echo "zz-kmend: kmend rebuild --kernel $version failed (exit $?); see kmend status" >&2
 exit 0
 """
@@ -65,7 +65,7 @@ if [ -z "$version" ]; then
     echo "90-kmend.install: no kernel version given" >&2
     exit 0
 fi
-{cmd} --kernel "$version" || \
+{cmd} --kernel "$version" || \\
     echo "90-kmend.install: kmend rebuild --kernel $version failed (exit $?); see kmend status" >&2
 exit 0
 """

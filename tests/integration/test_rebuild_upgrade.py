@@ -1,0 +1,243 @@
+"""A fix that survives a kernel upgrade: kmend build → install for 6.1.0-47 → Debian's
+kernel postinst hook for 6.1.0-57 → rebuilt, checked and installed for 57 (or retired when
+57 already contains the fix) → status says why → rollbacks byte-identical.
+
+Real parts: gcc + Debian's 6.1.0-47 and 6.1.0-57 headers, reduced copies of the real
+module trees (depmod), git histories made here, ``run-parts`` called exactly as the
+linux-image postinst calls it, ``modprobe -S R -d ROOT --show-depends`` and ``modinfo`` as
+the oracles.  Each step's time is recorded as a figure.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, need
+from install_support import kmend, kmend_json, pristine_tree, show_depends, snapshot
+
+pytestmark = pytest.mark.integration
+
+K47 = "6.1.0-47-amd64"
+K57 = "6.1.0-57-amd64"
+HDR47 = Path(f"/usr/src/linux-headers-{K47}")
+
+MODULE_C = r"""
+#include <linux/module.h>
+#include <linux/init.h>
+#define KT_FIXED %d
+static int __init kt_init(void) { pr_info("kmend stand-in fixed=%%d\n", KT_FIXED); return 0; }
+static void __exit kt_exit(void) { }
+module_init(kt_init);
+module_exit(kt_exit);
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("kmend test stand-in for an in-tree module");
+"""
+
+
+def git(repo: Path, *args: str) -> str:
+    env = dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@example.org",
+               GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@example.org",
+               GIT_AUTHOR_DATE="2024-01-01T00:00:00Z", GIT_COMMITTER_DATE="2024-01-01T00:00:00Z")
+    res = subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True,
+                         text=True, env=env, timeout=60)
+    return res.stdout.strip()
+
+
+def project(tmp: Path, name: str, *, stable_tag: str | None) -> tuple[Path, str]:
+    """A module project whose history has the buggy module, then its fix (tagged as the
+    mainline release v6.2-rc1); with *stable_tag*, a 6.1.y branch carries a backport of
+    the fix ("commit X upstream.") tagged *stable_tag*.  Returns (module dir, fix sha)."""
+    repo = tmp / f"proj-{name}"
+    mod = repo / "module"
+    mod.mkdir(parents=True)
+    git(repo, "init", "-q", "-b", "master")
+    (mod / "Kbuild").write_text(f"obj-m := {name}.o\n")
+    (mod / f"{name}.c").write_text(MODULE_C % 0)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", f"{name}: stand-in module")
+    git(repo, "tag", "v6.1")
+    (mod / f"{name}.c").write_text(MODULE_C % 1)
+    git(repo, "commit", "-q", "-am", f"{name}: fix the crash")
+    fix = git(repo, "rev-parse", "HEAD")
+    git(repo, "tag", "v6.2-rc1")
+    if stable_tag:
+        git(repo, "checkout", "-q", "-b", "linux-6.1.y", "v6.1")
+        (mod / f"{name}.c").write_text(MODULE_C % 1)
+        git(repo, "commit", "-q", "-am", f"{name}: fix the crash\n\ncommit {fix} upstream.")
+        git(repo, "tag", stable_tag)
+        git(repo, "checkout", "-q", "master")
+    return mod, fix
+
+
+def two_kernel_root(dst: Path) -> Path:
+    for release in (K47, K57):
+        shutil.copytree(pristine_tree(release), dst, symlinks=True, dirs_exist_ok=True)
+    # the kernel packages' changelogs: where kmend reads 57's upstream version (6.1.192)
+    for pkg in (f"linux-image-{K57}-unsigned", f"linux-image-{K47}"):
+        src = Path("/usr/share/doc") / pkg
+        if src.is_dir():
+            shutil.copytree(src, dst / "usr/share/doc" / pkg)
+    return dst
+
+
+@pytest.fixture
+def timed(figure: Callable[[str], None]) -> Callable[..., object]:
+    def run(label: str, fn: Callable[[], object]) -> object:
+        start = time.monotonic()
+        out = fn()
+        figure(f"rebuild-upgrade: {label}: {time.monotonic() - start:.2f} s")
+        return out
+    return run
+
+
+def test_upgrade_hook_rebuilds_or_retires_and_rollbacks_are_exact(  # noqa: PLR0915
+        tmp_path: Path, timed: Callable[..., object]) -> None:
+    need(HDR47.is_dir() and Path(f"/usr/src/linux-headers-{K57}").is_dir(),
+         "linux-headers-6.1.0-47-amd64 and -57-amd64 not installed")
+    need(shutil.which("run-parts") and shutil.which("modprobe"), "run-parts/kmod missing")
+    root = timed("scratch root (reduced 47 + 57 trees, depmod)",
+                 lambda: two_kernel_root(tmp_path / "root"))
+    assert isinstance(root, Path)
+    evtchn_dir, evtchn_fix = project(tmp_path, "xen-evtchn", stable_tag="v6.1.200")
+    gntdev_dir, gntdev_fix = project(tmp_path, "xen-gntdev", stable_tag="v6.1.180")
+
+    # 1. kmend build records where the sources are (the oracle: git itself)
+    for mod, fix in ((evtchn_dir, evtchn_fix), (gntdev_dir, gntdev_fix)):
+        res = timed(f"kmend build {mod.parent.name} for 47",
+                    lambda mod=mod, fix=fix: kmend("build", str(mod), "--kdir", str(HDR47),
+                                                   "--fix", fix[:10], "--json"))
+        assert isinstance(res, subprocess.CompletedProcess)
+        assert res.returncode == 0, res.stderr
+        prov = json.loads((mod / "PROVENANCE").read_text())
+        assert prov["fix_commit"] == fix
+        assert prov["revision_commit"] == git(mod.parent, "rev-parse", "HEAD")
+        assert prov["source"] == str(mod.parent.resolve())
+        assert prov["recipe"]["kbuild_dir"] == "module"
+        assert prov["fix_first_release"] == "v6.2-rc1"
+        assert "revision_note" not in prov  # built from the committed sources
+    assert json.loads((evtchn_dir / "PROVENANCE").read_text())["fix_stable_releases"] == [
+        "v6.1.200"]
+    assert json.loads((gntdev_dir / "PROVENANCE").read_text())["fix_stable_releases"] == [
+        "v6.1.180"]
+    pristine = snapshot(root)
+
+    # 2. install both for 47 (the provenance beside each .ko goes into the transaction)
+    t47e = timed("kmend install xen-evtchn for 47 (+ hooks)", lambda: kmend_json(
+        "install", str(evtchn_dir / "xen-evtchn.ko"), "--kernel", K47, "--root", str(root),
+        "--hook"))
+    t47g = timed("kmend install xen-gntdev for 47", lambda: kmend_json(
+        "install", str(gntdev_dir / "xen-gntdev.ko"), "--kernel", K47, "--root", str(root)))
+    assert isinstance(t47e, dict) and isinstance(t47g, dict)
+    assert t47e["state"] == "committed" and t47g["state"] == "committed"
+    assert t47e["provenance"]["fix_commit"] == evtchn_fix
+    assert t47e["provenance"]["sources_kept"] == "sources"
+    hook = root / "etc/kernel/postinst.d/zz-kmend"
+    plugin = root / "etc/kernel/install.d/90-kmend.install"
+    assert os.access(hook, os.X_OK) and os.access(plugin, os.X_OK)
+    assert {h["path"] for h in t47e["hooks"]} == {str(hook), str(plugin)}
+    assert show_depends(root, K47) == f"insmod {root}/lib/modules/{K47}/updates/kmend/xen-evtchn.ko"
+    assert show_depends(root, K57) == (
+        f"insmod {root}/lib/modules/{K57}/kernel/drivers/xen/xen-evtchn.ko")
+    installed_47 = snapshot(root)
+    # the source directories may vanish: the transaction kept the sources
+    shutil.rmtree(evtchn_dir.parent)
+    shutil.rmtree(gntdev_dir.parent)
+
+    # 3. Debian's linux-image postinst runs the hooks exactly like this
+    env = dict(os.environ, PYTHONPATH=str(REPO / "src"), DEB_MAINT_PARAMS="configure 6.1.192-3")
+    res = timed("postinst.d hook for 57 (run-parts: rebuild, check, install)",
+                lambda: subprocess.run(
+                    ["run-parts", "--report", "--exit-on-error", f"--arg={K57}",
+                     f"--arg=/boot/vmlinuz-{K57}", str(root / "etc/kernel/postinst.d")],
+                    check=False, capture_output=True, text=True, env=env, timeout=600))
+    assert isinstance(res, subprocess.CompletedProcess)
+    assert res.returncode == 0, res.stdout + res.stderr
+    new57 = root / f"lib/modules/{K57}/updates/kmend/xen-evtchn.ko"
+    assert show_depends(root, K57) == f"insmod {new57}"
+    vermagic = subprocess.run(["modinfo", "-F", "vermagic", str(new57)], capture_output=True,
+                              text=True, check=True, timeout=60).stdout
+    assert vermagic.startswith(K57 + " ")
+    # 57 is upstream 6.1.192 and v6.1.180 has gntdev's fix: nothing installed for it
+    assert show_depends(root, K57, "xen_gntdev") == (
+        f"insmod {root}/lib/modules/{K57}/kernel/drivers/xen/xen-gntdev.ko")
+    assert not (root / f"lib/modules/{K57}/updates/kmend/xen-gntdev.ko").exists()
+
+    st = kmend_json("status", "--root", str(root))
+    by_kernel = {k["kernel"]: {f["module"]: f for f in k["fixes"]} for k in st["kernel_states"]}
+    assert by_kernel[K47]["xen_evtchn"]["state"] == "installed"
+    assert by_kernel[K47]["xen_gntdev"]["state"] == "installed"
+    rebuilt = by_kernel[K57]["xen_evtchn"]
+    assert rebuilt["state"] == "rebuilt" and rebuilt["active"] is True
+    assert t47e["id"] in rebuilt["why"]
+    retired = by_kernel[K57]["xen_gntdev"]
+    assert retired["state"] == "retired" and retired["active"] is False
+    assert "6.1.192" in retired["why"] and "v6.1.180" in retired["why"]
+    text = kmend("status", "--root", str(root)).stdout
+    assert "retired" in text and "v6.1.180" in text
+    txn57 = rebuilt["transaction"]
+    journal = json.loads((root / f"var/lib/kmend/txn/{txn57}/journal.json").read_text())
+    assert journal["kernel"] == K57 and journal["check"]["will_load"] is True
+    assert journal["provenance"]["rebuilt_from"] == t47e["id"]
+    assert "not signed" in journal["provenance"]["signed"]
+
+    # 4. the hook again, and the kernel-install plugin as systemd's kernel-install calls it:
+    # nothing changes (the fix is already active on 57)
+    after_hook = snapshot(root)
+    res = subprocess.run([str(plugin), "add", K57, str(root / "boot/efi/entry"),
+                          f"/boot/vmlinuz-{K57}"], check=False, capture_output=True,
+                         text=True, env=env, timeout=600)
+    assert res.returncode == 0, res.stderr
+    assert "already" in res.stdout + res.stderr
+    assert snapshot(root) == after_hook
+
+    # 5. rollbacks: each transaction gives back exactly the tree it found
+    timed("kmend rollback of the 57 transaction",
+          lambda: kmend_json("rollback", txn57, "--root", str(root)))
+    assert snapshot(root) == installed_47
+    assert show_depends(root, K57) == (
+        f"insmod {root}/lib/modules/{K57}/kernel/drivers/xen/xen-evtchn.ko")
+    st = kmend_json("status", "--root", str(root))
+    states = {k["kernel"]: {f["module"]: f["state"] for f in k["fixes"]}
+              for k in st["kernel_states"]}
+    assert states[K57]["xen_evtchn"] == "rolled-back"
+    for txn in (t47g["id"], t47e["id"]):
+        timed(f"kmend rollback of {txn}", lambda txn=txn: kmend_json(
+            "rollback", txn, "--root", str(root)))
+    hooks = {"etc", "etc/kernel", "etc/kernel/postinst.d", "etc/kernel/install.d",
+             "etc/kernel/postinst.d/zz-kmend", "etc/kernel/install.d/90-kmend.install"}
+    final = snapshot(root)
+    assert hooks <= set(final)
+    assert {k: v for k, v in final.items() if k not in hooks} == pristine
+
+
+def test_rebuild_reports_a_fix_whose_sources_are_unknown(tmp_path: Path) -> None:
+    need(HDR47.is_dir() and Path(f"/usr/src/linux-headers-{K57}").is_dir(),
+         "linux-headers-6.1.0-47-amd64 and -57-amd64 not installed")
+    root = two_kernel_root(tmp_path / "root")
+    mod = tmp_path / "plain"
+    mod.mkdir()
+    (mod / "Kbuild").write_text("obj-m := xen-evtchn.o\n")
+    (mod / "xen-evtchn.c").write_text(MODULE_C % 1)
+    res = subprocess.run(["make", "-C", str(HDR47), f"M={mod}", "modules"], check=False,
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    txn = kmend_json("install", str(mod / "xen-evtchn.ko"), "--kernel", K47,
+                     "--root", str(root))  # built by make, not kmend: no provenance
+    before = snapshot(root)
+    res = kmend("rebuild", "--kernel", K57, "--root", str(root), "--json")
+    assert res.returncode == 1, res.stderr  # documented: a fix not carried over
+    doc = json.loads(res.stdout)
+    (d,) = doc["decisions"]
+    assert d["action"] == "sources-unknown" and d["origin"] == txn["id"]
+    assert snapshot(root) == before  # nothing installed
+    st = kmend_json("status", "--root", str(root))
+    states = {k["kernel"]: {f["module"]: f for f in k["fixes"]} for k in st["kernel_states"]}
+    assert states[K57]["xen_evtchn"]["state"] == "sources-unknown"
