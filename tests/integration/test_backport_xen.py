@@ -13,7 +13,6 @@ emits.
 from __future__ import annotations
 
 import json
-
 from pathlib import Path
 from typing import Any
 

@@ -98,7 +98,7 @@ def timed(figure: Callable[[str], None]) -> Callable[..., object]:
     return run
 
 
-def test_upgrade_hook_rebuilds_or_retires_and_rollbacks_are_exact(  # noqa: PLR0915
+def test_upgrade_hook_rebuilds_or_retires_and_rollbacks_are_exact(
         tmp_path: Path, timed: Callable[..., object]) -> None:
     need(HDR47.is_dir() and Path(f"/usr/src/linux-headers-{K57}").is_dir(),
          "linux-headers-6.1.0-47-amd64 and -57-amd64 not installed")
