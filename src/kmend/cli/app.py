@@ -16,6 +16,7 @@ VERBS: tuple[str, ...] = (
     "fixes",
     "backport",
     "build",
+    "sign",
     "check",
     "preflight",
     "install",
