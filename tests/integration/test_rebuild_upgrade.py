@@ -146,10 +146,19 @@ def test_upgrade_hook_rebuilds_or_retires_and_rollbacks_are_exact(
     assert show_depends(root, K47) == f"insmod {root}/lib/modules/{K47}/updates/kmend/xen-evtchn.ko"
     assert show_depends(root, K57) == (
         f"insmod {root}/lib/modules/{K57}/kernel/drivers/xen/xen-evtchn.ko")
-    installed_47 = snapshot(root)
     # the source directories may vanish: the transaction kept the sources
     shutil.rmtree(evtchn_dir.parent)
     shutil.rmtree(gntdev_dir.parent)
+
+    # DKMS's module signing key in the image, made the way dkms makes it: the hook signs with it
+    need(shutil.which("openssl"), "openssl missing")
+    mok = root / "var/lib/dkms"
+    mok.mkdir(parents=True)
+    subprocess.run(["openssl", "req", "-new", "-x509", "-nodes", "-days", "36500", "-subj",
+                    "/CN=DKMS module signing key", "-newkey", "rsa:2048", "-keyout",
+                    str(mok / "mok.key"), "-outform", "DER", "-out", str(mok / "mok.pub")],
+                   check=True, capture_output=True, timeout=120)
+    installed_47 = snapshot(root)
 
     # 3. Debian's linux-image postinst runs the hooks exactly like this
     env = dict(os.environ, PYTHONPATH=str(REPO / "src"), DEB_MAINT_PARAMS="configure 6.1.192-3")
@@ -165,6 +174,13 @@ def test_upgrade_hook_rebuilds_or_retires_and_rollbacks_are_exact(
     vermagic = subprocess.run(["modinfo", "-F", "vermagic", str(new57)], capture_output=True,
                               text=True, check=True, timeout=60).stdout
     assert vermagic.startswith(K57 + " ")
+    signer = subprocess.run(["modinfo", "-F", "signer", str(new57)], capture_output=True,
+                            text=True, check=True, timeout=60).stdout.strip()
+    algo = subprocess.run(["modinfo", "-F", "sig_hashalgo", str(new57)], capture_output=True,
+                          text=True, check=True, timeout=60).stdout.strip()
+    assert signer == "DKMS module signing key"
+    assert f'CONFIG_MODULE_SIG_HASH="{algo}"' in Path(
+        f"/usr/src/linux-headers-{K57}/.config").read_text()
     # 57 is upstream 6.1.192 and v6.1.180 has gntdev's fix: nothing installed for it
     assert show_depends(root, K57, "xen_gntdev") == (
         f"insmod {root}/lib/modules/{K57}/kernel/drivers/xen/xen-gntdev.ko")
@@ -186,7 +202,7 @@ def test_upgrade_hook_rebuilds_or_retires_and_rollbacks_are_exact(
     journal = json.loads((root / f"var/lib/kmend/txn/{txn57}/journal.json").read_text())
     assert journal["kernel"] == K57 and journal["check"]["will_load"] is True
     assert journal["provenance"]["rebuilt_from"] == t47e["id"]
-    assert "not signed" in journal["provenance"]["signed"]
+    assert "dkms key" in journal["provenance"]["signed"]
 
     # 4. the hook again, and the kernel-install plugin as systemd's kernel-install calls it:
     # nothing changes (the fix is already active on 57)
@@ -211,11 +227,13 @@ def test_upgrade_hook_rebuilds_or_retires_and_rollbacks_are_exact(
     for txn in (t47g["id"], t47e["id"]):
         timed(f"kmend rollback of {txn}", lambda txn=txn: kmend_json(
             "rollback", txn, "--root", str(root)))
-    hooks = {"etc", "etc/kernel", "etc/kernel/postinst.d", "etc/kernel/install.d",
-             "etc/kernel/postinst.d/zz-kmend", "etc/kernel/install.d/90-kmend.install"}
+    # what stays: the hooks, and the signing key this test put there
+    added = {"etc", "etc/kernel", "etc/kernel/postinst.d", "etc/kernel/install.d",
+             "etc/kernel/postinst.d/zz-kmend", "etc/kernel/install.d/90-kmend.install",
+             "var/lib/dkms", "var/lib/dkms/mok.key", "var/lib/dkms/mok.pub"}
     final = snapshot(root)
-    assert hooks <= set(final)
-    assert {k: v for k, v in final.items() if k not in hooks} == pristine
+    assert added <= set(final)
+    assert {k: v for k, v in final.items() if k not in added} == pristine
 
 
 def test_rebuild_reports_a_fix_whose_sources_are_unknown(tmp_path: Path) -> None:

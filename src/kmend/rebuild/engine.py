@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from kmend import proc
-from kmend.errors import EnvironmentMissing, KmendError
+from kmend.errors import EnvironmentMissing, KmendError, UsageError
 from kmend.install import decisions, journal, modtree
 from kmend.install.decisions import Decision
 from kmend.install.fsops import SafeRoot
@@ -298,6 +298,9 @@ class _Rebuild:
 def rebuild(root: SafeRoot, opts: RebuildOptions, say: Say = lambda _t: None) -> RebuildReport:
     """Carry every active fix over to ``opts.kernel`` (or retire it); see the module doc."""
     modtree.check_release(opts.kernel)
+    if (opts.key is None) != (opts.cert is None):
+        raise UsageError("give --key and --cert together",
+                         "e.g. --key /var/lib/dkms/mok.key --cert /var/lib/dkms/mok.pub")
     if opts.kdir is not None and not opts.kdir.exists():
         raise EnvironmentMissing(f"{opts.kdir}: no such kernel build directory",
                                  "give the headers tree of the target kernel")
