@@ -43,8 +43,12 @@ def fix_facts(repo: GitRepo, fix: str) -> dict[str, Any]:
         first = tags.first_tags(repo, [full]).get(full)
         if first:
             out["fix_first_release"] = tags.first_final(first, known) or first
-        log = repo.git("log", "--all", "-z", "--format=%H%x1f%B", f"--grep={full[:12]}",
-                       check=False).stdout
+        # backports are committed after the fix: the walk stops at the fix's date (a day
+        # of slack for clock skew) instead of reading the whole history
+        stamp = repo.git("show", "-s", "--format=%ct", full).stdout.strip() or "0"
+        since = max(0, int(stamp) - 86400)
+        log = repo.git("log", "--all", "-z", "--format=%H%x1f%B", f"--since=@{since}",
+                       f"--grep={full[:12]}", check=False).stdout
         backports = []
         for record in log.split("\0"):
             sha, _, body = record.strip("\n").partition("\x1f")
