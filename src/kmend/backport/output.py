@@ -23,6 +23,7 @@ from kmend.backport.model import REVISION, BackportPlan
 from kmend.build.kbuildfile import MAKEFILE
 from kmend.build.runner import write_files
 from kmend.errors import KmendError, UsageError
+from kmend.source.git import is_url
 from kmend.source.kbuild import KbuildModule
 
 
@@ -55,7 +56,7 @@ def provenance(plan: BackportPlan, module: KbuildModule, files: Mapping[str, str
     fields: dict[str, Any] = {"module": module.kernel_name, "kernel": plan.target,
                               "source": plan.source}
     repo = describe.git_repo(Path(plan.source)) if plan.source else None
-    fields["source_kind"] = "git" if repo is not None else "tree"
+    fields["source_kind"] = "git" if repo is not None or is_url(plan.source) else "tree"
     fields.update(revision=plan.chosen_rev, revision_kind=plan.chosen_kind,
                   revision_label=plan.chosen_label, base_revision=plan.base_rev)
     if repo is not None and plan.chosen_rev and plan.chosen_kind == REVISION:
