@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from kmend import provenance as pv
 from kmend.errors import InputError, StateError
 from kmend.install.fsops import SafeRoot
 from kmend.kernel.release import KernelRelease, parse_release
 from kmend.rebuild import hooks
-from kmend.rebuild import provenance as pv
 from kmend.rebuild.contains import contains_fix
 
 K57 = parse_release("6.1.0-57-amd64").with_package_version("6.1.192-3")

@@ -23,7 +23,7 @@ from kmend.backport.model import REVISION, BackportPlan
 from kmend.build.kbuildfile import MAKEFILE
 from kmend.build.runner import write_files
 from kmend.errors import KmendError, UsageError
-from kmend.source.git import is_url
+from kmend.source.git import GitRepo, is_url
 from kmend.source.kbuild import KbuildModule
 
 
@@ -47,15 +47,15 @@ def dkms_conf(module: KbuildModule, plan: BackportPlan) -> str:
 
 def provenance(plan: BackportPlan, module: KbuildModule, files: Mapping[str, str],
                dest: Path) -> str:
-    """The PROVENANCE file (JSON, the format :mod:`kmend.rebuild.provenance` describes):
+    """The PROVENANCE file (JSON, the format :mod:`kmend.provenance` describes):
     where the sources come from, the fix and its releases, the build recipe, the probes."""
-    from kmend.rebuild import describe
-    from kmend.rebuild import provenance as pv
+    from kmend import provenance as pv
+    from kmend.fixes.releases import fix_facts
 
     now = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     fields: dict[str, Any] = {"module": module.kernel_name, "kernel": plan.target,
                               "source": plan.source}
-    repo = describe.git_repo(Path(plan.source)) if plan.source else None
+    repo = _git_repo(plan.source)
     fields["source_kind"] = "git" if repo is not None or is_url(plan.source) else "tree"
     fields.update(revision=plan.chosen_rev, revision_kind=plan.chosen_kind,
                   revision_label=plan.chosen_label, base_revision=plan.base_rev)
@@ -64,7 +64,7 @@ def provenance(plan: BackportPlan, module: KbuildModule, files: Mapping[str, str
             fields["revision_commit"] = repo.resolve(plan.chosen_rev)
     if plan.fix:
         if repo is not None and not Path(plan.fix).is_file():
-            fields.update(describe.fix_facts(repo, plan.fix))
+            fields.update(fix_facts(repo, plan.fix))
         else:
             fields["fix_patch" if Path(plan.fix).is_file() else "fix_commit"] = plan.fix
     fields.update(
@@ -78,6 +78,15 @@ def provenance(plan: BackportPlan, module: KbuildModule, files: Mapping[str, str
         probes=[{"rev": p.rev, "kind": p.kind, "label": p.label, "ok": p.ok,
                  "first": p.first_diagnostic, "needs": list(p.needs)} for p in plan.probes])
     return pv.dumps(pv.make(**fields))
+
+
+def _git_repo(source: str) -> GitRepo | None:
+    if not source or not Path(source).is_dir():
+        return None
+    try:
+        return GitRepo.open(Path(source))
+    except KmendError:
+        return None
 
 
 def write_output(dest: Path, files: Mapping[str, str], module: KbuildModule,

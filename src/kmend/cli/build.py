@@ -66,9 +66,9 @@ def register(app: typer.Typer) -> None:
 
 def _record(directory: Path, release: str, modules: tuple[Path, ...], fix: str | None) -> Path:
     """Write (or update) DIRECTORY/PROVENANCE for the module just built."""
+    from kmend import provenance as pv
     from kmend.install.modtree import module_name
     from kmend.rebuild import describe
-    from kmend.rebuild import provenance as pv
 
     files = describe.source_files(directory)
     existing = directory / pv.FILENAME

@@ -8,13 +8,13 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from kmend import provenance as pv
 from kmend.cli.common import console_for, emit_json
 from kmend.errors import InputError, UsageError
 from kmend.install import Mode, SafeRoot, install, plan_install
 from kmend.install.model import InstallTransaction, StepState
-from kmend.rebuild import provenance as pv
+from kmend.jsonout import to_jsonable
 from kmend.rebuild.hooks import install_hooks
-from kmend.report.jsonout import to_jsonable
 
 RootOpt = Annotated[Path, typer.Option("--root", help="Install into this root (image/chroot) "
                                        "instead of /")]

@@ -66,7 +66,7 @@ def register(app: typer.Typer) -> None:
 
 
 def _doc(report: RebuildReport) -> dict[str, object]:
-    from kmend.report.jsonout import to_jsonable
+    from kmend.jsonout import to_jsonable
 
     out = to_jsonable(report)
     assert isinstance(out, dict)

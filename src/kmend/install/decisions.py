@@ -16,7 +16,7 @@ from kmend.install import modtree
 from kmend.install.fsops import SafeRoot
 from kmend.install.journal import now
 from kmend.install.lock import STATE_DIR
-from kmend.report.jsonout import dumps
+from kmend.jsonout import dumps
 
 DECISIONS_DIR = f"{STATE_DIR}/rebuild"
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from kmend import provenance as prov_mod
 from kmend.errors import InputError, StateError, UsageError
 from kmend.install import compress, initramfs, modtree
 from kmend.install.fsops import SafeRoot, UnsafePath, sha256_bytes, split_rel
@@ -34,7 +35,6 @@ from kmend.install.model import (
     TxnState,
 )
 from kmend.install.precheck import Checker, default_checker
-from kmend.rebuild import provenance as prov_mod
 
 OVERRIDE_SUBDIR = "updates/kmend"
 #: Where in a transaction's directory the module's sources are kept.

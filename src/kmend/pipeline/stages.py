@@ -318,7 +318,7 @@ class _Run:
             "transaction": txn.id, "state": str(txn.state), "reload": after}
 
     def _dir_provenance(self) -> dict[str, Any]:
-        from kmend.rebuild import provenance as pv
+        from kmend import provenance as pv
 
         path = (self.out_dir / pv.FILENAME) if self.out_dir else None
         if path is None or not path.is_file():

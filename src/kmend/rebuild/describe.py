@@ -1,8 +1,8 @@
-"""Fill a provenance from the sources: the git commit a directory is at, the full fix
-commit, and the releases with the fix (kmend.fixes.tags: the first tag containing it,
-and the first stable tag of each backport that names it as ``commit X upstream``).
+"""The provenance ``kmend build`` writes for a module directory: the git commit the
+directory is at (and whether its sources differ from it), the fix and its releases
+(:func:`kmend.fixes.releases.fix_facts`), the recipe and the sources' sha256.
 
-Best effort: a source that is not a git repository, or has no version tags, simply
+Best effort: a directory outside git, or a repository without version tags, simply
 leaves those keys out (``kmend rebuild`` then cannot retire the fix by version).
 """
 
@@ -13,8 +13,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from kmend import provenance as pv
 from kmend.errors import KmendError
-from kmend.rebuild import provenance as pv
+from kmend.fixes.releases import fix_facts
 from kmend.source.git import GitRepo
 
 
@@ -26,46 +27,6 @@ def git_repo(path: Path) -> GitRepo | None:
         return GitRepo.open(path)
     except KmendError:
         return None
-
-
-def fix_facts(repo: GitRepo, fix: str) -> dict[str, Any]:
-    """fix_commit (full), fix_subject, fix_first_release, fix_stable_releases."""
-    from kmend.fixes import history, tags
-
-    try:
-        full = repo.resolve(fix)
-    except KmendError:
-        return {"fix_commit": fix}
-    out: dict[str, Any] = {"fix_commit": full}
-    try:
-        out["fix_subject"] = repo.git("show", "-s", "--format=%s", full).stdout.strip()
-        known = tags.release_tags(repo)
-        first = tags.first_tags(repo, [full]).get(full)
-        if first:
-            out["fix_first_release"] = tags.first_final(first, known) or first
-        # backports are committed after the fix: the walk stops at the fix's date (a day
-        # of slack for clock skew) instead of reading the whole history
-        stamp = repo.git("show", "-s", "--format=%ct", full).stdout.strip() or "0"
-        since = max(0, int(stamp) - 86400)
-        log = repo.git("log", "--all", "-z", "--format=%H%x1f%B", f"--since=@{since}",
-                       f"--grep={full[:12]}", check=False).stdout
-        backports = []
-        for record in log.split("\0"):
-            sha, _, body = record.strip("\n").partition("\x1f")
-            if sha and sha != full and any(full.startswith(u) or u.startswith(full[:12])
-                                           for u in history.upstream_refs(body)):
-                backports.append(sha)
-        stable = []
-        for tag in tags.first_tags(repo, backports).values():
-            parsed = tags.parse_tag(tag)
-            if parsed is not None and parsed.is_stable:
-                stable.append(tag)
-        if stable:
-            out["fix_stable_releases"] = sorted(set(stable), key=lambda t: tags.parse_tag(t)
-                                                or tags.TagVersion((0, 0, 0, 0, 0), t))
-    except KmendError:
-        pass
-    return out
 
 
 def _differs_from(repo: GitRepo, rev: str, kbuild_dir: str, files: dict[str, str]) -> bool:

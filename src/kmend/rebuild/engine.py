@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from kmend import proc
+from kmend import provenance as pv
 from kmend.errors import EnvironmentMissing, KmendError, UsageError
 from kmend.install import decisions, journal, modtree
 from kmend.install.decisions import Decision
@@ -36,7 +37,6 @@ from kmend.install.model import InstallTransaction, TxnState
 from kmend.kernel.paths import resolve_in_root
 from kmend.kernel.release import KernelRelease, parse_release, system_package_version
 from kmend.rebuild import contains, sources
-from kmend.rebuild import provenance as pv
 from kmend.rebuild.signing import sign_rebuilt
 
 Say = Callable[[str], None]

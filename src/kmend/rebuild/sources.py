@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kmend import provenance as pv
 from kmend.errors import KmendError
 from kmend.install.fsops import SafeRoot
 from kmend.install.journal import txn_dir
-from kmend.rebuild import provenance as pv
 
 
 @dataclass(frozen=True)
