@@ -259,3 +259,55 @@ def test_rebuild_reports_a_fix_whose_sources_are_unknown(tmp_path: Path) -> None
     st = kmend_json("status", "--root", str(root))
     states = {k["kernel"]: {f["module"]: f for f in k["fixes"]} for k in st["kernel_states"]}
     assert states[K57]["xen_evtchn"]["state"] == "sources-unknown"
+
+
+DKMS_CONF = """PACKAGE_NAME="kmend-dkmsdemo"
+PACKAGE_VERSION="1.0"
+BUILT_MODULE_NAME[0]="kmend_dkmsdemo"
+DEST_MODULE_LOCATION[0]="/updates/dkms"
+AUTOINSTALL="yes"
+"""
+
+
+def test_a_dkms_autoinstall_fix_is_built_by_dkms_and_verified(
+        tmp_path: Path, timed: Callable[..., object]) -> None:
+    need(HDR47.is_dir() and Path(f"/usr/src/linux-headers-{K57}").is_dir(),
+         "linux-headers-6.1.0-47-amd64 and -57-amd64 not installed")
+    need(shutil.which("dkms") and shutil.which("openssl"), "dkms/openssl not installed")
+    root = two_kernel_root(tmp_path / "root")
+    src = root / "usr/src/kmend-dkmsdemo-1.0"
+    src.mkdir(parents=True)
+    (src / "Kbuild").write_text("obj-m := kmend_dkmsdemo.o\n")
+    (src / "kmend_dkmsdemo.c").write_text(MODULE_C % 1)
+    (src / "dkms.conf").write_text(DKMS_CONF)
+    mok = root / "var/lib/dkms"
+    mok.mkdir(parents=True)
+    subprocess.run(["openssl", "req", "-new", "-x509", "-nodes", "-days", "36500", "-subj",
+                    "/CN=image signing key", "-newkey", "rsa:2048", "-keyout",
+                    str(mok / "mok.key"), "-outform", "DER", "-out", str(mok / "mok.pub")],
+                   check=True, capture_output=True, timeout=120)
+    trees = ["--dkmstree", str(mok), "--sourcetree", str(root / "usr/src"),
+             "--installtree", str(root / "lib/modules")]
+    subprocess.run(["dkms", "add", "-m", "kmend-dkmsdemo", "-v", "1.0", *trees], check=True,
+                   capture_output=True, timeout=120)
+    res = kmend("build", str(src), "--kdir", str(HDR47))
+    assert res.returncode == 0, res.stderr
+    txn = kmend_json("install", str(src / "kmend_dkmsdemo.ko"), "--kernel", K47,
+                     "--root", str(root))
+    assert txn["provenance"]["sources"]["dir"] == str(src)
+
+    res = timed("kmend rebuild for 57 through DKMS (dkms install + verify)", lambda: kmend(
+        "rebuild", "--kernel", K57, "--root", str(root), "--json", timeout=600))
+    assert isinstance(res, subprocess.CompletedProcess)
+    assert res.returncode == 0, res.stdout + res.stderr
+    (d,) = json.loads(res.stdout)["decisions"]
+    assert d["action"] == "dkms" and d["check"] == "will load", d
+    built = root / f"lib/modules/{K57}/updates/dkms/kmend_dkmsdemo.ko"
+    assert show_depends(root, K57, "kmend_dkmsdemo") == f"insmod {built}"
+    signer = subprocess.run(["modinfo", "-F", "signer", str(built)], capture_output=True,
+                            text=True, check=True, timeout=60).stdout.strip()
+    assert signer == "image signing key"  # DKMS signed with the image's key, not the host's
+    st = kmend_json("status", "--root", str(root))
+    states = {k["kernel"]: {f["module"]: f for f in k["fixes"]} for k in st["kernel_states"]}
+    assert states[K57]["kmend_dkmsdemo"]["state"] == "dkms"
+    assert states[K47]["kmend_dkmsdemo"]["state"] == "installed"

@@ -26,7 +26,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from kmend import proc
 from kmend import provenance as pv
 from kmend.errors import EnvironmentMissing, KmendError, UsageError
 from kmend.install import decisions, journal, modtree
@@ -226,38 +225,48 @@ class _Rebuild:
               why: str) -> Decision | None:
         """DKMS's own result for R when the fix is a DKMS tree with AUTOINSTALL=yes."""
         from kmend.install.precheck import default_checker
+        from kmend.rebuild import dkms
 
-        info = prov.get("dkms")
-        if not isinstance(info, dict) or not info.get("autoinstall"):
+        tree = dkms.tree_of(prov)
+        if tree is None or not tree.autoinstall:
             return None
-        pkg, ver = str(info.get("package", "")), str(info.get("version", ""))
-        if not pkg or not ver or not self.root.is_dir(f"var/lib/dkms/{pkg}/{ver}"):
-            self.notes.append(f"{origin.module}: its DKMS tree {pkg}/{ver} is not registered "
-                              "with DKMS under the root; kmend rebuilds it itself")
+        name = f"{tree.package}/{tree.version}"
+        if not dkms.registered(self.root, tree):
+            self.notes.append(f"{origin.module}: its DKMS tree {name} (AUTOINSTALL=yes) is "
+                              "not registered with DKMS under the root; kmend rebuilds it")
             return None
-        got = modtree.resolves_to(self.root, self.kernel, origin.module)
-        if (got is None or "dkms" not in got) and self.root.is_host and not self.opts.dry_run:
-            self.say(f"{origin.module}: dkms install -m {pkg} -v {ver} -k {self.kernel}")
-            res = proc.run(["dkms", "install", "-m", pkg, "-v", ver, "-k", self.kernel],
-                           timeout=1800, check=False)
-            if not res.ok:
+        got = dkms.built_for(self.root, self.kernel, origin.module)
+        if got is None and self.opts.dry_run:
+            return replace(base, action=decisions.PLANNED, reason=(
+                f"{why}: DKMS (AUTOINSTALL) would build {name} for {self.kernel}"))
+        if got is None:
+            if self.kd is None:
                 return replace(base, action=decisions.FAILED, reason=(
-                    f"{why} with DKMS: dkms install failed: "
-                    f"{(res.stderr or res.stdout).strip().splitlines()[-1:]}"))
-            got = modtree.resolves_to(self.root, self.kernel, origin.module)
-        if got is None or "dkms" not in got:
-            if self.opts.dry_run:
-                return replace(base, action=decisions.PLANNED, reason=(
-                    f"{why}: DKMS (AUTOINSTALL) builds {pkg}/{ver} for {self.kernel}"))
-            return None
+                    f"{why} with DKMS is impossible: {self.kd_error}"))
+            self.say(f"{origin.module}: dkms install -m {tree.package} -v {tree.version} "
+                     f"-k {self.kernel}")
+            try:
+                res = dkms.run_install(self.root, tree, self.kernel, self.kd.path)
+            except KmendError as exc:
+                return replace(base, action=decisions.FAILED,
+                               reason=f"{why} with DKMS: {exc}")
+            if not res.ok:
+                last = (res.stderr or res.stdout).strip().splitlines()[-1:] or [""]
+                return replace(base, action=decisions.FAILED, reason=(
+                    f"{why} with DKMS: dkms install {name} failed: {last[0]}"))
+            got = dkms.built_for(self.root, self.kernel, origin.module)
+            if got is None:
+                return replace(base, action=decisions.FAILED, reason=(
+                    f"{why} with DKMS: after dkms install {name}, modules.dep does not "
+                    f"resolve {origin.module} to DKMS's module"))
         path = self.root.host_path(f"{modtree.modules_dir(self.kernel)}/{got}")
         check = default_checker(path, self.kernel, self.root.path)
         verdict = ("will load" if check.will_load else f"refused: {check.first_error}"
                    if check.available else check.note)
-        action = decisions.DKMS if check.will_load else decisions.FAILED
-        return replace(base, action=action, check=verdict, reason=(
-            f"{why}: DKMS built {pkg}/{ver} for {self.kernel} ({got}); modules.dep resolves "
-            f"{origin.module} to it; check: {verdict}"))
+        return replace(base, action=decisions.DKMS if check.will_load else decisions.FAILED,
+                       check=verdict, reason=(
+                           f"{why}: DKMS built {name} for {self.kernel} ({got}); modules.dep "
+                           f"resolves {origin.module} to it; check: {verdict}"))
 
     # -- all fixes ----------------------------------------------------------------------
     def run(self) -> RebuildReport:
