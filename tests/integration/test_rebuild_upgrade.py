@@ -160,6 +160,17 @@ def test_upgrade_hook_rebuilds_or_retires_and_rollbacks_are_exact(
                    check=True, capture_output=True, timeout=120)
     installed_47 = snapshot(root)
 
+    # a dry run decides and writes nothing, not even kmend's own state
+    state = snapshot(root, include_state=True)
+    plan = timed("kmend rebuild --dry-run for 57", lambda: kmend_json(
+        "rebuild", "--kernel", K57, "--root", str(root), "--dry-run"))
+    assert isinstance(plan, dict)
+    assert {d["module"]: d["action"] for d in plan["decisions"]} == {
+        "xen_evtchn": "planned", "xen_gntdev": "retired"}
+    assert plan["upstream"] == "6.1.192"  # from the image's copy of 57's changelog
+    assert plan["version_from"] == "the package version 6.1.192-3"
+    assert snapshot(root, include_state=True) == state
+
     # 3. Debian's linux-image postinst runs the hooks exactly like this
     env = dict(os.environ, PYTHONPATH=str(REPO / "src"), DEB_MAINT_PARAMS="configure 6.1.192-3")
     res = timed("postinst.d hook for 57 (run-parts: rebuild, check, install)",
