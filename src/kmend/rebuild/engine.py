@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from kmend import provenance as pv
+from kmend.build.kdir import Kdir, find_kdir
 from kmend.errors import EnvironmentMissing, KmendError, UsageError
 from kmend.install import decisions, journal, modtree
 from kmend.install.decisions import Decision
@@ -127,11 +128,9 @@ class _Rebuild:
         kdir_path, how = find_headers(root, opts.kernel, opts.kdir)
         self.kdir_path = kdir_path
         self.kdir_how = how
-        self.kd: Any = None
+        self.kd: Kdir | None = None
         self.kd_error = ""
         if kdir_path is not None:
-            from kmend.build.kdir import find_kdir
-
             try:
                 self.kd = find_kdir(kdir_path)
             except KmendError as exc:
@@ -179,10 +178,11 @@ class _Rebuild:
         from kmend.install import install, plan_install
         from kmend.install.precheck import summarize
 
-        assert found.files is not None
+        assert found.files is not None and self.kd is not None
+        kd = self.kd
         name = pv.module_name(prov) or origin.module
-        self.say(f"{origin.module}: {why}: building from {found.where} against {self.kd.path}")
-        result, tmp = compile_files(found.files, self.kd)
+        self.say(f"{origin.module}: {why}: building from {found.where} against {kd.path}")
+        result, tmp = compile_files(found.files, kd)
         try:
             if not result.ok:
                 first = result.first_error
@@ -196,9 +196,9 @@ class _Rebuild:
                     f"({', '.join(k.name for k in result.modules)})"))
             ko = kos[0]
             signed = sign_rebuilt(ko, enabled=self.opts.sign, key=self.opts.key,
-                                  cert=self.opts.cert, root=self.root.path, kdir=self.kd.path)
+                                  cert=self.opts.cert, root=self.root.path, kdir=kd.path)
             self.say(f"{origin.module}: {signed.text}")
-            summary = check_built(ko, self.kd.path)
+            summary = check_built(ko, kd.path)
             check = ("will load" if summary.will_load else f"refused: {summary.first_error}")
             self.say(f"{origin.module}: check against {self.kernel}: {check}")
             if not summary.will_load:
