@@ -247,29 +247,48 @@ def test_upgrade_hook_rebuilds_or_retires_and_rollbacks_are_exact(
     assert {k: v for k, v in final.items() if k not in added} == pristine
 
 
-def test_rebuild_reports_a_fix_whose_sources_are_unknown(tmp_path: Path) -> None:
+def test_rebuild_reports_unknown_sources_and_reads_the_package_changelog(
+        tmp_path: Path) -> None:
     need(HDR47.is_dir() and Path(f"/usr/src/linux-headers-{K57}").is_dir(),
          "linux-headers-6.1.0-47-amd64 and -57-amd64 not installed")
     root = two_kernel_root(tmp_path / "root")
+    need((root / f"usr/share/doc/linux-image-{K57}-unsigned/changelog.Debian.gz").is_file(),
+         "linux-image-6.1.0-57-amd64's changelog not installed")
     mod = tmp_path / "plain"
     mod.mkdir()
-    (mod / "Kbuild").write_text("obj-m := xen-evtchn.o\n")
+    (mod / "Kbuild").write_text("obj-m := xen-evtchn.o xen-gntdev.o\n")
     (mod / "xen-evtchn.c").write_text(MODULE_C % 1)
+    (mod / "xen-gntdev.c").write_text(MODULE_C % 1)
     res = subprocess.run(["make", "-C", str(HDR47), f"M={mod}", "modules"], check=False,
                          capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr
+    # built by make, not kmend: no provenance, so nothing says where the sources are
     txn = kmend_json("install", str(mod / "xen-evtchn.ko"), "--kernel", K47,
-                     "--root", str(root))  # built by make, not kmend: no provenance
+                     "--root", str(root))
+    # a fix known only by its subject, one that Debian imported in 6.1.192 (57's changelog)
+    prov = tmp_path / "prov.json"
+    subject = "io_uring/io-wq: don't strand work when a worker exits"
+    prov.write_text(json.dumps({"format": "kmend-provenance/1", "fix_subject": subject}))
+    kmend_json("install", str(mod / "xen-gntdev.ko"), "--kernel", K47, "--root", str(root),
+               "--provenance", str(prov))
     before = snapshot(root)
     res = kmend("rebuild", "--kernel", K57, "--root", str(root), "--json")
     assert res.returncode == 1, res.stderr  # documented: a fix not carried over
     doc = json.loads(res.stdout)
-    (d,) = doc["decisions"]
-    assert d["action"] == "sources-unknown" and d["origin"] == txn["id"]
+    by_module = {d["module"]: d for d in doc["decisions"]}
+    assert by_module["xen_evtchn"]["action"] == "sources-unknown"
+    assert by_module["xen_evtchn"]["origin"] == txn["id"]
+    assert by_module["xen_gntdev"]["action"] == "retired"
+    assert "changelog" in by_module["xen_gntdev"]["reason"]
     assert snapshot(root) == before  # nothing installed
     st = kmend_json("status", "--root", str(root))
     states = {k["kernel"]: {f["module"]: f for f in k["fixes"]} for k in st["kernel_states"]}
     assert states[K57]["xen_evtchn"]["state"] == "sources-unknown"
+    assert states[K57]["xen_gntdev"]["state"] == "retired"
+    # for 47, where both fixes are installed, there is nothing to carry over
+    res = kmend("rebuild", "--kernel", K47, "--root", str(root), "--json")
+    assert res.returncode == 0, res.stderr
+    assert {d["action"] for d in json.loads(res.stdout)["decisions"]} == {"already"}
 
 
 DKMS_CONF = """PACKAGE_NAME="kmend-dkmsdemo"

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import need
 from kmend import provenance as pv
 from kmend.errors import InputError, StateError
 from kmend.install.fsops import SafeRoot
@@ -160,3 +161,37 @@ def test_decisions_round_trip(tmp_path: Path) -> None:
     assert got["xen_evtchn"].release == "v6.1.180" and got["xen_evtchn"].decided
     doc = json.loads((tmp_path / "var/lib/kmend/rebuild/6.1.0-57-amd64.json").read_text())
     assert doc["decisions"][0]["action"] == "retired"
+
+
+# An excerpt of Debian's linux 6.1.192-1 changelog (bookworm-security), as packaged.
+CHANGELOG = """linux (6.1.192-1) bookworm-security; urgency=high
+
+  * New upstream stable update:
+    https://www.kernel.org/pub/linux/kernel/v6.x/ChangeLog-6.1.191
+    - io-wq: order the exit bit against worker creation task work
+    - io_uring/io-wq: don't strand work when a worker exits
+    - apparmor: fix out-of-bounds write when null terminating a label vec
+      (CVE-2026-89761)
+"""
+
+
+def test_changelog_lists_a_fix_by_its_whole_subject() -> None:
+    from kmend.rebuild.changelog import lists_fix
+
+    assert lists_fix(CHANGELOG, "io_uring/io-wq: don't strand work when a worker exits")
+    assert lists_fix(CHANGELOG, "apparmor: fix out-of-bounds write when null terminating a "
+                                "label vec")  # followed by its wrapped CVE note
+    assert not lists_fix(CHANGELOG, "io_uring/io-wq: don't strand work")  # a prefix only
+    assert not lists_fix(CHANGELOG, "io-wq")  # too short to mean anything
+    assert not lists_fix(CHANGELOG, "xen/evtchn: fix the unbind race")
+
+
+def test_the_real_debian_changelogs_tell_57_from_47() -> None:
+    from kmend.rebuild.changelog import changelog_paths, listed_in
+
+    need(changelog_paths(Path("/"), "6.1.0-57-amd64")
+         and changelog_paths(Path("/"), "6.1.0-47-amd64"),
+         "linux-image-6.1.0-47-amd64 / -57-amd64 changelogs not installed")
+    subject = "io_uring/io-wq: don't strand work when a worker exits"  # imported in 6.1.192
+    assert listed_in(Path("/"), "6.1.0-57-amd64", subject) is not None
+    assert listed_in(Path("/"), "6.1.0-47-amd64", subject) is None  # 6.1.170 predates it

@@ -36,7 +36,7 @@ from kmend.install.lock import TransactionLock
 from kmend.install.model import InstallTransaction, TxnState
 from kmend.kernel.paths import resolve_in_root
 from kmend.kernel.release import KernelRelease, parse_release, system_package_version
-from kmend.rebuild import contains, sources
+from kmend.rebuild import changelog, contains, sources
 from kmend.rebuild.signing import sign_rebuilt
 
 Say = Callable[[str], None]
@@ -150,8 +150,14 @@ class _Rebuild:
                                         pv.stable_releases(prov))
         if verdict.contains:
             return replace(base, action=decisions.RETIRED, release=verdict.release,
-                            reason=f"{verdict.reason}: the override is not carried to "
-                                   f"{self.kernel}")
+                           reason=f"{verdict.reason}: the override is not carried to "
+                                  f"{self.kernel}")
+        subject = str(prov.get("fix_subject") or "")
+        listed = changelog.listed_in(self.root.path, self.kernel, subject) if subject else None
+        if listed is not None:
+            return replace(base, action=decisions.RETIRED, reason=(
+                f"{self.kernel}'s package changelog ({listed}) lists the fix \"{subject}\": "
+                f"the override is not carried to {self.kernel}"))
         why_build = f"{verdict.reason}; rebuilding" if verdict.contains is False else (
             f"cannot tell whether {self.kernel} has the fix ({verdict.reason}); rebuilding")
         dkms = self._dkms(origin, prov, base, why_build)
