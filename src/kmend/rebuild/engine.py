@@ -5,7 +5,8 @@ still on disk as installed) on another kernel:
 
 * a fix for this module already active on R → nothing to do;
 * R's upstream version is at or past the fix's first release or a stable release with it
-  (:mod:`kmend.rebuild.contains`) → *retired*: no override is carried to R;
+  (:mod:`kmend.rebuild.contains`), or R's package changelog lists the fix's subject
+  (:mod:`kmend.rebuild.changelog`) → *retired*: no override is carried to R;
 * the fix was installed as a DKMS tree with ``AUTOINSTALL=yes`` → DKMS builds it for R
   (its own kernel hook, or ``dkms install`` here on a live root); kmend verifies the
   result (modules.dep resolves to it, the load check accepts it);
