@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
+from kmend.cli import options
 from kmend.cli.common import console_for, emit_json
-from kmend.cli.install import JsonOpt, RootOpt
 from kmend.errors import UsageError
 from kmend.install import SafeRoot
 from kmend.rebuild.hooks import install_hooks, remove_hooks
@@ -18,8 +18,8 @@ def register(app: typer.Typer) -> None:
     @app.command("hook")
     def _cmd(
         action: Annotated[str, typer.Argument(help="install or remove")],
-        root: RootOpt = Path("/"),
-        json_mode: JsonOpt = False,
+        root: options.Root = Path("/"),
+        json_mode: options.Json = False,
     ) -> int:
         """Install (or remove) /etc/kernel/postinst.d/zz-kmend and
         /etc/kernel/install.d/90-kmend.install, which run kmend rebuild for a new kernel."""

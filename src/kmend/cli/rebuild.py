@@ -8,8 +8,8 @@ from typing import Annotated
 
 import typer
 
+from kmend.cli import options
 from kmend.cli.common import console_for, emit_json, err_console
-from kmend.cli.install import JsonOpt, RootOpt
 from kmend.install import SafeRoot
 from kmend.rebuild.engine import RebuildOptions, RebuildReport, rebuild
 
@@ -32,18 +32,17 @@ def register(app: typer.Typer) -> None:
     @app.command("rebuild")
     def _cmd(  # noqa: PLR0917 (typer maps options to parameters)
         kernel: Annotated[str, typer.Option("--kernel", help="The new kernel release")],
-        root: RootOpt = Path("/"),
+        root: options.Root = Path("/"),
         dry_run: Annotated[bool, typer.Option("--dry-run", help="Decide only")] = False,
         sign: Annotated[bool, typer.Option("--sign/--no-sign", help="Sign rebuilt modules "
                                            "when a key is configured")] = True,
         key: Annotated[Path | None, typer.Option("--key", help="Signing key (PEM)")] = None,
         cert: Annotated[Path | None, typer.Option("--cert", help="Signing certificate")] = None,
-        kdir: Annotated[Path | None, typer.Option("--kdir", help="The kernel's headers tree "
-                                                  "(default: found for --kernel)")] = None,
+        kdir: options.Kdir = None,
         package_version: Annotated[str | None, typer.Option(
             "--package-version", help="The kernel package's version (6.1.192-3) when the "
             "release string names only an ABI series")] = None,
-        json_mode: JsonOpt = False,
+        json_mode: options.Json = False,
     ) -> int:
         """Rebuild every active fix for KERNEL (or retire it when KERNEL has the fix).
         Exit 1 when a fix could not be carried over (sources unknown, build or check
