@@ -164,3 +164,18 @@ def test_preflight_secure_boot_cli(cases: dict[str, Path],
     assert "[integrity]" in (real["lockdown"] or "")
     ccode, predicted = _check(cases["wrongkey"], cert, capsys)
     assert ccode == 1 and predicted["first_error"] == real["first_error"]
+
+
+def test_unsigned_kernel_image_is_refused_by_the_chain(cases: dict[str, Path],
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """linux-image-6.1.0-57-amd64-unsigned: grub (through shim) refuses to start it; kmend
+    says so in one line (exit 4) as soon as grub gives up, not at the timeout."""
+    image = Path("/boot/vmlinuz-6.1.0-57-amd64")
+    need(image.is_file(), "linux-image-6.1.0-57-amd64-unsigned not installed")
+    start = time.monotonic()
+    code = main(["preflight", str(cases["rightkey"]), "--kernel-image", str(image),
+                 "--secure-boot", "--cert", str(cases["enrolled_cert"]), "--timeout", "300"])
+    err = capsys.readouterr().err
+    assert code == 4
+    assert "the Secure Boot chain refused the kernel image ('bad shim signature')" in err
+    assert time.monotonic() - start < 200

@@ -38,6 +38,8 @@ OVMF = Path("/usr/share/OVMF")
 MOK_OWNER = "a4c5f8b0-2c3d-4e9b-9d7e-6b6d656e6431"
 _SECTOR = 512
 _PART_START = 2048  # sectors: the partition begins at 1 MiB
+#: what grub.cfg prints when the boot command returned (the kernel was not started)
+GRUB_FAILED = "KMEND-LAB-GRUB: the boot chain did not start the kernel"
 _SAFE_CMDLINE = re.compile(r"[A-Za-z0-9_.,:=/+ -]*\Z")
 
 
@@ -106,7 +108,10 @@ def grub_cfg(cmdline: str) -> str:
             "search --no-floppy --file --set=root /kmend-lab.tag\n"
             f"linux /vmlinuz {cmdline}\n"
             "initrd /initrd.cpio\n"
-            "boot\n")
+            "boot\n"
+            # only reached when the kernel was refused: say so and power off (QEMU exits)
+            f"echo {GRUB_FAILED}\n"
+            "halt\n")
 
 
 def _mkfs() -> str:
@@ -178,7 +183,8 @@ def qemu_argv(cfg: SecureBootConfig, *, qemu: str, accel: str, memory_mb: int, s
 
 
 #: what the boot chain prints when it refuses the kernel image (grub via shim_lock)
-UNSIGNED_KERNEL = ("bad shim signature", "Verification failed", "you need to load the kernel first")
+UNSIGNED_KERNEL = ("bad shim signature", "Verification failed",
+                   "you need to load the kernel first", GRUB_FAILED)
 
 
 def boot_chain_error(console: str) -> str | None:
