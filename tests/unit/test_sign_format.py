@@ -8,6 +8,7 @@ certificate actually used, and against tampering the kernel's digest check would
 
 from __future__ import annotations
 
+import json
 import os
 import struct
 from pathlib import Path
@@ -165,3 +166,25 @@ def test_create_key_files(tmp_path: Path) -> None:
     assert key.public_key().public_bytes(enc, pub) == der.public_key().public_bytes(enc, pub)
     with pytest.raises(StateError):
         create_key(tmp_path / "k")
+
+
+def test_cli_new_key_says_how_to_enroll(tmp_path: Path, capsys: pytest.CaptureFixture[str]
+                                        ) -> None:
+    from kmend.cli import main
+
+    ko = tmp_path / "m.ko"
+    ko.write_bytes(FAKE_ELF)
+    assert main(["sign", str(ko), "--new-key", str(tmp_path / "keys"), "--json"]) == 0
+    out = capsys.readouterr()
+    doc = json.loads(out.out)
+    der = tmp_path / "keys" / "kmend-signing.der"
+    assert doc["key"]["origin"] == "created" and doc["key"]["cert_der"] == str(der)
+    assert f"mokutil --import {der}" in out.err
+    assert "cannot do this step" in out.err
+    assert verify(ko.read_bytes(), load_certs([der])).result == OK
+    # no key anywhere: exit 3 (missing environment), file unchanged
+    plain = tmp_path / "p.ko"
+    plain.write_bytes(FAKE_ELF)
+    assert main(["sign", str(plain), "--root", str(tmp_path)]) == 3
+    assert plain.read_bytes() == FAKE_ELF
+    assert main(["sign", str(plain), "--key", str(tmp_path / "keys/kmend-signing.key")]) == 2

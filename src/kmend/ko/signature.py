@@ -20,12 +20,14 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
+from kmend.errors import InputError
 from kmend.ko.model import ModuleSignature
 
 MAGIC = b"~Module signature appended~\n"
@@ -226,6 +228,58 @@ def parse_pkcs7(blob: bytes) -> SignerInfo | None:
                           pkey_oid, signature, issuer_der, serial, skid)
     except (ValueError, IndexError):
         return None
+
+
+# --- certificates -----------------------------------------------------------------
+
+#: Key and certificate files are small; a larger file is not one.
+_MAX_KEY_BYTES = 1 << 20
+
+
+def read_small(path: Path, what: str) -> bytes:
+    """Read a key or certificate file (bounded) or raise InputError with one clear line."""
+    try:
+        if path.stat().st_size > _MAX_KEY_BYTES:
+            raise InputError(f"{path}: too large for a {what}", f"give a PEM or DER {what}")
+        return path.read_bytes()
+    except FileNotFoundError as exc:
+        raise InputError(f"{path}: no such file", f"give the path of the {what}") from exc
+    except PermissionError as exc:
+        raise InputError(f"{path}: permission denied", f"the {what} must be readable "
+                         "(run as root for /var/lib/dkms/mok.key)") from exc
+    except IsADirectoryError as exc:
+        raise InputError(f"{path}: is a directory", f"give the path of the {what}") from exc
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror})", f"check the {what}") from exc
+
+
+def load_cert(path: Path) -> x509.Certificate:
+    """One X.509 certificate from a PEM or DER file."""
+    data = read_small(path, "certificate")
+    try:
+        if b"-----BEGIN" in data:
+            return x509.load_pem_x509_certificate(data)
+        return x509.load_der_x509_certificate(data)
+    except ValueError as exc:
+        raise InputError(f"{path}: not an X.509 certificate (PEM or DER)",
+                         "give the certificate, e.g. /var/lib/dkms/mok.pub") from exc
+
+
+def load_certs(paths: list[Path] | tuple[Path, ...]) -> list[x509.Certificate]:
+    """Every certificate of every file (a PEM file may hold several)."""
+    out: list[x509.Certificate] = []
+    for path in paths:
+        data = read_small(path, "certificate")
+        if data.count(b"-----BEGIN CERTIFICATE-----") > 1:
+            try:
+                out += x509.load_pem_x509_certificates(data)
+            except ValueError as exc:
+                raise InputError(f"{path}: unreadable PEM certificates",
+                                 "give PEM or DER certificates") from exc
+        else:
+            out.append(load_cert(path))
+    return out
+
 
 
 # --- verification (what verify_pkcs7_signature() decides) -------------------------

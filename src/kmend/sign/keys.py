@@ -24,12 +24,16 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from kmend.errors import InputError, StateError, UsageError
 from kmend.kernel.paths import resolve_in_root
+from kmend.ko.signature import load_cert, load_certs, read_small
+
+__all__ = [
+    "DKMS_CERT", "DKMS_KEY", "KeyPair", "check_pair", "create_key", "enroll_instructions",
+    "find_key", "load_cert", "load_certs", "load_private_key",
+]
 
 #: DKMS's MOK key pair, relative to the system root.
 DKMS_KEY = "/var/lib/dkms/mok.key"
 DKMS_CERT = "/var/lib/dkms/mok.pub"
-#: Key files are small; a larger file is not a key.
-_MAX_KEY_BYTES = 1 << 20
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
@@ -44,53 +48,9 @@ class KeyPair:
     cert_der: Path | None = None  # the DER copy for mokutil --import (created keys)
 
 
-def _read(path: Path, what: str) -> bytes:
-    try:
-        if path.stat().st_size > _MAX_KEY_BYTES:
-            raise InputError(f"{path}: too large for a {what}", f"give a PEM or DER {what}")
-        return path.read_bytes()
-    except FileNotFoundError as exc:
-        raise InputError(f"{path}: no such file", f"give the path of the {what}") from exc
-    except PermissionError as exc:
-        raise InputError(f"{path}: permission denied", f"the {what} must be readable "
-                         "(run as root for /var/lib/dkms/mok.key)") from exc
-    except IsADirectoryError as exc:
-        raise InputError(f"{path}: is a directory", f"give the path of the {what}") from exc
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror})", f"check the {what}") from exc
-
-
-def load_cert(path: Path) -> x509.Certificate:
-    """One X.509 certificate from a PEM or DER file."""
-    data = _read(path, "certificate")
-    try:
-        if b"-----BEGIN" in data:
-            return x509.load_pem_x509_certificate(data)
-        return x509.load_der_x509_certificate(data)
-    except ValueError as exc:
-        raise InputError(f"{path}: not an X.509 certificate (PEM or DER)",
-                         "give the certificate, e.g. /var/lib/dkms/mok.pub") from exc
-
-
-def load_certs(paths: list[Path] | tuple[Path, ...]) -> list[x509.Certificate]:
-    """Every certificate of every file (a PEM file may hold several)."""
-    out: list[x509.Certificate] = []
-    for path in paths:
-        data = _read(path, "certificate")
-        if data.count(b"-----BEGIN CERTIFICATE-----") > 1:
-            try:
-                out += x509.load_pem_x509_certificates(data)
-            except ValueError as exc:
-                raise InputError(f"{path}: unreadable PEM certificates",
-                                 "give PEM or DER certificates") from exc
-        else:
-            out.append(load_cert(path))
-    return out
-
-
 def load_private_key(path: Path) -> PrivateKey:
     """An unencrypted RSA or EC private key from a PEM or DER file."""
-    data = _read(path, "private key")
+    data = read_small(path, "private key")
     try:
         if b"-----BEGIN" in data:
             key = serialization.load_pem_private_key(data, password=None)
