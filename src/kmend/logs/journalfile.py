@@ -115,6 +115,8 @@ def iter_journal(
             detail = (res.stderr.strip().splitlines() or [f"exit status {res.returncode}"])[-1]
             if query.boot is not None and "boot" in detail.lower():
                 raise UsageError(f"{label}: {detail}", "journalctl --list-boots shows the boots")
+            if query.since is not None and "timestamp" in detail.lower():
+                raise UsageError(f"--since {query.since!r}: {detail}", "e.g. --since 2026-12-01")
             raise InputError(f"{label}: journalctl cannot read it ({detail})", "")
         with open(out, "rb") as fh:
             for n, (_lineno, entry) in enumerate(iter_export(fh), 1):
