@@ -36,6 +36,12 @@ _TAIL_RE = re.compile(
 )
 
 
+def continues_tail(text: str) -> bool:
+    """Whether a line after a report's ``---[ end trace`` still belongs to its tail (a
+    crash header does too).  The log reader's prefilter asks the same question."""
+    return bool(_TAIL_RE.match(text))
+
+
 @dataclass
 class _Open:
     start: int
@@ -133,7 +139,7 @@ class _Segmenter:
                 rep = None
             elif rep.tail >= 0:
                 rep.tail += 1
-                continuing = hit is not None or bool(_TAIL_RE.match(line.text))
+                continuing = hit is not None or continues_tail(line.text)
                 if not continuing or rep.tail > TAIL_LINES:
                     yield from self._close(rep, index)
                     rep = None
