@@ -9,12 +9,16 @@ newline) are always kept, so a flattened report of any size is seen.
 
 **Hosts.** A syslog file from many hosts interleaves them, and a report only ever takes
 lines of its own host (``kmend.oops.extract``).  So a hit on a kernel syslog line of host H
-keeps H's kernel lines from ``LINES_BEFORE`` before it to ``REPORT_SPAN_LINES`` after it:
-as long as the segmenter may keep H's report open, so that the reports are exactly those
-of a full parse.  The lines of other hosts in such a window are skipped, unless a hit of
-theirs is near (within ``REPORT_SPAN_LINES`` before to ``LINES_BEFORE`` after the run):
-they are found with ``bytes.find`` of `` HOST kernel``, so skipped lines cost no Python
-work.  A hit that cannot be attributed to a host (console, dmesg or journal text, an
+keeps H's kernel lines from ``LINES_BEFORE`` before it to the end of H's report: the line
+that closes its tail after ``---[ end trace`` when :func:`report_close` finds it (it reads
+H's lines there as the segmenter does, and the closing line is kept so that the report
+closes on it), else ``REPORT_SPAN_LINES`` after it, as long as the segmenter may keep a
+report open.  The reports are thus exactly those of a full parse, and on a log where
+crashes are dense the windows still cover little of it.  The lines of other hosts in such
+a window are skipped, unless their own reports' ranges reach into it: each host's lines
+are found with ``bytes.find`` of `` HOST kernel`` inside its ranges only (and newlines
+counted there only), so skipped lines cost no Python work.  A hit that cannot be
+attributed to a host (console, dmesg or journal text, an
 unusual tag) keeps every line from ``LINES_BEFORE`` before to ``LINES_AFTER`` after it,
 and every line near it in other windows.  A hit on a syslog line of another program
 (``smartd: WARNING: …``) keeps nothing: it is no kernel message.  The last
@@ -255,6 +259,9 @@ def host_lines(
 
 
 _END_TRACE_B = END_TRACE.encode()
+#: How far after a hit :func:`report_close` looks for the report's end (a report of a few
+#: hundred lines, interleaved with other hosts' lines).
+CLOSE_SEARCH_BYTES = 256 << 10
 
 
 def _one_line(parser: LineParser, data: bytes, start: int, end: int, host: str) -> str | None:
@@ -460,8 +467,8 @@ class WindowFilter:
             if known is not None and known[0] == id(data) and known[1] <= ls < known[2]:
                 close = known[3]  # a hit before the same end trace: the same close
             else:
-                limit = self.advance(data, ls, self.span, bend)  # no further than the span
-                found = report_close(data, ls, limit, host)
+                # a report's tail is looked for this far (further: the whole span is kept)
+                found = report_close(data, ls, min(bend, ls + CLOSE_SEARCH_BYTES), host)
                 if found is None:
                     return end
                 close = found[1]
