@@ -9,8 +9,8 @@ import typer
 
 from kmend.cli.common import console_for, emit_json, err_console
 from kmend.errors import InputError, UsageError
+from kmend.jsonout import Encoded, encode_at
 from kmend.logs.journalfile import JournalQuery
-from kmend.report.jsonout import Encoded, encode_at
 from kmend.triage.scan import scan
 
 

@@ -1,7 +1,7 @@
 """Skip the parts of a huge log that cannot hold a crash.
 
 Each block of whole lines is searched at C speed for the byte needles of
-``kmend.oops.needles``; only the lines near a hit (windows merged) are passed on for full
+``kmend.logs.needles``; only the lines near a hit (windows merged) are passed on for full
 parsing.  Line numbers stay exact: skipped newlines are counted (``bytes.count``, or
 numpy's vectorised compare on inputs of more than one block, five times faster: it was
 half of the search's time).  Pieces of over-long lines (blocks that do not end at a
@@ -33,10 +33,16 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from kmend.logs.lines import MAX_LINE, Block, Piece
+from kmend.logs.needles import (
+    END_TRACE,
+    LINES_AFTER,
+    LINES_BEFORE,
+    PREFILTER_NEEDLES,
+    REPORT_SPAN_LINES,
+    TAIL_LINES,
+    continues_tail,
+)
 from kmend.logs.parser import LineParser
-from kmend.oops.headers import find_header
-from kmend.oops.needles import LINES_AFTER, LINES_BEFORE, PREFILTER_NEEDLES, REPORT_SPAN_LINES
-from kmend.oops.segment import END_TRACE, TAIL_LINES, continues_tail
 
 #: Lines whose text is not visible as bytes: a journal JSON MESSAGE given as an array of
 #: byte values (journalctl's form for a message with control or non-UTF-8 bytes).
@@ -259,6 +265,7 @@ def host_lines(
 
 
 _END_TRACE_B = END_TRACE.encode()
+_TEXT_NEEDLES = tuple(n.decode() for n in PREFILTER_NEEDLES)
 #: How far after a hit :func:`report_close` looks for the report's end (a report of a few
 #: hundred lines, interleaved with other hosts' lines).
 CLOSE_SEARCH_BYTES = 256 << 10
@@ -333,7 +340,9 @@ def report_close(data: bytes, ls: int, end: int, host: bytes) -> tuple[int, int]
             return None
         if text:
             tail += 1
-            continuing = find_header(text) is not None or continues_tail(text)
+            # a crash header continues a tail too; every header holds a needle, so a line
+            # with one is taken to continue it (the window may then end later, never earlier)
+            continuing = continues_tail(text) or any(n in text for n in _TEXT_NEEDLES)
             if not continuing or tail > TAIL_LINES:
                 return trace, lstart
         pos = lend + 1
