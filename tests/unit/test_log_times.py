@@ -104,8 +104,7 @@ def test_first_and_last_seen_compare_instants(tmp_path: Path) -> None:
     text = Path(f"{BUG61}.rsyslog.log").read_text()
     (tmp_path / "a.log").write_text(_retimed(text, "2026-11-26T01:30:00.000000+02:00"))
     (tmp_path / "b.log").write_text(_retimed(text, "2026-11-26T00:10:00.000000+00:00"))
-    reps = list(dated(parse_reports(read_paths([str(tmp_path / "b.log"),
-                                                str(tmp_path / "a.log")]))))  # fmt: skip
+    reps = list(dated(read_paths([str(tmp_path / "b.log"), str(tmp_path / "a.log")])))
     assert [r.timestamp for r in reps] == [
         "2026-11-26T00:10:00+00:00", "2026-11-26T01:30:00+02:00"]  # fmt: skip
     (group,) = group_reports(reps)
@@ -124,7 +123,7 @@ def test_newest_by_inferred_year_across_new_year(tmp_path: Path) -> None:
         path.parent.mkdir()
         path.write_text(EXAMPLE.read_text().replace("Dec 23 00:51:38", stamp))
         os.utime(path, (mtime.timestamp(), mtime.timestamp()))
-    reps = list(dated(parse_reports(read_paths([str(new), str(old)]))))
+    reps = list(dated(read_paths([str(new), str(old)])))
     assert [r.timestamp for r in reps] == ["2027-01-02T03:00:00+00:00", "2026-12-23T00:51:38+00:00"]
     assert _newest(reps) == (0, "the newest (2027-01-02T03:00:00+00:00)")
 
@@ -166,3 +165,16 @@ def test_a_dmesg_report_keeps_monotonic_time_only() -> None:
     header = next(line for line in text.splitlines() if "kernel BUG at" in line)
     up = float(header.split("]")[0].strip("[ "))
     assert rep.uptime == pytest.approx(up)
+
+
+def test_a_neighbouring_full_time_gives_the_year(tmp_path: Path) -> None:
+    """A log whose other lines say the year (RFC3339 from another relay): the year-less
+    crash takes the year nearest to them, not the file's modification time's."""
+    log = tmp_path / "messages"
+    relay = "2024-12-22T23:59:00+00:00 w-xen09 kernel: e1000: eth0 NIC Link is Up\n"
+    log.write_text(relay + EXAMPLE.read_text())
+    when = datetime(2027, 1, 5, 12, 0, tzinfo=UTC).timestamp()
+    os.utime(log, (when, when))
+    (rep,) = scan([str(log)]).reports
+    assert rep.timestamp == "2024-12-23T00:51:38+00:00"
+    assert any("year 2024 inferred from a neighbouring line" in n for n in rep.notes)

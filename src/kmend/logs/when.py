@@ -8,10 +8,11 @@ A LogLine's ``timestamp`` is the time as the log wrote it (``kmend.logs.model``)
 * full without an offset (``dmesg -T``, RFC3339 without a zone): local time of the machine
   that wrote it, taken to be this machine's zone;
 * year-less (RFC3164 syslog, ``--12-23T00:51:38``): local time too, and the year is
-  inferred from a reference date the log cannot be newer than — the rotation date in the
-  file name (``messages-20261207``), else the file's modification time, else now — as the
-  latest year that does not put the stamp after the reference (Dec 23 in a file last
-  written on Jan 5, 2027 is Dec 23, 2026).
+  inferred from a full time on a neighbouring line of the same log when there is one (the
+  year that puts the stamp nearest to it), else from a reference date the log cannot be
+  newer than — the rotation date in the file name (``messages-20261207``), else the file's
+  modification time, else now — as the latest year that does not put the stamp after the
+  reference (Dec 23 in a file last written on Jan 5, 2027 is Dec 23, 2026).
 
 The printk time (seconds since boot) is monotonic and never turned into wall-clock time.
 """
@@ -59,13 +60,23 @@ def parse(ts: str | None) -> datetime | None:
     return when if when.tzinfo is not None else when.astimezone()
 
 
-def instant(ts: str | None, ref: Callable[[], Reference]) -> tuple[datetime | None, str | None]:
+def instant(
+    ts: str | None, ref: Callable[[], Reference], neighbour: str | None = None
+) -> tuple[datetime | None, str | None]:
     """The instant of a LogLine timestamp and, when part of it was inferred, a note
     saying how.  *ref* gives the reference date of the log (asked only for a year-less
-    stamp)."""
+    stamp); *neighbour* is a full timestamp of a nearby line of the same log, if any."""
     if not ts:
         return None, None
     if ts.startswith("--"):
+        near = parse(neighbour)
+        if near is not None:
+            when = nearest_year(ts, near)
+            if when is not None:
+                note = (f"time {ts}: year {when.year} inferred from a neighbouring line's "
+                        f"time ({neighbour}); read as this machine's local time "
+                        f"({zone_name(when)})")  # fmt: skip
+                return when, note
         r = ref()
         when = with_year(ts, r.when)
         if when is None:
@@ -104,6 +115,21 @@ def with_year(ts: str, ref: datetime) -> datetime | None:
         if when <= ref + SLACK:
             return when
     return None
+
+
+def nearest_year(ts: str, near: datetime) -> datetime | None:
+    """The instant of the year-less *ts* (local time) in the year that puts it nearest to
+    *near*; None when *ts* is not year-less."""
+    best: datetime | None = None
+    for year in (near.year - 1, near.year, near.year + 1):
+        when = with_year(ts, datetime(year, 12, 31, 23, 59, 59).astimezone())
+        if (
+            when is not None
+            and when.year == year
+            and (best is None or abs(when - near) < abs(best - near))
+        ):
+            best = when
+    return best
 
 
 def reference(path: str) -> Reference:

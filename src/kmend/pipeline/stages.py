@@ -23,7 +23,7 @@ from kmend.build.kdir import Kdir, find_kdir
 from kmend.errors import InputError, KmendError, UsageError
 from kmend.logs import read_paths
 from kmend.logs.when import parse
-from kmend.oops import CrashReport, parse_reports
+from kmend.oops import CrashReport
 from kmend.pipeline import locate
 from kmend.pipeline.prompt import confirm, require_asker
 from kmend.pipeline.record import DONE, FAILED, SKIPPED, STAGES, RunRecord, StageResult, provenance
@@ -100,7 +100,7 @@ class _Run:
     # -- stages -----------------------------------------------------------------------
     def triage(self) -> tuple[str, str, str, dict[str, Any]]:
         names = [str(p) for p in self.opts.logs]
-        reports = list(dated(parse_reports(read_paths(names))))
+        reports = list(dated(read_paths(names)))
         if not reports:
             raise InputError(f"no kernel crash found in {', '.join(names)}",
                              "check the log with kmend scan (is it the right file?)")

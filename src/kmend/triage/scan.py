@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from kmend.errors import InputError
 from kmend.logs import read_paths
 from kmend.logs.journalfile import JournalQuery
+from kmend.logs.model import LogLine
 from kmend.logs.reader import read_journal
 from kmend.logs.when import Reference, instant, iso, parse, reference
 from kmend.oops import CrashReport, parse_reports
@@ -38,10 +39,22 @@ class ScanResult:
 
 
 class Dater:
-    """Give reports their time as an instant (ISO 8601 with offset), noting inferences."""
+    """Give reports their time as an instant (ISO 8601 with offset), noting inferences.
+
+    :meth:`watch` passes the log lines through and remembers the last full timestamp of
+    each source, the neighbour a year-less stamp takes its year from."""
 
     def __init__(self) -> None:
         self._refs: dict[str, Reference] = {}
+        self._full: dict[str, str] = {}  # source → last full timestamp seen in it
+
+    def watch(self, lines: Iterable[LogLine]) -> Iterator[LogLine]:
+        full = self._full
+        for line in lines:
+            ts = line.timestamp
+            if ts and ts[0] != "-":
+                full[line.source] = ts
+            yield line
 
     def _ref(self, path: str) -> Reference:
         ref = self._refs.get(path)
@@ -55,17 +68,17 @@ class Dater:
         if not report.timestamp:
             return report
         path = report.source.path if report.source else "-"
-        when, note = instant(report.timestamp, lambda: self._ref(path))
+        when, note = instant(report.timestamp, lambda: self._ref(path), self._full.get(path))
         if when is None:
             return report
         notes = (*report.notes, note) if note else report.notes
         return replace(report, timestamp=iso(when), notes=notes)
 
 
-def dated(reports: Iterable[CrashReport]) -> Iterator[CrashReport]:
-    """*reports* with their times as instants (see :class:`Dater`)."""
+def dated(lines: Iterable[LogLine]) -> Iterator[CrashReport]:
+    """The reports of *lines* with their times as instants (see :class:`Dater`)."""
     dater = Dater()
-    for report in reports:
+    for report in parse_reports(dater.watch(lines)):
         yield dater(report)
 
 
@@ -76,13 +89,13 @@ def iter_reports(
     With *journal* and no paths, the local journal is read."""
     if journal is not None and not paths:
         try:
-            yield from dated(parse_reports(read_journal([], "journal", journal)))
+            yield from dated(read_journal([], "journal", journal))
         except InputError as err:
             errors.append(err)
         return
     for path in paths:
         try:
-            yield from dated(parse_reports(read_paths([path], prefilter=True, journal=journal)))
+            yield from dated(read_paths([path], prefilter=True, journal=journal))
         except InputError as err:
             errors.append(err)
 
