@@ -167,7 +167,7 @@ def fast_line_ops() -> tuple[Counter, Advance]:
     frombuffer, count_nonzero, u8 = np.frombuffer, np.count_nonzero, np.uint8
 
     def count(data: bytes, start: int, end: int) -> int:
-        if end - start < 1 << 16:
+        if end - start < 1 << 11:  # numpy is faster from about 2 KiB
             return data.count(b"\n", start, end)
         return int(count_nonzero(frombuffer(data, u8, end - start, start) == 10))
 
