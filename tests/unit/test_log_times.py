@@ -139,6 +139,9 @@ def test_newest_by_inferred_year_across_new_year(tmp_path: Path) -> None:
         ("/var/log/journal/messages", None),
         ("/home/me/logs/crash.txt", None),
         ("/tmp/pytest-of-root/pytest-3/test_x0/messages", None),
+        ("/var/log/2026-12/messages", None),
+        ("/srv/hosts/10.0.0.7/messages", "10.0.0.7"),
+        ("/var/log/10.0.0.7/messages", None),
     ],
 )
 def test_host_from_directory_names(path: str, host: str | None) -> None:

@@ -33,7 +33,10 @@ _LOG_FILE_RE = re.compile(
     r"^(?:messages|syslog|kern(?:el)?|console|dmesg|serial|all|boot)(?:\.log)?"
     r"(?:[.-][\w.-]*)?$"
 )
-_HOST_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252}[A-Za-z0-9])?$")
+#: A host name (RFC 1123 letters, digits, dots and dashes) that is not a date or a number
+#: (``log/2026/``, ``log/2026-12/`` are archives by time).
+_IPV4_RE = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")  # rsyslog's %FROMHOST-IP%
+_HOST_RE = re.compile(r"^(?![\d.-]+$)[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252}[A-Za-z0-9])?$")
 
 
 def host_from_path(path: str) -> str | None:
@@ -41,7 +44,9 @@ def host_from_path(path: str) -> str | None:
     parts = [p for p in os.path.normpath(os.path.abspath(path)).split(os.sep) if p]
     dirs = parts[:-1]
     for i in range(len(dirs) - 1, 0, -1):
-        if dirs[i - 1].lower() in HOSTS_PARENTS and _HOST_RE.match(dirs[i]):
+        if dirs[i - 1].lower() in HOSTS_PARENTS and (
+            _HOST_RE.match(dirs[i]) or _IPV4_RE.match(dirs[i])
+        ):
             return dirs[i]
     if len(dirs) >= 2 and _LOG_FILE_RE.match(parts[-1]):
         host, parent = dirs[-1], dirs[-2]
