@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -96,3 +97,64 @@ def test_a_closed_pipe_ends_quietly_with_success() -> None:
     err = proc.stderr.read()
     assert proc.wait(timeout=120) == 0
     assert first and err == b""
+
+
+CRASHES = REPO / "tests" / "data" / "crashes" / "6.1.0-47-amd64"
+
+
+def test_scan_table_fits_80_columns_and_show_takes_its_signature() -> None:
+    env = dict(os.environ, PYTHONPATH=str(REPO / "src"), COLUMNS="80")
+    res = subprocess.run([sys.executable, "-m", "kmend", "scan", str(EXAMPLE), str(CRASHES)],
+                         capture_output=True, text=True, env=env, timeout=300, check=False)
+    assert res.returncode == 0, res.stderr
+    assert all(len(line) <= 80 for line in res.stdout.splitlines())
+    doc = json.loads(kmend("scan", "--json", str(EXAMPLE), str(CRASHES)).stdout)
+    assert len(doc["groups"]) > 5
+    text = " ".join(res.stdout.split())
+    for group in doc["groups"]:
+        # every word of every title is printed whole (cells wrap between words)
+        for word in group["title"].split():
+            if len(word) < 30:
+                assert word in text, word
+        sig = group["signature"][:8]
+        assert sig in res.stdout
+    for group in doc["groups"][:3]:
+        sig = group["signature"][:8]
+        shown = kmend("show", "--json", "--signature", sig, str(EXAMPLE), str(CRASHES))
+        rep = json.loads(shown.stdout)
+        assert rep["signature"] == group["signature"] and rep["title"] == group["title"]
+    bad = kmend("show", "--signature", "ffffffffffff", str(EXAMPLE))
+    assert bad.returncode == 4 and b"no crash with signature" in bad.stderr
+
+
+def test_show_defaults_to_the_last_crash_and_counts_from_one() -> None:
+    doc = json.loads(kmend("scan", "--json", str(CRASHES)).stdout)
+    last = doc["reports"][-1]
+    rep = json.loads(kmend("show", "--json", str(CRASHES)).stdout)
+    assert rep["signature"] == last["signature"] and rep["source"] == last["source"]
+    first = kmend("show", "--index", "0", str(CRASHES)).stdout.decode()
+    assert first.startswith(f"crash 1 of {len(doc['reports'])} (--index 0,")
+
+
+def _verb_params(verb: str) -> dict[str, Any]:
+    import typer.main
+
+    from kmend.cli.app import build_app
+
+    group = typer.main.get_command(build_app(only=verb))
+    cmd = group.commands[verb]  # type: ignore[attr-defined]
+    return {opt: p for p in cmd.params for opt in getattr(p, "opts", ())}
+
+
+@pytest.mark.parametrize("verb", ["doctor", "recover", "show"])
+def test_shared_options_mean_the_same_in_every_verb(verb: str) -> None:
+    """--root, --kernel, --json, --source, --base, --head, --index, --policy, --output, --jobs:
+    one name and one help text everywhere (kmend.cli.options); no retired synonyms."""
+    from kmend.cli.options import HELP
+
+    params = _verb_params(verb)
+    for name, param in params.items():
+        if name in HELP:
+            assert param.help == HELP[name], (verb, name, param.help)
+    retired = {"--repo", "--newest", "--modules-tree", "--modules-dir"} & set(params)
+    assert not retired, (verb, retired)

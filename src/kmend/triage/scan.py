@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
+from kmend import progress
 from kmend.errors import InputError
 from kmend.logs import read_paths
 from kmend.logs.journalfile import JournalQuery
@@ -137,9 +138,11 @@ def scan(
     *on_report* sees each report as soon as it is decoded (while the log reader is still
     searching the rest).  *journal* selects a boot or a time in journals."""
     result = ScanResult()
-    for report in iter_reports(paths, result.errors, journal):
-        result.reports.append(report)
-        if on_report is not None:
-            on_report(report)
+    with progress.task("scanning logs") as shown:
+        for report in iter_reports(paths, result.errors, journal):
+            result.reports.append(report)
+            shown.note(f"{len(result.reports)} crash report(s)")
+            if on_report is not None:
+                on_report(report)
     result.groups = group_reports(result.reports)
     return result
