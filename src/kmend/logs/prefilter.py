@@ -376,9 +376,9 @@ class WindowFilter:
         self._recent: dict[bytes | None, int] = {}
         #: this block's hits: line, hosts, the last line their reports may take
         self._block_hits: list[tuple[int, HostKeys, int]] = []
-        #: host → (block, first hit offset, its end trace offset, close offset): the close
-        #: of the hits before that end trace
-        self._closes: dict[bytes, tuple[int, int, int, int]] = {}
+        #: host → (first hit offset, its end trace offset, close offset) in the current
+        #: block: the close of the hits before that end trace
+        self._closes: dict[bytes, tuple[int, int, int]] = {}
         #: count newlines and find the n-th (numpy's, ``fast_line_ops()``, on long streams)
         self.count: Counter = count_plain
         self.advance: Advance = advance_plain
@@ -473,15 +473,15 @@ class WindowFilter:
         if len(keys) == 1 and keys[0] is not None:
             host = keys[0]
             known = self._closes.get(host)
-            if known is not None and known[0] == id(data) and known[1] <= ls < known[2]:
-                close = known[3]  # a hit before the same end trace: the same close
+            if known is not None and known[0] <= ls < known[1]:
+                close = known[2]  # a hit before the same end trace: the same close
             else:
                 # a report's tail is looked for this far (further: the whole span is kept)
                 found = report_close(data, ls, min(bend, ls + CLOSE_SEARCH_BYTES), host)
                 if found is None:
                     return end
                 close = found[1]
-                self._closes[host] = (id(data), ls, found[0], close)
+                self._closes[host] = (ls, found[0], close)
             end = min(end, hl + self.count(data, ls, close))
         return end
 
@@ -526,6 +526,7 @@ class WindowFilter:
         """The kept parts of *block*; None marks a gap (lines were skipped before)."""
         out: list[Block | None] = []
         data, bstart, bend = block.data, block.start, block.end
+        self._closes.clear()  # offsets into the previous block
         first = self._line
         if block.cont_first or block.open_end:
             nlines = self.count(data, bstart, bend)
