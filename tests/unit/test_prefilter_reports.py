@@ -174,3 +174,26 @@ def test_report_tails_after_the_end_trace(
     full = reports(path, False)
     assert len(full) >= 12 and any(r.panicked for r in full)
     assert reports(path, True) == full
+
+
+def test_a_caller_id_report_inside_a_plain_one_keeps_its_lines(tmp_path: Path) -> None:
+    """A plain report of host H closes after its end trace, but a report of one of H's
+    printk callers ([T55]) started inside it goes on long after: its lines stay."""
+    rng = random.Random(8)
+    stamp, h = "Nov 26 03:04:06", "Nov 26 03:04:06 mixed-h kernel:"
+    out = [f"{h} ------------[ cut here ]------------",
+           f"{h} WARNING: CPU: 0 PID: 1 at drivers/x/x.c:10 xfunc+0x1/0x2",
+           f"{h} [   12.000000][ T55] BUG: kernel NULL pointer dereference, address: 0000000000000008",
+           f"{h} CPU: 0 PID: 1 Comm: swapper Not tainted 6.1.0-47-amd64 #1",
+           f"{h} Call Trace:", f"{h}  xfunc+0x1/0x2", f"{h} ---[ end trace 0000000000000000 ]---",
+           f"{h} e1000: eth0 NIC Link is Up"]  # fmt: skip
+    for text in ("#PF: supervisor read access in kernel mode", "RIP: 0010:yfunc+0x5/0x10",
+                 "Call Trace:", " <TASK>", " yfunc+0x5/0x10", " </TASK>"):  # fmt: skip
+        out.extend(_noise(rng, stamp) for _ in range(300))
+        out.append(f"{h} [   12.000100][ T55] {text}")
+    out.extend(_noise(rng, stamp) for _ in range(300))
+    path = tmp_path / "messages"
+    path.write_text("\n".join(out) + "\n", encoding="utf-8")
+    full = reports(path, False)
+    assert any("yfunc" in r.raw for r in full)
+    assert reports(path, True) == full

@@ -474,7 +474,12 @@ class WindowFilter:
             host = keys[0]
             known = self._closes.get(host)
             if known is not None and known[0] <= ls < known[1]:
-                close = known[2]  # a hit before the same end trace: the same close
+                # a hit before the same end trace has the same close, if its line is plain
+                nl = data.find(b"\n", ls, bend)
+                name = host.decode("utf-8", "replace")
+                if nl < 0 or not _one_line(LineParser(""), data, ls, nl, name):
+                    return end
+                close = known[2]
             else:
                 # a report's tail is looked for this far (further: the whole span is kept)
                 found = report_close(data, ls, min(bend, ls + CLOSE_SEARCH_BYTES), host)
