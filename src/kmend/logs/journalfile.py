@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kmend import proc
-from kmend.errors import EnvironmentMissing, InputError, UsageError
+from kmend.errors import CommandTimeout, EnvironmentMissing, InputError, UsageError
 from kmend.logs.journal import JournalEntry, iter_export
 
 #: The signature every journal file starts with (systemd's journal-def.h).
@@ -110,7 +110,10 @@ def iter_journal(
         ) from None
     with tempfile.TemporaryDirectory(prefix="kmend-journal-") as tmp:
         out = Path(tmp) / "export"
-        res = proc.run(argv, timeout=TIMEOUT, check=False, stdout_path=out)
+        try:
+            res = proc.run(argv, timeout=TIMEOUT, check=False, stdout_path=out)
+        except CommandTimeout as err:
+            raise CommandTimeout(f"{label}: {err.message}", err.hint, argv=err.argv) from None
         if res.returncode != 0:
             detail = (res.stderr.strip().splitlines() or [f"exit status {res.returncode}"])[-1]
             if query.boot is not None and "boot" in detail.lower():
