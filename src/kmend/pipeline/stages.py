@@ -27,6 +27,7 @@ from kmend.oops import CrashReport
 from kmend.pipeline import locate
 from kmend.pipeline.prompt import confirm, require_asker
 from kmend.pipeline.record import DONE, FAILED, SKIPPED, STAGES, RunRecord, StageResult, provenance
+from kmend.sign.keys import KeyPair
 from kmend.triage.scan import dated
 
 
@@ -47,6 +48,8 @@ class RunOptions:
     dry_run: bool = False
     output: Path | None = None
     until: str = "install"
+    #: sign the built module with this key (kmend.sign) before it is checked
+    signing_key: KeyPair | None = None
 
 
 Say = Callable[[str], None]
@@ -247,8 +250,18 @@ class _Run:
                                 f"see the build log in {self.out_dir}")
         self.ko = locate.pick_ko(built.modules, self.where)
         self.line(f"built {self.ko} in {built.seconds:.1f} s against {self.kd.path}")
-        return DONE, f"built {self.ko.name}", str(self.kd.path), {"module": str(self.ko),
-                                                                   "seconds": built.seconds}
+        data: dict[str, Any] = {"module": str(self.ko), "seconds": built.seconds}
+        if self.opts.signing_key is not None:
+            from kmend.sign import sign_module
+
+            pair = self.opts.signing_key
+            res = sign_module(self.ko, pair.key, pair.cert, kdir=self.kd.path)
+            self.line(f"signed {self.ko.name}: signer '{res.signer}', key {res.key_id}, "
+                      f"{res.hash_algo}")
+            self.prov["signed"] = f"{res.signer} ({res.key_id}, {res.hash_algo})"
+            data["signed"] = {"signer": res.signer, "key_id": res.key_id,
+                              "hash_algo": res.hash_algo}
+        return DONE, f"built {self.ko.name}", str(self.kd.path), data
 
     def check(self) -> tuple[str, str, str, dict[str, Any]]:
         from kmend.backport.checkhook import check_built
