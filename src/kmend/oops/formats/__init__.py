@@ -53,7 +53,7 @@ GROUPS: dict[str, tuple[Format, ...]] = {
         ),
         F(
             r"Unable to handle kernel (?P<rest>[^\n]*)",
-            "BUG: unable to handle kernel {rest}",
+            "Unable to handle kernel {rest}",
             (),
             corrupted=True,
             needs_stack=False,
