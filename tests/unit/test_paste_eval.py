@@ -10,11 +10,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import need, shared_dir
-from paste_cases import Case, load_cases, syzparse_titles
 
+from conftest import need, shared_dir
 from kmend.logs import parse_text
 from kmend.oops import parse_reports
+from paste_cases import Case, load_cases, syzparse_titles
 
 DECISION_FLOOR = 1.0
 TITLE_FLOOR = 0.90

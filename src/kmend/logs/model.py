@@ -16,7 +16,8 @@ class LogLine:
     gives one: full (``2026-11-26T03:04:05.123456+00:00``) where the year is known, and
     ISO 8601's year-less form (``--12-23T00:51:38``) for RFC3164 syslog, which has no
     year.  ``uptime`` is the printk time in seconds since boot when the line carried one.
-    ``context`` is the printk caller id (``T123`` or ``C3``) or None.
+    ``context`` is the printk caller id (``T123`` or ``C3``) or None.  ``debris`` names the
+    paste-debris rules (``kmend.logs.paste``) that fired on the line, if any.
     """
 
     source: str
@@ -27,3 +28,4 @@ class LogLine:
     text: str
     uptime: float | None = None
     level: int | None = None
+    debris: tuple[str, ...] = ()

@@ -12,6 +12,7 @@ from kmend.logs.flatten import split_escapes, split_landmarks, split_prefixes, s
 from kmend.logs.journal import JournalEntry, looks_like_json_entry, parse_json_line
 from kmend.logs.lines import Piece
 from kmend.logs.model import LogLine
+from kmend.logs.paste import clean_line
 
 
 class LineParser:
@@ -40,8 +41,8 @@ class LineParser:
             entry = parse_json_line(text)
             if entry is not None:
                 return self.feed_entry(piece.lineno, entry)
-        for k, seg in enumerate(split_prefixes(text)):
-            outer = parse_outer(seg)
+        for k, seg, debris, parsed in self._segments(text):
+            outer = parsed or parse_outer(seg)
             if outer.kind == "none":
                 prev = self._last_outer
                 if prev is not None and (k > 0 or piece.cont):
@@ -55,7 +56,26 @@ class LineParser:
                 self._after_kmsg = True
             if not outer.kernel:
                 continue
-            self._message(out, piece.lineno, outer, outer.body, escapes=True)
+            self._message(out, piece.lineno, outer, outer.body, escapes=True, debris=debris)
+        return out
+
+    @staticmethod
+    def _segments(text: str) -> list[tuple[int, str, tuple[str, ...], Outer | None]]:
+        """The syslog-prefixed pieces of a physical line, each with its paste debris removed
+        (a piece with no container of its own may carry some: ``kmend.logs.paste``), and the
+        container already parsed when there was one."""
+        out: list[tuple[int, str, tuple[str, ...], Outer | None]] = []
+        for k, seg in enumerate(split_prefixes(text)):
+            outer = parse_outer(seg)
+            if outer.kind != "none":
+                out.append((k, seg, (), outer))
+                continue
+            cleaned = clean_line(seg)
+            if cleaned is None:
+                out.append((k, seg, (), outer))
+                continue
+            for line in cleaned.lines:
+                out.append((k, line, cleaned.rules, None))
         return out
 
     def feed_entry(self, lineno: int, entry: JournalEntry) -> list[LogLine]:
@@ -71,7 +91,14 @@ class LineParser:
         return out
 
     def _message(
-        self, out: list[LogLine], lineno: int, outer: Outer, body: str, *, escapes: bool
+        self,
+        out: list[LogLine],
+        lineno: int,
+        outer: Outer,
+        body: str,
+        *,
+        escapes: bool,
+        debris: tuple[str, ...] = (),
     ) -> None:
         if not escapes:
             frags = [body]
@@ -88,5 +115,5 @@ class LineParser:
                 for line in split_landmarks(con.text):
                     out.append(LogLine(
                         self.source, lineno, outer.host, outer.timestamp, context, line,
-                        uptime=uptime, level=level,
+                        uptime=uptime, level=level, debris=debris,
                     ))  # fmt: skip

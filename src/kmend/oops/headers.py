@@ -115,9 +115,18 @@ class HeaderHit:
     pos: int  # column where the header string starts
 
 
-def starts_second_crash(text: str) -> bool:
+#: What may stand before a header on a line with no container (no printk stamp, level or
+#: syslog prefix: a pasted line): nothing, or up to three subsystem tags (``watchdog: ``,
+#: ``NMI watchdog: ``, ``rcu: ``, ``CPU 0 ``, ``[drm] ``).  Anything else is prose that
+#: mentions a crash ("Here is a sample BUG: ..."), which never opens a report.
+_KERNEL_PREFIX_RE = re.compile(
+    r"\s{0,16}(?:(?:\[[^\]\s]{1,64}\]|[\w.\-/]{1,40}(?: [\w.\-/]{1,40})?):? ){0,3}"
+)
+
+
+def starts_second_crash(text: str, *, bare: bool = False) -> bool:
     """True when *text*, seen inside a report, is the start of another crash."""
-    if find_header(text) is None:
+    if find_header(text, bare=bare) is None:
         return False
     return not any(marker in text for marker in CONTINUES_REPORT)
 
@@ -137,8 +146,12 @@ def _make_hint() -> Callable[[str], bool]:
 may_be_header = _make_hint()
 
 
-def find_header(text: str) -> HeaderHit | None:
-    """The header that makes *text* the first line of a crash report, if any."""
+def find_header(text: str, *, bare: bool = False) -> HeaderHit | None:
+    """The header that makes *text* the first line of a crash report, if any.
+
+    *bare*: the line had no container (a pasted line): the header must then start a kernel
+    line, not stand in a sentence.
+    """
     if not may_be_header(text):
         return None
     for header in HEADERS:
@@ -146,6 +159,8 @@ def find_header(text: str) -> HeaderHit | None:
         if pos < 0:
             continue
         if header.at_start and text[:pos].strip():
+            continue
+        if bare and pos and _KERNEL_PREFIX_RE.fullmatch(text, 0, pos) is None:
             continue
         if any(rx.search(text) for rx in header.exclude):
             continue

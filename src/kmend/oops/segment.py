@@ -45,6 +45,14 @@ class _Open:
     tail: int = -1  # >= 0 once END_TRACE was seen: lines of tail so far
 
 
+def is_bare(line: LogLine) -> bool:
+    """A line with no container at all (no printk stamp, level, caller id or syslog prefix):
+    text pasted on its own, where a header must start a kernel line to count."""
+    return line.uptime is None and line.timestamp is None and line.level is None and (
+        line.context is None and line.host is None
+    )
+
+
 def _key(line: LogLine) -> tuple[str | None, str | None]:
     ctx = line.context if line.context else None
     return (line.host, ctx)
@@ -124,11 +132,16 @@ class _Segmenter:
         if self.open and line.lineno - self.window[self._oldest()].lineno > MAX_SPAN_LINES:
             yield from self._close_stale(line.lineno, index)
         key = _key(line)
-        hit = find_header(line.text)
+        bare = is_bare(line)
+        hit = find_header(line.text, bare=bare)
         rep = self.open.get(key)
         if rep is not None:
             rep.lines_seen += 1
-            if hit is not None and starts_second_crash(line.text) and not self._nested(rep, line):
+            if (
+                hit is not None
+                and starts_second_crash(line.text, bare=bare)
+                and not self._nested(rep, line)
+            ):
                 yield from self._close(rep, index)
                 rep = None
             elif rep.tail >= 0:
