@@ -7,12 +7,14 @@ a ``/dev/kmsg`` record (whose dictionary lines, starting with a space, are skipp
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from kmend.logs.containers import Outer, is_kmsg_dict_line, parse_console, parse_outer
 from kmend.logs.flatten import split_escapes, split_landmarks, split_prefixes, split_stamps
 from kmend.logs.journal import JournalEntry, looks_like_json_entry, parse_json_line
 from kmend.logs.lines import Piece
 from kmend.logs.model import LogLine
-from kmend.logs.paste import clean_line
+from kmend.logs.paste import WRAPPED, clean_line, continues
 
 
 class LineParser:
@@ -22,13 +24,47 @@ class LineParser:
         self.source = source
         self._last_outer: Outer | None = None
         self._after_kmsg = False
+        #: The previous line's records, held back one line: the next line may be the rest of
+        #: it, cut by a mail client's hard wrap (``kmend.logs.paste.continues``).
+        self._held: list[LogLine] = []
+        self._held_raw = ""
 
     def reset(self) -> None:
-        """Forget neighbour state (the caller skipped some lines)."""
+        """Forget neighbour state (the caller skipped some lines; :meth:`flush` first)."""
         self._last_outer = None
         self._after_kmsg = False
+        self._held = []
+        self._held_raw = ""
+
+    def flush(self) -> list[LogLine]:
+        """The records held back for a possible continuation (call at the end of the input)."""
+        held, self._held, self._held_raw = self._held, [], ""
+        return held
 
     def feed(self, piece: Piece) -> list[LogLine]:
+        """The LogLines of the line before *piece*: each line is held back until the next one
+        shows whether it was cut by a hard wrap (then the two are one record)."""
+        out = self._parse(piece)
+        held = self._held
+        if len(out) == 1 and held and not piece.cont:
+            line = out[0]
+            if line.uptime is None and line.timestamp is None and line.level is None:
+                last = held[-1]
+                framed = (
+                    last.uptime is not None
+                    or last.timestamp is not None
+                    or "quote markers" in last.debris
+                )
+                if continues(self._held_raw, line.text, framed=framed):
+                    debris = tuple(dict.fromkeys((*last.debris, *line.debris, WRAPPED)))
+                    held[-1] = replace(last, text=f"{last.text} {line.text}", debris=debris)
+                    self._held_raw = piece.text
+                    return []
+        self._held = out
+        self._held_raw = piece.text
+        return held
+
+    def _parse(self, piece: Piece) -> list[LogLine]:
         """The LogLines of one line (or one piece of an over-long line)."""
         out: list[LogLine] = []
         text = piece.text
@@ -40,7 +76,7 @@ class LineParser:
         if looks_like_json_entry(text):
             entry = parse_json_line(text)
             if entry is not None:
-                return self.feed_entry(piece.lineno, entry)
+                return self.flush() + self.feed_entry(piece.lineno, entry)
         for k, seg, debris, parsed in self._segments(text):
             outer = parsed or parse_outer(seg)
             if outer.kind == "none":

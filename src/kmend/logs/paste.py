@@ -270,14 +270,18 @@ _KERNEL_START_RE = re.compile(
     r"[0-9a-f]{4}: |Kernel|kernel|Oops|BUG|WARNING|INFO|Unable|Internal|PC |LR |pc |lr |sp )"
 )
 WRAP_COLUMN = 72
+#: The rule name recorded for re-joined lines.
+WRAPPED = "hard-wrapped lines re-joined"
 
 
-def continues(previous: str, text: str) -> bool:
+def continues(previous: str, text: str, *, framed: bool) -> bool:
     """Whether *text* is the remainder of *previous*, cut by a hard wrap.
 
     *previous* is the earlier physical line as pasted (debris included, for its length);
     *text* is the line's message with its debris removed.  Only a line with no container of
-    its own can be a remainder: the caller checks that.
+    its own can be a remainder: the caller checks that.  The kernel's line grammar decides
+    alone; the wrap column is trusted only when *framed*: the line before had a container
+    or a quote marker that this one lacks (in a bare paste every line looks like that).
     """
     if not text or not previous:
         return False
@@ -286,7 +290,7 @@ def continues(previous: str, text: str) -> bool:
         return True
     if _FRAME_END_RE.search(body) and _MODULE_ONLY_RE.match(text.strip()):
         return True
-    if _KERNEL_START_RE.match(text):
+    if not framed or text[0] in " \t" or _KERNEL_START_RE.match(text):
         return False
     n = len(previous)
     if not 60 <= n <= 80:

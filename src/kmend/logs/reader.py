@@ -33,6 +33,7 @@ def _zstd_error() -> tuple[type[BaseException], ...]:
 def _lines_of(blocks: Iterator[Block | None], parser: LineParser) -> Iterator[LogLine]:
     for block in blocks:
         if block is None:
+            yield from parser.flush()
             parser.reset()
             continue
         feed = parser.feed
@@ -40,6 +41,7 @@ def _lines_of(blocks: Iterator[Block | None], parser: LineParser) -> Iterator[Lo
             out = feed(piece)
             if out:
                 yield from out
+    yield from parser.flush()
 
 
 #: Let the prefilter run in a forked second process for inputs larger than one block.
@@ -118,6 +120,7 @@ def parse_text(text: str, source: str = "<text>") -> Iterator[LogLine]:
                 yield from parser.feed(Piece(lineno, text, i > 0))
             continue
         yield from parser.feed(Piece(lineno, line))
+    yield from parser.flush()
 
 
 def read_paths(

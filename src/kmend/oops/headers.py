@@ -87,7 +87,23 @@ HEADERS: tuple[Header, ...] = (
     Header("SYZFAIL:"),
     Header("SYZFATAL:"),
     Header("panic:", _rx(r"_panic:"), at_start=True),
+    # The NMI watchdog: "watchdog: Watchdog detected hard LOCKUP on cpu 30" (4.15+),
+    # "NMI watchdog: Watchdog detected hard LOCKUP on cpu 2" (4.x), powerpc's
+    # "watchdog: CPU 5 self-detected hard LOCKUP @ f+0x10/0x20" and "Watchdog CPU:59 Hard
+    # LOCKUP".  The panic it may cause ("Kernel panic - not syncing: Hard LOCKUP") is the
+    # Kernel panic header, earlier in this table.
+    Header("detected hard LOCKUP"),
+    Header("Hard LOCKUP"),
+    # A paste that starts at the die line: "Oops: 0000 [#1] SMP" (x86 page fault, its "BUG:"
+    # line not pasted), "Oops: Oops: 0000 [#1]" (6.11+), "Oops: 0000 [1] SMP" (2.6),
+    # "Oops[#1]:" (MIPS), "Oops [#1]" (RISC-V), "Oops: Kernel access of bad area, sig: 11
+    # [#1]" (powerpc).  Only a line of that shape: "Oops, I forgot..." is no header.
+    Header("Oops", _rx(r"^(?!\s{0,16}Oops(?:\[#?\d{1,4}\]|[^\n]{0,120}?\[#?\d{1,4}\]))"), at_start=True),
 )
+
+#: Headers that, inside an open report, always continue it: the die line of the report
+#: itself, and the hard-lockup line a 3.x kernel prints under its WARNING.
+CONTINUING_HEADERS = frozenset({"Oops", "detected hard LOCKUP"})
 
 #: Header lines that, inside a report, continue it rather than start a second crash:
 #: BUG() prints "kernel BUG at" then "invalid opcode: 0000"; a panic follows an oops.
@@ -97,6 +113,7 @@ CONTINUES_REPORT: tuple[str, ...] = (
     "unregister_netdevice: waiting for",
     "PANIC: double fault",
     "Internal error:",
+    "Kernel BUG [#",  # RISC-V die() after "kernel BUG at file:line!"
 )
 
 #: Messages that carry a stack trace but are not crashes; they corrupt a report they land in.
@@ -126,7 +143,8 @@ _KERNEL_PREFIX_RE = re.compile(
 
 def starts_second_crash(text: str, *, bare: bool = False) -> bool:
     """True when *text*, seen inside a report, is the start of another crash."""
-    if find_header(text, bare=bare) is None:
+    hit = find_header(text, bare=bare)
+    if hit is None or hit.header.name in CONTINUING_HEADERS:
         return False
     return not any(marker in text for marker in CONTINUES_REPORT)
 

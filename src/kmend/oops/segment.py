@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from kmend.logs.model import LogLine
 from kmend.oops.extract import PANIC_LINE, PREFIX_LINES_TASK, collect_region
@@ -43,6 +43,19 @@ class _Open:
     key: tuple[str | None, str | None]
     lines_seen: int = 0
     tail: int = -1  # >= 0 once END_TRACE was seen: lines of tail so far
+
+
+def _with_debris_notes(report: CrashReport, lines: list[LogLine]) -> CrashReport:
+    """*report* with a note naming the paste debris removed from its lines, in the order the
+    rules first fired (each report says what was done to its own lines)."""
+    rules: dict[str, None] = {}
+    for line in lines:
+        for rule in line.debris:
+            rules.setdefault(rule)
+    if not rules:
+        return report
+    note = "pasted text normalised: " + ", ".join(rules)
+    return replace(report, notes=(*report.notes, note))
 
 
 def is_bare(line: LogLine) -> bool:
@@ -84,7 +97,7 @@ class _Segmenter:
         )
         report = build_report(self.window, region, panicked=panicked)
         if report is not None:
-            yield report
+            yield _with_debris_notes(report, [self.window[j] for j in region.indexes])
 
     def _oldest(self) -> int:
         return min(r.start for r in self.open.values())

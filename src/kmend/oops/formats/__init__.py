@@ -36,13 +36,54 @@ __all__ = ["GROUPS", "HEADER", "HERE", "IRQSAFE", "LOCKDEP", "NEEDS_FORMAT", "PC
 #: common in ordinary messages; Go's runtime follows it with a goroutine or runtime stack).
 NEEDS_FORMAT = frozenset({"fatal error:"})
 
+#: Functions of the NMI watchdog's own path: never the place a hard lockup is stuck in.
+_NMI_SKIP = (
+    r"nmi",
+    r"^__?perf_event",
+    r"^perf_",
+    r"watchdog",
+    r"^intel_pmu",
+    r"^x86_pmu",
+    r"^amd_pmu",
+    r"panic",
+    r"^dump_stack",
+    r"^show_regs",
+    r"^arch_trigger_cpumask_backtrace",
+)
+_HARD_LOCKUP = (
+    F(
+        r"(?:detected hard LOCKUP|Hard LOCKUP)",
+        "watchdog: hard LOCKUP in {frame}",
+        alt=("stall in {frame}",),
+        skip=_NMI_SKIP,
+    ),
+)
+
 GROUPS: dict[str, tuple[Format, ...]] = {
     "BUG:": BUG_FORMATS,
     "WARNING:": WARNING_FORMATS,
     "INFO:": INFO_FORMATS,
     "general protection fault": GPF_FORMATS,
     "kernel BUG": KERNEL_BUG_FORMATS,
-    "Kernel BUG": (F(r"Kernel BUG (?P<rest>[^\n]*)", "kernel BUG {rest}", (), needs_stack=False),),
+    "Kernel BUG": (
+        # A vendor kernel without CONFIG_DEBUG_BUGVERBOSE prints where BUG() fired only as an
+        # address: the faulting PC names the function (the address would make every such BUG
+        # one title).  With a symbol, the line is the title, as syzkaller has it.
+        F(
+            r"Kernel BUG at (?:0x)?[0-9a-f]{8,16} \[verbose debug info unavailable\]",
+            "kernel BUG in {frame}",
+        ),
+        F(r"Kernel BUG (?P<rest>[^\n]*)", "kernel BUG {rest}", (), needs_stack=False),
+    ),
+    "detected hard LOCKUP": _HARD_LOCKUP,
+    "Hard LOCKUP": _HARD_LOCKUP,
+    "Oops": (
+        F(
+            r"^\s{0,16}Oops(?:\[#?\d{1,4}\]|[^\n]{0,120}?\[#?\d{1,4}\])",
+            "Oops in {frame}",
+            alt=BAD,
+        ),
+    ),
     "Kernel panic": PANIC_FORMATS,
     "Unable to handle kernel": (
         F(
