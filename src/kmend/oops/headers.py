@@ -98,7 +98,11 @@ HEADERS: tuple[Header, ...] = (
     # line not pasted), "Oops: Oops: 0000 [#1]" (6.11+), "Oops: 0000 [1] SMP" (2.6),
     # "Oops[#1]:" (MIPS), "Oops [#1]" (RISC-V), "Oops: Kernel access of bad area, sig: 11
     # [#1]" (powerpc).  Only a line of that shape: "Oops, I forgot..." is no header.
-    Header("Oops", _rx(r"^(?!\s{0,16}Oops(?:\[#?\d{1,4}\]|[^\n]{0,120}?\[#?\d{1,4}\]))"), at_start=True),
+    Header(
+        "Oops",
+        _rx(r"^(?!\s{0,16}Oops(?:\[#?\d{1,4}\]|[^\n]{0,120}?\[#?\d{1,4}\]))"),
+        at_start=True,
+    ),
 )
 
 #: Headers that, inside an open report, always continue it: the die line of the report
