@@ -103,7 +103,7 @@ class LineParser:
         out: list[tuple[int, str, tuple[str, ...], Outer | None]] = []
         for k, seg in enumerate(split_prefixes(text)):
             outer = parse_outer(seg)
-            if outer.kind != "none":
+            if outer.kind != "none" and not (outer.host and outer.host[-1] == ":"):
                 out.append((k, seg, (), outer))
                 continue
             cleaned = clean_line(seg)

@@ -262,6 +262,9 @@ _CPU_CUT_RE = re.compile(
 )
 _RELEASE_START_RE = re.compile(r"\d{1,2}\.\d{1,3}[\w.+~-]{0,64}(?: #| \(|$)")
 _FRAME_END_RE = re.compile(r"\+0x[0-9a-f]{1,16}/0x[0-9a-f]{1,16}$")
+#: A WARNING line cut after its "at file:line" (the function went to the next line).
+_AT_FILE_END_RE = re.compile(r"WARNING: .{0,200} at \S{1,255}:\d{1,6}$")
+_FUNC_START_RE = re.compile(r"[A-Za-z_][\w.]{0,127}\+0x[0-9a-f]")
 _MODULE_ONLY_RE = re.compile(r"\[[\w-]{1,64}\]$")
 #: How a kernel line may start: a line that starts like this is never a wrapped remainder.
 _KERNEL_START_RE = re.compile(
@@ -280,8 +283,10 @@ def continues(previous: str, text: str, *, framed: bool) -> bool:
     *previous* is the earlier physical line as pasted (debris included, for its length);
     *text* is the line's message with its debris removed.  Only a line with no container of
     its own can be a remainder: the caller checks that.  The kernel's line grammar decides
-    alone; the wrap column is trusted only when *framed*: the line before had a container
-    or a quote marker that this one lacks (in a bare paste every line looks like that).
+    alone (a ``CPU:`` line cut before the release, a frame before its ``[module]``, a WARNING
+    line after its ``at file:line``); the wrap column is trusted only when *framed*: the line
+    before had a container or a quote marker that this one lacks (in a bare paste every line
+    looks like that).
     """
     if not text or not previous:
         return False
@@ -290,10 +295,12 @@ def continues(previous: str, text: str, *, framed: bool) -> bool:
         return True
     if _FRAME_END_RE.search(body) and _MODULE_ONLY_RE.match(text.strip()):
         return True
+    if _AT_FILE_END_RE.search(body) and _FUNC_START_RE.match(text):
+        return True
     if not framed or text[0] in " \t" or _KERNEL_START_RE.match(text):
         return False
     n = len(previous)
-    if not 60 <= n <= 80:
+    if n > 80:
         return False
     word = text.split(" ", 1)[0]
     return n + 1 + len(word) > WRAP_COLUMN

@@ -141,7 +141,7 @@ class HeaderHit:
 #: ``NMI watchdog: ``, ``rcu: ``, ``CPU 0 ``, ``[drm] ``).  Anything else is prose that
 #: mentions a crash ("Here is a sample BUG: ..."), which never opens a report.
 _KERNEL_PREFIX_RE = re.compile(
-    r"\s{0,16}(?:(?:\[[^\]\s]{1,64}\]|[\w.\-/]{1,40}(?: [\w.\-/]{1,40})?):? ){0,3}"
+    r"\s{0,16}(?:(?:\[[^\]\s]{1,64}\]:?|[\w.\-/]{1,40}(?: [\w.\-/]{1,40})?:|CPU \d{1,5}) ){0,3}"
 )
 
 

@@ -29,6 +29,8 @@ TRIM_AT = 8192
 NESTED_SECONDS = 5.0
 
 END_TRACE = "---[ end trace"
+#: The separator line printed just before a report's header ("cut here", "=====").
+_SEPARATOR_RE = re.compile(r"\s{0,8}(?:-{4,}\[ cut here \]|={20,}|8<-{3,} cut here)")
 _TAIL_RE = re.compile(
     r"^\s*(?:$|RIP|EIP|RSP|R[A-Z0-9]{1,2}:|FS:|CS:|CR2:|DR\d|Code:|Kernel panic|Kernel Offset|"
     r"---\[ end Kernel panic|Rebooting in|PKRU:|note: |Fixing recursive fault|"
@@ -97,7 +99,10 @@ class _Segmenter:
         )
         report = build_report(self.window, region, panicked=panicked)
         if report is not None:
-            yield _with_debris_notes(report, [self.window[j] for j in region.indexes])
+            lines = [self.window[j] for j in region.indexes]
+            if region.prefix and _SEPARATOR_RE.match(self.window[region.prefix[-1]].text):
+                lines.append(self.window[region.prefix[-1]])  # the report's "cut here" line
+            yield _with_debris_notes(report, lines)
 
     def _oldest(self) -> int:
         return min(r.start for r in self.open.values())
