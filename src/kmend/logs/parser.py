@@ -77,42 +77,41 @@ class LineParser:
             entry = parse_json_line(text)
             if entry is not None:
                 return self.flush() + self.feed_entry(piece.lineno, entry)
-        for k, seg, debris, parsed in self._segments(text):
-            outer = parsed or parse_outer(seg)
-            if outer.kind == "none":
-                prev = self._last_outer
-                if prev is not None and (k > 0 or piece.cont):
-                    outer = Outer(
-                        prev.kind, prev.host, prev.timestamp, prev.kernel, prev.level,
-                        None, seg,
-                    )  # fmt: skip
-            else:
-                self._last_outer = outer
-            if outer.kind == "kmsg":
-                self._after_kmsg = True
-            if not outer.kernel:
-                continue
-            self._message(out, piece.lineno, outer, outer.body, escapes=True, debris=debris)
-        return out
-
-    @staticmethod
-    def _segments(text: str) -> list[tuple[int, str, tuple[str, ...], Outer | None]]:
-        """The syslog-prefixed pieces of a physical line, each with its paste debris removed
-        (a piece with no container of its own may carry some: ``kmend.logs.paste``), and the
-        container already parsed when there was one."""
-        out: list[tuple[int, str, tuple[str, ...], Outer | None]] = []
         for k, seg in enumerate(split_prefixes(text)):
             outer = parse_outer(seg)
-            if outer.kind != "none" and not (outer.host and outer.host[-1] == ":"):
-                out.append((k, seg, (), outer))
-                continue
-            cleaned = clean_line(seg)
-            if cleaned is None:
-                out.append((k, seg, (), outer))
-                continue
-            for line in cleaned.lines:
-                out.append((k, line, cleaned.rules, None))
+            if outer.kind == "none" or (outer.host and outer.host[-1] == ":"):
+                # no container (or a host-less "kernel:" one): maybe pasted text with debris
+                cleaned = clean_line(seg)
+                if cleaned is not None:
+                    for line in cleaned.lines:
+                        self._segment(out, piece, k, line, parse_outer(line), cleaned.rules)
+                    continue
+            self._segment(out, piece, k, seg, outer, ())
         return out
+
+    def _segment(
+        self,
+        out: list[LogLine],
+        piece: Piece,
+        k: int,
+        seg: str,
+        outer: Outer,
+        debris: tuple[str, ...],
+    ) -> None:
+        """The LogLines of one syslog-prefixed piece *seg* (the *k*-th) of a physical line."""
+        if outer.kind == "none":
+            prev = self._last_outer
+            if prev is not None and (k > 0 or piece.cont):
+                outer = Outer(
+                    prev.kind, prev.host, prev.timestamp, prev.kernel, prev.level,
+                    None, seg,
+                )  # fmt: skip
+        else:
+            self._last_outer = outer
+        if outer.kind == "kmsg":
+            self._after_kmsg = True
+        if outer.kernel:
+            self._message(out, piece.lineno, outer, outer.body, escapes=True, debris=debris)
 
     def feed_entry(self, lineno: int, entry: JournalEntry) -> list[LogLine]:
         """The LogLines of one journal entry (none unless it is a kernel message)."""

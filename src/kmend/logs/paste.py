@@ -120,6 +120,7 @@ _PAGER_MARK_RE = re.compile(r"\s{8,}\[\d{1,7}/\d{1,7}\]\s{0,8}$")
 
 #: Characters a line with debris can start with (any other line is passed over at once).
 _DEBRIS_FIRST = frozenset("`~>$#[ \t0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZk")
+_STAMP_SECOND = frozenset(" 0123456789")
 _CONSOLE_LINE_RE = re.compile(r"(?:<\d{1,3}>)?" + _STAMP + r"(?:\[\s{0,8}[TC]\d{1,10}\])? ?\S")
 
 
@@ -214,9 +215,11 @@ def clean_line(text: str) -> Cleaned | None:
     if not text:
         return None
     first = text[0]
+    if first == "[" and text[1:2] in _STAMP_SECOND and "+" not in text[:14]:  # printk stamp
+        return _clean_tail(text, ()) if "        " in text else None
     if first not in _DEBRIS_FIRST and not first.isalpha() and "@" not in text[:64]:
         return _clean_tail(text, ())
-    if text[0] in "[<" and _CONSOLE_LINE_RE.match(text):
+    if first == "<" and _CONSOLE_LINE_RE.match(text):
         return _clean_tail(text, ())
     rules: list[str] = []
     for _ in range(8):
