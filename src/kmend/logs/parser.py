@@ -84,9 +84,9 @@ class LineParser:
                 cleaned = clean_line(seg)
                 if cleaned is not None:
                     for line in cleaned.lines:
-                        self._segment(out, piece, k, line, parse_outer(line), cleaned.rules)
+                        self._segment(out, piece, k, line, parse_outer(line), debris=cleaned.rules)
                     continue
-            self._segment(out, piece, k, seg, outer, ())
+            self._segment(out, piece, k, seg, outer, debris=())
         return out
 
     def _segment(
@@ -96,6 +96,7 @@ class LineParser:
         k: int,
         seg: str,
         outer: Outer,
+        *,
         debris: tuple[str, ...],
     ) -> None:
         """The LogLines of one syslog-prefixed piece *seg* (the *k*-th) of a physical line."""
