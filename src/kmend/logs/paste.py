@@ -115,8 +115,10 @@ _FOREIGN_RE = re.compile(
     r"[^\s\[\]]{1,255} )(?P<tag>[^\s:\[\]]{1,64})(?:\[\d{1,10}\])?:(?: |$)"
 )
 _INDENT_RE = re.compile(r"[ \t]{1,64}(?=" + _STAMP + r"|<\d>\[|" + _MON + r" [ \d]\d \d\d:)")
-_PADDED_STAMP_RE = re.compile(r" {8,}(?=(?:<\d>)?" + _STAMP + ")")
-_PAGER_MARK_RE = re.compile(r"\s{8,}\[\d{1,7}/\d{1,7}\]\s{0,8}$")
+#: A run of blanks (matched whole, once: no backtracking into it), and what must follow it.
+_BLANK_RUN_RE = re.compile(r" {8,}")
+_STAMP_AT_RE = re.compile(r"(?:<\d>)?" + _STAMP)
+_PAGER_MARK_RE = re.compile(r"\s{8}\[\d{1,7}/\d{1,7}\]\s{0,8}$")
 
 #: Characters a line with debris can start with (any other line is passed over at once).
 _DEBRIS_FIRST = frozenset("`~>$#[ \t0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZk")
@@ -238,11 +240,16 @@ def clean_line(text: str) -> Cleaned | None:
 def _clean_tail(text: str, rules: tuple[str, ...]) -> Cleaned | None:
     """Cut lines glued by terminal padding; drop a pager's position marker."""
     if len(text) > 60 and "        " in text:
-        m = _PAGER_MARK_RE.search(text)
+        tail = len(text) - 48
+        m = _PAGER_MARK_RE.search(text, max(0, tail))
         if m:
-            text = text[: m.start()]
+            text = text[: m.start()].rstrip()
             rules = (*rules, "terminal pager marker")
-        cuts = [m.start() for m in _PADDED_STAMP_RE.finditer(text)]
+        cuts = [
+            run.start()
+            for run in _BLANK_RUN_RE.finditer(text)
+            if _STAMP_AT_RE.match(text, run.end())
+        ]
         if cuts:
             pieces: list[str] = []
             pos = 0

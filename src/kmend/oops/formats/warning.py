@@ -38,7 +38,7 @@ def _lockdep_formats(prefix: str) -> tuple[Format, ...]:
 
 _WARN_AT = r"WARNING: (?:\[[^\]\n]*\] )?(?:CPU: \d+ PID: \d+ )?(?:at )?"
 #: The rest of the WARNING line, then (within 40 lines) the identity line of the report body.
-_BODY = r"[^\n]*\n(?:[^\n]*\n){0,40}?\s*(?:CPU: \d+ (?:UID: \d+ )?PID: \d+ |Pid: \d+, comm: )"
+_BODY = r"[^\n]*\n(?:[^\n]*\n){0,40}?[ \t]{0,16}(?:CPU: \d+ (?:UID: \d+ )?PID: \d+ |Pid: \d+, comm: )"
 
 WARNING_FORMATS = (
     F(
