@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from conftest import need, shared_dir
-from kmend.logs import parse_text
+from kmend.logs import parse_text, read_paths
 from kmend.oops import parse_reports
 from paste_cases import Case, load_cases, syzparse_titles
 
@@ -87,3 +87,15 @@ def test_expected_titles_are_syzkallers() -> None:
 @pytest.mark.parametrize("case", [c for c in CASES if not c.expected], ids=lambda c: c.name)
 def test_negatives_yield_no_crash(case: Case) -> None:
     assert list(parse_reports(parse_text(case.raw))) == []
+
+
+def test_pasted_files_read_like_text(tmp_path: Path) -> None:
+    """A paste saved to a file and scanned (with and without the needle prefilter) gives the
+    reports the in-memory text gives."""
+    for case in CASES:
+        path = tmp_path / f"{case.name}.log"
+        path.write_text(case.raw, encoding="utf-8")
+        text = [r.title for r in parse_reports(parse_text(case.raw, source=str(path)))]
+        for prefilter in (True, False):
+            got = [r.title for r in parse_reports(read_paths([str(path)], prefilter=prefilter))]
+            assert got == text, (case.name, prefilter)
