@@ -86,6 +86,9 @@ _COMMAND_RE = re.compile(
     r"uname|awk|sed|sort|modprobe|insmod|rmmod|echo|python3?|\./)"
 )
 _LINENO_RE = re.compile(r"\s{0,8}\d{1,7}(?:\t|\s{1,8}(?=" + _STAMP + r"|<\d>))")
+#: A line number whose tab became blanks (a quoted ``cat -n`` in a mail): only before a line
+#: that starts like a kernel line.
+_LINENO_BLANKS_RE = re.compile(r"\s{0,8}\d{1,7} {1,8}")
 _ANDROID_RE = re.compile(
     r"\s{0,8}\d{1,10}\.\d{6}:\s{1,8}<\d>\s{1,8}\(\d\d-\d\d \d\d:\d\d:\d\d\.\d{1,9}\)\s"
 )
@@ -119,6 +122,13 @@ _INDENT_RE = re.compile(r"[ \t]{1,64}(?=" + _STAMP + r"|<\d>\[|" + _MON + r" [ \
 _BLANK_RUN_RE = re.compile(r" {8,}")
 _STAMP_AT_RE = re.compile(r"(?:<\d>)?" + _STAMP)
 _PAGER_MARK_RE = re.compile(r"\s{8}\[\d{1,7}/\d{1,7}\]\s{0,8}$")
+
+#: How the lines of a report start (after line numbers whose tab became blanks).
+_LINE_START_RE = re.compile(
+    r"[A-Z][\w -]{0,30}:|Kernel panic|kernel BUG|Kernel BUG|Unable to handle|general protection"
+    r"|invalid opcode|-{4,}\[ cut here|---\[ end|={8,}|</?(?:TASK|IRQ|NMI|EOI|SOFTIRQ)>"
+    r"|(?:\? )?[A-Za-z_][\w.]{0,127}\+0x[0-9a-f]"
+)
 
 #: Characters a line with debris can start with (any other line is passed over at once).
 _DEBRIS_FIRST = frozenset("`~>$#[ \t0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZk")
@@ -174,6 +184,9 @@ def _one_pass(text: str) -> tuple[str | None, str] | None:
             return text[m.end():], "Android kernel log prefix"
         m = _LINENO_RE.match(text)
         if m and not _CONSOLE_LINE_RE.match(text):
+            return text[m.end():], "line numbers"
+        m = _LINENO_BLANKS_RE.match(text)
+        if m and _LINE_START_RE.match(text, m.end()):
             return text[m.end():], "line numbers"
         m = _CLOCK_RE.match(text)
         if m:
