@@ -207,8 +207,15 @@ def test_prose_is_never_a_crash(prose: str) -> None:
 
 def test_level_tag_is_not_a_header() -> None:
     """A collector's "INFO:" tag before an ordinary kernel line opens no report."""
-    text = "INFO: [    1.000000] usb 1-1: new high-speed USB device number 2 using xhci_hcd\n"
+    text = (
+        "INFO: [    1.000000] usb 1-1: new high-speed USB device number 2 using xhci_hcd\n"
+        "INFO: usb 1-1: New USB device found, idVendor=0bda, idProduct=8179\n"
+        "WARN: e1000e 0000:00:19.0 eth0: Detected Hardware Unit Hang\n"
+        "WARNING: r8169 0000:03:00.0 eth0: rtl_rxtx_empty_cond == 0 (loop: 42, delay: 100).\n"
+    )
     assert list(parse_reports(parse_text(text))) == []
+    kernel_info = "INFO: task kworker/0:1:12 blocked for more than 120 seconds.\n"
+    assert clean_line(kernel_info.strip()) is None
     assert clean_line("INFO: [    1.000000] usb 1-1: new device") is not None
 
 

@@ -99,7 +99,10 @@ _CLOCK_RE = re.compile(
 _LEVEL_TAG_RE = re.compile(
     r"(?:INFO|WARN|WARNING|ERROR|ERR|CRIT|CRITICAL|DEBUG|NOTICE|ALERT|EMERG|FATAL)\s{0,4}:\s{1,4}"
     r"(?=" + _STAMP + r"|<\d>\[|(?:BUG|WARNING|INFO|Oops|Kernel panic|kernel BUG|Kernel BUG"
-    r"|Unable to handle|general protection|Internal error|Call Trace|RIP|Code): )"
+    r"|Unable to handle|general protection|Internal error|Call Trace|RIP|Code): "
+    # an ordinary driver message ("usb 1-1: ...", "e1000e 0000:00:19.0 eth0: ..."): the
+    # kernel's own INFO:/WARNING: lines never go on like that
+    r"|[a-z][\w-]{1,24}(?: [\w.:-]{1,32}){0,2}: )"
 )
 _CONSOLE_NAME_RE = re.compile(r"\[[A-Za-z][\w.-]{0,31}/[\w.-]{1,32}\] ?")
 _DMESG_H_RE = re.compile(
