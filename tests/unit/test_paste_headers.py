@@ -131,6 +131,39 @@ def test_oops_only_paste_is_named_by_its_pc(die: str, tmp_path: Path) -> None:
     assert _syzparse(text, tmp_path) in (None, [])
 
 
+@pytest.mark.parametrize(
+    ("cr2", "bug_line", "title"),
+    [
+        (
+            "0000000000000010",
+            "BUG: kernel NULL pointer dereference, address: 0000000000000010",
+            "BUG: unable to handle kernel NULL pointer dereference in pmc_core_probe",
+        ),
+        (
+            "ffffc9000096b818",
+            "BUG: unable to handle page fault for address: ffffc9000096b818",
+            "BUG: unable to handle kernel paging request in pmc_core_probe",
+        ),
+    ],
+)
+def test_x86_oops_only_paste_named_by_its_fault_address(
+    cr2: str, bug_line: str, title: str, tmp_path: Path
+) -> None:
+    """With the registers pasted, CR2 (the faulting address) says which page fault it was,
+    as the kernel decides it (below one page: a NULL pointer dereference): the title is the
+    one syzkaller gives the whole report, BUG line included."""
+    regs = (
+        "[    3.456406] CS:  0010 DS: 0000 ES: 0000 CR0: 0000000080050033\n"
+        f"[    3.456407] CR2: {cr2} CR3: 000000012cc10005 CR4: 00000000001706e0\n"
+    )
+    # as on bare metal (syzkaller reads no frame from a Xen PV guest's "RIP: e030:")
+    oops_only = OOPS_ONLY.replace("e030:", "0010:").replace("e02b:", "0018:") + regs
+    (report,) = _reports(oops_only)
+    assert report.title == title
+    whole = f"[    3.456350] {bug_line}\n" + oops_only
+    assert _syzparse(whole, tmp_path) in (None, [title])
+
+
 def test_oops_line_continues_a_report() -> None:
     """With its BUG line, the same report is one report with syzkaller's title."""
     case = CASES["028"]

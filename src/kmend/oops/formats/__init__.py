@@ -50,6 +50,10 @@ _NMI_SKIP = (
     r"^show_regs",
     r"^arch_trigger_cpumask_backtrace",
 )
+#: The x86 die line of a page fault: "Oops: 0000 [#1] SMP", "Oops: Oops: 0002 [#1]" (6.11+),
+#: "Oops: 0000 [1] SMP" (2.6).
+_OOPS_X86 = r"^\s{0,16}Oops: (?:Oops: )?[0-9a-f]{4} \[#?\d{1,4}\][^\n]*\n"
+
 _HARD_LOCKUP = (
     F(
         r"(?:detected hard LOCKUP|Hard LOCKUP)",
@@ -77,7 +81,21 @@ GROUPS: dict[str, tuple[Format, ...]] = {
     ),
     "detected hard LOCKUP": _HARD_LOCKUP,
     "Hard LOCKUP": _HARD_LOCKUP,
+    # An x86 die line "Oops: <error code>" comes from a page fault whose "BUG: unable to
+    # handle ..." line was not pasted; the kernel called it a NULL pointer dereference when
+    # the faulting address (CR2) was below one page, else a paging request: the same title
+    # as the whole report gets.  Other architectures' die lines name no address here.
     "Oops": (
+        F(
+            _OOPS_X86 + r"(?:[^\n]*\n){1,60}?[^\n]*\bCR2: 0{0,13}[0-9a-f]{1,3}\b",
+            "BUG: unable to handle kernel NULL pointer dereference in {frame}",
+            alt=BAD,
+        ),
+        F(
+            _OOPS_X86 + r"(?:[^\n]*\n){1,60}?[^\n]*\bCR2: [0-9a-f]{8,16}\b",
+            "BUG: unable to handle kernel paging request in {frame}",
+            alt=BAD,
+        ),
         F(
             r"^\s{0,16}Oops(?:\[#?\d{1,4}\]|[^\n]{0,120}?\[#?\d{1,4}\])",
             "Oops in {frame}",
