@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from conftest import shared_dir
-from kmend.logs import parse_text
+from kmend.logs import parse_text, read_paths
 from kmend.oops import CrashReport, parse_reports
 from kmend.oops.headers import find_header, starts_second_crash
 from paste_cases import load_cases
@@ -250,3 +250,17 @@ def test_vendor_kernel_bug_is_one_report(tmp_path: Path) -> None:
 def test_vendor_kernel_bug_with_symbol_keeps_syzkallers_title() -> None:
     case = CASES["060"]
     assert [r.title for r in _reports(case.raw)] == [case.expected]
+
+
+def test_hard_lockup_found_by_the_prefilter(tmp_path: Path) -> None:
+    """The needle prefilter keeps a hard-lockup report that has no other crash word."""
+    noise = "".join(
+        f"Dec 23 00:51:{i % 60:02d} host kernel: [ {i}.000000] eth0: link up\n" for i in range(5000)
+    )
+    lockup = "".join(
+        f"Dec 23 00:52:00 host kernel: {line}\n" for line in HARD_LOCKUP.splitlines()
+    )
+    path = tmp_path / "messages"
+    path.write_text(noise + lockup + noise, encoding="utf-8")
+    reports = list(parse_reports(read_paths([str(path)], prefilter=True)))
+    assert [r.title for r in reports] == ["watchdog: hard LOCKUP in mlx5_eq_comp_int"]
