@@ -87,6 +87,14 @@ VARIANTS: dict[str, tuple[str, Callable[[list[str]], list[str]]]] = {
         lambda ls: [f"  1276.{i:06d}:   <6> (01-28 07:22:33.{i:09d}) {x}" for i, x in enumerate(ls)],
     ),
     "ci-clock": ("clock prefix", lambda ls: ["16:56:35 " + x for x in _stamped(ls)]),
+    "dmesg-T-de": (
+        "dmesg -T stamps with non-English names",
+        lambda ls: ["[Mi Okt 12 10:11:12 2022] " + x for x in ls],
+    ),
+    "web-nbsp": (
+        "non-breaking and zero-width spaces",
+        lambda ls: [x.replace(" ", "\xa0", 3) for x in _stamped(ls)],
+    ),
     "fences": (
         "backticks",
         lambda ls: ["Here is what dmesg says:", "", "```", "`" + _stamped(ls)[0], *_stamped(ls)[1:], "```"],

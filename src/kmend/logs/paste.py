@@ -20,7 +20,9 @@ The rules, at the start of a line (applied repeatedly, in this order):
   console names (``[guest0/uart0] ``), level tags (``INFO:``/``WARN:``/``CRIT:`` before a
   console stamp or a crash line: never read as the kernel's own ``INFO:``), OpenWrt
   ``logread`` prefixes,
-  ``dmesg -H`` stamps (``[Mar 8 17:07]``, ``[  +0.000005]``), syslogd wall broadcasts;
+  ``dmesg -H`` stamps (``[Mar 8 17:07]``, ``[  +0.000005]``), ``dmesg -T`` stamps in another
+  language (``[Mi Okt 12 10:11:12 2022]``: rewritten in English), syslogd wall broadcasts;
+* non-breaking and zero-width spaces of text copied from a web page;
 * bare ``kernel:`` / `` kernel:[ 1150.9] `` prefixes with no host, and a syslog time with no
   host (``Feb 4 16:15:15 kernel: ``);
 * journal and syslog prefixes with a non-English month name (``июл 27 10:11:12 host kernel:``,
@@ -40,6 +42,7 @@ Every pattern is linear: no nested or adjacent unbounded quantifiers that can ba
 
 from __future__ import annotations
 
+import datetime
 import re
 from typing import NamedTuple
 
@@ -105,6 +108,10 @@ _LEVEL_TAG_RE = re.compile(
     r"|[a-z][\w-]{1,24}(?: [\w.:-]{1,32}){0,2}: )"
 )
 _CONSOLE_NAME_RE = re.compile(r"\[[A-Za-z][\w.-]{0,31}/[\w.-]{1,32}\] ?")
+_DMESG_T_FOREIGN_RE = re.compile(
+    r"\[[^\W\d_]{2,4}\.? (?P<mon>[^\W\d_]{3,5})\.? {1,2}(?P<day>\d{1,2}) "
+    r"(?P<hms>\d\d:\d\d:\d\d) (?P<year>\d{4})\] ?"
+)
 _DMESG_H_RE = re.compile(
     r"\[(?:[A-Z][a-z]{2} ?\d{1,2} \d\d:\d\d(?::\d\d)?|\s{0,8}\+\d{1,6}\.\d{6})\] ?"
 )
@@ -160,6 +167,25 @@ def _foreign_month(text: str) -> tuple[str, str] | None:
     return english + text[m.start("rest"):], "journal prefix with a non-English month name"
 
 
+def _foreign_dmesg_t(text: str) -> str | None:
+    """A ``dmesg -T`` stamp printed in another language (``[Mi Okt 12 10:11:12 2022]``),
+    rewritten in English so that the container parser reads the time."""
+    m = _DMESG_T_FOREIGN_RE.match(text)
+    if m is None:
+        return None
+    month = FOREIGN_MONTHS.get(m["mon"].lower())
+    if month is None or m["mon"] in _ENGLISH_SET:
+        return None
+    try:
+        day = datetime.date(int(m["year"]), month, int(m["day"]))
+    except ValueError:
+        return None
+    weekday = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")[day.weekday()]
+    return f"[{weekday} {_ENGLISH[month - 1]} {day.day:2d} {m['hms']} {m['year']}] " + text[
+        m.end():
+    ]
+
+
 def _one_pass(text: str) -> tuple[str | None, str] | None:
     """Apply the first rule that recognises the start of *text*: (new text or None, rule)."""
     first = text[:1]
@@ -201,6 +227,9 @@ def _one_pass(text: str) -> tuple[str | None, str] | None:
         m = _DMESG_H_RE.match(text)
         if m:
             return text[m.end():], "dmesg -H stamps"
+        stamp = _foreign_dmesg_t(text)
+        if stamp is not None:
+            return stamp, "dmesg -T stamps with non-English names"
     if first.isupper():
         m = _LEVEL_TAG_RE.match(text)
         if m:
@@ -232,14 +261,21 @@ def clean_line(text: str) -> Cleaned | None:
     """*text* without its paste debris, or None when it carries none that is known here."""
     if not text:
         return None
+    rules: list[str] = []
+    if "\xa0" in text or "\u200b" in text or text[0] == "\ufeff":
+        # copied from a web page: non-breaking spaces in stamps and indentation
+        text = text.replace("\xa0", " ").replace("\u200b", "").lstrip("\ufeff")
+        rules.append("non-breaking and zero-width spaces")
+        if not text:
+            return Cleaned(("",), tuple(rules))
     first = text[0]
     if first == "[" and text[1:2] in _STAMP_SECOND and "+" not in text[:14]:  # printk stamp
-        return _clean_tail(text, ()) if "        " in text else None
+        padded = "        " in text
+        return _clean_tail(text, tuple(rules)) if padded or rules else None
     if first not in _DEBRIS_FIRST and not first.isalpha() and "@" not in text[:64]:
-        return _clean_tail(text, ())
+        return _clean_tail(text, tuple(rules))
     if first == "<" and _CONSOLE_LINE_RE.match(text):
-        return _clean_tail(text, ())
-    rules: list[str] = []
+        return _clean_tail(text, tuple(rules))
     for _ in range(8):
         got = _one_pass(text)
         if got is None:
