@@ -86,7 +86,20 @@ class LineParser:
                     for line in cleaned.lines:
                         self._segment(out, piece, k, line, parse_outer(line), debris=cleaned.rules)
                     continue
-            self._segment(out, piece, k, seg, outer, debris=())
+            # the common case, inline (this loop runs for every line of every log)
+            if outer.kind == "none":
+                prev = self._last_outer
+                if prev is not None and (k > 0 or piece.cont):
+                    outer = Outer(
+                        prev.kind, prev.host, prev.timestamp, prev.kernel, prev.level,
+                        None, seg,
+                    )  # fmt: skip
+            else:
+                self._last_outer = outer
+            if outer.kind == "kmsg":
+                self._after_kmsg = True
+            if outer.kernel:
+                self._message(out, piece.lineno, outer, outer.body, escapes=True)
         return out
 
     def _segment(
@@ -99,7 +112,8 @@ class LineParser:
         *,
         debris: tuple[str, ...],
     ) -> None:
-        """The LogLines of one syslog-prefixed piece *seg* (the *k*-th) of a physical line."""
+        """The LogLines of one syslog-prefixed piece *seg* (the *k*-th) of a physical line,
+        cleaned of paste debris (the same steps as the common case inline in :meth:`_parse`)."""
         if outer.kind == "none":
             prev = self._last_outer
             if prev is not None and (k > 0 or piece.cont):
