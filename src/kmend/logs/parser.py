@@ -20,12 +20,14 @@ from kmend.logs.paste import WRAPPED, clean_line, continues
 class LineParser:
     """Parse the lines of one source in order (call :meth:`reset` after skipping lines)."""
 
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, host: str | None = None) -> None:
         self.source = source
+        #: the host of lines whose container names none (a per-host directory's name)
+        self.host = host
         self._last_outer: Outer | None = None
         self._after_kmsg = False
-        #: The previous line's records, held back one line: the next line may be the rest of
-        #: it, cut by a mail client's hard wrap (``kmend.logs.paste.continues``).
+        #: The previous line's records, held back one line by :meth:`push`: the next line may
+        #: be the rest of it, cut by a mail client's hard wrap (``kmend.logs.paste.continues``).
         self._held: list[LogLine] = []
         self._held_raw = ""
 
@@ -41,10 +43,11 @@ class LineParser:
         held, self._held, self._held_raw = self._held, [], ""
         return held
 
-    def feed(self, piece: Piece) -> list[LogLine]:
-        """The LogLines of the line before *piece*: each line is held back until the next one
-        shows whether it was cut by a hard wrap (then the two are one record)."""
-        out = self._parse(piece)
+    def push(self, piece: Piece) -> list[LogLine]:
+        """Stream *piece*: the LogLines of the line before it are returned, as each line is
+        held back until the next one shows whether it was cut by a hard wrap (then the two
+        are one record).  Call :meth:`flush` at the end of the input."""
+        out = self.feed(piece)
         held = self._held
         if len(out) == 1 and held and not piece.cont:
             line = out[0]
@@ -64,8 +67,9 @@ class LineParser:
         self._held_raw = piece.text
         return held
 
-    def _parse(self, piece: Piece) -> list[LogLine]:
-        """The LogLines of one line (or one piece of an over-long line)."""
+    def feed(self, piece: Piece) -> list[LogLine]:
+        """The LogLines of one line (or one piece of an over-long line), at once (no hard-wrap
+        re-joining: :meth:`push` does that)."""
         out: list[LogLine] = []
         text = piece.text
         if not piece.cont:
@@ -76,7 +80,7 @@ class LineParser:
         if looks_like_json_entry(text):
             entry = parse_json_line(text)
             if entry is not None:
-                return self.flush() + self.feed_entry(piece.lineno, entry)
+                return self.feed_entry(piece.lineno, entry)
         for k, seg in enumerate(split_prefixes(text)):
             outer = parse_outer(seg)
             if outer.kind == "none" or (outer.host and outer.host[-1] == ":"):
@@ -137,7 +141,7 @@ class LineParser:
                 entry.message,
             )  # fmt: skip
             for line in entry.message.split("\n"):
-                self._message(out, lineno, outer, line, escapes=False)
+                self._message(out, lineno, outer, line, escapes=False, boot=entry.boot)
         return out
 
     def _message(
@@ -148,6 +152,7 @@ class LineParser:
         body: str,
         *,
         escapes: bool,
+        boot: str | None = None,
         debris: tuple[str, ...] = (),
     ) -> None:
         if not escapes:
@@ -164,6 +169,7 @@ class LineParser:
                 uptime = con.uptime if con.uptime is not None else outer.uptime
                 for line in split_landmarks(con.text):
                     out.append(LogLine(
-                        self.source, lineno, outer.host, outer.timestamp, context, line,
-                        uptime=uptime, level=level, debris=debris,
+                        self.source, lineno, outer.host or self.host, outer.timestamp,
+                        context, line,
+                        uptime=uptime, level=level, boot=boot, debris=debris,
                     ))  # fmt: skip

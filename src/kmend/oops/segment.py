@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 
 from kmend.logs.model import LogLine
-from kmend.logs.needles import REPORT_SPAN_LINES
+from kmend.logs.needles import END_TRACE, REPORT_SPAN_LINES, TAIL_LINES, continues_tail
 from kmend.oops.extract import PANIC_LINE, PREFIX_LINES_TASK, collect_region
 from kmend.oops.headers import REPLAYING, HeaderHit, find_header, starts_second_crash
 from kmend.oops.model import CrashReport
@@ -24,18 +24,11 @@ MAX_REPORT_LINES = 1500
 #: A report whose stream printed nothing for this many log lines is over (other hosts kept
 #: writing, or the prefilter skipped ahead): this bounds memory and work per report.
 MAX_SPAN_LINES = REPORT_SPAN_LINES
-TAIL_LINES = 60
 TRIM_AT = 8192
 NESTED_SECONDS = 5.0
 
-END_TRACE = "---[ end trace"
 #: The separator line printed just before a report's header ("cut here", "=====").
 _SEPARATOR_RE = re.compile(r"\s{0,8}(?:-{4,}\[ cut here \]|={20,}|8<-{3,} cut here)")
-_TAIL_RE = re.compile(
-    r"^\s*(?:$|RIP|EIP|RSP|R[A-Z0-9]{1,2}:|FS:|CS:|CR2:|DR\d|Code:|Kernel panic|Kernel Offset|"
-    r"---\[ end Kernel panic|Rebooting in|PKRU:|note: |Fixing recursive fault|"
-    r"Dumping ftrace|\(ftrace buffer empty\)|Shutting down cpus|pc : |lr : |sp : |x\d+:)"
-)
 
 
 @dataclass
@@ -61,10 +54,14 @@ def _with_debris_notes(report: CrashReport, lines: list[LogLine]) -> CrashReport
 
 
 def is_bare(line: LogLine) -> bool:
-    """A line with no container at all (no printk stamp, level, caller id or syslog prefix):
-    text pasted on its own, where a header must start a kernel line to count."""
-    return line.uptime is None and line.timestamp is None and line.level is None and (
-        line.context is None and line.host is None
+    """A line with no container at all (no printk stamp, level, caller id or syslog prefix;
+    a host may still come from a per-host directory's name): text pasted on its own, where a
+    header must start a kernel line to count."""
+    return (
+        line.uptime is None
+        and line.timestamp is None
+        and line.level is None
+        and line.context is None
     )
 
 
@@ -164,7 +161,7 @@ class _Segmenter:
                 rep = None
             elif rep.tail >= 0:
                 rep.tail += 1
-                continuing = hit is not None or bool(_TAIL_RE.match(line.text))
+                continuing = hit is not None or continues_tail(line.text)
                 if not continuing or rep.tail > TAIL_LINES:
                     yield from self._close(rep, index)
                     rep = None
