@@ -19,7 +19,8 @@ class LogLine:
     year (``kmend.logs.when`` turns them into instants).  ``uptime`` is the printk time in
     seconds since boot (monotonic, never mixed with wall-clock time) when the line carried
     one.  ``context`` is the printk caller id (``T123`` or ``C3``) or None.  ``boot`` is
-    the journal's ``_BOOT_ID`` of the line's boot, when it came from a journal.
+    the journal's ``_BOOT_ID`` of the line's boot, when it came from a journal.  ``debris``
+    names the paste-debris rules (``kmend.logs.paste``) that fired on the line, if any.
     """
 
     source: str
@@ -31,3 +32,4 @@ class LogLine:
     uptime: float | None = None
     level: int | None = None
     boot: str | None = None
+    debris: tuple[str, ...] = ()

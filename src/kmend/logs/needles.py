@@ -34,6 +34,7 @@ PREFILTER_NEEDLES: tuple[bytes, ...] = (
     b"cut here",
     b"Booting the kernel",
     b"SYZF",
+    b"LOCKUP",  # the NMI watchdog's "Watchdog detected hard LOCKUP on cpu N"
 )
 
 #: How many lines before a needle hit the reader must keep (report prefix, syzkaller keeps 50

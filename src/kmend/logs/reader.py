@@ -35,13 +35,15 @@ def _zstd_error() -> tuple[type[BaseException], ...]:
 def _lines_of(blocks: Iterator[Block | None], parser: LineParser) -> Iterator[LogLine]:
     for block in blocks:
         if block is None:
+            yield from parser.flush()
             parser.reset()
             continue
-        feed = parser.feed
+        feed = parser.push
         for piece in block_pieces(block):
             out = feed(piece)
             if out:
                 yield from out
+    yield from parser.flush()
 
 
 #: Let the prefilter run in a forked second process for inputs larger than one block.
@@ -120,9 +122,10 @@ def parse_text(text: str, source: str = "<text>") -> Iterator[LogLine]:
             parts = split_long(line.encode("utf-8", "surrogatepass"))
             for i, part in enumerate(parts):
                 text = part.decode("utf-8", "replace")
-                yield from parser.feed(Piece(lineno, text, i > 0))
+                yield from parser.push(Piece(lineno, text, i > 0))
             continue
-        yield from parser.feed(Piece(lineno, line))
+        yield from parser.push(Piece(lineno, line))
+    yield from parser.flush()
 
 
 def read_paths(
