@@ -162,3 +162,28 @@ def test_check_enforcement_on_real_modules(hello: Path, tmp_path: Path,
     # a missing certificate file is a one-line input error
     assert main(["check", str(signed), "--kernel", K47, "--cert",
                  str(tmp_path / "nope.der")]) == 4
+
+
+def test_check_trusts_the_dkms_key_of_the_root(hello: Path, tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """Without --cert, the root's /var/lib/dkms/mok.pub (DER, as DKMS writes it) is trusted."""
+    root = tmp_path / "root"
+    dkms = root / "var/lib/dkms"
+    dkms.mkdir(parents=True)
+    key, cert = _openssl_key(dkms, "DKMS module signing key")
+    key.rename(dkms / "mok.key")
+    cert.rename(dkms / "mok.pub")
+    signed = tmp_path / "hello.ko"
+    # no --key/--cert: kmend sign finds DKMS's key under --root
+    assert main(["sign", str(hello), "-o", str(signed), "--root", str(root)]) == 0
+    assert _modinfo(signed, "signer") == "DKMS module signing key"
+    capsys.readouterr()
+    code = main(["check", str(signed), "--kdir", str(kdir_of(K47)), "--root", str(root),
+                 "--secure-boot", "--json"])
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 0 and doc["signature_check"]["result"] == "ok"
+    code = main(["check", str(signed), "--kdir", str(kdir_of(K47)), "--root", str(tmp_path),
+                 "--secure-boot", "--json"])
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 1 and doc["first_error"] == (
+        "Loading of module with unavailable key is rejected")

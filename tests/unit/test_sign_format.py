@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kmend.errors import InputError, StateError, UsageError
 from kmend.ko.signature import (
@@ -188,3 +190,57 @@ def test_cli_new_key_says_how_to_enroll(tmp_path: Path, capsys: pytest.CaptureFi
     assert main(["sign", str(plain), "--root", str(tmp_path)]) == 3
     assert plain.read_bytes() == FAKE_ELF
     assert main(["sign", str(plain), "--key", str(tmp_path / "keys/kmend-signing.key")]) == 2
+
+
+@settings(max_examples=300, deadline=None)
+@given(tail=st.binary(max_size=600), sig_len=st.integers(0, 2**32 - 1),
+       id_type=st.integers(0, 255))
+def test_hostile_trailers_never_raise(tail: bytes, sig_len: int, id_type: int) -> None:
+    data = FAKE_ELF[:64] + tail + bytes([0, 0, id_type, 0, 0, 0, 0, 0]) + struct.pack(
+        ">I", sig_len) + MAGIC
+    _body, sig = split_signature(data)
+    assert sig is not None
+    assert verify(data, []).result in {NOKEY, "badmsg", "nopkg", REJECTED}
+
+
+@pytest.fixture(scope="module")
+def signed_once(keys: tuple[Path, Path, Path]) -> tuple[bytes, list[x509.Certificate]]:
+    key, cert, _ = keys
+    return sign_bytes(FAKE_ELF, key, cert, "sha256")[0], load_certs([cert])
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_corrupted_signatures_never_raise(
+        signed_once: tuple[bytes, list[x509.Certificate]], data: st.DataObject) -> None:
+    """Any byte of the blob or trailer flipped: a verdict, never an exception; a flip in
+    the RSA signature value itself (the blob's last 256 bytes) is always refused.  (Some
+    flips are harmless to the kernel too, e.g. in the digest algorithm's ANY parameters.)"""
+    signed, certs = signed_once
+    start = len(FAKE_ELF)
+    pos = data.draw(st.integers(start, len(signed) - len(MAGIC) - 1))
+    flip = data.draw(st.integers(1, 255))
+    bad = signed[:pos] + bytes([signed[pos] ^ flip]) + signed[pos + 1 :]
+    split_signature(bad)
+    result = verify(bad, certs).result
+    sig_value = range(len(signed) - len(MAGIC) - 12 - 256, len(signed) - len(MAGIC) - 12)
+    if pos in sig_value:
+        assert result == REJECTED
+
+
+def test_kernel_shape_checks(signed_once: tuple[bytes, list[x509.Certificate]]) -> None:
+    signed, certs = signed_once
+    trailer_at = len(signed) - len(MAGIC) - 12
+
+    def poke(offset: int, value: int) -> bytes:
+        return signed[:offset] + bytes([value]) + signed[offset + 1 :]
+
+    # struct module_signature: id_type 1 (X509) -> -ENOPKG, pr_err; non-zero algo -> -EBADMSG
+    v = verify(poke(trailer_at + 2, 1), certs)
+    assert (v.result, v.kernel_message) == (
+        "nopkg", "module: not signed with expected PKCS#7 message")
+    v = verify(poke(trailer_at, 1), certs)
+    assert (v.result, v.kernel_message) == (
+        "badmsg", "module: PKCS#7 signature info has unexpected non-zero params")
+    # the ContentInfo must be a SEQUENCE
+    assert verify(poke(len(FAKE_ELF), 0x31), certs).result == "badmsg"

@@ -58,6 +58,7 @@ HASHES: dict[str, type[hashes.HashAlgorithm]] = {
 _RSA = "1.2.840.113549.1.1.1"
 _ECDSA_PREFIXES = ("1.2.840.10045.4.",)
 _DATA = "1.2.840.113549.1.7.1"
+_SIGNED_DATA = "1.2.840.113549.1.7.2"
 _CN, _O = "2.5.4.3", "2.5.4.10"
 
 
@@ -186,38 +187,69 @@ class SignerInfo:
     skid: bytes = b""  # subject key identifier (CMS v3)
 
 
+def _want(el: tuple[int, int, int], *tags: int) -> tuple[int, int, int]:
+    if el[0] not in tags:
+        raise ValueError(f"DER tag {el[0]:#x} where {'/'.join(hex(t) for t in tags)} belongs")
+    return el
+
+
+def _int(blob: bytes, el: tuple[int, int, int]) -> int:
+    _want(el, 0x02)
+    return int.from_bytes(blob[el[1] : el[2]], "big", signed=True)
+
+
 def parse_pkcs7(blob: bytes) -> SignerInfo | None:
-    """The SignerInfo of a PKCS#7 SignedData; None where the DER is unreadable."""
+    """The first SignerInfo of a PKCS#7 SignedData; None where the DER does not have the
+    shape the kernel's ASN.1 decoder (crypto/asymmetric_keys/pkcs7.asn1) accepts."""
     try:
-        _t, c0, c1 = _tlv(blob, 0)  # ContentInfo
-        kids = _children(blob, c0, c1)
-        _t, e0, _e1 = kids[1]  # [0] EXPLICIT
-        _t, s0, s1 = _tlv(blob, e0)  # SignedData
-        signed = _children(blob, s0, s1)
-        version = int.from_bytes(blob[signed[0][1] : signed[0][2]], "big")
-        encap = _children(blob, signed[2][1], signed[2][2])
-        content_type = _oid(blob[encap[0][1] : encap[0][2]])
-        signer_infos = signed[-1]
-        first = _children(blob, signer_infos[1], signer_infos[2])[0]
+        top = _want(_tlv(blob, 0), 0x30)  # ContentInfo
+        if top[2] != len(blob):
+            raise ValueError("bytes after the ContentInfo")
+        kids = _children(blob, top[1], top[2])
+        if _oid(blob[_want(kids[0], 0x06)[1] : kids[0][2]]) != _SIGNED_DATA:
+            raise ValueError("not SignedData")
+        wrapper = _want(kids[1], 0xA0)  # [0] EXPLICIT
+        sd = _want(_tlv(blob, wrapper[1]), 0x30)  # SignedData
+        signed = _children(blob, sd[1], sd[2])
+        version = _int(blob, signed[0])
+        algs = _want(signed[1], 0x31, 0x30)  # digestAlgorithms: SET or SEQUENCE OF
+        for alg in _children(blob, algs[1], algs[2]):
+            _want(_children(blob, *_want(alg, 0x30)[1:])[0], 0x06)
+        encap = _children(blob, *_want(signed[2], 0x30)[1:])
+        content_type = _oid(blob[_want(encap[0], 0x06)[1] : encap[0][2]])
+        if len(encap) > 1:
+            raise ValueError("content embedded: a module signature is detached")
+        for extra in signed[3:-1]:
+            _want(extra, 0xA0, 0xA1)  # certificates, crls
+        signer_infos = _want(signed[-1], 0x31)
+        first = _want(_children(blob, signer_infos[1], signer_infos[2])[0], 0x30)
         info = _children(blob, first[1], first[2])
-        sid, digest_alg = info[1], info[2]
-        hash_oid = _children(blob, digest_alg[1], digest_alg[2])[0]
+        si_version = _int(blob, info[0])
+        sid = _want(info[1], 0x30, 0x80)
+        if (si_version, sid[0]) not in {(1, 0x30), (3, 0x80)} or (
+                (version == 1) != (si_version == 1)):
+            raise ValueError("SignedData-SignerInfo version mismatch")
+        digest_alg = _want(info[2], 0x30)
+        hash_oid = _want(_children(blob, digest_alg[1], digest_alg[2])[0], 0x06)
         hash_algo = _HASH_OIDS.get(_oid(blob[hash_oid[1] : hash_oid[2]]), "")
         rest = info[3:]
         has_authattrs = bool(rest) and rest[0][0] == 0xA0
         if has_authattrs:
             rest = rest[1:]
-        pkey_alg, sig_el = rest[0], rest[1]
-        pkey_oid_el = _children(blob, pkey_alg[1], pkey_alg[2])[0]
+        pkey_alg, sig_el = _want(rest[0], 0x30), _want(rest[1], 0x04)
+        for extra in rest[2:]:
+            _want(extra, 0xA1)  # unauthenticatedAttributes
+        pkey_oid_el = _want(_children(blob, pkey_alg[1], pkey_alg[2])[0], 0x06)
         pkey_oid = _oid(blob[pkey_oid_el[1] : pkey_oid_el[2]])
         signature = blob[sig_el[1] : sig_el[2]]
         issuer_der, serial, skid = b"", None, b""
         if sid[0] == 0x30:  # issuerAndSerialNumber
             issuer, serial_el = _children(blob, sid[1], sid[2])[:2]
+            _want(issuer, 0x30)
             signer = _name_attr(blob, issuer[1], issuer[2], _CN) or _name_attr(
                 blob, issuer[1], issuer[2], _O
             )
-            raw = blob[serial_el[1] : serial_el[2]]
+            raw = blob[_want(serial_el, 0x02)[1] : serial_el[2]]
             issuer_der = _element(blob, issuer)
             serial = int.from_bytes(raw, "big", signed=True)
         else:  # [0] subjectKeyIdentifier
@@ -226,7 +258,7 @@ def parse_pkcs7(blob: bytes) -> SignerInfo | None:
         key_id = ":".join(f"{b:02X}" for b in raw)
         return SignerInfo(version, content_type, signer, key_id, hash_algo, has_authattrs,
                           pkey_oid, signature, issuer_der, serial, skid)
-    except (ValueError, IndexError):
+    except (ValueError, IndexError, TypeError):
         return None
 
 
@@ -303,6 +335,7 @@ class Verification:
     key_id: str = ""
     hash_algo: str = ""
     cert_subject: str = ""  # the trusted certificate that matched
+    kernel_message: str = ""  # the line the kernel prints about it ("" when it prints none)
 
 
 def _matches(cert: x509.Certificate, info: SignerInfo) -> bool:
@@ -320,14 +353,26 @@ def verify(data: bytes, certs: Iterable[x509.Certificate]) -> Verification:
     """Verify the signature appended to module bytes *data* (decompressed) against *certs*,
     in the order the kernel does: trailer, PKCS#7 parse, module-signature rules, key
     lookup (-ENOKEY), then the signature itself (-EKEYREJECTED)."""
-    body, blob, id_type = split_raw(data)
-    if id_type is None:
+    if not data.endswith(MAGIC):
         return Verification(NODATA, "no signature appended")
-    if blob is None:
-        return Verification(BADMSG, "the signature trailer's lengths run past the file")
+    modlen = len(data) - len(MAGIC)
+    if modlen <= _STRUCT.size:
+        return Verification(BADMSG, "the file is shorter than a signature trailer")
+    algo, hsh, id_type, signer_len, key_len, sig_len = _STRUCT.unpack_from(
+        data, modlen - _STRUCT.size)
+    pad = data[modlen - _STRUCT.size + 5 : modlen - _STRUCT.size + 8]
+    if sig_len >= modlen - _STRUCT.size:
+        return Verification(BADMSG, "the signature length runs past the file")
     if id_type != PKEY_ID_PKCS7:
         return Verification(NOPKG, f"signature type {_ID_TYPES.get(id_type, id_type)} "
-                            "(the kernel verifies only PKCS#7)")
+                            "(the kernel verifies only PKCS#7)",
+                            kernel_message="module: not signed with expected PKCS#7 message")
+    if algo or hsh or signer_len or key_len or any(pad):
+        return Verification(BADMSG, "non-zero fields in struct module_signature",
+                            kernel_message="module: PKCS#7 signature info has unexpected "
+                            "non-zero params")
+    end = modlen - _STRUCT.size
+    body, blob = data[: end - sig_len], data[end - sig_len : end]
     info = parse_pkcs7(blob)
     if info is None:
         return Verification(BADMSG, "the PKCS#7 signature is not readable DER")
@@ -335,9 +380,11 @@ def verify(data: bytes, certs: Iterable[x509.Certificate]) -> Verification:
     if info.version not in (1, 3):
         return Verification(BADMSG, "Unsupported SignedData version", **base)
     if info.content_type != _DATA:
-        return Verification(REJECTED, "Invalid module sig (not pkcs7-data)", **base)
+        return Verification(REJECTED, "Invalid module sig (not pkcs7-data)",
+                            kernel_message="PKCS7: Invalid module sig (not pkcs7-data)", **base)
     if info.has_authattrs:
-        return Verification(REJECTED, "Invalid module sig (has authattrs)", **base)
+        return Verification(REJECTED, "Invalid module sig (has authattrs)",
+                            kernel_message="PKCS7: Invalid module sig (has authattrs)", **base)
     hash_cls = HASHES.get(info.hash_algo)
     if hash_cls is None:
         return Verification(NOPKG, "unsupported digest algorithm", **base)

@@ -20,7 +20,16 @@ from kmend.kernel.target import KernelTarget
 from kmend.ko.compressed import decompress
 from kmend.ko.model import ModuleFile
 from kmend.ko.reader import read_bytes
-from kmend.ko.signature import BADMSG, NODATA, NOKEY, NOPKG, OK, Verification, verify
+from kmend.ko.signature import (
+    BADMSG,
+    NODATA,
+    NOKEY,
+    NOPKG,
+    OK,
+    REJECTED,
+    Verification,
+    verify,
+)
 from kmend.loadcheck.advice import advice
 from kmend.loadcheck.enforcement import Enforcement, Trust
 from kmend.loadcheck.era import GPL_COMPATIBLE, Era, era_of
@@ -91,8 +100,6 @@ _INSMOD = "insmod: ERROR: could not insert module {name}: {error}"
 _EKEYREJECTED = "Key was rejected by service"
 _EPERM = "Operation not permitted"
 _EBADMSG = "Bad message"
-#: crypto/asymmetric_keys/pkcs7_verify.c pr_warn()s (prefixed "PKCS7: ")
-_PKCS7_WARNINGS = ("Invalid module sig (has authattrs)", "Invalid module sig (not pkcs7-data)")
 
 
 def _errno_note(st: _State, error: str) -> None:
@@ -129,6 +136,9 @@ def _check_signature(st: _State) -> bool:
     if not st.target.module_sig:
         return True
     result, detail = _signature_state(st)
+    said = st.verification.kernel_message if st.verification is not None else ""
+    if said and result != OK:
+        st.add("signature", ERROR if result in {BADMSG, REJECTED} else WARNING, said)
     if result == OK:
         if st.verification is not None and st.verification.result == OK:
             st.add("signature", WARNING, f"{st.mod_name}: {detail}", kernel=False)
@@ -137,9 +147,7 @@ def _check_signature(st: _State) -> bool:
                NOPKG: "module with unsupported crypto"}
     reason = reasons.get(result)
     if reason is None:
-        if detail in _PKCS7_WARNINGS:
-            st.add("signature", ERROR, f"PKCS7: {detail}")
-        else:
+        if not said:
             st.add("signature", ERROR, f"{st.mod_name}: the signature is refused "
                    f"({detail}); the kernel prints nothing", kernel=False)
         _errno_note(st, _EBADMSG if result == BADMSG else _EKEYREJECTED)

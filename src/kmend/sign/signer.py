@@ -20,8 +20,10 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs7
+from cryptography.x509.oid import NameOID
 
 from kmend.errors import InputError, UsageError
 from kmend.kernel.kconfig import parse_config
@@ -64,11 +66,7 @@ def hash_algo_of(kdir: Path) -> str | None:
     return None
 
 
-def _issuer_cn(cert_issuer: object) -> str:
-    from cryptography import x509
-    from cryptography.x509.oid import NameOID
-
-    assert isinstance(cert_issuer, x509.Name)
+def _issuer_cn(cert_issuer: x509.Name) -> str:
     for oid in (NameOID.COMMON_NAME, NameOID.ORGANIZATION_NAME):
         attrs = cert_issuer.get_attributes_for_oid(oid)
         if attrs:
@@ -150,8 +148,7 @@ def sign_module(ko: Path, key: Path, cert: Path, *, hash_algo: str | None = None
     except OSError as exc:
         raise InputError(f"{dest}: cannot write ({exc.strerror})",
                          "check the directory's permissions") from exc
-    body, blob, _ = split_raw(signed)
-    del body
+    _body, blob, _id_type = split_raw(signed)
     assert blob is not None
     certificate = load_cert(cert)
     serial = certificate.serial_number.to_bytes(
