@@ -7,9 +7,10 @@ from typing import Annotated
 
 import typer
 
-from kmend.cli.common import console_for, err_console
+from kmend.cli.common import console_for, err_console, write_stdout
 from kmend.errors import InputError, UsageError
 from kmend.jsonout import encode_at
+from kmend.logs.journalfile import JournalQuery
 from kmend.oops import CrashReport
 from kmend.triage.scan import scan
 
@@ -20,31 +21,55 @@ class _JsonStream:
 
     def __init__(self) -> None:
         self.count = 0
-        sys.stdout.write('{\n  "reports": [')
+        write_stdout('{\n  "reports": [')
 
     def report(self, rep: CrashReport) -> None:
-        sys.stdout.write(("," if self.count else "") + "\n    " + encode_at(rep, 2, 3))
+        write_stdout(("," if self.count else "") + "\n    " + encode_at(rep, 2, 3))
         self.count += 1
 
     def finish(self, groups: object) -> None:
         close = "\n  ]" if self.count else "]"
-        sys.stdout.write(close + ',\n  "groups": ' + encode_at(groups, 1, 3) + "\n}\n")
-        sys.stdout.flush()
+        write_stdout(close + ',\n  "groups": ' + encode_at(groups, 1, 3) + "\n}\n")
 
 
 def register(app: typer.Typer) -> None:
     @app.command("scan")
     def scan_cmd(
-        paths: Annotated[list[str], typer.Argument(help="log files, directories or - for stdin")],
+        paths: Annotated[
+            list[str] | None,
+            typer.Argument(help="log files, directories, journal files or - for stdin"),
+        ] = None,
         json_out: Annotated[
             bool, typer.Option("--json", help="one JSON document on stdout")
         ] = False,
+        journal: Annotated[
+            bool, typer.Option("--journal", help="read this machine's systemd journal")
+        ] = False,
+        boot: Annotated[
+            str | None,
+            typer.Option("--boot", help="journals: only this boot (0 current, -1 the one before)"),
+        ] = None,
+        since: Annotated[
+            str | None,
+            typer.Option("--since", help="journals: only entries since this time"),
+        ] = None,
     ) -> int:
         """Find every kernel crash in the logs and fold duplicates across hosts."""
-        if not paths:
-            raise UsageError("no path given", "give log files, directories or - for stdin")
+        paths = paths or []
+        if not paths and not journal:
+            raise UsageError(
+                "no path given", "give log files, directories or - for stdin, or --journal"
+            )
+        if journal and paths:
+            raise UsageError("--journal reads this machine's journal: give no paths with it", "")
+        query = None
+        if journal or boot is not None or since is not None:
+            query = JournalQuery(boot, since)
+        if query is not None:
+            query.check()
+        # JSON: each report written as soon as it is decoded, while the reader is still busy
         stream = _JsonStream() if json_out else None
-        result = scan(paths, stream.report if stream else None, keep=False)
+        result = scan(paths, stream.report if stream else None, journal=query, keep=False)
         for warning in result.warnings:
             print(f"kmend: warning: {warning}", file=sys.stderr)
         for err in result.errors:

@@ -1,19 +1,27 @@
 """Scan paths for crash reports and group them by signature.
 
+Report times are made instants here (``kmend.logs.when``): a year-less syslog stamp gets
+the year its file says, and the report's notes say how; first/last seen compare instants.
+
 Memory stays flat in the number of reports: a report is handed to the caller as soon as
 it is decoded and, unless asked, not kept; a group is built from a compact summary of
-its signature (count, hosts, times, releases, the indexes of its reports).
+its signature (count, hosts, first/last seen, releases, the indexes of its reports).
 """
 
 from __future__ import annotations
 
 from array import array
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 
 from kmend import progress
 from kmend.errors import InputError
 from kmend.logs import read_paths
+from kmend.logs.journalfile import JournalQuery
+from kmend.logs.model import LogLine
+from kmend.logs.reader import read_journal
+from kmend.logs.when import Reference, instant, iso, parse, reference
 from kmend.oops import CrashReport, parse_reports
 
 
@@ -30,6 +38,87 @@ class Group:
     reports: tuple[int, ...]
 
 
+@dataclass
+class ScanResult:
+    reports: list[CrashReport] = field(default_factory=list)  # only with keep=True
+    groups: list[Group] = field(default_factory=list)
+    errors: list[InputError] = field(default_factory=list)
+    warnings: list[InputError] = field(default_factory=list)
+    count: int = 0
+
+
+class Dater:
+    """Give reports their time as an instant (ISO 8601 with offset), noting inferences.
+
+    :meth:`watch` passes the log lines through and remembers the last full timestamp of
+    each source, the neighbour a year-less stamp takes its year from."""
+
+    def __init__(self) -> None:
+        self._refs: dict[str, Reference] = {}
+        self._full: dict[str, str] = {}  # source → last full timestamp seen in it
+
+    def watch(self, lines: Iterable[LogLine]) -> Iterator[LogLine]:
+        full = self._full
+        for line in lines:
+            ts = line.timestamp
+            if ts and ts[0] != "-":
+                full[line.source] = ts
+            yield line
+
+    def _ref(self, path: str) -> Reference:
+        ref = self._refs.get(path)
+        if ref is None:
+            if len(self._refs) > 4096:
+                self._refs.clear()
+            ref = self._refs[path] = reference(path)
+        return ref
+
+    def __call__(self, report: CrashReport) -> CrashReport:
+        if not report.timestamp:
+            return report
+        path = report.source.path if report.source else "-"
+        when, note = instant(report.timestamp, lambda: self._ref(path), self._full.get(path))
+        if when is None:
+            return report
+        notes = (*report.notes, note) if note else report.notes
+        return replace(report, timestamp=iso(when), notes=notes)
+
+
+def dated(lines: Iterable[LogLine]) -> Iterator[CrashReport]:
+    """The reports of *lines* with their times as instants (see :class:`Dater`)."""
+    dater = Dater()
+    for report in parse_reports(dater.watch(lines)):
+        yield dater(report)
+
+
+def iter_reports(
+    paths: Sequence[str],
+    errors: list[InputError],
+    journal: JournalQuery | None = None,
+    warnings: list[InputError] | None = None,
+) -> Iterator[CrashReport]:
+    """Reports from every path; an unreadable path is recorded in *errors* and skipped;
+    damaged compressed data (read up to the damage) is recorded in *warnings*.
+    With *journal* and no paths, the local journal is read."""
+    if journal is not None and not paths:
+        try:
+            yield from dated(read_journal([], "journal", journal))
+        except InputError as err:
+            errors.append(err)
+        return
+    on_warning = warnings.append if warnings is not None else None
+    for path in paths:
+        try:
+            yield from dated(
+                read_paths([path], prefilter=True, journal=journal, on_warning=on_warning)
+            )
+        except InputError as err:
+            errors.append(err)
+
+
+_Seen = tuple[datetime, str]  # an instant and the timestamp as written
+
+
 @dataclass(slots=True)
 class _Summary:
     """What a group needs of its reports, without the reports."""
@@ -38,8 +127,8 @@ class _Summary:
     module: str | None
     hosts: set[str] = field(default_factory=set)
     releases: set[str] = field(default_factory=set)
-    first_seen: str | None = None
-    last_seen: str | None = None
+    first: _Seen | None = None
+    last: _Seen | None = None
     indexes: array[int] = field(default_factory=lambda: array("Q"))
 
 
@@ -62,12 +151,13 @@ class Grouper:
             summary.releases.add(rep.kernel_release)
         if summary.module is None and rep.module:
             summary.module = rep.module
-        t = rep.timestamp
-        if t:
-            if summary.first_seen is None or t < summary.first_seen:
-                summary.first_seen = t
-            if summary.last_seen is None or t > summary.last_seen:
-                summary.last_seen = t
+        when = parse(rep.timestamp)
+        if when is not None and rep.timestamp:
+            seen = (when, rep.timestamp)
+            if summary.first is None or seen < summary.first:
+                summary.first = seen
+            if summary.last is None or seen > summary.last:
+                summary.last = seen
 
     def groups(self) -> list[Group]:
         """One group per signature, most frequent first."""
@@ -77,8 +167,8 @@ class Grouper:
                 title=s.title,
                 count=len(s.indexes),
                 hosts=tuple(sorted(s.hosts)),
-                first_seen=s.first_seen,
-                last_seen=s.last_seen,
+                first_seen=s.first[1] if s.first else None,
+                last_seen=s.last[1] if s.last else None,
                 module=s.module,
                 kernel_releases=tuple(sorted(s.releases)),
                 reports=tuple(s.indexes),
@@ -87,30 +177,6 @@ class Grouper:
         ]
         groups.sort(key=lambda g: (-g.count, g.title))
         return groups
-
-
-@dataclass
-class ScanResult:
-    reports: list[CrashReport] = field(default_factory=list)  # only with keep=True
-    groups: list[Group] = field(default_factory=list)
-    errors: list[InputError] = field(default_factory=list)
-    warnings: list[InputError] = field(default_factory=list)
-    count: int = 0
-
-
-def iter_reports(
-    paths: Sequence[str],
-    errors: list[InputError],
-    warnings: list[InputError] | None = None,
-) -> Iterator[CrashReport]:
-    """Reports from every path; an unreadable path is recorded in *errors* and skipped;
-    damaged compressed data (read up to the damage) is recorded in *warnings*."""
-    on_warning = warnings.append if warnings is not None else None
-    for path in paths:
-        try:
-            yield from parse_reports(read_paths([path], prefilter=True, on_warning=on_warning))
-        except InputError as err:
-            errors.append(err)
 
 
 def group_reports(reports: Sequence[CrashReport]) -> list[Group]:
@@ -124,16 +190,18 @@ def group_reports(reports: Sequence[CrashReport]) -> list[Group]:
 def scan(
     paths: Sequence[str],
     on_report: Callable[[CrashReport], None] | None = None,
+    journal: JournalQuery | None = None,
     *,
     keep: bool = True,
 ) -> ScanResult:
-    """Every report in *paths*, grouped; *on_report* sees each report as soon as it is
-    decoded (while the log reader is still searching the rest).  With ``keep=False`` the
-    reports are not kept in the result (memory flat in their number)."""
+    """Every report in *paths* (none, with *journal*: the local journal), grouped;
+    *on_report* sees each report as soon as it is decoded (while the log reader is still
+    searching the rest).  *journal* selects a boot or a time in journals.  With
+    ``keep=False`` the reports are not kept in the result (memory flat in their number)."""
     result = ScanResult()
     grouper = Grouper()
     with progress.task("scanning logs") as shown:
-        for report in iter_reports(paths, result.errors, result.warnings):
+        for report in iter_reports(paths, result.errors, journal, result.warnings):
             grouper.add(report)
             shown.note(f"{grouper.count} crash report(s)")
             if keep:
