@@ -91,6 +91,7 @@ def iter_stream(
     *host* is the host of lines whose container names none.
     """
     warn = on_warning or warn_stderr
+    parser: LineParser | None = None
     try:
         try:
             reader, _kind = decompressed(stream, source)
@@ -118,6 +119,8 @@ def iter_stream(
                 f"{source}: read error ({err.strerror or err})", "the lines before it were read"
             ) from None
     except DamagedInput as damage:
+        if parser is not None:
+            yield from parser.flush()  # the line held back for a possible continuation
         warn(damage)
 
 
