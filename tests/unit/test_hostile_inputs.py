@@ -295,3 +295,22 @@ def test_a_section_name_with_line_breaks_stays_on_one_line() -> None:
     with pytest.raises(InputError) as err:
         parse_module(bad, Path("x.ko"))
     assert "\n" not in str(err.value) and "section .mod\\x0ainf ends past the end" in str(err.value)
+
+
+# --- scan --json is streamed ---------------------------------------------------------------------
+
+
+def test_streamed_scan_json_is_the_same_document(tmp_path: Path) -> None:
+    """``scan --json`` writes each report as it is decoded; the document is byte for byte
+    the one written whole from the kept reports."""
+    from kmend.jsonout import dumps as dumps_doc
+    from kmend.triage.scan import scan
+
+    logs = sorted(hostile.CRASHES.glob("6.1.0-47-amd64/*.syslog.log"))[:6]
+    res = kmend("scan", "--json", *map(str, logs))
+    assert res.returncode == 0, res.stderr
+    whole = scan([str(p) for p in logs])
+    assert len(whole.reports) >= 6
+    expected = dumps_doc({"reports": whole.reports, "groups": whole.groups}, flat_below=3)
+    assert res.stdout == expected + "\n"
+    assert scan([str(p) for p in logs], keep=False).reports == []  # nothing kept
