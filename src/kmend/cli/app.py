@@ -12,6 +12,7 @@ import typer
 #: Verb modules, in the order ``kmend --help`` lists them.
 VERBS: tuple[str, ...] = (
     "scan",
+    "report",
     "show",
     "fixes",
     "backport",
