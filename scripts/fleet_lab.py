@@ -16,11 +16,14 @@ moved to a day of the host's own; after each crash a boot banner says the host r
     fleet_lab.py down DIR            stop the lab's sshd processes (by their pid files)
     fleet_lab.py recur DIR HOST      wait until HOST has an installed kmend fix, then log
                                      the same crash again (the health gate must see it)
+    fleet_lab.py trees DIR           sha256 of every host's module tree (JSON)
+    fleet_lab.py summary DIR OUT     the demo's result line (hosts' journals and trees)
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import shutil
@@ -33,9 +36,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "src"))
-
-from kmend.lab.kernels import reduced_tree  # noqa: E402
 
 CRASHES = REPO / "tests/data/crashes/6.1.0-47-amd64"
 K47, K57 = "6.1.0-47-amd64", "6.1.0-57-amd64"
@@ -95,6 +95,9 @@ def fix_source(lab: Path) -> Path:
 
 
 def up(lab: Path) -> dict[str, object]:
+    sys.path.insert(0, str(REPO / "src"))
+    from kmend.lab.kernels import reduced_tree
+
     lab.mkdir(parents=True, exist_ok=True)
     Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege separation dir
     key = lab / "id_ed25519"
@@ -149,7 +152,8 @@ def up(lab: Path) -> dict[str, object]:
     inventory += ["", "[fleet:vars]", "ansible_user=root",
                   f"ansible_ssh_private_key_file={key}",
                   f"ansible_ssh_common_args='{ssh_args}'",
-                  "ansible_python_interpreter=/usr/bin/python3", "kmend_preflight=false",
+                  "ansible_python_interpreter=/usr/bin/python3", "ansible_pipelining=true",
+                  "kmend_preflight=false",
                   "kmend_soak_seconds=3", ""]
     (lab / "inventory.ini").write_text("\n".join(inventory))
     src = fix_source(lab)
@@ -187,7 +191,9 @@ def down(lab: Path) -> int:
             os.kill(pid, signal.SIGTERM)
             stopped += 1
         pidfile.unlink(missing_ok=True)
-    for sock in lab.glob("cm-*"):
+    for sock in lab.glob("cm-*"):  # ssh connection masters (ControlPersist): ask them to exit
+        subprocess.run(["/usr/bin/ssh", "-o", f"ControlPath={sock}", "-O", "exit", "lab"], check=False,
+                       timeout=30, capture_output=True)
         sock.unlink(missing_ok=True)
     return stopped
 
@@ -210,18 +216,65 @@ def recur(lab: Path, host: str, timeout: float) -> None:
     raise SystemExit(f"fleet_lab: no install on {host} within {timeout:.0f}s")
 
 
+def tree_digest(tree: Path) -> dict[str, str]:
+    """Every file (sha256) and symlink of a module tree, by relative path."""
+    out: dict[str, str] = {}
+    for path in sorted(tree.rglob("*")):
+        rel = str(path.relative_to(tree))
+        if path.is_symlink():
+            out[rel] = "link:" + os.readlink(path)
+        elif path.is_file():
+            out[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
+        else:
+            out[rel] = "dir"
+    return out
+
+
+def trees(lab: Path) -> dict[str, dict[str, str]]:
+    return {name: tree_digest(lab / "hosts" / name / "root/lib/modules") for name, _, _ in HOSTS}
+
+
+def journals(lab: Path, host: str) -> list[dict[str, object]]:
+    root = lab / "hosts" / host / "root"
+    return [json.loads(p.read_text())
+            for p in sorted(root.glob("var/lib/kmend/txn/*/journal.json"))]
+
+
+def summary(lab: Path, out: Path, signatures: int, rerun_changed: int) -> dict[str, object]:
+    installed, rolled_back, untouched = [], [], []
+    for name, _, _ in HOSTS:
+        states = {str(j["state"]) for j in journals(lab, name)}
+        if "committed" in states:
+            installed.append(name)
+        elif "rolled-back" in states:
+            rolled_back.append(name)
+        elif not states:
+            untouched.append(name)
+    builds = sorted(str(p.relative_to(out)) for p in out.glob("build/*/src/*.ko"))
+    return {"hosts": len(HOSTS), "signatures": signatures, "builds": len(builds),
+            "installed": installed, "rolled_back": rolled_back, "untouched": untouched,
+            "rerun_changed": rerun_changed, "report": str(out / "report/index.html")}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("verb", choices=["up", "down", "recur"])
+    ap.add_argument("verb", choices=["up", "down", "recur", "trees", "summary"])
     ap.add_argument("lab", type=Path)
-    ap.add_argument("host", nargs="?")
+    ap.add_argument("host", nargs="?", help="recur: the host; summary: the output dir")
     ap.add_argument("--timeout", type=float, default=300)
+    ap.add_argument("--signatures", type=int, default=0)
+    ap.add_argument("--rerun-changed", type=int, default=0)
     args = ap.parse_args()
     lab = args.lab.resolve()
     if args.verb == "up":
         print(json.dumps(up(lab)))
     elif args.verb == "down":
         print(f"stopped {down(lab)} sshd")
+    elif args.verb == "trees":
+        print(json.dumps(trees(lab), sort_keys=True))
+    elif args.verb == "summary":
+        print(json.dumps(summary(lab, Path(args.host or ""), args.signatures,
+                                 args.rerun_changed)))
     else:
         if not args.host:
             ap.error("recur needs a HOST")
