@@ -41,7 +41,8 @@ echo "== triage" >&2
 play "$pb/triage.yml" >"$lab/triage.log" 2>&1 || { cat "$lab/triage.log" >&2; exit 1; }
 read -r signatures sig < <("$py" -c 'import json,sys; g=json.load(open(sys.argv[1]))["groups"]; print(len(g), g[0]["signature"])' "$out/triage.json")
 echo "   $signatures signature(s); fixing $sig (the most frequent)" >&2
-fix=(-e kmend_fix_source="$lab/fix/crashmod" -e kmend_module=crashmod -e "kmend_signature=$sig")
+fix=(-e kmend_fix_source="$lab/fix/crashmod" -e kmend_module=crashmod -e "kmend_signature=$sig"
+     -e '{"kmend_provenance": {"fix_subject": "crashmod: warn about the bad state instead of BUG()", "fix_evidence": "the BUG() at crashmod.c:42 named by the crash is the line the fix replaces"}}')
 
 echo "== rollout --check (nothing may change on any host)" >&2
 "$py" scripts/fleet_lab.py trees "$lab" >"$lab/trees-before.json"

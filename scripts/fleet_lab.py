@@ -192,8 +192,8 @@ def down(lab: Path) -> int:
             stopped += 1
         pidfile.unlink(missing_ok=True)
     for sock in lab.glob("cm-*"):  # ssh connection masters (ControlPersist): ask them to exit
-        subprocess.run(["/usr/bin/ssh", "-o", f"ControlPath={sock}", "-O", "exit", "lab"], check=False,
-                       timeout=30, capture_output=True)
+        subprocess.run(["/usr/bin/ssh", "-o", f"ControlPath={sock}", "-O", "exit", "lab"],
+                       check=False, timeout=30, capture_output=True)
         sock.unlink(missing_ok=True)
     return stopped
 
