@@ -36,7 +36,7 @@ from kmend.install import (
 )
 from kmend.install.model import STEP_RELOAD, InstallTransaction
 from kmend.install.modtree import read_modinfo
-from kmend.report.jsonout import dumps
+from kmend.jsonout import dumps
 
 EXIT_INTERNAL = 70
 LOGS = ("var/log/kern.log", "var/log/messages", "var/log/syslog")
