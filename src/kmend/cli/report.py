@@ -16,11 +16,11 @@ def register(app: typer.Typer) -> None:
     @app.command("report")
     def report_cmd(
         paths: Annotated[list[str], typer.Argument(help="log files or directories")],
-        out: Annotated[Path, typer.Option("-o", "--output", help="directory for the pages")],
+        out: Annotated[Path, typer.Option("-o", "--output", metavar="DIR", help="directory for the pages")],
         txn: Annotated[
             list[str] | None,
-            typer.Option("--txn", help="HOST=DIR: a host's root or its fetched install "
-                         "journals (repeatable)"),
+            typer.Option("--txn", metavar="HOST=DIR", help="a host's root or its fetched "
+                         "install journals (repeatable)"),
         ] = None,
         json_out: Annotated[
             bool, typer.Option("--json", help="one JSON document on stdout")
