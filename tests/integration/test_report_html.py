@@ -166,3 +166,17 @@ def test_report_rejects_a_file_as_output(fleet_logs: Path, tmp_path: Path) -> No
     assert rep.returncode == 4
     assert "Traceback" not in rep.stderr
     assert rep.stderr.count("\n") == 1
+
+
+def test_report_bad_txn_dirs_are_one_line(fleet_logs: Path, tmp_path: Path) -> None:
+    missing = run_kmend("report", str(fleet_logs), "-o", str(tmp_path / "r1"), "--txn",
+                        f"web1={tmp_path / 'nope'}")
+    assert missing.returncode == 4 and missing.stderr.count("\n") == 1
+    fake = tmp_path / "web1/var/lib/kmend/txn/x"
+    fake.mkdir(parents=True)
+    (fake / "journal.json").write_text('{"not": "a journal"}')
+    bad = run_kmend("report", str(fleet_logs), "-o", str(tmp_path / "r2"), "--txn",
+                    f"web1={tmp_path / 'web1'}")
+    assert bad.returncode == 4 and bad.stderr.count("\n") == 1
+    assert "Traceback" not in missing.stderr + bad.stderr
+    assert not (tmp_path / "r1").exists() and not (tmp_path / "r2").exists()

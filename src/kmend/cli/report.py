@@ -16,7 +16,9 @@ def register(app: typer.Typer) -> None:
     @app.command("report")
     def report_cmd(
         paths: Annotated[list[str], typer.Argument(help="log files or directories")],
-        out: Annotated[Path, typer.Option("-o", "--output", metavar="DIR", help="directory for the pages")],
+        out: Annotated[
+            Path, typer.Option("-o", "--output", metavar="DIR", help="directory for the pages")
+        ],
         txn: Annotated[
             list[str] | None,
             typer.Option("--txn", metavar="HOST=DIR", help="a host's root or its fetched "
