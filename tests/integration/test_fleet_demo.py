@@ -116,6 +116,16 @@ def test_check_mode_and_gate_in_the_logs(demo: tuple[Path, dict[str, object], st
     lab, _, _ = demo
     check = (lab / "check.log").read_text()
     assert "failed=0" in check
+    # --check --diff: the plan's old and new sha256 and vermagic of each host's module file
+    import hashlib
+
+    for rel in (K47, K57):
+        ko = lab / "out/build" / rel / "src/crashmod.ko"
+        vermagic = subprocess.run(["modinfo", "-F", "vermagic", str(ko)], capture_output=True,
+                                  text=True, timeout=60, check=True).stdout.strip()
+        assert f"+sha256: {hashlib.sha256(ko.read_bytes()).hexdigest()}" in check
+        assert f"+vermagic: {vermagic}" in check
+        assert f"--- before: lib/modules/{rel}/updates/kmend/crashmod.ko" in check
     assert (lab / "trees-before.json").read_bytes() == (lab / "trees-check.json").read_bytes()
     rollout = (lab / "rollout.log").read_text()
     assert "health gate failed in this batch (web2)" in rollout
