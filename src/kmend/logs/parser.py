@@ -17,8 +17,10 @@ from kmend.logs.model import LogLine
 class LineParser:
     """Parse the lines of one source in order (call :meth:`reset` after skipping lines)."""
 
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, host: str | None = None) -> None:
         self.source = source
+        #: the host of lines whose container names none (a per-host directory's name)
+        self.host = host
         self._last_outer: Outer | None = None
         self._after_kmsg = False
 
@@ -67,11 +69,18 @@ class LineParser:
                 entry.message,
             )  # fmt: skip
             for line in entry.message.split("\n"):
-                self._message(out, lineno, outer, line, escapes=False)
+                self._message(out, lineno, outer, line, escapes=False, boot=entry.boot)
         return out
 
     def _message(
-        self, out: list[LogLine], lineno: int, outer: Outer, body: str, *, escapes: bool
+        self,
+        out: list[LogLine],
+        lineno: int,
+        outer: Outer,
+        body: str,
+        *,
+        escapes: bool,
+        boot: str | None = None,
     ) -> None:
         if not escapes:
             frags = [body]
@@ -87,6 +96,7 @@ class LineParser:
                 uptime = con.uptime if con.uptime is not None else outer.uptime
                 for line in split_landmarks(con.text):
                     out.append(LogLine(
-                        self.source, lineno, outer.host, outer.timestamp, context, line,
-                        uptime=uptime, level=level,
+                        self.source, lineno, outer.host or self.host, outer.timestamp,
+                        context, line,
+                        uptime=uptime, level=level, boot=boot,
                     ))  # fmt: skip

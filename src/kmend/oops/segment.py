@@ -10,12 +10,11 @@ need are kept in memory.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from kmend.logs.model import LogLine
-from kmend.logs.needles import REPORT_SPAN_LINES
+from kmend.logs.needles import END_TRACE, REPORT_SPAN_LINES, TAIL_LINES, continues_tail
 from kmend.oops.extract import PANIC_LINE, PREFIX_LINES_TASK, collect_region
 from kmend.oops.headers import REPLAYING, HeaderHit, find_header, starts_second_crash
 from kmend.oops.model import CrashReport
@@ -24,17 +23,8 @@ MAX_REPORT_LINES = 1500
 #: A report whose stream printed nothing for this many log lines is over (other hosts kept
 #: writing, or the prefilter skipped ahead): this bounds memory and work per report.
 MAX_SPAN_LINES = REPORT_SPAN_LINES
-TAIL_LINES = 60
 TRIM_AT = 8192
 NESTED_SECONDS = 5.0
-
-END_TRACE = "---[ end trace"
-_TAIL_RE = re.compile(
-    r"^\s*(?:$|RIP|EIP|RSP|R[A-Z0-9]{1,2}:|FS:|CS:|CR2:|DR\d|Code:|Kernel panic|Kernel Offset|"
-    r"---\[ end Kernel panic|Rebooting in|PKRU:|note: |Fixing recursive fault|"
-    r"Dumping ftrace|\(ftrace buffer empty\)|Shutting down cpus|pc : |lr : |sp : |x\d+:)"
-)
-
 
 @dataclass
 class _Open:
@@ -133,7 +123,7 @@ class _Segmenter:
                 rep = None
             elif rep.tail >= 0:
                 rep.tail += 1
-                continuing = hit is not None or bool(_TAIL_RE.match(line.text))
+                continuing = hit is not None or continues_tail(line.text)
                 if not continuing or rep.tail > TAIL_LINES:
                     yield from self._close(rep, index)
                     rep = None

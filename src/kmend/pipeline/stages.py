@@ -22,10 +22,12 @@ from kmend.backport.model import Probe
 from kmend.build.kdir import Kdir, find_kdir
 from kmend.errors import InputError, KmendError, UsageError
 from kmend.logs import read_paths
-from kmend.oops import CrashReport, parse_reports
+from kmend.logs.when import parse
+from kmend.oops import CrashReport
 from kmend.pipeline import locate
 from kmend.pipeline.prompt import confirm, require_asker
 from kmend.pipeline.record import DONE, FAILED, SKIPPED, STAGES, RunRecord, StageResult, provenance
+from kmend.triage.scan import dated
 
 
 @dataclass(frozen=True)
@@ -98,7 +100,7 @@ class _Run:
     # -- stages -----------------------------------------------------------------------
     def triage(self) -> tuple[str, str, str, dict[str, Any]]:
         names = [str(p) for p in self.opts.logs]
-        reports = list(parse_reports(read_paths(names)))
+        reports = list(dated(read_paths(names)))
         if not reports:
             raise InputError(f"no kernel crash found in {', '.join(names)}",
                              "check the log with kmend scan (is it the right file?)")
@@ -344,19 +346,17 @@ class _Run:
 
 
 def _newest(reports: list[CrashReport]) -> tuple[int, str]:
-    """The index of the newest crash and why: by wall-clock time when every report has a
-    full timestamp (files given in any order, rotated logs), else the last in the logs
-    (syslog's RFC3164 time has no year, a console log no time at all)."""
+    """The index of the newest crash and why: by the instant of its time when every report
+    has one (files given in any order, rotated logs, offsets compared as instants; a
+    year-less syslog time has one once ``kmend.triage.scan.dated`` inferred its year),
+    else the last in the logs (a console log has no time at all)."""
     n = len(reports)
     if n == 1:
         return 0, "the only one"
     times: list[datetime] = []
     for rep in reports:
-        try:
-            when = datetime.fromisoformat(rep.timestamp or "")
-        except ValueError:
-            break
-        if when.tzinfo is None:
+        when = parse(rep.timestamp)
+        if when is None:
             break
         times.append(when)
     else:
