@@ -19,10 +19,11 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from kmend._compat import UTC
 from kmend.errors import InputError, KmendError, UsageError
 from kmend.install import (
     Mode,
