@@ -182,3 +182,34 @@ def test_older_python_gets_one_line_error(pyz: Path, tmp_path: Path) -> None:
     assert res.stderr.count("\n") == 1 and "Traceback" not in res.stderr
     assert "needs python3 >= 3." in res.stderr and "3.8." in res.stderr
     assert res.stdout == ""
+
+
+@pytest.mark.parametrize("version", ["3.9", "3.10"])
+def test_compat_stand_ins_behave_like_311(version: str) -> None:
+    python = _interpreter(version)
+    if python is None:
+        _missing(f"no python{version} under /root/.pyenv/versions")
+    assert python is not None
+    script = (
+        "import json, sys\n"
+        "sys.path.insert(0, sys.argv[1])\n"
+        "from kmend._compat import UTC, StrEnum, dataclass, zip_strict\n"
+        "class Mode(StrEnum):\n"
+        "    OVERRIDE = 'override'\n"
+        "@dataclass(frozen=True, slots=True, kw_only=True)\n"
+        "class P:\n"
+        "    a: int\n"
+        "try:\n"
+        "    list(zip_strict([1, 2], [3]))\n"
+        "    short = 'no error'\n"
+        "except ValueError:\n"
+        "    short = 'ValueError'\n"
+        "print(json.dumps([str(Mode.OVERRIDE), f'{Mode.OVERRIDE}', Mode('override').name,\n"
+        "                  json.dumps(Mode.OVERRIDE), P(a=1).a, UTC.utcoffset(None).seconds,\n"
+        "                  list(zip_strict('ab', 'cd')), short]))\n"
+    )
+    res = subprocess.run([python, "-I", "-S", "-c", script, str(REPO / "src")],
+                         capture_output=True, text=True, timeout=120, check=True)
+    # what Python 3.11's enum.StrEnum, datetime.UTC and zip(strict=True) give
+    assert json.loads(res.stdout) == ["override", "override", "OVERRIDE", '"override"', 1, 0,
+                                      [["a", "c"], ["b", "d"]], "ValueError"]
