@@ -45,6 +45,17 @@ class _Open:
     tail: int = -1  # >= 0 once END_TRACE was seen: lines of tail so far
 
 
+_INLINE_HEADER_RE = re.compile(r"^(?P<head>.*?)\s+\S+ \S+:\d+ \[inline\]")
+
+
+def _inline_expansion(previous: str, text: str) -> bool:
+    """A symbolizer prints an inlined function's header line once per inlined frame, each
+    ending in ``file:LINE [inline]``; the repeats are one crash (``BUG: KASAN: ... in
+    __read_once_size include/linux/compiler.h:254 [inline]`` then ``... in atomic_read``)."""
+    m = _INLINE_HEADER_RE.match(previous)
+    return m is not None and text.startswith(m.group("head"))
+
+
 def _key(line: LogLine) -> tuple[str | None, str | None]:
     ctx = line.context if line.context else None
     return (line.host, ctx)
@@ -128,7 +139,12 @@ class _Segmenter:
         rep = self.open.get(key)
         if rep is not None:
             rep.lines_seen += 1
-            if hit is not None and starts_second_crash(line.text) and not self._nested(rep, line):
+            if (
+                hit is not None
+                and starts_second_crash(line.text)
+                and not self._nested(rep, line)
+                and not _inline_expansion(self.window[index - 1].text, line.text)
+            ):
                 yield from self._close(rep, index)
                 rep = None
             elif rep.tail >= 0:
