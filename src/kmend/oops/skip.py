@@ -63,7 +63,7 @@ CLASSES: tuple[SkipClass, ...] = (
         anywhere=(
             "panic", "invalid_op", "fixup_bug", "report_bug", "__warn", "warn_slowpath",
             "warn_alloc", "dump_stack", "show_stack", "dump_backtrace", "print_tainted",
-            "print_usage_bug", "assertfail", "stack_trace_save", "stack_trace_consume_entry",
+            "print_usage_bug", "assertfail", "rust_begin_unwind", "stack_trace_save", "stack_trace_consume_entry",
             "arch_stack_walk", "walk_stack", "do_trap", "program_check_exception",
             "program_check_common", "do_mem_abort", "el1_abort", "el1h_64_sync",
             "do_translation_fault", "do_kernel_fault",
