@@ -221,6 +221,60 @@ CLASSES: tuple[SkipClass, ...] = (
     ),
 )
 
+#: Classes a kind of report adds, keyed by the start of its title: functions that
+#: are ordinary elsewhere but, in that report, are the machinery that produced it.
+FORMAT_CLASSES: tuple[tuple[str, SkipClass], ...] = (
+    (
+        "memory leak in",
+        SkipClass(
+            "allocation paths",
+            "kmemleak prints the allocation's stack: every allocator, mmap and slab layer on "
+            "it is the way to the leaked object, the leak is in the code that asked for it",
+            anywhere=(
+                "alloc", "mmap", "slab", "create_object", "idr_get", "kmem", "list_lru_init",
+                "pcpu_create",
+            ),
+        ),
+    ),
+    (
+        "WARNING: ODEBUG bug in",
+        SkipClass(
+            "deferred freeing and timers",
+            "debugobjects notices a timer, work item or RCU head freed while active; the "
+            "freeing, RCU, timer and workqueue layers below are how it got there, the bug is "
+            "in the owner that freed it",
+            anywhere=("__free_", "vfree", "vunmap", "rcu", "timer_", "debug_", "percpu_", "work_"),
+        ),
+    ),
+    (
+        "KASAN:",
+        SkipClass(
+            "arm64 fault entry",
+            "with hardware tag-based KASAN the report comes through the arm64 fault handlers "
+            "(el1 exception entry, tag-check and kernel faults)",
+            anywhere=("tag_check", "kernel_fault"),
+            start=("el1_", "el1h_"),
+        ),
+    ),
+    (
+        "BUG: spinlock",
+        SkipClass(
+            "lock internals",
+            "spinlock debugging reports from inside the lock code: any *_lock/*_unlock "
+            "helper and spin_dump/spin_bug are on the path, the caller holds the bad lock",
+            anywhere=("spin_", "_lock", "_unlock"),
+        ),
+    ),
+    (
+        "BUG: rwlock",
+        SkipClass(
+            "lock internals",
+            "the rwlock twin of the spinlock reports",
+            anywhere=("spin_", "_lock", "_unlock"),
+        ),
+    ),
+)
+
 GLOBAL_SKIP: re.Pattern[str] = re.compile(
     "|".join(f"(?:{p})" for cls in CLASSES for p in cls.patterns())
 )
@@ -228,6 +282,23 @@ GLOBAL_SKIP: re.Pattern[str] = re.compile(
 
 def compile_skips(patterns: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
     return tuple(re.compile(p) for p in patterns)
+
+
+_FORMAT_SEEN: dict[str, tuple[re.Pattern[str], ...]] = {}
+
+
+def format_skips(template: str) -> tuple[re.Pattern[str], ...]:
+    """The extra classes of the report kind whose title starts as *template*."""
+    hit = _FORMAT_SEEN.get(template)
+    if hit is None:
+        if len(_FORMAT_SEEN) > 4096:
+            _FORMAT_SEEN.clear()
+        patterns = [p for prefix, cls in FORMAT_CLASSES if template.startswith(prefix)
+                    for p in cls.patterns()]
+        hit = _FORMAT_SEEN[template] = (
+            (re.compile("|".join(f"(?:{p})" for p in patterns)),) if patterns else ()
+        )
+    return hit
 
 
 def skip_class(name: str) -> SkipClass | None:

@@ -24,7 +24,7 @@ from kmend.oops.frames import (
     shorten_syscall,
     single_strips,
 )
-from kmend.oops.skip import is_skipped
+from kmend.oops.skip import format_skips, is_skipped
 from kmend.oops.types import crash_type
 
 STACK_END_RE = re.compile(
@@ -181,13 +181,25 @@ def _section_frames(lines: Sequence[str], start: int, marker: str) -> list[Parse
     return []
 
 
-def _blame_first(frames: Sequence[ParsedFrame], fmt: fm.Format) -> ParsedFrame | None:
+Skips = tuple[re.Pattern[str], ...]
+
+
+def _skips(fmt: fm.Format, groups: dict[str, str]) -> Skips:
+    """The format's own never-blamed functions and the classes its kind of report adds (the
+    kind is read from the title with the pattern's groups filled: ``BUG: spinlock ...``)."""
+    head = fmt.template
+    for key, value in groups.items():
+        head = head.replace("{" + key + "}", value)
+    return fmt.skip + format_skips(head)
+
+
+def _blame_first(frames: Sequence[ParsedFrame], skips: Skips) -> ParsedFrame | None:
     for frame in frames:
         if not frame.reliable:
             continue
         if FAULT_INJECTION_RE.match(frame.name):
             return None  # an injected failure: the stack above it is not the bug
-        if not is_skipped(frame.name, fmt.skip):
+        if not is_skipped(frame.name, skips):
             return frame
     return None
 
@@ -202,7 +214,7 @@ def _renamed(frame: ParsedFrame, name: str) -> ParsedFrame:
     return ParsedFrame(name, frame.name, frame.offset, frame.size, frame.module, frame.reliable)
 
 
-def _blame_stall(frames: Sequence[ParsedFrame], fmt: fm.Format) -> ParsedFrame | None:
+def _blame_stall(frames: Sequence[ParsedFrame], skips: Skips) -> ParsedFrame | None:
     reliable = [f for f in frames if f.reliable]
     for frame in reliable:
         if "smp_call_function" in frame.name:
@@ -210,13 +222,13 @@ def _blame_stall(frames: Sequence[ParsedFrame], fmt: fm.Format) -> ParsedFrame |
     for i, frame in enumerate(reliable):
         if DISPATCH_RE.match(frame.name):
             for above in reversed(reliable[:i]):
-                if not is_skipped(above.name, fmt.skip):
+                if not is_skipped(above.name, skips):
                     return above
             break
-    return _blame_first(reliable, fmt)
+    return _blame_first(reliable, skips)
 
 
-def _blame_hang(frames: Sequence[ParsedFrame], fmt: fm.Format) -> ParsedFrame | None:
+def _blame_hang(frames: Sequence[ParsedFrame], skips: Skips) -> ParsedFrame | None:
     reliable = [f for f in frames if f.reliable]
     for frame in reliable:
         if frame.name.startswith("rtnl_lock"):
@@ -225,7 +237,7 @@ def _blame_hang(frames: Sequence[ParsedFrame], fmt: fm.Format) -> ParsedFrame | 
         if re.search(r"synchronize_(?:rcu|srcu|net|sched)", frame.name):
             return _renamed(frame, "synchronize_rcu")
     for frame in reliable:
-        if HANG_SKIP_RE.search(frame.name) or is_skipped(frame.name, fmt.skip):
+        if HANG_SKIP_RE.search(frame.name) or is_skipped(frame.name, skips):
             continue
         return frame
     return None
@@ -333,11 +345,11 @@ def name_report(lines: Sequence[str], group: str, header_line: str) -> Naming | 
             reasons.append("the stack passes through fault injection")
             frames = []
         if fmt.blame == "stall":
-            chosen = _blame_stall(frames, fmt)
+            chosen = _blame_stall(frames, _skips(fmt, groups))
         elif fmt.blame == "hang":
-            chosen = _blame_hang(frames, fmt)
+            chosen = _blame_hang(frames, _skips(fmt, groups))
         else:
-            chosen = _blame_first(frames, fmt)
+            chosen = _blame_first(frames, _skips(fmt, groups))
         if chosen is None and fm.LOCKDEP in fmt.parts and not reasons:
             # Every lock site is plumbing (flush_workqueue, say): name the first one.
             sites = _lockdep_frames(lines, pick.line)
