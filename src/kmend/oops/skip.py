@@ -257,6 +257,15 @@ FORMAT_CLASSES: tuple[tuple[str, SkipClass], ...] = (
         ),
     ),
     (
+        "WARNING: locking bug in",
+        SkipClass(
+            "socket lock wrappers",
+            "lock_sock/release_sock take the socket lock whose class lockdep complains about; "
+            "the socket code that called them is the report's subject",
+            anywhere=("lock_sock", "release_sock"),
+        ),
+    ),
+    (
         "BUG: spinlock",
         SkipClass(
             "lock internals",

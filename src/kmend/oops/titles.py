@@ -340,16 +340,22 @@ def name_report(lines: Sequence[str], group: str, header_line: str) -> Naming | 
                 frames += _section_frames(lines, pick.line, "backtrace")
             elif part.startswith("after:"):
                 frames += _section_frames(lines, pick.line, part[len("after:") :])
-        if any(FAULT_INJECTION_RE.match(f.name) for f in frames):
-            # An injected allocation failure: the stack is the test's doing, not the bug's.
-            reasons.append("the stack passes through fault injection")
-            frames = []
+        injected = next(
+            (i for i, f in enumerate(frames) if f.reliable and FAULT_INJECTION_RE.match(f.name)),
+            None,
+        )
+        if injected is not None:
+            # An injected allocation failure: the stack below it is the test's doing, not the
+            # bug's; a frame read before it (the faulting PC) still names the crash.
+            frames = frames[:injected]
         if fmt.blame == "stall":
             chosen = _blame_stall(frames, _skips(fmt, groups))
         elif fmt.blame == "hang":
             chosen = _blame_hang(frames, _skips(fmt, groups))
         else:
             chosen = _blame_first(frames, _skips(fmt, groups))
+        if chosen is None and injected is not None:
+            reasons.append("the stack passes through fault injection")
         if chosen is None and fm.LOCKDEP in fmt.parts and not reasons:
             # Every lock site is plumbing (flush_workqueue, say): name the first one.
             sites = _lockdep_frames(lines, pick.line)
