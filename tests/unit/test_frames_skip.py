@@ -145,7 +145,7 @@ def _insert_above_blamed(case: dict[str, object], name: str) -> str | None:
     )
     for i, line in enumerate(lines):
         if rx.match(line) and not _PC_RE.search(line):
-            return "".join(lines[:i] + [line.replace(str(frame), name, 1)] + lines[i:])
+            return "".join([*lines[:i], line.replace(str(frame), name, 1), *lines[i:]])
     return None
 
 

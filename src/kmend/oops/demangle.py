@@ -276,9 +276,8 @@ class _V0:
                 if self.eat("G"):
                     self.base62()
                 self.eat("U")
-                if self.eat("K"):
-                    if not self.eat("C"):
-                        self.ident()
+                if self.eat("K") and not self.eat("C"):
+                    self.ident()
                 params = []
                 while not self.eat("E"):
                     params.append(self.type_())

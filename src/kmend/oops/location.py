@@ -44,7 +44,8 @@ _GENERIC = (
     # sanitizer runtimes and coverage
     r"^mm/kasan/", r"^mm/kmsan/", r"^kernel/kcov\.c$",
     # allocators and the page cache machinery
-    r"^mm/sl[aou]b\.c$", r"^mm/slab_common\.c$", r"^mm/filemap\.c$", r"^mm/folio-compat\.c$", r"^mm/truncate\.c$",
+    r"^mm/sl[aou]b\.c$", r"^mm/slab_common\.c$", r"^mm/filemap\.c$", r"^mm/folio-compat\.c$",
+    r"^mm/truncate\.c$",
     r"^mm/memory\.c$", r"^mm/percpu", r"^mm/vmalloc\.c$", r"^mm/page_alloc\.c$",
     r"^mm/mempool\.c$", r"^mm/util\.c$",
     # locking, RCU, softirqs, kthreads, the scheduler, timers and workqueues
