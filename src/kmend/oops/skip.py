@@ -329,3 +329,81 @@ def is_skipped(name: str, extra: tuple[re.Pattern[str], ...] = ()) -> bool:
             _GLOBAL_SEEN.clear()
         hit = _GLOBAL_SEEN[name] = GLOBAL_SKIP.search(name) is not None
     return hit or any(rx.search(name) for rx in extra)
+
+
+# -- stalls ------------------------------------------------------------------------------------
+# A stall (RCU stall, soft lockup, stack overflow) interrupts a loop at a random point: the
+# top of the stack says little.  The function that runs the loop sits just above the first
+# *dispatcher* on the stack — the generic code that hands work to it: a syscall or an ioctl
+# being dispatched, a work item, a softirq or timer, a VFS or socket call, a page fault, the
+# netlink or packet receive path.  Each class is matched anywhere in the name unless anchored.
+
+DISPATCHERS: tuple[SkipClass, ...] = (
+    SkipClass(
+        "task and syscall entry",
+        "where a task's work starts: kernel threads, fork return, the syscall entry and exit "
+        "paths, the idle/boot entry of a CPU",
+        anywhere=(
+            "smpboot_thread_fn", "cpu_startup_entry", "start_secondary", "ret_from_fork",
+            "process_one_work", "task_work_run", "__fput", "exit_to_usermode_loop",
+            "prepare_exit_to_usermode", "do_syscall_64", "do_fast_syscall_32", "invoke_syscall",
+            "el0_svc_handler", "ret_fast_syscall", "sysenter_dispatch", "tracesys_phase2",
+        ),
+        start=(r"(?:__pfx_)?kthread$",),
+    ),
+    SkipClass(
+        "syscalls that dispatch to a driver or protocol",
+        "ioctl, connect, socketpair, setsockopt and accept hand the call to whatever file or "
+        "socket they act on",
+        start=(
+            r"(?:__pfx_)?(?:(?:SYSC|SyS|sys|ksys|__se_sys|__do_sys|__sys|___sys|____sys|compat_SyS"
+            r"|__x64_sys|__ia32_sys|__arm64_sys|__ia32_compat_sys|__x64_compat_sys)_)?"
+            r"(?:ioctl|connect|socketpair)",
+            r"(?:__pfx_)?(?:(?:SYSC|SyS|sys|ksys|__se_sys|__do_sys|__sys|___sys|____sys|compat_SyS)"
+            r"_)?(?:setsockopt|accept)",
+        ),
+        anywhere=(
+            "do_vfs_ioctl", "ioctl_has_perm", "ioctl_preallocate", "blkdev_ioctl",
+            "compat_sock_ioctl", "kernel_accept",
+        ),
+        end=("compat_ioctl",),
+    ),
+    SkipClass(
+        "softirqs and timers",
+        "softirq, tasklet and timer dispatch run callbacks registered elsewhere",
+        anywhere=(
+            "do_softirq", "run_ksoftirqd", "hrtimer_run_softirq", "__hrtimer_run_queues",
+            "__run_timers", "run_timer_softirq", "call_timer_fn", r"tasklet_\w*action",
+        ),
+    ),
+    SkipClass(
+        "page faults",
+        "a fault is dispatched to the mapping's fault handler",
+        anywhere=("do_page_fault", "__do_fault"),
+        start=(r"(?:__pfx_)?page_fault$",),
+    ),
+    SkipClass(
+        "VFS and socket calls",
+        "read/write/open/mmap and socket operations dispatch to the file's or socket's ops",
+        anywhere=(
+            "vfs_read", "vfs_write", "vfs_iter_read", "vfs_iter_write", "vfs_open",
+            "do_dentry_open", "new_sync_read", "new_sync_write", "do_iter_read",
+            "do_iter_write", "do_iter_readv_writev", "do_mmap", "mmap_region", "__sock_release",
+        ),
+        start=(r"(?:__pfx_)?sock_(?:sendmsg|recvmsg|release|ioctl|do_ioctl|mmap|common_setsockopt)",),
+    ),
+    SkipClass(
+        "packet and netlink receive",
+        "received packets and netlink messages are dispatched to a protocol's handler",
+        anywhere=("netif_receive_skb", "rtnetlink_rcv_msg", "nfnetlink_rcv_msg", "netlink_dump"),
+    ),
+)
+
+DISPATCH_RE: re.Pattern[str] = re.compile(
+    "|".join(f"(?:{p})" for cls in DISPATCHERS for p in cls.patterns())
+)
+
+
+def is_dispatcher(name: str) -> bool:
+    """True for a frame that dispatches work (see DISPATCHERS): a stall blames its callee."""
+    return DISPATCH_RE.search(name) is not None
