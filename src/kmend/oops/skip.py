@@ -266,6 +266,43 @@ FORMAT_CLASSES: tuple[tuple[str, SkipClass], ...] = (
         ),
     ),
     (
+        "INFO: trying to register non-static key in",
+        SkipClass(
+            "lock registration",
+            "lockdep meets the uninitialised lock inside a locking call, often from interrupt "
+            "or stack-walking code: anything about locks, stacks or IRQs is on that path",
+            anywhere=("lock", "stack", "IRQ"),
+        ),
+    ),
+    (
+        "INFO: task hung in",
+        SkipClass(
+            "waiting and scheduling",
+            "a hung task's stack is the way it went to sleep: scheduling, waits, completions, "
+            "sleeping locks and semaphores, kthread management, RCU grace periods; the task "
+            "hangs in the first function that is none of them",
+            anywhere=(
+                "sched", "wait", "completion", "_lock", "rwsem", "down", "kthread",
+                "cancel_delayed_work", "synchronize", "context_switch", "switch_to", "rcu_barrier",
+                "rtlock",
+            ),
+        ),
+    ),
+    (
+        "INFO: task can't die in",
+        SkipClass(
+            "waiting and scheduling",
+            "a hung task's stack is the way it went to sleep: scheduling, waits, completions, "
+            "sleeping locks and semaphores, kthread management, RCU grace periods; the task "
+            "hangs in the first function that is none of them",
+            anywhere=(
+                "sched", "wait", "completion", "_lock", "rwsem", "down", "kthread",
+                "cancel_delayed_work", "synchronize", "context_switch", "switch_to", "rcu_barrier",
+                "rtlock",
+            ),
+        ),
+    ),
+    (
         "BUG: spinlock",
         SkipClass(
             "lock internals",

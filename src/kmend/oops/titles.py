@@ -40,12 +40,6 @@ STALL_START_RE = re.compile(
     r"</IRQ>)"
 )
 IRQ_ENTRY_RE = re.compile(r"^(?:\w*apic_timer_interrupt\w*|el1h_64_irq\w*|irq_exit\w*)$")
-HANG_SKIP_RE = re.compile(
-    r"(?:schedule|wait|sleep|mutex|down_|_down|rwsem|lock|flush_work|kthread_stop|"
-    r"io_schedule|__switch_to|context_switch|__refrigerator|rcu_|synchronize_|"
-    r"percpu_ref|completion|msleep|freezer|get_signal|do_signal|folio_wait|"
-    r"__filemap_get_folio|filemap_|bit_wait|out_of_line_wait|^do_read_cache)"
-)
 FAULT_INJECTION_RE = re.compile(r"^(?:should_fail|should_failslab|should_fail_alloc_page)")
 TIMESTAMP_IN_TITLE_RE = re.compile(r"\[ *\d+\.\d+\]")
 LOCKDEP_AT_RE = re.compile(r"(?:, at:|\bat:)\s*(?:\[<[0-9a-f]+>\]\s*)?(?P<rest>\S.*)$")
@@ -216,7 +210,7 @@ def _blame_hang(frames: Sequence[ParsedFrame], skips: Skips) -> ParsedFrame | No
         if re.search(r"synchronize_(?:rcu|srcu|net|sched)", frame.name):
             return _renamed(frame, "synchronize_rcu")
     for frame in reliable:
-        if HANG_SKIP_RE.search(frame.name) or is_skipped(frame.name, skips):
+        if is_skipped(frame.name, skips):
             continue
         return frame
     return None
