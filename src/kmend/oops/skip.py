@@ -303,6 +303,40 @@ FORMAT_CLASSES: tuple[tuple[str, SkipClass], ...] = (
         ),
     ),
     (
+        "INFO: suspicious RCU usage in",
+        SkipClass(
+            "RCU and allocator internals",
+            "lockdep's RCU checker fires inside RCU, slab and kmemleak code that the caller "
+            "reached with the wrong protection, and from lockdep's own graph walk",
+            anywhere=("rcu", "slab", "kmem", "circular"),
+        ),
+    ),
+    (
+        "WARNING: suspicious RCU usage in",
+        SkipClass(
+            "RCU and allocator internals",
+            "lockdep's RCU checker fires inside RCU, slab and kmemleak code that the caller "
+            "reached with the wrong protection, and from lockdep's own graph walk",
+            anywhere=("rcu", "slab", "kmem", "circular"),
+        ),
+    ),
+    (
+        "BUG: using",
+        SkipClass(
+            "preemption checks",
+            "the this_cpu/smp_processor_id checker runs inside preemption and debug helpers",
+            anywhere=("preempt", "debug_"),
+        ),
+    ),
+    (
+        "WARNING: kmalloc bug in",
+        SkipClass(
+            "slab internals",
+            "the slab allocator warns about a size its caller asked for",
+            anywhere=("slab", "kmem"),
+        ),
+    ),
+    (
         "BUG: spinlock",
         SkipClass(
             "lock internals",
