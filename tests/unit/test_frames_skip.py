@@ -186,3 +186,104 @@ def test_renamed_frames_in_corpus_reports(
     figure(f"renamed-frame variations of dev corpus reports ({len(logs)}): {rate:.1%}")
     assert len(logs) >= 200
     assert rate >= VARIATION_FLOOR
+
+
+_STALL = """\
+[  100.000000][    C0] rcu: INFO: rcu_preempt self-detected stall on CPU
+[  100.000000][    C0] rcu: 	0-....: (10500 ticks this GP) idle=8d4/1/0x4000000000000000 softirq=9000/9000 fqs=5000
+[  100.000000][    C0] 	(t=10502 jiffies g=20000 q=300)
+[  100.000000][    C0] NMI backtrace for cpu 0
+[  100.000000][    C0] CPU: 0 PID: 5000 Comm: syz-executor.0 Not tainted 6.1.0-syzkaller #0
+[  100.000000][    C0] Call Trace:
+[  100.000000][    C0]  <IRQ>
+[  100.000000][    C0]  dump_stack_lvl+0x1/0x2
+[  100.000000][    C0]  nmi_cpu_backtrace+0x1/0x2
+[  100.000000][    C0]  rcu_dump_cpu_stacks+0x1/0x2
+[  100.000000][    C0]  rcu_sched_clock_irq+0x1/0x2
+[  100.000000][    C0]  update_process_times+0x1/0x2
+[  100.000000][    C0]  hrtimer_interrupt+0x1/0x2
+[  100.000000][    C0]  __sysvec_apic_timer_interrupt+0x1/0x2
+[  100.000000][    C0]  sysvec_apic_timer_interrupt+0x1/0x2
+[  100.000000][    C0]  </IRQ>
+[  100.000000][    C0]  <TASK>
+[  100.000000][    C0]  asm_sysvec_apic_timer_interrupt+0x1/0x2
+[  100.000000][    C0] RIP: 0010:zz_loop_top+0x10/0x20
+[  100.000000][    C0] Code: 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 <00> 00 00 00 00 00 00
+[  100.000000][    C0] RSP: 0018:ffffc90000000000 EFLAGS: 00000246
+[  100.000000][    C0]  {name}+0x1/0x2
+[  100.000000][    C0]  zz_loop_below+0x1/0x2
+[  100.000000][    C0]  __x64_sys_zzcall+0x1/0x2
+[  100.000000][    C0]  do_syscall_64+0x1/0x2
+[  100.000000][    C0]  entry_SYSCALL_64_after_hwframe+0x1/0x2
+[  100.000000][    C0]  </TASK>
+"""
+
+_HUNG = """\
+[  300.000000][   T30] INFO: task syz-executor.0:5000 blocked for more than 143 seconds.
+[  300.000000][   T30]       Not tainted 6.1.0-syzkaller #0
+[  300.000000][   T30] task:syz-executor.0  state:D stack:26000 pid:5000  ppid:4000   flags:0x00004004
+[  300.000000][   T30] Call Trace:
+[  300.000000][   T30]  <TASK>
+[  300.000000][   T30]  __schedule+0x1/0x2
+[  300.000000][   T30]  schedule+0x1/0x2
+[  300.000000][   T30]  {name}+0x1/0x2
+[  300.000000][   T30]  zz_hung_below+0x1/0x2
+[  300.000000][   T30]  __x64_sys_zzcall+0x1/0x2
+[  300.000000][   T30]  do_syscall_64+0x1/0x2
+[  300.000000][   T30]  entry_SYSCALL_64_after_hwframe+0x1/0x2
+[  300.000000][   T30]  </TASK>
+[  300.000000][   T30] 
+[  300.000000][   T30] Showing all locks held in the system:
+"""
+
+
+def _pieces(classes: tuple[object, ...]) -> list[str]:
+    out: list[str] = []
+    for cls in classes:
+        for piece in (*cls.anywhere, *cls.exact):  # type: ignore[attr-defined]
+            if piece.isidentifier():
+                out += [piece, "__" + piece, "drv_" + piece + "_x"]
+    return sorted(set(out))
+
+
+_SPECIAL = re.compile(r"smp_call_function|should_fail|rtnl_lock|synchronize_|^_*kthread$")
+
+
+def test_stall_dispatchers_agree_with_syzkaller(
+    tmp_path: Path, figure: Callable[[str], None]
+) -> None:
+    """A stall blames the function above the first dispatcher: syzparse's title says which
+    frames it treats as dispatchers (the title then names the loop above the probe)."""
+    from kmend.oops.skip import DISPATCHERS, is_dispatcher
+
+    exe = _syzparse()
+    names = [n for n in _pieces(DISPATCHERS) + _kernel_functions(1500) if not _SPECIAL.search(n)]
+    titles = _syz_titles(exe, [_STALL.format(name=n) for n in names], tmp_path)
+    agree = sum(
+        t.endswith(" in zz_loop_top") == is_dispatcher(n)
+        for n, t in zip(names, titles, strict=True)
+    )
+    rate = agree / len(names)
+    print(f"\nstall dispatchers vs syzkaller: {agree}/{len(names)} = {rate:.1%}")
+    figure(f"stall dispatchers vs syzkaller ({len(names)} names): {rate:.1%}")
+    assert rate >= NAMES_FLOOR
+
+
+def test_hung_task_classes_agree_with_syzkaller(
+    tmp_path: Path, figure: Callable[[str], None]
+) -> None:
+    from kmend.oops.skip import FORMAT_CLASSES, format_skips
+
+    exe = _syzparse()
+    hang = tuple(cls for prefix, cls in FORMAT_CLASSES if prefix == "INFO: task hung in")
+    names = [n for n in _pieces(hang) + _kernel_functions(1500) if not _SPECIAL.search(n)]
+    titles = _syz_titles(exe, [_HUNG.format(name=n) for n in names], tmp_path)
+    skips = format_skips("INFO: task hung in {frame}")
+    agree = sum(
+        t.endswith(" in zz_hung_below") == is_skipped(n, skips)
+        for n, t in zip(names, titles, strict=True)
+    )
+    rate = agree / len(names)
+    print(f"\nhung-task classes vs syzkaller: {agree}/{len(names)} = {rate:.1%}")
+    figure(f"hung-task classes vs syzkaller ({len(names)} names): {rate:.1%}")
+    assert rate >= NAMES_FLOOR

@@ -337,6 +337,15 @@ FORMAT_CLASSES: tuple[tuple[str, SkipClass], ...] = (
         ),
     ),
     (
+        "WARNING: refcount bug in",
+        SkipClass(
+            "reference counters",
+            "the refcount saturation warning fires inside any refcount helper, a Rust "
+            "driver's included; the caller's get/put is wrong",
+            anywhere=("refcount",),
+        ),
+    ),
+    (
         "BUG: spinlock",
         SkipClass(
             "lock internals",
