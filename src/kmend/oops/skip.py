@@ -441,11 +441,9 @@ DISPATCHERS: tuple[SkipClass, ...] = (
             r"(?:ioctl|connect|socketpair)",
             r"(?:__pfx_)?(?:(?:SYSC|SyS|sys|ksys|__se_sys|__do_sys|__sys|___sys|____sys|compat_SyS)"
             r"_)?(?:setsockopt|accept)",
+            r"(?:__pfx_)?(?:compat_sock_ioctl|ioctl_has_perm|ioctl_preallocate)",
         ),
-        anywhere=(
-            "do_vfs_ioctl", "ioctl_has_perm", "ioctl_preallocate", "blkdev_ioctl",
-            "compat_sock_ioctl", "kernel_accept",
-        ),
+        anywhere=("do_vfs_ioctl", "blkdev_ioctl", "kernel_accept"),
         end=("compat_ioctl",),
     ),
     SkipClass(
@@ -468,14 +466,18 @@ DISPATCHERS: tuple[SkipClass, ...] = (
         anywhere=(
             "vfs_read", "vfs_write", "vfs_iter_read", "vfs_iter_write", "vfs_open",
             "do_dentry_open", "new_sync_read", "new_sync_write", "do_iter_read",
-            "do_iter_write", "do_iter_readv_writev", "do_mmap", "mmap_region", "__sock_release",
+            "do_iter_write", "do_iter_readv_writev", "do_mmap", "mmap_region",
         ),
-        start=(r"(?:__pfx_)?sock_(?:sendmsg|recvmsg|release|ioctl|do_ioctl|mmap|common_setsockopt)",),
+        start=(
+            r"(?:__pfx_)?(?:__)?sock_release",
+            r"(?:__pfx_)?sock_(?:sendmsg|recvmsg|ioctl|do_ioctl|mmap|common_setsockopt)",
+        ),
     ),
     SkipClass(
         "packet and netlink receive",
         "received packets and netlink messages are dispatched to a protocol's handler",
-        anywhere=("netif_receive_skb", "rtnetlink_rcv_msg", "nfnetlink_rcv_msg", "netlink_dump"),
+        anywhere=("netif_receive_skb",),
+        start=(r"(?:__pfx_)?(?:rtnetlink_rcv_msg|nfnetlink_rcv_msg|netlink_dump)",),
     ),
 )
 
