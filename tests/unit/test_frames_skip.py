@@ -102,7 +102,9 @@ def _class_members() -> list[str]:
 
 def test_skip_classes_agree_with_syzkaller(tmp_path: Path, figure: Callable[[str], None]) -> None:
     exe = _syzparse()
-    names = _class_members() + _kernel_functions(3000)
+    # rust_begin_unwind (Rust's panic entry) is left out: this build of syzkaller's parser does
+    # not demangle, while its corpus expects the demangled __rustc::rust_begin_unwind skipped.
+    names = [n for n in _class_members() + _kernel_functions(3000) if "rust_begin_unwind" not in n]
     titles = _syz_titles(exe, [_GPF.format(name=n, sentinel=SENTINEL) for n in names], tmp_path)
     agree = 0
     wrong: list[str] = []
@@ -232,7 +234,7 @@ _HUNG = """\
 [  300.000000][   T30]  do_syscall_64+0x1/0x2
 [  300.000000][   T30]  entry_SYSCALL_64_after_hwframe+0x1/0x2
 [  300.000000][   T30]  </TASK>
-[  300.000000][   T30] 
+[  300.000000][   T30]
 [  300.000000][   T30] Showing all locks held in the system:
 """
 

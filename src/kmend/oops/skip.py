@@ -283,8 +283,8 @@ FORMAT_CLASSES: tuple[tuple[str, SkipClass], ...] = (
             "hangs in the first function that is none of them",
             anywhere=(
                 "sched", "wait", "completion", "_lock", "rwsem", "down", "kthread",
-                "cancel_delayed_work", "synchronize", "context_switch", "switch_to", "rcu_barrier",
-                "rtlock",
+                "cancel_delayed_work", "synchronize", "context_switch", "__switch_to", "rcu_barrier",
+                "rtlock_slowlock",
             ),
         ),
     ),
@@ -297,8 +297,8 @@ FORMAT_CLASSES: tuple[tuple[str, SkipClass], ...] = (
             "hangs in the first function that is none of them",
             anywhere=(
                 "sched", "wait", "completion", "_lock", "rwsem", "down", "kthread",
-                "cancel_delayed_work", "synchronize", "context_switch", "switch_to", "rcu_barrier",
-                "rtlock",
+                "cancel_delayed_work", "synchronize", "context_switch", "__switch_to", "rcu_barrier",
+                "rtlock_slowlock",
             ),
         ),
     ),
