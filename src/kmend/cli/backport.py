@@ -18,6 +18,7 @@ from kmend.build.kdir import find_kdir
 from kmend.build.runner import build_dir
 from kmend.cli.common import console_for, emit_json, err_console
 from kmend.errors import UsageError
+from kmend.sign.step import describe, key_for_build, sign_built
 
 
 def _probe_line(p: Probe) -> str:
@@ -64,6 +65,11 @@ def register(app: typer.Typer) -> None:
         jobs: Annotated[int, typer.Option("--jobs", "-j", help="parallel probes")] = 0,
         exhaustive: Annotated[bool, typer.Option("--exhaustive")] = False,
         force: Annotated[bool, typer.Option("--force", help="replace a non-empty -o DIR")] = False,
+        sign: Annotated[bool, typer.Option(
+            "--sign", help="sign the built modules (--key/--cert, else DKMS's MOK key)")] = False,
+        key: Annotated[Path | None, typer.Option("--key", help="signing key (implies "
+                                                 "--sign)")] = None,
+        cert: Annotated[Path | None, typer.Option("--cert", help="its certificate")] = None,
         json_mode: Annotated[bool, typer.Option("--json")] = False,
     ) -> int:
         """Pick and prepare a revision of MODULE that builds against the target headers."""
@@ -75,6 +81,7 @@ def register(app: typer.Typer) -> None:
             raise UsageError(f"{output} exists and is not an empty directory",
                              "choose a new or empty -o DIR (or --force)")
         kd = find_kdir(kdir, kernel)
+        pair = key_for_build(sign, key, cert)
         result = plan_backport(
             source, module, kd, policy=policy, fix=fix, base=base, newest=newest,
             base_source=base_source, jobs=jobs or default_jobs(), exhaustive=exhaustive,
@@ -95,6 +102,10 @@ def register(app: typer.Typer) -> None:
             _say(console, f"output: {dest}")
             if built.ok:
                 code = 0
+                signed = sign_built(built.modules, pair, kd.path) if pair else []
+                for res in signed:
+                    _say(console, describe(res))
+                doc["signed"] = signed
                 for ko in built.modules:
                     _say(console, f"built: {ko}")
                     summary = check_built(ko, kd.path)
@@ -111,7 +122,7 @@ def register(app: typer.Typer) -> None:
 
 
 def _plan_dict(plan: BackportPlan) -> dict[str, Any]:
-    from kmend.report.jsonout import to_jsonable
+    from kmend.jsonout import to_jsonable
 
     out = to_jsonable(plan)
     assert isinstance(out, dict)

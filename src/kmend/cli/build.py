@@ -13,6 +13,7 @@ from kmend.build import diagnostics
 from kmend.build.kdir import find_kdir
 from kmend.build.runner import build_dir
 from kmend.cli.common import console_for, emit_json
+from kmend.sign.step import describe, key_for_build, sign_built
 
 
 def _say(console: Console, text: str) -> None:
@@ -21,17 +22,26 @@ def _say(console: Console, text: str) -> None:
 
 def register(app: typer.Typer) -> None:
     @app.command("build")
-    def _cmd(
+    def _cmd(  # noqa: PLR0917 (one parameter per CLI option)
         directory: Annotated[Path, typer.Argument(help="module source directory (with Kbuild)")],
         kdir: Annotated[Path | None, typer.Option("--kdir", help="target build tree")] = None,
         kernel: Annotated[str | None, typer.Option("--kernel", help="target release")] = None,
         jobs: Annotated[int, typer.Option("--jobs", "-j")] = 0,
+        sign: Annotated[bool, typer.Option(
+            "--sign", help="sign the built modules (--key/--cert, else DKMS's MOK key)")] = False,
+        key: Annotated[Path | None, typer.Option("--key", help="signing key (implies "
+                                                 "--sign)")] = None,
+        cert: Annotated[Path | None, typer.Option("--cert", help="its certificate")] = None,
         json_mode: Annotated[bool, typer.Option("--json")] = False,
     ) -> int:
         """Build DIRECTORY with make -C KDIR M=… modules; .ko files land in DIRECTORY."""
         console = console_for(json_mode)
         kd = find_kdir(kdir, kernel)
+        pair = key_for_build(sign, key, cert)
         result = build_dir(directory, kd, jobs=jobs or None)
+        signed = sign_built(result.modules, pair, kd.path) if pair and result.ok else []
+        for res in signed:
+            _say(console, describe(res))
         checks = []
         for ko in result.modules:
             _say(console, f"built: {ko}")
@@ -51,5 +61,5 @@ def register(app: typer.Typer) -> None:
                        "modules": [str(m) for m in result.modules],
                        "diagnostics": list(result.diagnostics),
                        "needs": diagnostics.needed_apis(errs), "seconds": result.seconds,
-                       "check": [c.doc for c in checks]})
+                       "check": [c.doc for c in checks], "signed": signed})
         return 0 if result.ok and all(c.will_load for c in checks) else 1

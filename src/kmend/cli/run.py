@@ -57,11 +57,17 @@ def register(app: typer.Typer) -> None:
         output: Annotated[Path | None, typer.Option(
             "-o", "--output", help="directory for the module sources and build (new or "
             "empty; default: a new temporary directory)")] = None,
+        sign: Annotated[bool, typer.Option(
+            "--sign", help="sign the built module (--key/--cert, else DKMS's MOK key)")] = False,
+        key: Annotated[Path | None, typer.Option("--key", help="signing key (implies "
+                                                 "--sign)")] = None,
+        cert: Annotated[Path | None, typer.Option("--cert", help="its certificate")] = None,
         json_mode: Annotated[bool, typer.Option("--json", help="one JSON document: the "
                                                 "whole run record")] = False,
     ) -> int:
         """The whole pipeline: crash in a log → fix → backport → build → check → install."""
         from kmend.pipeline import RunOptions, run_pipeline
+        from kmend.sign.step import key_for_build
 
         for log in logs:
             if not log.is_file():
@@ -74,7 +80,8 @@ def register(app: typer.Typer) -> None:
         opts = RunOptions(logs=tuple(logs), source=source, kdir=kdir, kernel=kernel,
                           index=index, policy=policy, fix=fix, base=base,
                           base_source=base_source, preflight=preflight,
-                          root=root, yes=yes, dry_run=dry_run, output=output, until=until)
+                          root=root, yes=yes, dry_run=dry_run, output=output, until=until,
+                          signing_key=key_for_build(sign, key, cert, root))
         record = run_pipeline(opts, say, sys.stdin, sys.stderr,
                               on_fail=emit_json if json_mode else None)
         if json_mode:

@@ -95,7 +95,7 @@ class CrashReport:
     modules_linked: tuple[str, ...]
     registers: dict[str, str]
     host: str | None
-    timestamp: str | None
+    timestamp: str | None  # wall clock, ISO 8601 (an instant with its offset after triage)
     source: SourceSpan | None
     panicked: bool
     signature: str
@@ -105,3 +105,5 @@ class CrashReport:
     frame: str | None = None  # the function the title blames
     header: str = ""
     notes: tuple[str, ...] = field(default=())
+    boot_id: str | None = None  # the journal's _BOOT_ID of the crashed boot
+    uptime: float | None = None  # printk time of the header: seconds since boot (monotonic)
