@@ -144,6 +144,9 @@ def test_paths_are_normalised_and_classified() -> None:
     assert normalize_path("arch/x86/kvm/../../../virt/kvm/eventfd.c") == "virt/kvm/eventfd.c"
     assert normalize_path("./fs/ext4/inode.c") == "fs/ext4/inode.c"
     assert normalize_path("/build/linux-6.1.55/drivers/net/tun.c") == "drivers/net/tun.c"
+    assert normalize_path("/usr/src/linux-source-6.1/fs/ext4/inode.c") == "fs/ext4/inode.c"
+    dkms = "/var/lib/dkms/crashmod/1.0/build/crashmod.c"
+    assert normalize_path(dkms) == dkms and not is_generic(dkms)
     for generic in ("mm/slub.c", "include/linux/list.h", "lib/string.c", "kernel/locking/mutex.c",
                     "kernel/rcu/tree.c", "mm/kasan/report.c", "arch/x86/mm/fault.c"):
         assert is_generic(generic), generic

@@ -30,12 +30,16 @@ POSITION_RE = re.compile(
     r"(?:^|[\s(\[])(?P<path>(?:\.?/)?[A-Za-z0-9_\-][A-Za-z0-9_\-+./]*\.(?:c|h|rs)):(?P<line>\d+)\b"
 )
 
-#: The top directories of a kernel tree: an absolute path (a build machine's) is cut there.
+#: The top directories of a kernel tree: an absolute path into a kernel tree on a build
+#: machine (``/build/linux-6.1.55/fs/x.c``) is cut there; any other absolute path (an
+#: out-of-tree module built under ``/var/lib/dkms/...``) stays as printed.
 _TOP_DIRS = (
     "arch", "block", "certs", "crypto", "drivers", "fs", "include", "init", "io_uring", "ipc",
     "kernel", "lib", "mm", "net", "rust", "samples", "security", "sound", "virt", "usr",
 )
-_ABS_RE = re.compile(r"^(?:.*?/)?(?P<rel>(?:" + "|".join(_TOP_DIRS) + r")/.*)$")
+_ABS_RE = re.compile(
+    r"^/(?:[^/]+/)*?linux[^/]*/(?P<rel>(?:" + "|".join(_TOP_DIRS) + r")/.*)$"
+)
 
 #: Generic files, by class (the file-level twins of the frame classes in kmend.oops.skip).
 _GENERIC = (
