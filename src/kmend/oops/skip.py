@@ -221,6 +221,29 @@ CLASSES: tuple[SkipClass, ...] = (
     ),
 )
 
+_HUNG_TASK = SkipClass(
+    "waiting and scheduling",
+    "a hung task's stack is the way it went to sleep: scheduling, waits, completions, "
+    "sleeping locks and semaphores, kthread management, RCU grace periods; the task "
+    "hangs in the first function that is none of them",
+    anywhere=(
+        "sched", "wait", "completion", "_lock", "rwsem", "down", "kthread",
+        "cancel_delayed_work", "synchronize", "context_switch", "__switch_to", "rcu_barrier",
+        "rtlock_slowlock",
+        # msleep/usleep_range/schedule_timeout: syzkaller blames the sleep helper
+        # itself; a task hung in msleep was put to sleep by its caller, which kmend
+        # names (a real hung crashmod task blames crashmod_run, not msleep)
+        "sleep",
+    ),
+)
+
+_RCU_USAGE = SkipClass(
+    "RCU and allocator internals",
+    "lockdep's RCU checker fires inside RCU, slab and kmemleak code that the caller "
+    "reached with the wrong protection, and from lockdep's own graph walk",
+    anywhere=("rcu", "slab", "kmem", "circular"),
+)
+
 #: Classes a kind of report adds, keyed by the start of its title: functions that
 #: are ordinary elsewhere but, in that report, are the machinery that produced it.
 FORMAT_CLASSES: tuple[tuple[str, SkipClass], ...] = (
@@ -274,52 +297,10 @@ FORMAT_CLASSES: tuple[tuple[str, SkipClass], ...] = (
             anywhere=("lock", "stack", "IRQ"),
         ),
     ),
-    (
-        "INFO: task hung in",
-        SkipClass(
-            "waiting and scheduling",
-            "a hung task's stack is the way it went to sleep: scheduling, waits, completions, "
-            "sleeping locks and semaphores, kthread management, RCU grace periods; the task "
-            "hangs in the first function that is none of them",
-            anywhere=(
-                "sched", "wait", "completion", "_lock", "rwsem", "down", "kthread",
-                "cancel_delayed_work", "synchronize", "context_switch", "__switch_to", "rcu_barrier",
-                "rtlock_slowlock",
-            ),
-        ),
-    ),
-    (
-        "INFO: task can't die in",
-        SkipClass(
-            "waiting and scheduling",
-            "a hung task's stack is the way it went to sleep: scheduling, waits, completions, "
-            "sleeping locks and semaphores, kthread management, RCU grace periods; the task "
-            "hangs in the first function that is none of them",
-            anywhere=(
-                "sched", "wait", "completion", "_lock", "rwsem", "down", "kthread",
-                "cancel_delayed_work", "synchronize", "context_switch", "__switch_to", "rcu_barrier",
-                "rtlock_slowlock",
-            ),
-        ),
-    ),
-    (
-        "INFO: suspicious RCU usage in",
-        SkipClass(
-            "RCU and allocator internals",
-            "lockdep's RCU checker fires inside RCU, slab and kmemleak code that the caller "
-            "reached with the wrong protection, and from lockdep's own graph walk",
-            anywhere=("rcu", "slab", "kmem", "circular"),
-        ),
-    ),
-    (
-        "WARNING: suspicious RCU usage in",
-        SkipClass(
-            "RCU and allocator internals",
-            "lockdep's RCU checker fires inside RCU, slab and kmemleak code that the caller "
-            "reached with the wrong protection, and from lockdep's own graph walk",
-            anywhere=("rcu", "slab", "kmem", "circular"),
-        ),
-    ),
+    ("INFO: task hung in", _HUNG_TASK),
+    ("INFO: task can't die in", _HUNG_TASK),
+    ("INFO: suspicious RCU usage in", _RCU_USAGE),
+    ("WARNING: suspicious RCU usage in", _RCU_USAGE),
     (
         "BUG: using",
         SkipClass(
