@@ -32,7 +32,7 @@ KERNEL_BUG_FORMATS = (
         r"kernel BUG at (?:[^\n]*)",
         "kernel BUG in {frame}",
         (PC, TRACE),
-        skip=(r"^skb_", r"^__skb_"),
+        skip=(r"^skb_",),
     ),
     F(r"kernel BUG (?P<rest>[^\n]*)", "kernel BUG {rest}", (), needs_stack=False),
 )
