@@ -293,3 +293,59 @@ def test_hung_task_classes_agree_with_syzkaller(
     print(f"\nhung-task classes vs syzkaller: {agree}/{len(names)} = {rate:.1%}")
     figure(f"hung-task classes vs syzkaller ({len(names)} names): {rate:.1%}")
     assert rate >= NAMES_FLOOR
+
+
+_P = "[   10.000000][ T1000] "
+_TAIL = "".join(
+    _P + line + "\n"
+    for line in (
+        "CPU: 0 PID: 1000 Comm: syz-executor.0 Not tainted 6.1.0-syzkaller #0",
+        "RIP: 0010:memset+0x10/0x20",
+        "Code: 00 00 00 00",
+        "RSP: 0018:ffffc90000000000 EFLAGS: 00010246",
+        "Call Trace:",
+        " <TASK>",
+        " dump_stack_lvl+0x1/0x2",
+        " {name}+0x10/0x20",
+        " zz_sentinel_caller+0x10/0x20",
+        " do_syscall_64+0x3d/0xb0",
+        " entry_SYSCALL_64_after_hwframe+0x63/0xcd",
+        " </TASK>",
+    )
+)
+_KINDS = {
+    "kasan": "BUG: KASAN: slab-use-after-free in memcpy+0x10/0x20\n"
+    + _P + "Read of size 8 at addr ffff888012345678 by task syz-executor.0/1000",
+    "warning": "WARNING: CPU: 0 PID: 1000 at kernel/foo.c:10 memset+0x10/0x20",
+    "kernel-bug": "kernel BUG at fs/foo.c:10!\n" + _P + "invalid opcode: 0000 [#1] PREEMPT SMP KASAN",
+    "null-deref": "BUG: kernel NULL pointer dereference, address: 0000000000000000\n"
+    + _P + "#PF: supervisor read access in kernel mode\n" + _P + "Oops: 0000 [#1] PREEMPT SMP KASAN",
+    "ubsan": "UBSAN: array-index-out-of-bounds in fs/foo.c:10:5\n"
+    + _P + "index 5 is out of range for type 'int [4]'",
+}
+
+
+def test_report_kinds_name_the_same_frame_as_syzkaller(
+    tmp_path: Path, figure: Callable[[str], None]
+) -> None:
+    """The same generated names on top of the stacks of five kinds of report: kmend's title
+    (format classes included) must be syzparse's."""
+    exe = _syzparse()
+    rnd = random.Random(5)
+    members = [n for n in _class_members() if "rust_begin_unwind" not in n]
+    names = rnd.sample(members, 150) + _kernel_functions(100)
+    logs = [
+        _P + head + "\n" + _TAIL.replace("{name}", name)
+        for head in _KINDS.values()
+        for name in names
+    ]
+    syz = _syz_titles(exe, logs, tmp_path)
+    # the probes do reach the titles: ordinary names are blamed, class members are not
+    assert sum(t.endswith(" in zz_sentinel_caller") for t in syz) >= len(_KINDS) * 50
+    assert len(set(syz)) >= len(_KINDS) * 50
+    agree = sum(_kmend_title(log) == title for log, title in zip(logs, syz, strict=True))
+    rate = agree / len(logs)
+    print(f"\n{len(_KINDS)} report kinds x {len(names)} names: {agree}/{len(logs)} = {rate:.1%}")
+    figure(f"titles of generated reports of {len(_KINDS)} kinds vs syzkaller ({len(logs)}): "
+           f"{rate:.1%}")
+    assert rate >= NAMES_FLOOR
