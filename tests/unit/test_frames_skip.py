@@ -322,6 +322,12 @@ _KINDS = {
     + _P + "#PF: supervisor read access in kernel mode\n" + _P + "Oops: 0000 [#1] PREEMPT SMP KASAN",
     "ubsan": "UBSAN: array-index-out-of-bounds in fs/foo.c:10:5\n"
     + _P + "index 5 is out of range for type 'int [4]'",
+    "odebug": "ODEBUG: free active (active state 0) object: ffff888012345678 object type: "
+    "timer_list hint: foo_fn+0x0/0x10\n"
+    + _P + "WARNING: CPU: 0 PID: 1000 at lib/debugobjects.c:505 debug_print_object+0x1/0x2",
+    "refcount": "refcount_t: underflow; use-after-free.\n"
+    + _P + "WARNING: CPU: 0 PID: 1000 at lib/refcount.c:28 refcount_warn_saturate+0x1/0x2",
+    "atomic-sleep": "BUG: scheduling while atomic: syz-executor.0/1000/0x00000002",
 }
 
 
