@@ -327,6 +327,15 @@ FORMAT_CLASSES: tuple[tuple[str, SkipClass], ...] = (
         ),
     ),
     (
+        "KMSAN:",
+        SkipClass(
+            "crypto API plumbing",
+            "KMSAN reports uninitialised bytes where the crypto API's generic layers and the "
+            "DRBG consume them; the algorithm or caller that produced them is the subject",
+            start=("crypto_", "drbg_"),
+        ),
+    ),
+    (
         "BUG: spinlock",
         SkipClass(
             "lock internals",

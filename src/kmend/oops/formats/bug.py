@@ -88,7 +88,6 @@ BUG_FORMATS = (
         # the stack printed under the header, not the header's function, names the crash
         (HERE, TRACE),
         alt=BAD,
-        skip=(r"^copy_", r"^instrument_", r"^_copy", r"^__copy"),
     ),
     F(r"BUG: KCSAN: (?P<rest>[^\n]*)", "KCSAN: {rest}", (), needs_stack=False),
     F(
