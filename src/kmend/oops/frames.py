@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 
 from kmend._compat import dataclass
-
 from kmend.oops.demangle import demangle
 
 _NAME = r"[A-Za-z0-9_$]+"
