@@ -16,6 +16,7 @@ from elftools.common.exceptions import ELFError, ELFParseError
 from elftools.elf.elffile import ELFFile
 from elftools.elf.sections import Section
 
+from kmend._compat import zip_strict
 from kmend.errors import InputError
 from kmend.ko.model import ExportedSymbol
 
@@ -217,7 +218,7 @@ def _versions(
         names = [n.decode("utf-8", "replace") for n in read(names_sec).split(b"\0") if n]
         count = min(len(raw_crcs) // 4, len(names))
         crcs = struct.unpack_from(f"<{count}I", raw_crcs)
-        return dict(zip(names[:count], crcs, strict=True)), True, "__version_ext"
+        return dict(zip_strict(names[:count], crcs)), True, "__version_ext"
     sec = sections.get("__versions")
     if sec is None or not _allocated(sec):
         return {}, False, ""

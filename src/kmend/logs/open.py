@@ -108,15 +108,20 @@ _STEP_OUT = 16 << 10
 _NEXT_MAGIC = {"gzip": GZIP_MAGIC, "xz": XZ_MAGIC, "bzip2": BZ2_MAGIC, "zstd": ZSTD_MAGIC}
 
 
-def _decompressor(kind: str) -> Any:
+def _decompressor(kind: str, source: str = "") -> Any:
     if kind == "gzip":
         return zlib.decompressobj(16 + zlib.MAX_WBITS)
     if kind == "xz":
         return lzma.LZMADecompressor(lzma.FORMAT_XZ)
     if kind == "bzip2":
         return bz2.BZ2Decompressor()
-    import zstandard
-
+    try:
+        import zstandard  # only zstd data needs it (a fleet host may lack it)
+    except ImportError:
+        raise InputError(
+            f"{source or 'input'}: zstd-compressed and the zstandard package is missing",
+            "install python3-zstandard, or decompress it first (zstd -d)",
+        ) from None
     return zstandard.ZstdDecompressor().decompressobj()
 
 
@@ -143,7 +148,7 @@ class Decompressing:
         self._raw = raw
         self.kind = kind
         self.source = source
-        self._dec: Any = _decompressor(kind)
+        self._dec: Any = _decompressor(kind, source)
         self._zstd = kind == "zstd"
         self._pending = b""  # compressed input not yet given to the decompressor
         self._raw_eof = False
@@ -185,7 +190,7 @@ class Decompressing:
                 return
         magic = _NEXT_MAGIC[self.kind]
         if rest.startswith(magic[: len(rest)]):
-            self._dec = _decompressor(self.kind)
+            self._dec = _decompressor(self.kind, self.source)
             self._pending = rest
             return
         while self.kind == "gzip" and not rest.strip(b"\0"):  # zero padding, as gzip -d allows

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
+
+from kmend._compat import dataclass
 
 #: Field metadata: the integer is a kernel address, written in JSON as a ``0x…`` string.
 HEX = {"json": "hex"}

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from datetime import datetime
 
 from kmend import progress
+from kmend._compat import dataclass
 from kmend.errors import InputError
 from kmend.logs import read_paths
 from kmend.logs.journalfile import JournalQuery
