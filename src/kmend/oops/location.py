@@ -25,9 +25,10 @@ from collections.abc import Sequence
 
 from kmend.oops.model import Location
 
-#: ``path/file.c:LINE`` (also ``.h``, Rust ``.rs``); a column (``:13``) may follow.
+#: ``path/file.c:LINE`` (also ``.h``, Rust ``.rs``); a column (``:13``) may follow.  A line
+#: number of more than 10 digits is no line number (and no match: ``\b`` needs its end).
 POSITION_RE = re.compile(
-    r"(?:^|[\s(\[])(?P<path>(?:\.?/)?[A-Za-z0-9_\-][A-Za-z0-9_\-+./]*\.(?:c|h|rs)):(?P<line>\d+)\b"
+    r"(?:^|[\s(\[])(?P<path>(?:\.?/)?[A-Za-z0-9_\-][A-Za-z0-9_\-+./]*\.(?:c|h|rs)):(?P<line>\d{1,10})\b"
 )
 
 #: The top directories of a kernel tree: an absolute path into a kernel tree on a build

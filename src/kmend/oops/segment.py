@@ -40,15 +40,19 @@ class _Open:
     tail: int = -1  # >= 0 once END_TRACE was seen: lines of tail so far
 
 
-_INLINE_HEADER_RE = re.compile(r"^(?P<head>.*?)\s+\S+ \S+:\d+ \[inline\]")
+#: `` func file:LINE [inline]``: the first match ends the header's head (a search, not a
+#: lazy ``^(.*?)`` prefix, which retries the rest at every character: quadratic).
+_INLINE_TAIL_RE = re.compile(r"(?<!\s)\s+\S+ \S+:\d+ \[inline\]")
 
 
 def _inline_expansion(previous: str, text: str) -> bool:
     """A symbolizer prints an inlined function's header line once per inlined frame, each
     ending in ``file:LINE [inline]``; the repeats are one crash (``BUG: KASAN: ... in
     __read_once_size include/linux/compiler.h:254 [inline]`` then ``... in atomic_read``)."""
-    m = _INLINE_HEADER_RE.match(previous)
-    return m is not None and text.startswith(m.group("head"))
+    if "[inline]" not in previous:
+        return False
+    m = _INLINE_TAIL_RE.search(previous)
+    return m is not None and text.startswith(previous[: m.start()])
 
 
 def _with_debris_notes(report: CrashReport, lines: list[LogLine]) -> CrashReport:
