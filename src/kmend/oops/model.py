@@ -105,3 +105,7 @@ class CrashReport:
     frame: str | None = None  # the function the title blames
     header: str = ""
     notes: tuple[str, ...] = field(default=())
+    #: flags of "Modules linked in" (``{"v4l2loopback": "OE+"}``), modules with flags only
+    modules_flags: dict[str, str] = field(default_factory=dict)
+    culprit_module: str | None = None  # the module to fix (kmend.oops.culprit)
+    culprit_reason: str = ""
