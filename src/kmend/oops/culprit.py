@@ -34,7 +34,8 @@ _CONT_RE = re.compile(r"^\s*[a-z0-9_]+(?:\([A-Z+\-]+\))?(?:\s+[a-z0-9_]+(?:\([A-
 _OOT_LINE_RE = re.compile(r"(?:^|\s)(?P<name>[A-Za-z0-9_\-]+): loading out-of-tree module "
                           r"taints kernel")
 #: ``func+0x6cd/0xfe0 [videodev]`` at the end of a WARNING/RIP header, with the 3.x ``()``.
-_HEADER_MOD_RE = re.compile(r"\+0x[0-9a-f]+/0x[0-9a-f]+\s+\[(?P<mod>[A-Za-z0-9_\-]+)\](?:\(\))?\s*$")
+_HEADER_MOD_RE = re.compile(r"\+0x[0-9a-f]+/0x[0-9a-f]+\s+\[(?P<mod>[A-Za-z0-9_\-]+)\]"
+                            r"(?:\(\))?\s*$")
 _HEADER_FN_RE = re.compile(r"\s(?P<fn>[A-Za-z_][\w.]*)\+0x[0-9a-f]+/0x[0-9a-f]+\s+\[[\w\-]+\]"
                            r"(?:\(\))?\s*$")
 
