@@ -69,9 +69,10 @@ Progress = Callable[[str], None]
 
 
 def is_release_branch(name: str) -> bool:
-    """``release/v0.10``, ``stable-1.2``, ``0.12.x``, ``v1.2.y``: a project's stable branch."""
-    return bool(_RELEASE_BRANCH_RE.match(name.rsplit("/", 1)[-1]) or
-                _RELEASE_BRANCH_RE.match(name.split("/", 2)[-1]))
+    """``release/v0.10``, ``stable-1.2``, ``0.12.x``, ``v1.2.y``: a project's stable branch
+    (also under a remote, ``origin/release/v0.10``)."""
+    parts = name.split("/")
+    return any(_RELEASE_BRANCH_RE.match("/".join(parts[i:])) for i in range(len(parts)))
 
 
 def release_branches(repo: GitRepo) -> list[str]:

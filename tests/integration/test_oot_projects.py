@@ -1,0 +1,128 @@
+"""Out-of-tree module projects end to end, on real projects and real reported crashes.
+
+The repositories are the git bundles of v4l2loopback and xone in ../shared/oot (cloned
+here at test time); the crashes are the logs users posted in those projects' issues, with
+the fix the maintainers merged (cases.jsonl beside the bundles).  Expected fixes,
+versions and module names come from the issue threads and the projects' histories, not
+from kmend.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kmend.fixes.project import ProjectCrash, find_project_fixes
+from kmend.source.git import GitRepo
+from kmend.source.project import project_at
+from kmend.source.versions import kernel_version, resolve_version
+
+from conftest import need, shared_dir
+
+SHARED = shared_dir() / "oot"
+KDIR_61 = Path("/lib/modules/6.1.0-47-amd64/build")
+
+
+def _need(path: Path, why: str) -> None:
+    need(path.exists(), f"{path} is missing: {why}")
+
+
+@pytest.fixture(scope="module")
+def cases() -> dict[str, dict[str, str]]:
+    _need(SHARED / "cases.jsonl", "the real out-of-tree cases")
+    out = {}
+    for line in (SHARED / "cases.jsonl").read_text().splitlines():
+        if line.strip():
+            case = json.loads(line)
+            out[case["id"]] = case
+    return out
+
+
+@pytest.fixture(scope="module")
+def repos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    out = {}
+    top = tmp_path_factory.mktemp("oot")
+    for name in ("v4l2loopback", "xone"):
+        bundle = SHARED / f"{name}.bundle"
+        _need(bundle, "the real project's history")
+        subprocess.run(["git", "clone", "-q", str(bundle), str(top / name)], check=True)
+        out[name] = top / name
+    return out
+
+
+def test_projects_detected(repos: dict[str, Path]) -> None:
+    v4l = project_at(GitRepo.open(repos["v4l2loopback"]), "HEAD")
+    assert v4l is not None and v4l.root == "" and v4l.dkms_conf == "dkms.conf"
+    assert v4l.declares("v4l2loopback")
+    xone = project_at(GitRepo.open(repos["xone"]), "HEAD")
+    assert xone is not None
+    # dkms.conf lists nine modules: BUILT_MODULE_NAME[0..8]
+    assert len(xone.modules) == 9 and xone.declares("xone-dongle")
+
+
+def test_versions_as_users_write_them(repos: dict[str, Path]) -> None:
+    repo = GitRepo.open(repos["v4l2loopback"])
+    tag = repo.resolve("refs/tags/v0.12.2^{commit}")
+    for spec in ("v0.12.2", "0.12.2", "0.12.2.r0.gd3b198e"):  # the AUR package's version
+        assert resolve_version(repo, spec).sha == tag
+    xone = GitRepo.open(repos["xone"])
+    assert resolve_version(xone, "0.4.1").name == "v0.4.1"
+
+
+@pytest.mark.parametrize(("case_id", "repo_name", "function"), [
+    ("v4l2l-248", "v4l2loopback", "__video_register_device"),
+    ("v4l2l-79", "v4l2loopback", "v4l_querycap"),
+    ("xone-99", "xone", "xone_mt76_set_wow_enable"),
+])
+def test_fix_ranked_first(cases: dict[str, dict[str, str]], repos: dict[str, Path],
+                          case_id: str, repo_name: str, function: str) -> None:
+    case = cases[case_id]
+    repo = GitRepo.open(repos[repo_name])
+    project = project_at(repo, "HEAD")
+    assert project is not None
+    base = resolve_version(repo, case["base"])
+    release = {"v4l2l-248": "5.4.1-zen2-1-zen", "v4l2l-79": "3.19.0-my",
+               "xone-99": "6.15.9-201.fc42.x86_64"}[case_id]
+    assert release in case["log"]
+    crash = ProjectCrash(functions=(function,), kernel=kernel_version(release))
+    found = find_project_fixes(repo, project, (base.name, base.sha),
+                               ("HEAD", repo.resolve("HEAD")), crash)
+    assert found.candidates[0].commit == case["fix_commit"]
+    assert found.candidates[0].first_release == case["first_tag_with_fix"]
+
+
+def _run(log: Path, source: Path, out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "kmend", "run", str(log), "--source", str(source),
+         "--kdir", str(KDIR_61), "--dry-run", "--json", "-o", str(out), *extra],
+        capture_output=True, text=True, timeout=900, check=False)
+
+
+@pytest.mark.parametrize(("case_id", "base"), [("v4l2l-248", "v0.12.2"), ("v4l2l-79", None)])
+def test_run_dry_run(cases: dict[str, dict[str, str]], repos: dict[str, Path],
+                     tmp_path: Path, case_id: str, base: str | None) -> None:
+    _need(KDIR_61, "Debian's 6.1.0-47 headers")
+    case = cases[case_id]
+    log = tmp_path / "crash.log"
+    log.write_text(case["log"])
+    extra = ("--base", base) if base else ()  # without: the version the log names
+    res = _run(log, repos["v4l2loopback"], tmp_path / "out", *extra)
+    assert res.returncode == 0, res.stderr[-2000:]
+    doc = json.loads(res.stdout)
+    stages = {s["name"]: s for s in doc["stages"]}
+    assert stages["triage"]["data"]["culprit_module"] == "v4l2loopback"
+    assert stages["locate"]["data"]["kind"] == "module project"
+    assert stages["fixes"]["data"]["commit"] == case["fix_commit"]
+    chosen = stages["backport"]["data"]["chosen_rev"]
+    repo = GitRepo.open(repos["v4l2loopback"])
+    fix = case["fix_commit"]
+    assert repo.is_ancestor(fix, chosen) or chosen.endswith("+" + fix[:12])
+    assert stages["check"]["data"]["will_load"] is True
+    conf = (tmp_path / "out" / "dkms.conf").read_text()
+    assert 'AUTOINSTALL="yes"' in conf
+    assert 'MAKE[0]="make KERNEL_DIR=${kernel_source_dir}' in conf  # the project's own
+    assert (tmp_path / "out" / "v4l2loopback.ko").is_file()
