@@ -16,12 +16,11 @@ from pathlib import Path
 
 import pytest
 
+from conftest import need, shared_dir
 from kmend.fixes.project import ProjectCrash, find_project_fixes
 from kmend.source.git import GitRepo
 from kmend.source.project import project_at
 from kmend.source.versions import kernel_version, resolve_version
-
-from conftest import need, shared_dir
 
 SHARED = shared_dir() / "oot"
 KDIR_61 = Path("/lib/modules/6.1.0-47-amd64/build")

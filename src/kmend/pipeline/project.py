@@ -52,14 +52,14 @@ def crash_module(report: CrashReport, override: str | None, say: Say) -> str:
     if report.culprit_module:
         say(f"culprit {report.culprit_module}: {report.culprit_reason}")
         return report.culprit_module
-    fn, mod = header_site(report.header)
+    _, mod = header_site(report.header)
     if report.module or mod:
         return str(report.module or mod)
     raise UsageError(f"the crash {report.title!r} names no module",
                      "give --module NAME (the module to fix)")
 
 
-def locate_project(repo: GitRepo, project: Project, report: CrashReport,
+def locate_project(repo: GitRepo, project: Project, report: CrashReport, *,
                    override: str | None, source: str, say: Say) -> ProjectRun:
     say(f"source: {source} is an out-of-tree module project: {project.why}")
     module = crash_module(report, override, say)

@@ -170,8 +170,8 @@ class _Run:
         if project is None:
             return None
         assert self.report is not None
-        return oot.locate_project(repo, project, self.report, self.opts.module,
-                                  self.opts.source, self.line)
+        return oot.locate_project(repo, project, self.report, override=self.opts.module,
+                                  source=self.opts.source, say=self.line)
 
     def locate_stage(self) -> tuple[str, str, str, dict[str, Any]]:
         assert self.report is not None
