@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Generate tests/data/crashes/: real crashes printed by real Debian kernels under QEMU.
 
-For every kernel release and every crash kind of kmend.lab.crashcap.KINDS:
+For every kernel release and every crash kind of tests.labkit.crashcap.KINDS:
 build tests/data/crashmod against the release's headers, boot the release's vmlinuz
 with crashmod loaded, trigger the crash from a process named ``kmend-trigger`` and
 capture the serial console.  Writes
@@ -28,10 +28,10 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
+sys.path.insert(0, str(REPO))  # the test-only lab kit (tests/labkit)
 
-from kmend.errors import KmendError  # noqa: E402
-from kmend.lab import containers, kernel_image, run_many  # noqa: E402
-from kmend.lab.crashcap import (  # noqa: E402
+from tests.labkit import containers  # noqa: E402
+from tests.labkit.crashcap import (  # noqa: E402
     COMPILED_PATH,
     KIND_BY_NAME,
     KINDS,
@@ -44,7 +44,10 @@ from kmend.lab.crashcap import (  # noqa: E402
     trigger_pid,
     trigger_sites,
 )
-from kmend.lab.kbuild import build_module, headers_dir  # noqa: E402
+from tests.labkit.kbuild import build_module, headers_dir  # noqa: E402
+
+from kmend.errors import KmendError  # noqa: E402
+from kmend.lab import kernel_image, run_many  # noqa: E402
 
 RELEASES = ("6.1.0-47-amd64", "6.12.117+deb12-amd64")
 SOURCE = REPO / "tests" / "data" / "crashmod"

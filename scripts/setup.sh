@@ -21,7 +21,13 @@ if [ -n "$missing" ]; then
   fi
 fi
 
-PY=${PYTHON:-python3}
+# Debian 12's own interpreter (3.11.2), never whatever python3 comes first on PATH: the
+# README's commands and CI must run on the Python a fresh Debian 12 has.
+PY=${KMEND_PYTHON:-/usr/bin/python3}
+if [ -x .venv/bin/python ] && [ "$(readlink -f .venv/bin/python)" != "$(readlink -f "$PY")" ]; then
+  echo "setup: .venv was made with another Python; recreating it with $PY" >&2
+  rm -rf .venv
+fi
 if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi

@@ -13,10 +13,9 @@ from pathlib import Path
 
 import pytest
 from tests.conftest import REPO
-
-from kmend.lab.containers import Record, flattened, journal_json, kmsg, rfc3164
-from kmend.lab.containers import default_base as base
-from kmend.lab.crashcap import KIND_BY_NAME
+from tests.labkit.containers import Record, flattened, journal_json, kmsg, rfc3164
+from tests.labkit.containers import default_base as base
+from tests.labkit.crashcap import KIND_BY_NAME
 
 DATA = REPO / "tests" / "data" / "crashes"
 SOURCE = (REPO / "tests" / "data" / "crashmod" / "crashmod.c").read_text().splitlines()

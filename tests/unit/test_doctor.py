@@ -106,9 +106,45 @@ def test_example_log_daemon_restarted_xl_answers() -> None:
 
 
 def test_healthy_dom0_without_crashes() -> None:
-    report = decide(_dom0((ProcState(150, "xenstored", "S"),), ANSWERS), [])
+    dom0 = _dom0((ProcState(150, "xenstored", "S"),), ANSWERS)
+    report = decide(dom0, [], sources=("journalctl -k -b",))
     assert report.healthy and report.next_command is None
     assert report.verdict == "healthy: Xen dom0, xenstored running, xl list answers"
+    assert report.logs_read == ("journalctl -k -b",)
+
+
+def test_no_log_read_is_not_healthy(tmp_path: Path) -> None:
+    """No evidence is not good news: nothing read, or a requested log unreadable."""
+    dom0 = _dom0((ProcState(150, "xenstored", "S"),), ANSWERS)
+    report = decide(dom0, [])
+    assert not report.healthy and report.verdict.startswith("unknown: Xen dom0 answers, but no")
+    report = decide(XenFacts(False, False, False, None, False, (), (), None), [],
+                    sources=("/x/messages",), errors=("/x/messages: no such file",),
+                    read=(), missed=("/x/messages",))
+    assert not report.healthy and report.verdict == "unknown: could not read /x/messages"
+    # the CLI: a root with no logs at all, and a --log that does not exist
+    rc, doc = _cli("--root", str(tmp_path), "--json")
+    assert rc == 1 and doc is not None and doc["healthy"] is False and doc["logs_read"] == []
+    assert doc["verdict"].startswith("unknown: no kernel log read")
+    rc, doc = _cli("--root", str(tmp_path), "--log", str(tmp_path / "nonexistent"), "--json")
+    assert rc == 1 and doc is not None and doc["healthy"] is False
+    assert "nonexistent" in doc["verdict"]
+    rc, doc = _cli("--root", str(tmp_path), "--only-logs", "--json")
+    assert rc == 1 and doc is not None and doc["healthy"] is False
+
+
+def test_crashes_of_other_hosts_are_not_this_hosts(tmp_path: Path) -> None:
+    """A central syslog: the example's crash is on w-xen09; this tree is another host."""
+    host = EXAMPLE.read_text().splitlines()[0].split()[3]
+    (tmp_path / "etc").mkdir()
+    (tmp_path / "etc" / "hostname").write_text("w-xen10\n")
+    rc, doc = _cli("--root", str(tmp_path), "--log", str(EXAMPLE), "--json")
+    assert doc is not None and doc["crashes"] == []
+    assert [c["host"] for c in doc["other_hosts"]] == [host]
+    assert rc == 0 and doc["healthy"] is True
+    (tmp_path / "etc" / "hostname").write_text(host + "\n")
+    rc, doc = _cli("--root", str(tmp_path), "--log", str(EXAMPLE), "--json")
+    assert rc == 1 and doc is not None and [c["host"] for c in doc["crashes"]] == [host]
 
 
 def test_fixture_crash_on_a_non_xen_host(tmp_path: Path) -> None:
@@ -119,8 +155,11 @@ def test_fixture_crash_on_a_non_xen_host(tmp_path: Path) -> None:
     report = examine(tmp_path)
     assert not report.healthy
     where = f"{entry['file']}:{entry['line']}"
+    # the syslog capture holds no boot banner: read whole, its crashes are not "since boot"
+    assert "Linux version" not in (CRASHES / entry["files"]["syslog"]).read_text()
     assert report.verdict == (
-        f"not a Xen host; 1 kernel crash(es) since boot: kernel BUG at {where} in {entry['module']}"
+        f"not a Xen host; 1 kernel crash(es) in the logs read: kernel BUG at {where} in "
+        f"{entry['module']}"
     )
     (crash,) = report.crashes
     assert (crash.comm, crash.pid, crash.module) == (entry["comm"], entry["pid"], entry["module"])
@@ -199,8 +238,13 @@ def test_cli_example_log_in_a_tree_whose_xenstored_is_gone(tmp_path: Path) -> No
 
 def test_cli_healthy_tree_and_bad_root(tmp_path: Path) -> None:
     _host_tree(tmp_path, xenstored="S", xl_rc=0, seconds=0.3)
+    (tmp_path / "var" / "log").mkdir(parents=True, exist_ok=True)
+    (tmp_path / "var" / "log" / "kern.log").write_text(
+        "Dec  7 03:00:00 h kernel: [    0.000000] Linux version 6.1.0-47-amd64\n"
+    )
     rc, report = _cli("--root", str(tmp_path), "--json")
     assert rc == 0 and report is not None and report["healthy"] is True
+    assert report["logs_read"] == [str(tmp_path / "var" / "log" / "kern.log")]
     rc, report = _cli("--root", str(tmp_path / "nowhere"))
     assert rc == 2 and report is None
 
@@ -246,7 +290,7 @@ def test_domu_gets_no_dom0_checks_and_dom0_without_xenfs_is_not_healthy() -> Non
     entry = _manifest("bug")
     crashes = crashes_in(read_paths([str(CRASHES / entry["files"]["dmesg"])]), "dmesg")
     domu = XenFacts(True, False, True, "", False, (), (), None)
-    report = decide(domu, [])
+    report = decide(domu, [], sources=("dmesg",))
     assert report.healthy and [c.name for c in report.checks] == ["xen", "kernel-crashes"]
     assert report.verdict == "healthy: Xen guest"
     report = decide(domu, crashes)
@@ -271,7 +315,9 @@ def test_only_logs_replaces_the_tree_logs(tmp_path: Path) -> None:
     assert rc == 1 and report is not None
     assert [(c["comm"], c["module"]) for c in report["crashes"]] == [(comm, module)]
     assert report["log_sources"] == [str(EXAMPLE)]
-    assert report["verdict"].startswith("not a Xen host; 1 kernel crash(es) since boot")
+    # the example file holds no boot banner: its crash is not called "since boot"
+    assert "Linux version" not in EXAMPLE.read_text()
+    assert report["verdict"].startswith("not a Xen host; 1 kernel crash(es) in the logs read")
 
 
 def test_banner_search_in_syslog_kmsg_and_gzip(tmp_path: Path) -> None:

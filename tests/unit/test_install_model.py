@@ -17,7 +17,7 @@ from kmend.install.model import (
     TxnState,
 )
 from kmend.install.modtree import compression, module_name
-from kmend.report.jsonout import dumps
+from kmend.jsonout import dumps
 
 
 def test_module_name_normalises_dashes_and_compression_suffixes() -> None:

@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from kmend.report.jsonout import dumps, encode_at, to_jsonable
+from kmend.jsonout import dumps, encode_at, to_jsonable
 
 
 class Color(enum.Enum):

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from tests.conftest import REPO
-
-from kmend.lab.crashcap import (
+from tests.labkit.crashcap import (
     COMM,
     KINDS,
     kernel_records,

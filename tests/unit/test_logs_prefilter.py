@@ -14,8 +14,8 @@ import pytest
 from kmend.logs import iter_stream, read_paths
 from kmend.logs import lines as lines_mod
 from kmend.logs import prefilter as prefilter_mod
+from kmend.logs.needles import LINES_AFTER, LINES_BEFORE, PREFILTER_NEEDLES, REPORT_SPAN_LINES
 from kmend.logs.prefilter import NeedleFinder, WindowFilter
-from kmend.oops.needles import LINES_AFTER, LINES_BEFORE, PREFILTER_NEEDLES, REPORT_SPAN_LINES
 
 REPORT = [
     "------------[ cut here ]------------",

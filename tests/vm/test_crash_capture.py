@@ -13,9 +13,7 @@ from pathlib import Path
 
 import pytest
 from tests.conftest import REPO, need
-
-from kmend.lab import BootResult, run_many
-from kmend.lab.crashcap import (
+from tests.labkit.crashcap import (
     COMM,
     COMPILED_PATH,
     KIND_BY_NAME,
@@ -23,7 +21,9 @@ from kmend.lab.crashcap import (
     capture_case,
     trigger_pid,
 )
-from kmend.lab.kbuild import build_module
+from tests.labkit.kbuild import build_module
+
+from kmend.lab import BootResult, run_many
 
 pytestmark = pytest.mark.vm
 

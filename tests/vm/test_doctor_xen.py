@@ -25,6 +25,8 @@ from typing import Any
 
 import pytest
 from tests.conftest import REPO, need
+from tests.labkit.crashcap import COMPILED_PATH, MACRO_PREFIX
+from tests.labkit.kbuild import build_module
 
 from kmend.cli import main
 from kmend.lab import (
@@ -42,8 +44,6 @@ from kmend.lab import (
     tool_files,
     toolstack_steps,
 )
-from kmend.lab.crashcap import COMPILED_PATH, MACRO_PREFIX
-from kmend.lab.kbuild import build_module
 
 pytestmark = pytest.mark.vm
 
@@ -100,7 +100,17 @@ def unpack(result: BootResult, label: str, dest: Path) -> Path:
     tree = dest / label
     tree.mkdir(parents=True)
     with tarfile.open(fileobj=io.BytesIO(blob), mode="r:gz") as tar:
-        tar.extractall(tree, filter="data")
+        # Debian 12's Python is 3.11.2: tarfile's extraction filters came in 3.11.4, so the
+        # "data" filter's rules are applied by hand: plain files and directories only, every
+        # name relative and inside the tree.
+        members = []
+        for m in tar.getmembers():
+            name = Path(m.name)
+            assert m.isfile() or m.isdir(), f"unexpected member type in capture: {m.name}"
+            assert not name.is_absolute() and ".." not in name.parts, m.name
+            m.mode &= 0o755
+            members.append(m)
+        tar.extractall(tree, members=members)
     return tree
 
 

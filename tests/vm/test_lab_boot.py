@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from tests.conftest import need
+from tests.labkit.kbuild import build_module
 
 from kmend import proc
 from kmend.lab import (
@@ -29,7 +30,6 @@ from kmend.lab import (
     tool_files,
     toolstack_steps,
 )
-from kmend.lab.kbuild import build_module
 
 pytestmark = pytest.mark.vm
 

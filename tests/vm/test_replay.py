@@ -50,6 +50,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.labkit.kbuild import build_module
 from tests.vm.test_doctor_xen import collect, doctor, unpack
 
 from conftest import REPO, need
@@ -70,7 +71,6 @@ from kmend.lab import (
     toolstack_steps,
 )
 from kmend.lab.initramfs import build_initramfs
-from kmend.lab.kbuild import build_module
 from kmend.lab.kernels import reduced_tree
 from kmend.lab.xen import DOM0_MODULES
 from kmend.source.tree import Tarball

@@ -11,54 +11,137 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
-import typer
-import typer.main
-
-from kmend.cli.app import build_app
-from kmend.errors import KmendError
+from kmend.cli.app import VERBS, top_help
 
 #: Exit code for a bug in kmend itself (never an expected outcome).
 EXIT_INTERNAL = 70
+#: Exit code after Ctrl-C (128 + SIGINT, as shells report it).
+EXIT_INTERRUPTED = 130
+
+#: Error kinds by exit code, for the JSON error document.
+_KINDS = {1: "verdict", 2: "usage", 3: "environment", 4: "input", 5: "command", 6: "timeout",
+          7: "state", 8: "not-in-source", 9: "declined", 70: "internal", 130: "interrupted"}
+
+
+def _json_mode(args: list[str]) -> bool:
+    return "--json" in args[: args.index("--")] if "--" in args else "--json" in args
+
+
+def _fail(code: int, message: str, hint: str, *, json_mode: bool) -> int:
+    """Report an error: one line on stderr; with --json also one document on stdout."""
+    print(f"kmend: error: {message}" + (f" — {hint}" if hint else ""), file=sys.stderr)
+    if json_mode:
+        from kmend.cli.common import emit_error_json
+
+        emit_error_json(code, _KINDS.get(code, "error"), message, hint)
+    return code
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run kmend with *argv* (default: ``sys.argv[1:]``) and return the exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
-    verb = args[0] if args and not args[0].startswith("-") else None
-    command = typer.main.get_command(build_app(only=verb))
+    json_mode = _json_mode(args)
     try:
+        if not args:
+            sys.stderr.write(top_help())
+            return 2
+        if args[0] in ("-h", "--help"):
+            sys.stdout.write(top_help())
+            return 0
+        if args[0] in ("-V", "--version"):
+            from kmend import __version__
+
+            sys.stdout.write(f"kmend {__version__}\n")
+            return 0
+        if args[0].startswith("-"):
+            return _fail(2, f"unknown option {args[0]!r} before the verb",
+                         "kmend VERB [OPTIONS]; kmend -h lists the verbs", json_mode=json_mode)
+        if args[0] not in VERBS:
+            return _fail(2, f"unknown verb {args[0]!r}",
+                         "one of: " + ", ".join(VERBS), json_mode=json_mode)
+        return _run_verb(args, json_mode)
+    except KeyboardInterrupt:
+        return _fail(EXIT_INTERRUPTED, "interrupted", "", json_mode=json_mode)
+    except BaseException as exc:
+        if not _pipe_closed(exc):
+            raise
+        # The reader went away (`kmend show ... | head -1`): what it read was what it wanted.
+        # Point stdout at /dev/null so the interpreter's final flush does not fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+
+
+def _pipe_closed(exc: BaseException) -> bool:
+    if isinstance(exc, BrokenPipeError):
+        return True
+    return type(exc).__name__ == "PipeClosed" and type(exc).__module__ == "kmend.cli.common"
+
+
+def _polish_help(command: Any) -> None:
+    """Usage lines in the argparse convention (``--kernel KERNEL``, ``PATHS...``) instead of
+    Python type names (``<str>``, ``{paths}``): a metavar for every parameter without one.
+    (Duck-typed: Typer carries its own copy of click.)"""
+    from kmend.cli.app import EXAMPLES
+
+    commands = getattr(command, "commands", None)
+    for cmd in commands.values() if isinstance(commands, dict) else [command]:
+        if cmd.name in EXAMPLES and not cmd.epilog:
+            cmd.epilog = f"\b\nExample:\n  {EXAMPLES[cmd.name]}"
+        for param in getattr(cmd, "params", []):
+            if param.metavar is not None or getattr(param, "is_flag", False) \
+                    or getattr(param, "count", False):
+                continue
+            name = (param.name or "value").upper()
+            if param.param_type_name == "argument":
+                name += "..." if param.nargs == -1 else ""
+                shown = name if param.required else f"[{name}]"
+                # Typer's own rendering adds braces and "<list[str]>": show the plain name.
+                param._usage_display_name = lambda shown=shown: shown
+                param.display_type_rich = lambda ctx=None: ""
+                param._rich_display_name = lambda name=name: name
+            param.metavar = name
+
+
+def _run_verb(args: list[str], json_mode: bool) -> int:
+    import typer
+    import typer.main
+
+    from kmend.cli.app import build_app
+    from kmend.errors import KmendError
+
+    try:
+        command = typer.main.get_command(build_app(only=args[0]))
+        _polish_help(command)
         result = command.main(args=args, prog_name="kmend", standalone_mode=False)
     except KmendError as err:
-        print(f"kmend: error: {err}", file=sys.stderr)
-        return err.exit_code
+        return _fail(err.exit_code, err.message, err.hint, json_mode=json_mode)
     except typer.Exit as exc:
         return int(exc.exit_code)
     except typer.TyperException as exc:
-        # Usage errors (bad option, missing argument): typer's own one-line message.
-        show = getattr(exc, "show", None)
-        if callable(show):
-            show(file=sys.stderr)
-        else:
-            print(f"kmend: error: {exc}", file=sys.stderr)
-        return int(getattr(exc, "exit_code", 2))
+        # Usage errors (bad option, missing argument): one line, exit 2.
+        code = int(getattr(exc, "exit_code", 2))
+        fmt = getattr(exc, "format_message", None)
+        message = fmt() if callable(fmt) else str(exc)
+        return _fail(code, message, f"kmend {args[0]} -h shows the options",
+                     json_mode=json_mode)
     except typer.Abort:
-        print("kmend: aborted", file=sys.stderr)
-        return 130
-    except KeyboardInterrupt:
-        print("kmend: interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:
-        return 0
+        return _fail(EXIT_INTERRUPTED, "aborted", "", json_mode=json_mode)
+    except (BrokenPipeError, KeyboardInterrupt):
+        raise
+    except BaseException as exc:
+        if _pipe_closed(exc):
+            raise
+        if isinstance(exc, SystemExit):
+            return int(exc.code) if isinstance(exc.code, int) else 1
+        raise
     except Exception as exc:
         if os.environ.get("KMEND_DEBUG"):
             raise
-        print(
-            f"kmend: internal error: {type(exc).__name__}: {exc} "
-            "(set KMEND_DEBUG=1 for a traceback and report it)",
-            file=sys.stderr,
-        )
-        return EXIT_INTERNAL
+        return _fail(EXIT_INTERNAL, f"internal error: {type(exc).__name__}: {exc}",
+                     "set KMEND_DEBUG=1 for a traceback and report it", json_mode=json_mode)
     return int(result) if isinstance(result, int) else 0
 
 

@@ -111,7 +111,7 @@ def register(app: typer.Typer) -> None:
 
 
 def _plan_dict(plan: BackportPlan) -> dict[str, Any]:
-    from kmend.report.jsonout import to_jsonable
+    from kmend.jsonout import to_jsonable
 
     out = to_jsonable(plan)
     assert isinstance(out, dict)

@@ -8,11 +8,23 @@ from typing import Any
 
 from rich.console import Console
 
-from kmend.report.jsonout import dumps
+from kmend.jsonout import dumps
 
 #: Width for text that is not going to a terminal (a file, a pipe, a CI log): wide enough
 #: that tables keep one row per line; a terminal's own width wins.
 PIPE_WIDTH = 160
+
+
+class PipeClosed(BaseException):
+    """The reader of stdout went away (``kmend show LOG | head -1``).  A BaseException so
+    that neither library code nor click's EPIPE handling (which exits 1) swallows it; the
+    CLI's entry point ends quietly with success."""
+
+
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        raise PipeClosed
 
 
 def _console(stream: Any, *, stderr: bool) -> Console:
@@ -20,7 +32,7 @@ def _console(stream: Any, *, stderr: bool) -> Console:
     capturing them see the text); only its width is decided now."""
     tty = getattr(stream, "isatty", lambda: False)()
     wide = not tty and "COLUMNS" not in os.environ
-    return Console(stderr=stderr, highlight=False, width=PIPE_WIDTH if wide else None)
+    return _Console(stderr=stderr, highlight=False, width=PIPE_WIDTH if wide else None)
 
 
 #: Human text and progress go to stderr when --json is given, so stdout is one document.
@@ -32,6 +44,21 @@ def console_for(json_mode: bool) -> Console:
     return err_console if json_mode else out_console
 
 
+def write_stdout(text: str) -> None:
+    """Write to stdout; a closed pipe becomes :class:`PipeClosed`."""
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise PipeClosed from None
+
+
 def emit_json(obj: Any, *, flat_below: int | None = None) -> None:
-    sys.stdout.write(dumps(obj, flat_below=flat_below) + "\n")
-    sys.stdout.flush()
+    write_stdout(dumps(obj, flat_below=flat_below) + "\n")
+
+
+def emit_error_json(code: int, kind: str, message: str, hint: str) -> None:
+    """The --json error document: stdout holds one document also when a verb fails."""
+    write_stdout(
+        dumps({"error": {"code": code, "kind": kind, "message": message, "hint": hint}}) + "\n"
+    )

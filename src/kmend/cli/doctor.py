@@ -32,6 +32,13 @@ def render(console: Console, report: DoctorReport) -> None:
             f"({crash.source} --index {crash.index})",
             markup=False,
         )
+    for crash in report.other_hosts:
+        console.print(
+            f"other host {crash.host}: {crash.title} ({crash.source} --index {crash.index}); "
+            "not counted for this host", markup=False,
+        )
+    console.print("logs read: " + (", ".join(report.logs_read) or "none"), markup=False,
+                  soft_wrap=True)
     for err in report.log_errors:
         console.print(f"log not read: {err}", markup=False)
 

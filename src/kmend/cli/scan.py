@@ -9,7 +9,7 @@ import typer
 
 from kmend.cli.common import console_for, emit_json, err_console
 from kmend.errors import InputError, UsageError
-from kmend.report.jsonout import Encoded, encode_at
+from kmend.jsonout import Encoded, encode_at
 from kmend.triage.scan import scan
 
 

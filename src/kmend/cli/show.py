@@ -1,4 +1,4 @@
-"""``kmend show PATH [--index N]``: one crash fully decoded."""
+"""``kmend show LOGS... [--index N | --signature SIG]``: one crash fully decoded."""
 
 from __future__ import annotations
 
@@ -16,23 +16,47 @@ from kmend.report.crash_text import render_report
 def register(app: typer.Typer) -> None:
     @app.command("show")
     def show_cmd(
-        path: Annotated[str, typer.Argument(help="a log file, a directory or - for stdin")],
+        paths: Annotated[
+            list[str], typer.Argument(help="log files, directories or - for stdin")
+        ],
         index: Annotated[
-            int,
-            typer.Option("--index", help="which crash (0 = first; negative counts from the end)"),
-        ] = 0,
+            int | None,
+            typer.Option("--index", help="which crash: 0 = the first in the logs, -1 = the "
+                         "last (default: the last one)"),
+        ] = None,
+        signature: Annotated[
+            str | None,
+            typer.Option("--signature", help="the newest crash with this signature (or a "
+                         "prefix of it, as kmend scan prints)"),
+        ] = None,
         json_out: Annotated[
             bool, typer.Option("--json", help="one JSON document on stdout")
         ] = False,
     ) -> int:
         """Decode one crash: fields, taint in words, frames, disassembled Code:."""
-        reports = list(parse_reports(read_paths([path], prefilter=True)))
+        if index is not None and signature is not None:
+            raise UsageError("--index and --signature both given", "choose one crash")
+        if signature is not None and not signature.strip():
+            raise UsageError("--signature is empty", "give the signature kmend scan prints")
+        where = " ".join(paths)
+        reports = list(parse_reports(read_paths(paths, prefilter=True)))
         if not reports:
-            raise InputError(f"{path}: no kernel crash found", "check the file, or run kmend scan")
+            raise InputError(f"{where}: no kernel crash found", "check the file, or run kmend scan")
+        if signature is not None:
+            chosen = [i for i, r in enumerate(reports) if r.signature.startswith(signature)]
+            if not chosen:
+                raise InputError(f"no crash with signature {signature} in {where}",
+                                 "kmend scan lists the signatures")
+            if len({reports[i].signature for i in chosen}) > 1:
+                raise UsageError(f"--signature {signature} matches several signatures",
+                                 "give more of it")
+            index = chosen[-1]
+        if index is None:
+            index = -1
         if not -len(reports) <= index < len(reports):
             raise UsageError(
-                f"--index {index} out of range: {path} holds {len(reports)} crash(es)",
-                f"use 0..{len(reports) - 1}",
+                f"--index {index} out of range: {where} holds {len(reports)} crash(es)",
+                f"use 0..{len(reports) - 1} (or -1 for the last)",
             )
         rep = reports[index]
         if json_out:

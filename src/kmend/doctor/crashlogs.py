@@ -45,9 +45,17 @@ class CrashScan:
     crashes: list[CrashSummary] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    #: Sources read without an error (the evidence a verdict stands on).
+    read: list[str] = field(default_factory=list)
+    #: Explicitly requested logs (--log) that could not be read.
+    missed: list[str] = field(default_factory=list)
+    #: Crashes whose lines name another host than this one.
+    other_hosts: list[CrashSummary] = field(default_factory=list)
 
 
-def summarize(rep: CrashReport, source: str, index: int) -> CrashSummary:
+def summarize(
+    rep: CrashReport, source: str, index: int, *, since_boot: bool = True
+) -> CrashSummary:
     loc = f"{rep.location.file}:{rep.location.line}" if rep.location else None
     return CrashSummary(
         title=rep.title,
@@ -63,6 +71,8 @@ def summarize(rep: CrashReport, source: str, index: int) -> CrashSummary:
         index=index,
         panicked=rep.panicked,
         signature=rep.signature,
+        host=rep.host,
+        since_boot=since_boot,
     )
 
 
@@ -114,7 +124,9 @@ def crashes_in(
         if banner_of is not None and path not in banners:
             banners[path] = banner_of(path)
         if first > banners.get(path, 0):
-            kept.append(summarize(rep, label, index))
+            # A file without a boot banner is read whole: its crashes may be older.
+            since_boot = banner_of is None or banners.get(path, 0) > 0
+            kept.append(summarize(rep, label, index, since_boot=since_boot))
     return kept
 
 
@@ -172,13 +184,25 @@ def _live_sources(scan: CrashScan, timeout: float) -> Iterator[tuple[str, str]]:
         scan.errors.append(f"dmesg: {dmesg_error}; /dev/kmsg: {exc.strerror or exc}")
 
 
+def local_hostname(root: Path, *, live: bool) -> str | None:
+    """This host's name: the root's /etc/hostname, else (live) the kernel's nodename."""
+    try:
+        name = (root / "etc" / "hostname").read_text(errors="replace").strip()
+    except OSError:
+        name = ""
+    if not name and live:
+        name = os.uname().nodename
+    return name.split(".")[0] or None
+
+
 def scan_crashes(
     root: Path, logs: Iterable[str], *, defaults: bool = True, live: bool, timeout: float = 30.0
 ) -> CrashScan:
     """Every crash since boot in the host's logs (see the module docstring)."""
     scan = CrashScan()
     found: list[CrashSummary] = []
-    paths = list(logs)
+    requested = list(logs)
+    paths = list(requested)
     if defaults:
         paths += [str(root / rel) for rel in FILE_LOGS if (root / rel).is_file()]
         if not live:
@@ -189,13 +213,22 @@ def scan_crashes(
     def on_error(err: InputError) -> None:
         scan.errors.append(str(err))
 
-    for path in paths:
+    for i, path in enumerate(paths):
         scan.sources.append(path)
+        before = len(scan.errors)
         lines = read_paths([path], prefilter=True, on_error=on_error)
         found += crashes_in(lines, path, None if path == "-" else last_banner_line)
+        if len(scan.errors) == before:
+            scan.read.append(path)
+        elif i < len(requested):
+            scan.missed.append(path)
     if defaults and live:
         for label, text in _live_sources(scan, timeout):
             scan.sources.append(label)
+            scan.read.append(label)
             found += crashes_in(parse_text(text, label), label)
-    scan.crashes = dedupe(found)
+    me = local_hostname(root, live=live)
+    for crash in dedupe(found):
+        other = me is not None and crash.host is not None and crash.host.split(".")[0] != me
+        (scan.other_hosts if other else scan.crashes).append(crash)
     return scan

@@ -42,4 +42,7 @@ def examine(
         xl = probe_live(xl_timeout) if live else probe_captured(root / CAPTURE_DIR)
     facts = xen_facts(root, daemons, xl)
     scan = scan_crashes(root, logs, defaults=default_logs, live=live)
-    return decide(facts, scan.crashes, str(root), scan.sources, scan.errors)
+    return decide(
+        facts, scan.crashes, str(root), scan.sources, scan.errors,
+        read=scan.read, missed=scan.missed, other_hosts=scan.other_hosts,
+    )

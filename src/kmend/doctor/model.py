@@ -65,6 +65,10 @@ class CrashSummary:
     index: int  # its index among that source's crashes (kmend show --index)
     panicked: bool
     signature: str
+    host: str | None = None  # the host its log line names (None: the line names none)
+    #: True when the crash is known to be of the current boot (journal -b, the ring buffer,
+    #: a file after its last boot banner); False for a file with no banner, read whole.
+    since_boot: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,3 +88,7 @@ class DoctorReport:
     crashes: tuple[CrashSummary, ...]
     log_sources: tuple[str, ...]
     log_errors: tuple[str, ...] = ()
+    #: The sources that were actually read (a verdict needs at least one).
+    logs_read: tuple[str, ...] = ()
+    #: Crashes whose lines name another host (a central log): listed, not this host's health.
+    other_hosts: tuple[CrashSummary, ...] = ()

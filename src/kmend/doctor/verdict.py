@@ -10,6 +10,7 @@ from __future__ import annotations
 import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from kmend.doctor.model import Check, CrashSummary, DoctorReport, ProcState, XenFacts
 from kmend.doctor.procfs import STATE_WORDS, XENSTORE_DAEMONS
@@ -150,7 +151,21 @@ def _how_hit(crash: CrashSummary, daemons: Sequence[ProcState]) -> str:
 def _crash_count(crashes: Sequence[CrashSummary]) -> str:
     newest = describe_crash(crashes[-1])
     more = f" (newest: {newest})" if len(crashes) > 1 else f": {newest}"
-    return f"{len(crashes)} kernel crash(es) since boot{more}"
+    # "since boot" only when every crash is known to be of this boot (a log file without
+    # a boot banner is read whole, so its crashes may be older).
+    when = "since boot" if all(c.since_boot for c in crashes) else "in the logs read"
+    return f"{len(crashes)} kernel crash(es) {when}{more}"
+
+
+def _no_evidence(read: Sequence[str], missed: Sequence[str], errors: Sequence[str]) -> str | None:
+    """Why the logs cannot vouch for the host (None: they can)."""
+    if missed:
+        return "could not read " + ", ".join(missed)
+    if not read:
+        why = "; ".join(errors) if errors else "no kernel log found (no --log, no journal, " \
+            "no var/log/messages or kern.log, no ring buffer)"
+        return f"no kernel log read: {why}"
+    return None
 
 
 def decide(
@@ -159,19 +174,35 @@ def decide(
     root: str = "/",
     sources: Sequence[str] = (),
     errors: Sequence[str] = (),
+    *,
+    read: Sequence[str] | None = None,
+    missed: Sequence[str] = (),
+    other_hosts: Sequence[CrashSummary] = (),
 ) -> DoctorReport:
-    """The whole report from the facts (pure)."""
-    crash_check = Check(
-        "kernel-crashes", not crashes,
-        "none since boot" if not crashes else _crash_count(crashes),
-    )  # fmt: skip
+    """The whole report from the facts (pure).  *read* is the sources actually read (None:
+    all of *sources*); without any, or with a requested log unread, the host is not called
+    healthy: no evidence is not good news."""
+    read = tuple(sources) if read is None else tuple(read)
+    blind = _no_evidence(read, missed, errors)
+    if crashes:
+        crash_detail = _crash_count(crashes)
+    elif blind:
+        crash_detail = blind
+    else:
+        crash_detail = "none since boot in " + ", ".join(read)
+    crash_check = Check("kernel-crashes", not crashes and not blind, crash_detail)
+    extra: dict[str, Any] = {"logs_read": read, "other_hosts": tuple(other_hosts)}
     hit = daemon_crash(crashes)
     nxt = next_command(hit or crashes[-1]) if crashes else None
     if not xen.is_xen:
         plain = (Check("xen", True, "not a Xen host"), crash_check)
-        verdict = "healthy" if not crashes else f"not a Xen host; {_crash_count(crashes)}"
+        if crashes:
+            verdict = f"not a Xen host; {_crash_count(crashes)}"
+        else:
+            verdict = f"unknown: {blind}" if blind else "healthy"
         return DoctorReport(
-            root, not crashes, verdict, nxt, plain, tuple(crashes), tuple(sources), tuple(errors)
+            root, crash_check.ok, verdict, nxt, plain, tuple(crashes), tuple(sources),
+            tuple(errors), **extra,
         )
     x = _xen_checks(xen)
     checks = (*x.checks, crash_check)  # type: tuple[Check, ...]
@@ -196,7 +227,10 @@ def decide(
         verdict = f"healthy: {what}" + (
             ", xenstored running, xl list answers" if xen.is_dom0 and xen.xl is not None else ""
         )
-    healthy = not crashes and all(c.ok for c in checks)
+        if blind:
+            verdict = f"unknown: {what} answers, but {blind}"
+    healthy = all(c.ok for c in checks)
     return DoctorReport(
-        root, healthy, verdict, nxt, checks, tuple(crashes), tuple(sources), tuple(errors)
+        root, healthy, verdict, nxt, checks, tuple(crashes), tuple(sources), tuple(errors),
+        **extra,
     )

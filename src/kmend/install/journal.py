@@ -27,7 +27,7 @@ from kmend.install.model import (
     StepState,
     TxnState,
 )
-from kmend.report.jsonout import dumps
+from kmend.jsonout import dumps
 
 TXN_DIR = f"{STATE_DIR}/txn"
 JOURNAL = "journal.json"

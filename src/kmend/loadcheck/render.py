@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from kmend.jsonout import to_jsonable
 from kmend.kernel.target import KernelTarget
 from kmend.ko.model import ModuleFile
 from kmend.loadcheck.model import ERROR, LoadVerdict
-from kmend.report.jsonout import to_jsonable
 
 
 def module_summary(mod: ModuleFile) -> dict[str, Any]:

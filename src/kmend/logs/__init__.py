@@ -11,7 +11,7 @@ messages only), journalctl short/-iso/-precise/-monotonic, ``-o json`` and ``-o 
 syzkaller's decorations), ``/dev/kmsg`` and netconsole records, rsyslog ``#012`` escapes;
 flattened reports are re-split (``kmend.logs.flatten``).
 
-With ``prefilter=True`` only the lines near a crash needle (``kmend.oops.needles``) are
+With ``prefilter=True`` only the lines near a crash needle (``kmend.logs.needles``) are
 parsed, for speed on huge logs — in a multi-host syslog only the lines of the hosts whose
 kernel lines hit one (``kmend.logs.prefilter``); the crash reports found are the same as
 with a full parse.  Inputs larger than one 8 MiB block are searched by a forked second

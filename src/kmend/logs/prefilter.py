@@ -1,7 +1,7 @@
 """Skip the parts of a huge log that cannot hold a crash.
 
 Each block of whole lines is searched at C speed for the byte needles of
-``kmend.oops.needles``; only the lines near a hit (windows merged) are passed on for full
+``kmend.logs.needles``; only the lines near a hit (windows merged) are passed on for full
 parsing.  Line numbers stay exact: skipped newlines are counted (``bytes.count``, or
 numpy's vectorised compare on inputs of more than one block, five times faster: it was
 half of the search's time).  Pieces of over-long lines (blocks that do not end at a
@@ -29,7 +29,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from kmend.logs.lines import Block
-from kmend.oops.needles import LINES_AFTER, LINES_BEFORE, PREFILTER_NEEDLES, REPORT_SPAN_LINES
+from kmend.logs.needles import LINES_AFTER, LINES_BEFORE, PREFILTER_NEEDLES, REPORT_SPAN_LINES
 
 #: Lines whose text is not visible as bytes: a journal JSON MESSAGE given as an array of
 #: byte values (journalctl's form for a message with control or non-UTF-8 bytes).

@@ -15,14 +15,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from kmend.logs.model import LogLine
+from kmend.logs.needles import LINES_BEFORE
 from kmend.oops.headers import (
     INFO_WITH_STACK,
-    REPLAYING,
     HeaderHit,
-    find_header,
     starts_second_crash,
 )
-from kmend.oops.needles import LINES_BEFORE
 
 QUESTIONABLE_FRAME_RE = re.compile(
     r"^\s*(?:\[<?[0-9a-fA-F]+>?\]\s*)*\?\s+[A-Za-z0-9_.$]+\+0x|\(unreliable\)\s*$"
@@ -52,18 +50,6 @@ class Region:
     indexes: tuple[int, ...]  # header line first, then the report's lines in order
     prefix: tuple[int, ...]  # same-context lines just before the header (not for naming)
     cut: int | None  # position in ``indexes`` where a second crash begins (naming stops)
-
-
-def find_start(lines: Sequence[LogLine], begin: int = 0) -> tuple[int, HeaderHit] | None:
-    """The first header line at or after *begin*."""
-    for i in range(begin, len(lines)):
-        hit = find_header(lines[i].text)
-        if hit is None:
-            continue
-        if i + 1 < len(lines) and REPLAYING in lines[i + 1].text:
-            continue
-        return i, hit
-    return None
 
 
 def collect_region(

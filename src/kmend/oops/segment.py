@@ -15,10 +15,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from kmend.logs.model import LogLine
+from kmend.logs.needles import REPORT_SPAN_LINES
 from kmend.oops.extract import PANIC_LINE, PREFIX_LINES_TASK, collect_region
 from kmend.oops.headers import REPLAYING, HeaderHit, find_header, starts_second_crash
 from kmend.oops.model import CrashReport
-from kmend.oops.needles import REPORT_SPAN_LINES
 
 MAX_REPORT_LINES = 1500
 #: A report whose stream printed nothing for this many log lines is over (other hosts kept

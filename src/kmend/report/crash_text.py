@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -11,26 +12,47 @@ from rich.table import Table
 from kmend.oops.model import CrashReport
 from kmend.triage.scan import Group
 
+#: How many signature characters the scan table shows (``kmend show --signature`` takes a
+#: prefix; 8 hex digits keep collisions away in any real fleet's log).
+SIG_SHOWN = 8
+
+
+def _when(stamp: str | None) -> str:
+    """A timestamp shortened for a table cell: date and minute, no fraction or offset."""
+    if not stamp:
+        return "-"
+    text = stamp.replace("T", " ")
+    return text[:16] if len(text) >= 16 and text[4] == "-" else text
+
 
 def render_groups(console: Console, groups: Sequence[Group], total: int) -> None:
+    """The scan table: one row per signature, narrow enough for 80 columns (cells wrap at
+    word boundaries); the signature column is what ``kmend show --signature`` takes."""
     if not groups:
         console.print("no kernel crash found")
         return
-    table = Table(title=f"{total} crash report(s), {len(groups)} distinct", title_justify="left")
-    for col in ("title", "count", "hosts", "first seen", "last seen", "module", "kernel"):
-        table.add_column(col, overflow="fold")
+    table = Table(
+        title=f"{total} crash report(s), {len(groups)} signature(s)", title_justify="left",
+        box=box.SIMPLE_HEAD, pad_edge=False, expand=False,
+    )
+    table.add_column("signature", no_wrap=True, style="cyan")
+    table.add_column("count", justify="right", no_wrap=True)
+    table.add_column("title (module, kernel)", ratio=3)
+    table.add_column("hosts", ratio=1)
+    table.add_column("last seen", no_wrap=False, ratio=1)
     for g in groups:
-        hosts = ", ".join(g.hosts[:3]) + (f" (+{len(g.hosts) - 3})" if len(g.hosts) > 3 else "")
+        hosts = ", ".join(g.hosts[:3]) + (f" +{len(g.hosts) - 3}" if len(g.hosts) > 3 else "")
+        where = ", ".join(x for x in (g.module, ", ".join(g.kernel_releases)) if x)
         table.add_row(
-            escape(g.title),
+            g.signature[:SIG_SHOWN],
             str(g.count),
-            hosts or "-",
-            g.first_seen or "-",
-            g.last_seen or "-",
-            g.module or "-",
-            ", ".join(g.kernel_releases) or "-",
+            escape(g.title) + (f"\n[dim]{escape(where)}[/dim]" if where else ""),
+            escape(hosts) or "-",
+            _when(g.last_seen),
         )
     console.print(table)
+    console.print("[dim]kmend show --signature SIG LOGS... decodes one (the newest) of a "
+                  "signature[/dim]")
 
 
 def _kv(console: Console, key: str, value: object) -> None:
@@ -40,7 +62,10 @@ def _kv(console: Console, key: str, value: object) -> None:
 
 
 def render_report(console: Console, rep: CrashReport, index: int, total: int) -> None:
-    console.print(f"[bold]crash {index} of {total}:[/bold] " + escape(rep.title))
+    console.print(
+        f"[bold]crash {index % total + 1} of {total}[/bold] (--index {index % total}, "
+        f"--signature {rep.signature[:SIG_SHOWN]}): " + escape(rep.title)
+    )
     _kv(console, "type", rep.type)
     if rep.corrupted:
         _kv(console, "corrupted", rep.corrupted_reason or "yes")

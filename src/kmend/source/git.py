@@ -119,14 +119,6 @@ class GitRepo:
         res = self.git("cat-file", "-e", f"{self.resolve(rev)}:{path}", check=False)
         return res.ok
 
-    def list_files(self, rev: str, directory: str = "") -> list[str]:
-        """Paths of the files under *directory* at *rev* (NUL-separated ls-tree)."""
-        args = ["ls-tree", "-r", "-z", "--name-only", self.resolve(rev)]
-        if directory:
-            args += ["--", directory.rstrip("/") + "/"]
-        out = self.git(*args).stdout
-        return [p for p in out.split("\0") if p]
-
     def log(
         self,
         revisions: Sequence[str],

@@ -1,6 +1,7 @@
 """Turn kmend's frozen dataclasses into JSON documents.
 
-Keys are the dataclass field names (snake_case), as DESIGN.md's contract says.
+Keys are the dataclass field names (snake_case); every verb's --json and the install journal
+use this one layer (a leaf module: any stage may import it).
 """
 
 from __future__ import annotations

@@ -1,8 +1,10 @@
 """Byte strings that every line starting a kernel crash report contains.
 
-The log reader may use these to skip, at C speed, the parts of huge logs that cannot hold a
-crash (``kmend.logs`` prefilter).  The list is deliberately broader than the header rules in
-``kmend.oops.headers``: a needle hit only means "parse the lines around here".
+The log reader uses these to skip, at C speed, the parts of huge logs that cannot hold a
+crash (``kmend.logs.prefilter``).  They live here, in the reader, because data flows one way
+(logs → oops): the crash parser imports them, never the other way round.  The list is
+deliberately broader than the header rules in ``kmend.oops.headers``: a needle hit only means
+"parse the lines around here".
 """
 
 from __future__ import annotations

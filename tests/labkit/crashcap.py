@@ -11,7 +11,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from kmend.lab.containers import Record
+from tests.labkit.containers import Record
+
 from kmend.lab.initramfs import InitramfsSpec
 from kmend.lab.qemu import BootCase
 from kmend.lab.steps import Insmod, Run

@@ -1,0 +1,135 @@
+"""The command line as a whole: help, version, verbs, errors as one line and as JSON."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kmend.cli import main
+from kmend.cli.app import EXAMPLES, VERBS
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLE = REPO / "examples" / "w-xen09-messages.log"
+
+
+def kmend(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    env = dict(os.environ, PYTHONPATH=str(REPO / "src"))
+    return subprocess.run([sys.executable, "-m", "kmend", *args], input=stdin,
+                          capture_output=True, check=False, timeout=120, env=env)
+
+
+def test_every_verb_module_is_listed_with_a_summary_and_an_example() -> None:
+    modules = {p.stem for p in (REPO / "src/kmend/cli").glob("*.py")
+               if "def register(" in p.read_text()}
+    assert modules == set(VERBS)
+    assert set(EXAMPLES) == set(VERBS)
+    for verb in VERBS:
+        assert callable(importlib.import_module(f"kmend.cli.{verb}").register)
+        assert EXAMPLES[verb].startswith(f"kmend {verb} ")
+
+
+def test_top_help_and_version_import_no_verb_and_no_typer() -> None:
+    probe = ("import sys; from kmend.cli import main; rc = main(['--help']); "
+             "rc2 = main(['--version']); "
+             "bad = [m for m in sys.modules if m.startswith(('typer', 'rich', 'kmend.oops', "
+             "'kmend.logs', 'kmend.ko'))]; print(rc, rc2, bad, file=sys.stderr)")
+    env = dict(os.environ, PYTHONPATH=str(REPO / "src"))
+    res = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True, env=env, timeout=60)
+    assert res.stderr.strip() == "0 0 []"
+    for verb in VERBS:
+        assert f"  {verb} " in res.stdout
+    assert "kmend 0.1.0" in res.stdout
+
+
+@pytest.mark.parametrize("verb", sorted(VERBS))
+def test_dash_h_is_help_for_every_verb_with_plain_metavars(verb: str,
+                                                           capsys: pytest.CaptureFixture[str],
+                                                           ) -> None:
+    assert main([verb, "-h"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"Usage: kmend {verb} ")
+    assert "Example:" in out and EXAMPLES[verb] in out.replace("\n    ", " ")
+    for python_type in ("<str>", "<path>", "<int>", "<float>", "<list[", "{"):
+        assert python_type not in out.split("Example:")[0], (verb, python_type, out)
+
+
+def test_no_arguments_is_usage_with_the_verb_list() -> None:
+    res = kmend()
+    assert res.returncode == 2
+    assert b"Verbs" in res.stderr and b"scan" in res.stderr
+
+
+def test_unknown_verb_and_unknown_option_are_one_line_exit_2() -> None:
+    for args in (["frob"], ["--frob"], ["show", "--bogus", str(EXAMPLE)]):
+        res = kmend(*args)
+        assert res.returncode == 2, args
+        assert res.stderr.count(b"\n") == 1 and res.stderr.startswith(b"kmend: error: ")
+
+
+def test_json_errors_are_one_document_on_stdout() -> None:
+    res = kmend("show", "/nonexistent/log", "--json")
+    assert res.returncode == 4
+    doc = json.loads(res.stdout)
+    assert doc["error"]["code"] == 4 and doc["error"]["kind"] == "input"
+    assert "/nonexistent/log" in doc["error"]["message"]
+    assert res.stderr.count(b"\n") == 1
+    res = kmend("show", "--json", "--index", "nope", str(EXAMPLE))
+    assert res.returncode == 2
+    assert json.loads(res.stdout)["error"]["kind"] == "usage"
+
+
+def test_a_closed_pipe_ends_quietly_with_success() -> None:
+    # `kmend show LOG | head -1`: the reader closes after one line.
+    env = dict(os.environ, PYTHONPATH=str(REPO / "src"))
+    proc = subprocess.Popen([sys.executable, "-m", "kmend", "show", str(EXAMPLE)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    assert proc.stdout is not None and proc.stderr is not None
+    first = proc.stdout.readline()
+    proc.stdout.close()
+    err = proc.stderr.read()
+    assert proc.wait(timeout=120) == 0
+    assert first and err == b""
+
+
+CRASHES = REPO / "tests" / "data" / "crashes" / "6.1.0-47-amd64"
+
+
+def test_scan_table_fits_80_columns_and_show_takes_its_signature() -> None:
+    env = dict(os.environ, PYTHONPATH=str(REPO / "src"), COLUMNS="80")
+    res = subprocess.run([sys.executable, "-m", "kmend", "scan", str(EXAMPLE), str(CRASHES)],
+                         capture_output=True, text=True, env=env, timeout=300, check=False)
+    assert res.returncode == 0, res.stderr
+    assert all(len(line) <= 80 for line in res.stdout.splitlines())
+    doc = json.loads(kmend("scan", "--json", str(EXAMPLE), str(CRASHES)).stdout)
+    assert len(doc["groups"]) > 5
+    text = " ".join(res.stdout.split())
+    for group in doc["groups"]:
+        # every word of every title is printed whole (cells wrap between words)
+        for word in group["title"].split():
+            if len(word) < 30:
+                assert word in text, word
+        sig = group["signature"][:8]
+        assert sig in res.stdout
+    for group in doc["groups"][:3]:
+        sig = group["signature"][:8]
+        shown = kmend("show", "--json", "--signature", sig, str(EXAMPLE), str(CRASHES))
+        rep = json.loads(shown.stdout)
+        assert rep["signature"] == group["signature"] and rep["title"] == group["title"]
+    bad = kmend("show", "--signature", "ffffffffffff", str(EXAMPLE))
+    assert bad.returncode == 4 and b"no crash with signature" in bad.stderr
+
+
+def test_show_defaults_to_the_last_crash_and_counts_from_one() -> None:
+    doc = json.loads(kmend("scan", "--json", str(CRASHES)).stdout)
+    last = doc["reports"][-1]
+    rep = json.loads(kmend("show", "--json", str(CRASHES)).stdout)
+    assert rep["signature"] == last["signature"] and rep["source"] == last["source"]
+    first = kmend("show", "--index", "0", str(CRASHES)).stdout.decode()
+    assert first.startswith(f"crash 1 of {len(doc['reports'])} (--index 0,")
