@@ -20,7 +20,11 @@ from typing import Annotated
 import typer
 
 from kmend.cli.common import console_for, emit_json
-from kmend.errors import InputError
+from kmend.errors import InputError, KmendError
+
+#: Error kinds by exit code, as in the --json error document of every verb.
+ERROR_KINDS = {1: "verdict", 2: "usage", 3: "environment", 4: "input", 5: "command",
+               6: "timeout", 7: "state", 8: "not-in-source", 9: "declined"}
 
 
 def register(app: typer.Typer) -> None:
@@ -72,7 +76,8 @@ def register(app: typer.Typer) -> None:
             "URL)")] = None,
     ) -> int:
         """The whole pipeline: crash in a log → fix → backport → build → check → install."""
-        from kmend.pipeline import RunOptions, run_pipeline
+        from kmend.jsonout import to_jsonable
+        from kmend.pipeline import RunOptions, RunRecord, run_pipeline
 
         for log in logs:
             if not log.is_file():
@@ -87,8 +92,23 @@ def register(app: typer.Typer) -> None:
                           base_source=base_source, preflight=preflight,
                           root=root, yes=yes, dry_run=dry_run, output=output, until=until,
                           module=module, file=file, function=function, issue=issue)
-        record = run_pipeline(opts, say, sys.stdin, sys.stderr,
-                              on_fail=emit_json if json_mode else None)
-        if json_mode:
-            emit_json(record)
+        if not json_mode:
+            run_pipeline(opts, say, sys.stdin, sys.stderr)
+            return 0
+        failed: list[RunRecord] = []
+        try:
+            record = run_pipeline(opts, say, sys.stdin, sys.stderr, on_fail=failed.append)
+        except KmendError as err:
+            if not failed:
+                raise  # before any stage ran: the CLI's own error document
+            # One document on stdout: the record so far (its last stage failed) and the
+            # error, as every verb's --json error document has it.
+            print(f"kmend: error: {err}", file=sys.stderr)
+            doc = to_jsonable(failed[-1])
+            doc["error"] = {"code": err.exit_code, "kind": ERROR_KINDS.get(err.exit_code,
+                                                                            "error"),
+                            "message": err.message, "hint": err.hint}
+            emit_json(doc)
+            return err.exit_code
+        emit_json(record)
         return 0
