@@ -10,6 +10,8 @@ from kmend.
 from __future__ import annotations
 
 import json
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -125,3 +127,42 @@ def test_run_dry_run(cases: dict[str, dict[str, str]], repos: dict[str, Path],
     assert 'AUTOINSTALL="yes"' in conf
     assert 'MAKE[0]="make KERNEL_DIR=${kernel_source_dir}' in conf  # the project's own
     assert (tmp_path / "out" / "v4l2loopback.ko").is_file()
+
+
+def test_dkms_keeps_the_output(cases: dict[str, dict[str, str]], repos: dict[str, Path],
+                               tmp_path: Path) -> None:
+    """The output directory is a DKMS package the real dkms adds, builds and installs (into
+    scratch trees), and kmend check accepts what dkms installed."""
+    _need(KDIR_61, "Debian's 6.1.0-47 headers")
+    need(shutil.which("dkms"), "dkms is not installed")
+    log = tmp_path / "crash.log"
+    log.write_text(cases["v4l2l-248"]["log"])
+    out = tmp_path / "out"
+    res = _run(log, repos["v4l2loopback"], out, "--base", "0.12.2")
+    assert res.returncode == 0, res.stderr[-2000:]
+    conf = (out / "dkms.conf").read_text()
+    version = re.search(r'^PACKAGE_VERSION="([^"]+)"', conf, re.MULTILINE)
+    assert version is not None
+    ver = version.group(1)
+    chosen = json.loads(res.stdout)["stages"][3]["data"]["chosen_rev"]
+    assert ver.endswith("+" + chosen[:7])  # version + short hash of the chosen revision
+    src, dkms_tree, inst = tmp_path / "src", tmp_path / "dkms", tmp_path / "install"
+    release = "6.1.0-47-amd64"
+    (inst / release).mkdir(parents=True)
+    dkms_tree.mkdir()
+    shutil.copytree(out, src / f"v4l2loopback-{ver}",
+                    ignore=shutil.ignore_patterns("*.ko"))
+    trees = ["--dkmstree", str(dkms_tree), "--sourcetree", str(src), "--installtree",
+             str(inst)]
+    for verb in ("add", "build", "install"):
+        extra = [] if verb == "add" else ["-k", release, "--kernelsourcedir", str(KDIR_61)]
+        done = subprocess.run(["dkms", verb, "-m", "v4l2loopback", "-v", ver, *extra, *trees],
+                              capture_output=True, text=True, timeout=600, check=False)
+        assert done.returncode == 0, (verb, done.stdout[-1500:], done.stderr[-1500:])
+    installed = list((inst / release).rglob("v4l2loopback.ko*"))
+    assert len(installed) == 1
+    check = subprocess.run([sys.executable, "-m", "kmend", "check", str(installed[0]),
+                            "--kdir", str(KDIR_61), "--json"],
+                           capture_output=True, text=True, timeout=300, check=False)
+    assert check.returncode == 0, check.stderr
+    assert json.loads(check.stdout)["will_load"] is True

@@ -30,6 +30,9 @@ from kmend.source.versions import kernel_version, resolve_version, version_from_
 
 Say = Callable[[str], None]
 MAX_LOG_LINES = 2_000_000
+#: The least score a fix must have to be chosen (kmend.fixes.project's weights: one
+#: message naming the crash's function, a changed caller, a port to the crashed kernel).
+MIN_SCORE = 10
 
 
 @dataclass
@@ -136,9 +139,10 @@ def search(run: ProjectRun, report: CrashReport, logs: Sequence[Path], *, base: 
                                             "first_release": c.first_release,
                                             "evidence": [e.detail for e in c.evidence]}
                                            for c in found.candidates[:5]]}
-    if best is None or best.score <= 1:
-        say("no candidate with evidence beyond touching the sources: the backport takes "
-            "the newest revision that builds")
+    if best is None or best.score < MIN_SCORE:
+        say(f"no candidate scores {MIN_SCORE} or more (one strong piece of evidence): the "
+            "backport takes the newest revision that builds; give --fix, --issue or "
+            "--function if you know better")
         return data
     run.fix = best.commit
     say(f"chosen fix: {best.commit[:12]} (rank 1, score {best.score})")
