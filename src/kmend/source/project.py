@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from kmend.source.git import GitRepo
@@ -80,12 +80,17 @@ def _objm_names(text: str) -> list[str]:
     return names
 
 
+def is_kernel_top(names: Iterable[str]) -> bool:
+    """Whether the top-level *names* are a kernel tree's (``Kconfig`` and ``arch/``)."""
+    top = set(names)
+    return "Kconfig" in top and "arch" in top
+
+
 def detect(paths: Sequence[str], read: Callable[[str], str | None], *,
            label: str = "") -> Project | None:
     """The module project among *paths* (every file of one revision), or None (a kernel
     tree, or no module build at all).  *read* returns a file's text."""
-    top = {p.split("/", 1)[0] for p in paths}
-    if "Kconfig" in top and "arch" in top:
+    if is_kernel_top({p.split("/", 1)[0] for p in paths}):
         return None
     makefiles = sorted((p for p in paths if posixpath.basename(p) in MAKEFILES),
                        key=lambda p: (_depth(p), p))
@@ -136,6 +141,9 @@ def project_at(repo: GitRepo, rev: str, *, label: str = "") -> Project | None:
     """:func:`detect` on the tree of *rev*."""
     from kmend.source.git import read_blobs
 
+    top = repo.git("ls-tree", "-z", "--name-only", rev).stdout.split("\0")
+    if is_kernel_top(top):
+        return None  # no Makefile is read (a blobless kernel clone would fetch thousands)
     paths = repo.git("ls-tree", "-r", "-z", "--name-only", rev).stdout.split("\0")
     paths = [p for p in paths if p]
     wanted = [p for p in paths if posixpath.basename(p) in (*MAKEFILES, "dkms.conf")]
