@@ -1,7 +1,7 @@
 """Kernel crash report texts for the scan benchmark (written for kmend, x86_64 formats).
 
 Each function returns the report's message lines (no container), in the wording of the
-kernel era it imitates (crash-formats-and-triage-anchors.md §2).  Addresses, PIDs, CPUs
+kernel era it imitates (the die-line, identity-line and trace wordings of that era).  Addresses, PIDs, CPUs
 and registers are drawn from *rng*, so every report is different but deterministic.
 """
 

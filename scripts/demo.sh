@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The main job on the bundled example incident: set up, then find and decode the crash
+# A quick look (the main job is scripts/replay.sh): set up, then find and decode the crash
 # that hung the Xen host w-xen09 (kernel BUG at drivers/xen/evtchn.c:264 in xen_evtchn).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)

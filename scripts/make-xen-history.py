@@ -24,7 +24,7 @@ tarballs always give the same SHAs)::
   backported to ``linux-6.1.y`` and so is in ``v6.1.170``, the upstream base kmend derives
   from Debian's ``6.1.0-47-amd64`` (Debian 6.1.170-3), the kernel the replay's host runs.
 * ``static`` … ``llseek``: the six upstream changes between Debian's 6.1 and 6.12
-  evtchn.c (reference/real-backport-case.md), cut from the real diff of the two files:
+  evtchn.c, cut from the real diff of the two files:
   every changed block of the diff is given to the change whose identifiers it mentions
   (a block mentioning two goes to the later one), so ``llseek`` ends at 6.12's file
   exactly.  ``static`` uses ``IOCTL_EVTCHN_BIND_STATIC`` and the two-argument

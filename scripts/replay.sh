@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The main job (issue #7), after setting up (root: Debian packages):
+# The main job, after setting up (root: Debian packages):
 # 1. the bundled example: `kmend run --dry-run` on examples/w-xen09-messages.log (the founding
 #    incident, kernel 3.10.20) with a kernel-shaped git history (scripts/make-kernel-history.py):
 #    the crash decoded, the upstream fix found, the revision chosen, built against Debian's

@@ -1,6 +1,6 @@
 """The one wrapper through which kmend runs every external program.
 
-Rules (see DESIGN.md): argv lists only, never a shell; every call has a timeout; output
+Rules: argv lists only, never a shell; every call has a timeout; output
 is captured; a non-zero exit raises :class:`~kmend.errors.CommandFailed` unless the
 caller says ``check=False``; a timeout kills the whole process group and raises
 :class:`~kmend.errors.CommandTimeout`.  A missing program raises

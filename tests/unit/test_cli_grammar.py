@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -133,3 +134,27 @@ def test_show_defaults_to_the_last_crash_and_counts_from_one() -> None:
     assert rep["signature"] == last["signature"] and rep["source"] == last["source"]
     first = kmend("show", "--index", "0", str(CRASHES)).stdout.decode()
     assert first.startswith(f"crash 1 of {len(doc['reports'])} (--index 0,")
+
+
+def _verb_params(verb: str) -> dict[str, Any]:
+    import typer.main
+
+    from kmend.cli.app import build_app
+
+    group = typer.main.get_command(build_app(only=verb))
+    cmd = group.commands[verb]  # type: ignore[attr-defined]
+    return {opt: p for p in cmd.params for opt in getattr(p, "opts", ())}
+
+
+@pytest.mark.parametrize("verb", ["doctor", "recover", "show"])
+def test_shared_options_mean_the_same_in_every_verb(verb: str) -> None:
+    """--root, --kernel, --json, --source, --base, --head, --index, --policy, --output, --jobs:
+    one name and one help text everywhere (kmend.cli.options); no retired synonyms."""
+    from kmend.cli.options import HELP
+
+    params = _verb_params(verb)
+    for name, param in params.items():
+        if name in HELP:
+            assert param.help == HELP[name], (verb, name, param.help)
+    retired = {"--repo", "--newest", "--modules-tree", "--modules-dir"} & set(params)
+    assert not retired, (verb, retired)

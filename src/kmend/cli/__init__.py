@@ -100,9 +100,14 @@ def _polish_help(command: Any) -> None:
                 shown = name if param.required else f"[{name}]"
                 # Typer's own rendering adds braces and "<list[str]>": show the plain name.
                 param._usage_display_name = lambda shown=shown: shown
+                param.get_usage_pieces = lambda ctx=None, shown=shown: [shown]
                 param.display_type_rich = lambda ctx=None: ""
                 param._rich_display_name = lambda name=name: name
             param.metavar = name
+
+
+#: Verbs that end in well under a second: no progress display is even loaded.
+_NO_PROGRESS = frozenset({"check", "status", "recover", "rollback"})
 
 
 def _run_verb(args: list[str], json_mode: bool) -> int:
@@ -113,6 +118,10 @@ def _run_verb(args: list[str], json_mode: bool) -> int:
     from kmend.errors import KmendError
 
     try:
+        if args[0] not in _NO_PROGRESS:
+            from kmend.cli.progressbar import enable
+
+            enable(json_mode)
         command = typer.main.get_command(build_app(only=args[0]))
         _polish_help(command)
         result = command.main(args=args, prog_name="kmend", standalone_mode=False)

@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from kmend.cli import options
 from kmend.cli.common import console_for, emit_json
 from kmend.doctor import DoctorReport, examine
 from kmend.doctor.xlprobe import DEFAULT_TIMEOUT
@@ -46,9 +47,7 @@ def render(console: Console, report: DoctorReport) -> None:
 def register(app: typer.Typer) -> None:
     @app.command("doctor")
     def doctor_cmd(
-        root: Annotated[
-            Path, typer.Option("--root", help="the host's / (or a captured tree)")
-        ] = Path("/"),
+        root: options.Root = Path("/"),
         log: Annotated[
             list[str] | None, typer.Option("--log", help="another log to read (repeatable)")
         ] = None,
@@ -58,9 +57,7 @@ def register(app: typer.Typer) -> None:
         xl_timeout: Annotated[
             float, typer.Option("--xl-timeout", help="seconds before xl list counts as hung")
         ] = DEFAULT_TIMEOUT,
-        json_out: Annotated[
-            bool, typer.Option("--json", help="one JSON document on stdout")
-        ] = False,
+        json_out: options.Json = False,
     ) -> int:
         """Is this Xen host healthy?  xl, xenstored, devices, modules, crashes since boot."""
         report = examine(root, log or (), default_logs=not only_logs, xl_timeout=xl_timeout)

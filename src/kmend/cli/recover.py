@@ -6,14 +6,15 @@ from pathlib import Path
 
 import typer
 
+from kmend.cli import options
 from kmend.cli.common import console_for, emit_json
-from kmend.cli.install import JsonOpt, RootOpt, render
+from kmend.cli.install import render
 from kmend.install import SafeRoot, recover
 
 
 def register(app: typer.Typer) -> None:
     @app.command("recover")
-    def _cmd(root: RootOpt = Path("/"), json_mode: JsonOpt = False) -> int:
+    def _cmd(root: options.Root = Path("/"), json_mode: options.Json = False) -> int:
         """Finish or undo interrupted transactions (prints the transaction, or null)."""
         console = console_for(json_mode)
         with SafeRoot(root) as r:

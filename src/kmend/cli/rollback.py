@@ -7,8 +7,9 @@ from typing import Annotated
 
 import typer
 
+from kmend.cli import options
 from kmend.cli.common import console_for, emit_json
-from kmend.cli.install import JsonOpt, RootOpt, render
+from kmend.cli.install import render
 from kmend.install import SafeRoot, rollback
 
 
@@ -19,8 +20,8 @@ def register(app: typer.Typer) -> None:
                                                    "installed fix)")] = None,
         kernel: Annotated[str | None, typer.Option("--kernel", help="Newest fix for this "
                                                    "kernel release")] = None,
-        root: RootOpt = Path("/"),
-        json_mode: JsonOpt = False,
+        root: options.Root = Path("/"),
+        json_mode: options.Json = False,
     ) -> int:
         """Roll back an installed fix: originals restored, depmod/initramfs redone."""
         with SafeRoot(root) as r:

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from kmend.cli import options
 from kmend.cli.common import console_for, emit_json
 from kmend.errors import InputError, UsageError
 from kmend.logs import read_paths
@@ -19,19 +20,13 @@ def register(app: typer.Typer) -> None:
         paths: Annotated[
             list[str], typer.Argument(help="log files, directories or - for stdin")
         ],
-        index: Annotated[
-            int | None,
-            typer.Option("--index", help="which crash: 0 = the first in the logs, -1 = the "
-                         "last (default: the last one)"),
-        ] = None,
+        index: options.Index = None,
         signature: Annotated[
             str | None,
             typer.Option("--signature", help="the newest crash with this signature (or a "
                          "prefix of it, as kmend scan prints)"),
         ] = None,
-        json_out: Annotated[
-            bool, typer.Option("--json", help="one JSON document on stdout")
-        ] = False,
+        json_out: options.Json = False,
     ) -> int:
         """Decode one crash: fields, taint in words, frames, disassembled Code:."""
         if index is not None and signature is not None:

@@ -9,6 +9,7 @@ kernel will refuse (unless ``force``).
 from __future__ import annotations
 
 import os
+import shlex
 import stat
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -33,6 +34,7 @@ from kmend.install.model import (
     TxnState,
 )
 from kmend.install.precheck import Checker, default_checker
+from kmend.install.steps import depmod_argv
 
 OVERRIDE_SUBDIR = "updates/kmend"
 
@@ -163,7 +165,7 @@ def plan_install(
                      + (f" and the original {dest}" if old is not None else "")
                      + ", stage the new module",
         STEP_PLACE: f"{verb} {dest}",
-        STEP_DEPMOD: "depmod " + ("" if root.is_host else f"-b {root.path} ") + release,
+        STEP_DEPMOD: shlex.join(depmod_argv(root, release)),  # exactly what the step runs
         STEP_INITRAMFS: f"{ini.action}: {ini.reason}",
         STEP_RELOAD: "decided when the step runs",
     }

@@ -34,7 +34,7 @@ _DEFINE = re.compile(r'^#define\s+(\w+)\s+(.*)$', re.M)
 
 @dataclass(frozen=True)
 class KernelTarget:
-    """The kernel a module is checked against (DESIGN.md contract type)."""
+    """The kernel a module is checked against: what the load check compares a module with."""
 
     release: str
     kdir: Path | None

@@ -28,7 +28,8 @@ SEARCH_DIRS = (
 )
 
 #: Libraries glibc loads with dlopen(), invisible in DT_NEEDED but needed at run time
-#: (libgcc_s for pthread_cancel: `xl` aborts without it, see reference/lab.md §7).
+#: (libgcc_s for pthread_cancel: without it `xl create` aborts with "libgcc_s.so.1 must be
+#: installed for pthread_cancel to work", exit 134).
 DLOPENED = ("libgcc_s.so.1",)
 
 

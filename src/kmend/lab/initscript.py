@@ -45,7 +45,7 @@ kmend_taint() { cat /proc/sys/kernel/tainted; }
 
 def _tool(kind: str, use_kmod: bool) -> str:
     # busybox-static prefers its own applets over $PATH, so kmod's tools are named by
-    # their full path (reference/lab.md §5).
+    # their full path (busybox-static runs its own insmod even when kmod's comes first).
     return f"/usr/sbin/{kind}" if use_kmod else kind
 
 

@@ -3,8 +3,9 @@
 One boot per :class:`BootCase`; a hard timeout per boot (QEMU is killed, the result says
 ``timed_out``); :func:`run_many` runs boots in parallel threads, up to the core count.
 Software emulation (TCG) unless KVM really works: ``/dev/kvm`` may exist and still fail
-(reference/lab.md §0), so ``accel="auto"`` probes it once per host kernel and caches the
-answer; ``KMEND_LAB_ACCEL=tcg|kvm`` overrides.
+(seen here: KVM_GET_API_VERSION answers, yet a guest hangs after the firmware banner
+or QEMU aborts in kvm_buf_set_msrs), so ``accel="auto"`` probes it once per host kernel
+and caches the answer; ``KMEND_LAB_ACCEL=tcg|kvm`` overrides.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Xen 4.17 under QEMU with a Debian kernel as PV dom0 (reference/lab.md §7).
+"""Xen 4.17 under QEMU (TCG) with a Debian kernel as PV dom0.
 
 QEMU's multiboot loader needs the hypervisor as an uncompressed ELF (Debian ships
 ``/boot/xen-4.17-amd64.gz``; given the .gz, QEMU mistakes it for a bzImage and says

@@ -16,7 +16,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from kmend import proc
+from kmend import proc, progress
 from kmend.errors import InputError
 from kmend.source.view import TreeView, clean_relpath
 
@@ -77,11 +77,12 @@ class Tarball:
                         "(the whole archive is decompressed: ~10 s)")
         tmp = Path(tempfile.mkdtemp(prefix=".unpack-", dir=self.dir))
         try:
-            res = proc.run(
-                ["tar", "-x", "-f", str(self.path), "-C", str(tmp), "--no-same-owner",
-                 "--no-same-permissions", "--wildcards", *patterns],
-                timeout=UNPACK_TIMEOUT, check=False,
-            )
+            with progress.task(f"unpacking from {self.path.name}"):
+                res = proc.run(
+                    ["tar", "-x", "-f", str(self.path), "-C", str(tmp), "--no-same-owner",
+                     "--no-same-permissions", "--wildcards", *patterns],
+                    timeout=UNPACK_TIMEOUT, check=False,
+                )
             top = tmp / self.top
             if not top.is_dir():
                 raise InputError(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
+from kmend import progress
 from kmend.errors import InputError
 from kmend.logs import read_paths
 from kmend.oops import CrashReport, parse_reports
@@ -71,9 +72,11 @@ def scan(
     """Every report in *paths*, grouped; *on_report* sees each report as soon as it is
     decoded (while the log reader is still searching the rest)."""
     result = ScanResult()
-    for report in iter_reports(paths, result.errors):
-        result.reports.append(report)
-        if on_report is not None:
-            on_report(report)
+    with progress.task("scanning logs") as shown:
+        for report in iter_reports(paths, result.errors):
+            result.reports.append(report)
+            shown.note(f"{len(result.reports)} crash report(s)")
+            if on_report is not None:
+                on_report(report)
     result.groups = group_reports(result.reports)
     return result

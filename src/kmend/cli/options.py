@@ -1,0 +1,56 @@
+"""The options every verb shares, written once: the same name, meaning, default and help
+text wherever a verb takes them (the README's "Command-line grammar" lists them).
+
+A verb declares ``root: options.Root = Path("/")``; a unit test checks that no verb
+declares one of these names with other words.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+#: name → help text of the shared options (the test reads this table).
+HELP: dict[str, str] = {
+    "--json": "one JSON document on stdout (also on error); human text goes to stderr",
+    "--root": "the system to act on: / (default) or the root of an image, chroot or captured "
+              "tree; every read and write stays inside it",
+    "--kernel": "the target kernel release (uname -r form, e.g. 6.1.0-47-amd64); default: "
+                "the module's vermagic, else the running kernel",
+    "--kdir": "the target kernel's build tree (headers); default: ROOT/lib/modules/KERNEL/build",
+    "--source": "where the module's code is: a kernel git history, a module project's "
+                "repository (path or URL), or a Debian linux-source tarball",
+    "--base": "the revision that crashed: a tag, a version as the project writes it "
+              "(v0.12.2, 0.12.2) or a commit; default: derived from the crash",
+    "--head": "the newest revision to consider (default: the default branch's tip)",
+    "--index": "which crash of the logs: 0 = the first, -1 = the last (default: the last)",
+    "--policy": "which revision to build: minimal (the base plus the fix, default) or "
+                "newest (the newest revision that still builds)",
+    "--output": "where to write the result (a directory)",
+    "--jobs": "parallel jobs (default: the number of CPUs)",
+}
+
+Json = Annotated[bool, typer.Option("--json", help=HELP["--json"])]
+Root = Annotated[Path, typer.Option("--root", help=HELP["--root"])]
+Kernel = Annotated[str | None, typer.Option("--kernel", help=HELP["--kernel"])]
+Kdir = Annotated[Path | None, typer.Option("--kdir", help=HELP["--kdir"])]
+Source = Annotated[str | None, typer.Option("--source", help=HELP["--source"])]
+Base = Annotated[str | None, typer.Option("--base", help=HELP["--base"])]
+Head = Annotated[str | None, typer.Option("--head", help=HELP["--head"])]
+Index = Annotated[int | None, typer.Option("--index", help=HELP["--index"])]
+Policy = Annotated[str, typer.Option("--policy", help=HELP["--policy"])]
+Output = Annotated[Path | None, typer.Option("--output", "-o", help=HELP["--output"])]
+Jobs = Annotated[int | None, typer.Option("--jobs", "-j", help=HELP["--jobs"], min=1)]
+
+#: The values ``--policy`` takes (checked before any work starts).
+POLICIES = ("minimal", "newest")
+
+
+def check_policy(policy: str) -> str:
+    from kmend.errors import UsageError
+
+    if policy not in POLICIES:
+        raise UsageError(f"--policy {policy!r}: not a policy", "minimal or newest")
+    return policy
