@@ -166,3 +166,24 @@ def test_dkms_keeps_the_output(cases: dict[str, dict[str, str]], repos: dict[str
                            capture_output=True, text=True, timeout=300, check=False)
     assert check.returncode == 0, check.stderr
     assert json.loads(check.stdout)["will_load"] is True
+
+
+def test_fixes_verb_on_a_project(cases: dict[str, dict[str, str]], repos: dict[str, Path],
+                                 tmp_path: Path) -> None:
+    """kmend fixes on a module project: the base from the log's "driver version 0.8.0
+    loaded", the in-tree crash function mapped to the project's handler, the real fix
+    first; --issue adds the issue evidence."""
+    case = cases["v4l2l-79"]
+    log = tmp_path / "crash.log"
+    log.write_text(case["log"])
+    res = subprocess.run([sys.executable, "-m", "kmend", "fixes", "--repo",
+                          str(repos["v4l2loopback"]), "--log", str(log), "--json",
+                          "--issue", "79"],
+                         capture_output=True, text=True, timeout=300, check=False)
+    assert res.returncode == 0, res.stderr
+    doc = json.loads(res.stdout)
+    assert doc["base"] == "v0.8.0"
+    assert doc["targets"]["vidioc_querycap"][1] == "v4l2loopback.c"
+    best = doc["candidates"][0]
+    assert best["commit"] == case["fix_commit"]
+    assert any(e["kind"] == "issue" for e in best["evidence"])

@@ -91,6 +91,19 @@ def _log_lines(logs: Sequence[Path]) -> list[str]:
     return out
 
 
+def installed_version(module: str, release: str | None) -> str | None:
+    """``modinfo -F version`` of *module* installed for the crashed kernel *release* on this
+    host (a DKMS package installs its version there), None when it is not installed."""
+    from kmend import proc
+
+    if not release or not Path("/lib/modules", release).is_dir():
+        return None
+    res = proc.run(["modinfo", "-k", release, "-F", "version", module], timeout=30,
+                   check=False)
+    version = res.stdout.strip().splitlines()[0] if res.ok and res.stdout.strip() else ""
+    return version or None
+
+
 def search(run: ProjectRun, report: CrashReport, logs: Sequence[Path], *, base: str | None,
            fix: str | None, function: str | None, file: str | None, issue: str | None,
            say: Say) -> dict[str, Any]:
@@ -99,14 +112,19 @@ def search(run: ProjectRun, report: CrashReport, logs: Sequence[Path], *, base: 
         res = resolve_version(repo, base)
         say(f"base {base} (--base): {res.how} ({res.sha[:12]})")
     else:
-        seen = version_from_log(_log_lines(logs), run.module) or \
-            version_from_log(_log_lines(logs), run.project.name)
+        lines = _log_lines(logs)
+        seen = version_from_log(lines, run.module) or version_from_log(lines, run.project.name)
+        where = f"the version the log says {run.module} loaded as"
         if seen is None:
-            raise UsageError(f"the log does not say which version of {run.module} crashed",
+            seen = installed_version(run.module, report.kernel_release)
+            where = f"modinfo of the {run.module} installed for {report.kernel_release}"
+        if seen is None:
+            raise UsageError(f"the log does not say which version of {run.module} crashed "
+                             "(and it is not installed here for the crashed kernel)",
                              "give --base VERSION (a tag, a version such as 0.12.2, or a "
                              "commit)")
         res = resolve_version(repo, seen)
-        say(f"base {seen} (the version the log says {run.module} loaded as): {res.how}")
+        say(f"base {seen} ({where}): {res.how}")
     run.base, run.base_sha = res.name, res.sha
     head_sha = repo.resolve("HEAD")
     if fix:
