@@ -34,6 +34,8 @@ names-words        +4 each  its message names words of the crash path's function
                             (``suspend``, ``radio`` of ``xone_mt76_suspend_radio``; not
                             the project's prefixes), at most three
 references-issue       +3   its message references an issue (``#79``, ``…/issues/79``)
+release-branch         +5   it was picked onto a release branch that contains the base
+                            (same subject, or "cherry picked from commit" it)
 touches-source         +1   it changes the project's sources (every candidate)
 fixes-newer           -15   its ``Fixes:`` names only commits the base does not contain
 reverted              -30   a later commit reverts it
@@ -57,7 +59,7 @@ WEIGHTS: dict[str, int] = {
     "issue": 40, "quotes-title": 25, "kernel-series": 25, "fixes-base": 20,
     "changes-function": 15, "changes-caller": 12, "changes-caller2": 6,
     "names-function": 10, "names-kernel": 10, "names-words": 4, "kernel-series-own": 8,
-    "references-issue": 3, "touches-source": 1,
+    "references-issue": 3, "release-branch": 5, "touches-source": 1,
     "fixes-newer": -15, "reverted": -30,
 }
 MAX_FILES = 2000
@@ -307,10 +309,16 @@ def find_project_fixes(repo: GitRepo, project: Project, base: tuple[str, str],
             hit = [s for s in shas if s.startswith(ref)]
             if len(hit) == 1:
                 reverted_by[hit[0]] = c.sha
+    branches = tuple(release_branches(repo))
+    picked = _picked(repo, base_sha, branches, pathspec)
     cands: list[FixCandidate] = []
     for c in commits:
         ev = _evidence(c, crash, targets, fixes_targets=fixes_targets, reachable=reachable,
                        reverted_by=reverted_by)
+        pick = picked.get(c.sha) or picked.get(c.subject)
+        if pick is not None and pick[0] != c.sha:
+            ev.append(Evidence("release-branch", f"picked onto {pick[1]} as {pick[0][:12]}",
+                               WEIGHTS["release-branch"]))
         cands.append(FixCandidate(commit=c.sha, subject=c.subject,
                                   score=sum(e.weight for e in ev),
                                   evidence=tuple(sorted(ev, key=lambda e: -e.weight)),
@@ -322,8 +330,28 @@ def find_project_fixes(repo: GitRepo, project: Project, base: tuple[str, str],
     return ProjectFixReport(base=base_name, base_commit=base_sha, head=head_name,
                             head_commit=head_sha, targets=dict(targets.roles),
                             candidates=tuple(top), touching_commits=len(commits),
-                            release_branches=tuple(release_branches(repo)),
+                            release_branches=branches,
                             notes=tuple(notes))
+
+
+def _picked(repo: GitRepo, base_sha: str, branches: Sequence[str],
+            pathspec: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """Commits on the release branches that contain the base, after the base: keyed by the
+    commit they were cherry-picked from and by subject → (their sha, the branch)."""
+    out: dict[str, tuple[str, str]] = {}
+    for branch in branches:
+        if not repo.is_ancestor(base_sha, branch):
+            continue
+        for c in history.parse_log_with_patches(repo.git(
+                "log", f"--format={history._FMT}", f"{base_sha}..{branch}", "--",
+                *pathspec).stdout):
+            out.setdefault(c.subject, (c.sha, branch))
+            for up in history.upstream_refs(c.body):
+                full = repo.git("rev-parse", "--verify", "--quiet", f"{up}^{{commit}}",
+                                check=False).stdout.strip()
+                if full:
+                    out.setdefault(full, (c.sha, branch))
+    return out
 
 
 def _with_tag(repo: GitRepo, cand: FixCandidate) -> FixCandidate:
