@@ -11,7 +11,8 @@ from rich.console import Console
 from kmend.backport.checkhook import check_built
 from kmend.build import diagnostics
 from kmend.build.kdir import find_kdir
-from kmend.build.runner import build_dir
+from kmend.build.project import ProjectBuild
+from kmend.build.runner import BuildResult, build_dir
 from kmend.cli.common import console_for, emit_json
 
 
@@ -22,7 +23,8 @@ def _say(console: Console, text: str) -> None:
 def register(app: typer.Typer) -> None:
     @app.command("build")
     def _cmd(
-        directory: Annotated[Path, typer.Argument(help="module source directory (with Kbuild)")],
+        directory: Annotated[Path, typer.Argument(
+            help="module source directory (with Kbuild, or a DKMS package with dkms.conf)")],
         kdir: Annotated[Path | None, typer.Option("--kdir", help="target build tree")] = None,
         kernel: Annotated[str | None, typer.Option("--kernel", help="target release")] = None,
         jobs: Annotated[int, typer.Option("--jobs", "-j")] = 0,
@@ -31,11 +33,20 @@ def register(app: typer.Typer) -> None:
         """Build DIRECTORY with make -C KDIR M=… modules; .ko files land in DIRECTORY."""
         console = console_for(json_mode)
         kd = find_kdir(kdir, kernel)
-        result = build_dir(directory, kd, jobs=jobs or None)
+        project = (directory / "dkms.conf").is_file()
+        if project:
+            # A module project (a kmend run/backport output or any DKMS package): a copy of
+            # the whole directory, binary files included, built by its own Makefile/Kbuild.
+            from kmend.build.project import build_copy
+
+            result: BuildResult | ProjectBuild = build_copy(directory, "", kd,
+                                                            jobs=jobs or None)
+        else:
+            result = build_dir(directory, kd, jobs=jobs or None)
         checks = []
         for ko in result.modules:
             _say(console, f"built: {ko}")
-            summary = check_built(ko, kd.path)
+            summary = check_built(ko, kd.path, siblings=directory if project else None)
             checks.append(summary)
             _say(console, "check: " + "\n".join(summary.lines))
         errs = diagnostics.errors(list(result.diagnostics))
