@@ -295,7 +295,7 @@ def find_project_fixes(repo: GitRepo, project: Project, base: tuple[str, str],
     notes = list(targets.notes)
     pathspec = [f"{root}/*.{ext}" if root else f"*.{ext}" for ext in ("c", "h", "S")]
     out = repo.git("log", "-p", "-U0", "--no-color", "--no-ext-diff", "--no-renames",
-                   f"--format={history._FMT}", f"{base_sha}..{head_sha}", "--",
+                   f"--format={history.LOG_FORMAT}", f"{base_sha}..{head_sha}", "--",
                    *pathspec).stdout
     commits = history.parse_log_with_patches(out)
     abbrevs = [a for c in commits for a, _ in history.fixes_tags(c.body)]
@@ -343,7 +343,7 @@ def _picked(repo: GitRepo, base_sha: str, branches: Sequence[str],
         if not repo.is_ancestor(base_sha, branch):
             continue
         for c in history.parse_log_with_patches(repo.git(
-                "log", f"--format={history._FMT}", f"{base_sha}..{branch}", "--",
+                "log", f"--format={history.LOG_FORMAT}", f"{base_sha}..{branch}", "--",
                 *pathspec).stdout):
             out.setdefault(c.subject, (c.sha, branch))
             for up in history.upstream_refs(c.body):
@@ -378,7 +378,3 @@ def describe(report: ProjectFixReport, say: Progress, shown: int = 3) -> None:
         for e in cand.evidence:
             if e.kind != "touches-source":
                 say(f"     {e.detail}")
-
-
-def sequence_text(items: Sequence[str]) -> str:
-    return ", ".join(items) if items else "none"

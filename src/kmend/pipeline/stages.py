@@ -20,7 +20,7 @@ from typing import Any, TextIO
 
 from kmend.backport.model import Probe
 from kmend.build.kdir import Kdir, find_kdir
-from kmend.errors import InputError, KmendError, UsageError
+from kmend.errors import InputError, KmendError, NotInSource, UsageError
 from kmend.logs import read_paths
 from kmend.oops import CrashReport, parse_reports
 from kmend.pipeline import locate
@@ -192,7 +192,14 @@ class _Run:
         elif report.culprit_module and report.culprit_module != report.module:
             report = replace(report, module=report.culprit_module)
             self.line(f"module {report.culprit_module}: {report.culprit_reason}")
-        where = locate.locate(report, self.opts.source, self.line)
+        try:
+            where = locate.locate(report, self.opts.source, self.line)
+        except NotInSource as err:
+            if report.module == self.report.module:
+                raise
+            raise NotInSource(err.message, f"the crash faulted in {self.report.module}: "
+                              f"give --module {self.report.module} to fix that one, or the "
+                              f"source of {report.module} (--source)") from err
         self.where = where
         self._target()
         name = where.module.name if where.module else "(no Kbuild module)"
