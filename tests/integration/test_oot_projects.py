@@ -26,6 +26,7 @@ from kmend.source.versions import kernel_version, resolve_version
 
 SHARED = shared_dir() / "oot"
 KDIR_61 = Path("/lib/modules/6.1.0-47-amd64/build")
+KDIR_612 = Path("/lib/modules/6.12.117+deb12-amd64/build")
 
 
 def _need(path: Path, why: str) -> None:
@@ -96,22 +97,25 @@ def test_fix_ranked_first(cases: dict[str, dict[str, str]], repos: dict[str, Pat
     assert found.candidates[0].first_release == case["first_tag_with_fix"]
 
 
-def _run(log: Path, source: Path, out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+def _run(log: Path, source: Path, out: Path, *extra: str,
+         kdir: Path = KDIR_61) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "kmend", "run", str(log), "--source", str(source),
-         "--kdir", str(KDIR_61), "--dry-run", "--json", "-o", str(out), *extra],
+         "--kdir", str(kdir), "--dry-run", "--json", "-o", str(out), *extra],
         capture_output=True, text=True, timeout=900, check=False)
 
 
-@pytest.mark.parametrize(("case_id", "base"), [("v4l2l-248", "v0.12.2"), ("v4l2l-79", None)])
+@pytest.mark.parametrize(("case_id", "base", "kdir"), [
+    ("v4l2l-248", "v0.12.2", KDIR_61), ("v4l2l-79", None, KDIR_61),
+    ("v4l2l-248", "0.12.2", KDIR_612)])  # v4l2loopback supports 6.12 from v0.13.0
 def test_run_dry_run(cases: dict[str, dict[str, str]], repos: dict[str, Path],
-                     tmp_path: Path, case_id: str, base: str | None) -> None:
-    _need(KDIR_61, "Debian's 6.1.0-47 headers")
+                     tmp_path: Path, case_id: str, base: str | None, kdir: Path) -> None:
+    _need(kdir, "Debian's kernel headers")
     case = cases[case_id]
     log = tmp_path / "crash.log"
     log.write_text(case["log"])
     extra = ("--base", base) if base else ()  # without: the version the log names
-    res = _run(log, repos["v4l2loopback"], tmp_path / "out", *extra)
+    res = _run(log, repos["v4l2loopback"], tmp_path / "out", *extra, kdir=kdir)
     assert res.returncode == 0, res.stderr[-2000:]
     doc = json.loads(res.stdout)
     stages = {s["name"]: s for s in doc["stages"]}
