@@ -191,3 +191,38 @@ def test_fixes_verb_on_a_project(cases: dict[str, dict[str, str]], repos: dict[s
     best = doc["candidates"][0]
     assert best["commit"] == case["fix_commit"]
     assert any(e["kind"] == "issue" for e in best["evidence"])
+
+
+def test_xone_builds_its_nine_modules_together(cases: dict[str, dict[str, str]],
+                                               repos: dict[str, Path], tmp_path: Path) -> None:
+    """xone's modules export symbols to each other (xone_dongle needs xone_gip's
+    gip_create_adapter): the project is built whole, and the check finds the siblings."""
+    _need(KDIR_61, "Debian's 6.1.0-47 headers")
+    from kmend.backport.checkhook import check_built
+    from kmend.backport.project import plan, write_project_output
+    from kmend.build.kdir import find_kdir
+    from kmend.build.project import build_copy, ko_named
+
+    case = cases["xone-99"]
+    repo = GitRepo.open(repos["xone"])
+    project = project_at(repo, "HEAD")
+    assert project is not None
+    kd = find_kdir(KDIR_61, None)
+    base = resolve_version(repo, case["base"]).sha
+    result = plan(repo, project, case["module"], kd, base=base,
+                  fix=repo.resolve(case["fix_commit"]))
+    assert result.chosen is not None and result.chosen.kind == "fix-on-base"
+    assert set(result.probes[-1].modules) == set(project.modules)  # all nine
+    out, _, version = write_project_output(repo, result.chosen, tmp_path / "out",
+                                           provenance="test\n")
+    assert version == f"0.4.1+fix.{case['fix_commit'][:7]}"
+    conf = (out / "dkms.conf").read_text()
+    assert conf.count("BUILT_MODULE_NAME[") == 9
+    assert 'DEST_MODULE_LOCATION[2]="/kernel/drivers/input/joystick"' in conf  # kept
+    built = build_copy(out, "", kd)
+    ko = ko_named(built.modules, "xone_dongle")
+    assert built.ok and ko is not None
+    summary = check_built(ko, kd.path, siblings=out)
+    assert summary.will_load, summary.first_error
+    alone = check_built(ko, kd.path)  # without its siblings the kernel refuses it
+    assert not alone.will_load and "gip_" in alone.first_error
