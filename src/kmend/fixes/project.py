@@ -241,9 +241,9 @@ def _evidence(c: FileCommit, crash: ProjectCrash, targets: Targets, *,
                                                             message)]
     if names:
         add("names-function", f"message names {names[0]}()")
-    prose = message
-    for n in names:  # a named function's words are already counted by names-function
-        prose = re.sub(rf"\b_*{re.escape(n)}\b", " ", prose)
+    # Prose only: identifiers (``drm_fb_helper``, ``foo()``) are code references, and a
+    # named function's words are already counted by names-function.
+    prose = re.sub(r"\b\w*_\w*\b|\b\w+\(\)", " ", message)
     words = [w for w in targets.words if re.search(
         rf"{w}" if len(w) >= 5 else rf"\b{w}\b", prose, re.IGNORECASE)]
     for w in words[:3]:
