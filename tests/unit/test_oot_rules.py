@@ -69,3 +69,15 @@ def test_release_branches_and_issues() -> None:
         assert not is_release_branch(name), name
     assert issue_number("https://github.com/umlaeute/v4l2loopback/issues/248") == "248"
     assert issue_number("#79") == "79" and issue_number("79") == "79"
+
+
+def test_dkms_status_lines() -> None:
+    from kmend.pipeline.project import parse_dkms_status
+
+    # the lines dkms 3.0.10 (Debian 12) and dkms 2 print
+    out = ("v4l2loopback/0.12.7, 6.1.0-47-amd64, x86_64: installed\n"
+           "v4l2loopback/0.13.2, 6.12.117+deb12-amd64, x86_64: built\n")
+    assert parse_dkms_status(out, "v4l2loopback", "6.1.0-47-amd64") == "0.12.7"
+    assert parse_dkms_status(out, "v4l2loopback", "6.12.117+deb12-amd64") is None
+    assert parse_dkms_status("evdi, 1.14.7, 6.1.0-47-amd64, x86_64: installed", "evdi",
+                             "6.1.0-47-amd64") == "1.14.7"

@@ -93,7 +93,8 @@ def _log_lines(logs: Sequence[Path]) -> list[str]:
 
 def installed_version(module: str, release: str | None) -> str | None:
     """``modinfo -F version`` of *module* installed for the crashed kernel *release* on this
-    host (a DKMS package installs its version there), None when it is not installed."""
+    host (a DKMS package installs its version there), else the version ``dkms status``
+    names; None when it is not installed."""
     from kmend import proc
 
     if not release or not Path("/lib/modules", release).is_dir():
@@ -101,7 +102,33 @@ def installed_version(module: str, release: str | None) -> str | None:
     res = proc.run(["modinfo", "-k", release, "-F", "version", module], timeout=30,
                    check=False)
     version = res.stdout.strip().splitlines()[0] if res.ok and res.stdout.strip() else ""
-    return version or None
+    return version or dkms_version(module, release)
+
+
+def dkms_version(package: str, release: str) -> str | None:
+    """The version ``dkms status`` says *package* is installed as for *release*
+    (``v4l2loopback/0.12.7, 6.1.0-47-amd64, x86_64: installed``)."""
+    import shutil
+
+    from kmend import proc
+
+    if shutil.which("dkms") is None:
+        return None
+    res = proc.run(["dkms", "status", "-m", package, "-k", release], timeout=60, check=False)
+    return parse_dkms_status(res.stdout, package, release)
+
+
+def parse_dkms_status(text: str, package: str, release: str) -> str | None:
+    """The installed version of *package* for *release* in ``dkms status`` output (dkms 3
+    writes ``name/version, kernel, arch: installed``; dkms 2 ``name, version, ...``)."""
+    import re
+
+    for line in text.splitlines():
+        m = re.match(rf"^{re.escape(package)}[/,]\s*([^,\s]+),\s*{re.escape(release)}\b.*"
+                     r":\s*installed", line.strip())
+        if m:
+            return m.group(1)
+    return None
 
 
 def search(run: ProjectRun, report: CrashReport, logs: Sequence[Path], *, base: str | None,
