@@ -81,3 +81,17 @@ def test_dkms_status_lines() -> None:
     assert parse_dkms_status(out, "v4l2loopback", "6.12.117+deb12-amd64") is None
     assert parse_dkms_status("evdi, 1.14.7, 6.1.0-47-amd64, x86_64: installed", "evdi",
                              "6.1.0-47-amd64") == "1.14.7"
+
+
+def test_module_named_by_a_make_variable() -> None:
+    # the layout of Realtek wifi driver packages: the name is a variable, the Kconfig-like
+    # symbol set in the Makefile itself
+    files = {"dkms.conf": 'PACKAGE_NAME="rtl8812au"\nBUILT_MODULE_NAME[0]="8812au"\n',
+             "Makefile": "MODULE_NAME := 88XXau\nexport CONFIG_RTL8812AU = m\n"
+                         "obj-$(CONFIG_RTL8812AU) := $(MODULE_NAME).o\n",
+             "os_dep/linux/os_intfs.c": ""}
+    p = detect(list(files), files.get)
+    assert p is not None and p.named_by_make and p.modules == ("8812au",)
+    plain = {"Makefile": "obj-m := foo.o\nall:\n\t$(MAKE) -C $(KDIR) M=$(PWD) modules\n"}
+    q = detect(list(plain), plain.get)
+    assert q is not None and not q.named_by_make

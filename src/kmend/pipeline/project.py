@@ -66,13 +66,16 @@ def locate_project(repo: GitRepo, project: Project, report: CrashReport, *,
                    override: str | None, source: str, say: Say) -> ProjectRun:
     say(f"source: {source} is an out-of-tree module project: {project.why}")
     module = crash_module(report, override, say)
-    if project.modules and not project.declares(module):
+    if project.modules and not project.declares(module) and project.named_by_make:
+        say(f"{project.name} declares {', '.join(project.modules)} and names others through "
+            f"make variables: the build will show whether it makes {module}")
+    elif project.modules and not project.declares(module):
         raise NotInSource(f"module {module} is not one of {project.name}'s modules "
                           f"({', '.join(project.modules)})",
                           "give --module NAME, or the project that builds it (--source)")
-    if project.modules:
+    if project.declares(module):
         say(f"{project.name} declares {', '.join(project.modules)}; {module} is one of them")
-    else:
+    elif not project.modules:
         say(f"{project.name} names its modules through make variables: the build will "
             f"show whether it makes {module}")
     build_rel = project.build_dir[len(project.root):].lstrip("/") if project.root else \

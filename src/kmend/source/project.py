@@ -28,6 +28,9 @@ from dataclasses import dataclass
 from kmend.source.git import GitRepo
 
 _OBJM_RE = re.compile(r"^\s*obj-m\s*[:+?]?=\s*(?P<val>.*)$", re.MULTILINE)
+#: ``obj-m`` or ``obj-$(CONFIG_X)`` naming a module through a variable: ``$(MODULE_NAME).o``
+_VAR_OBJ_RE = re.compile(r"^\s*obj-(?:m|\$\(\w+\))\s*[:+?]?=.*\$[({]\w+[)}]\.o\b",
+                         re.MULTILINE)
 _COMPOSITE_RE = re.compile(r"^\s*(?P<stem>[A-Za-z0-9_\-]+)-(?:y|objs)\s*[:+?]?=", re.MULTILINE)
 _OOT_CALL_RE = re.compile(r"\b(?:M|SUBDIRS)\s*=")
 _DKMS_NAME_RE = re.compile(r"^\s*BUILT_MODULE_NAME\[\d+\]\s*=\s*\"?(?P<name>[^\"\s]+)\"?",
@@ -54,6 +57,7 @@ class Project:
     name: str  # PACKAGE_NAME, else the build directory's (or repository's) name
     modules: tuple[str, ...]  # module names declared literally, as written
     sources: tuple[str, ...]  # repository paths of its .c/.h/.S files
+    named_by_make: bool = False  # some module name is a make variable ($(MODULE_NAME).o)
 
     def declares(self, module: str) -> bool:
         return _norm(module) in {_norm(m) for m in self.modules}
@@ -132,9 +136,12 @@ def detect(paths: Sequence[str], read: Callable[[str], str | None], *,
     name = pkg or posixpath.basename(build_dir or root) or label or "module"
     sources = tuple(p for p in paths if p.endswith(SOURCE_SUFFIXES)
                     and (not root or p.startswith(root + "/")))
+    in_root = [p for p in makefiles if not root or p.startswith(root + "/")]
+    by_make = any(_VAR_OBJ_RE.search(re.sub(r"\\\n", " ", texts[p])) for p in in_root)
     return Project(root=root, build_dir=build_dir, why=why,
                    dkms_conf=dkms[0] if dkms else None, name=name,
-                   modules=tuple(dict.fromkeys(names)), sources=sources)
+                   modules=tuple(dict.fromkeys(names)), sources=sources,
+                   named_by_make=by_make)
 
 
 def project_at(repo: GitRepo, rev: str, *, label: str = "") -> Project | None:
