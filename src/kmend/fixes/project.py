@@ -9,7 +9,9 @@ So the search starts from functions, not from a file:line:
 * **callers** — project functions whose body calls a crash function (two levels up);
 * **handlers** — for a function of in-tree code (``v4l_querycap`` in videodev), the
   project's functions named after the same operation (``vidioc_querycap``): in-tree
-  dispatchers call a driver's operation of the same name.
+  dispatchers call a driver's operation of the same name (not for a generic verb that
+  more than three project functions end in, ``_register``);
+* **the call trace** — the project's functions among the trace's frames.
 
 Candidates are the commits after the base (``BASE..HEAD``) that change the project's
 source files.  Evidence (weights below, score = sum; ties go to the older commit, so the
@@ -26,9 +28,12 @@ kernel-series         +25   it adds a ``KERNEL_VERSION(X, Y, …)`` conditional 
                             changed); +8 when it was raised in the project's own code
 fixes-base            +20   its ``Fixes:`` names a commit the base contains
 changes-function      +15   it changes a crash function
-changes-caller        +12   it changes a caller or a handler of a crash function
+changes-caller        +12   it changes a caller, a handler or a call-trace function of a
+                            crash function (only the strongest change-kind counts)
 changes-caller2        +6   it changes a caller of a caller
-names-function        +10   its message names a crash function, caller or handler
+names-function        +10   its message names a crash function
+names-caller           +6   its message names a caller, handler or call-trace function
+names-caller2          +3   its message names only callers of callers
 names-kernel          +10   its message names the crashed kernel's series ("5.4")
 names-words        +4 each  its message names words of the crash path's function names
                             (``suspend``, ``radio`` of ``xone_mt76_suspend_radio``; not
@@ -38,6 +43,8 @@ release-branch         +5   it was picked onto a release branch that contains th
                             (same subject, or "cherry picked from commit" it)
 touches-source         +1   it changes the project's sources (every candidate)
 fixes-newer           -15   its ``Fixes:`` names only commits the base does not contain
+bulk                  -15   it changes more than 40 files or 5000 lines (an import, a
+                            reformat, a new upstream drop): fixes are targeted
 reverted              -30   a later commit reverts it
 ==================  ======  ============================================================
 """
@@ -58,11 +65,18 @@ from kmend.source.project import Project
 WEIGHTS: dict[str, int] = {
     "issue": 40, "quotes-title": 25, "kernel-series": 25, "fixes-base": 20,
     "changes-function": 15, "changes-caller": 12, "changes-caller2": 6,
-    "names-function": 10, "names-kernel": 10, "names-words": 4, "kernel-series-own": 8,
+    "names-function": 10, "names-caller": 6, "names-caller2": 3, "bulk": -15,
+    "names-kernel": 10, "names-words": 4, "kernel-series-own": 8,
     "references-issue": 3, "release-branch": 5, "touches-source": 1,
     "fixes-newer": -15, "reverted": -30,
 }
 MAX_FILES = 2000
+#: More project functions than this ending in an operation's name: the name is a generic
+#: verb, not one operation.
+MAX_HANDLERS = 3
+#: A commit changing more files or lines than these is a bulk change.
+BULK_FILES = 40
+BULK_LINES = 5000
 _KV_RE = re.compile(r"KERNEL_VERSION\s*\(\s*(\d+)\s*,\s*(\d+)\s*(?:,\s*(\d+)\s*)?\)")
 _ISSUE_RE = re.compile(r"(?:#|/issues/|/pull/)(\d+)\b")
 _RELEASE_BRANCH_RE = re.compile(
@@ -142,14 +156,19 @@ def locate_functions(texts: dict[str, str], crash: ProjectCrash) -> Targets:
             if crash.file is None or path == crash.file or path.endswith("/" + crash.file):
                 t.add(name, "crash function", path)
                 crash_names.append(name)
+    for name in (_strip(f) for f in crash.trace):
+        for path, _, _ in defs.get(name, [])[:1]:
+            t.add(name, "in the call trace", path)
     in_tree = [n for n in wanted if n not in crash_names]
     for name in in_tree:
         op = _operation(name)
         if op is None:
             continue
-        for other, places in defs.items():
-            if other != name and (other.endswith("_" + op) or other == op):
-                t.add(other, f"handler of {name}() (same operation)", places[0][0])
+        named = [o for o in defs if o != name and (o.endswith("_" + op) or o == op)]
+        if len(named) > MAX_HANDLERS:
+            continue  # a generic verb (``_register``, ``_init``): names no one operation
+        for other in named:
+            t.add(other, f"handler of {name}() (same operation)", defs[other][0][0])
     level1 = list(dict.fromkeys([*crash_names, *wanted]))
     found1 = _callers(defs, lines_of, level1, t, "caller")
     _callers(defs, lines_of, found1, t, "caller of a caller")
@@ -228,19 +247,30 @@ def _evidence(c: FileCommit, crash: ProjectCrash, targets: Targets, *,
             if name not in changed and any(re.search(rf"\b{re.escape(name)}\s*\(", x)
                                            for x in heads):
                 changed[name] = role
-    for name, role in list(changed.items())[:3]:
-        if role == "crash function":
-            add("changes-function", f"changes {name}(), the crashing function")
-        elif role.startswith("caller of a caller"):
-            add("changes-caller2", f"changes {name}(), {role}")
-        else:
-            add("changes-caller", f"changes {name}(), {role}")
-    names = [n for n in targets.roles if re.search(rf"\b{re.escape(n)}\b", message)]
-    names += [_strip(f) for f in crash.functions
-              if f and _strip(f) not in names and re.search(rf"\b_*{re.escape(_strip(f))}\b",
-                                                            message)]
-    if names:
-        add("names-function", f"message names {names[0]}()")
+    if changed:  # the strongest only: a commit rewriting everything is no better a fix
+        rank = {"changes-function": 0, "changes-caller": 1, "changes-caller2": 2}
+
+        def kind(role: str) -> str:
+            if role == "crash function":
+                return "changes-function"
+            return "changes-caller2" if role.startswith("caller of a caller") else \
+                "changes-caller"
+
+        name, role = min(changed.items(), key=lambda kv: rank[kind(kv[1])])
+        more = f" (and {len(changed) - 1} more of the crash path)" if len(changed) > 1 else ""
+        add(kind(role), f"changes {name}(), " + ("the crashing function" if role ==
+                                                  "crash function" else role) + more)
+    named = [_strip(f) for f in crash.functions
+             if f and re.search(rf"\b_*{re.escape(_strip(f))}\b", message)]
+    if named:
+        add("names-function", f"message names {named[0]}(), the crashing function")
+    else:
+        near = [(n, r) for n, (r, _) in targets.roles.items()
+                if re.search(rf"\b{re.escape(n)}\b", message)]
+        if near:
+            far = all(r.startswith("caller of a caller") for _, r in near)
+            add("names-caller2" if far else "names-caller",
+                f"message names {near[0][0]}(), {near[0][1]}")
     # Prose only: identifiers (``drm_fb_helper``, ``foo()``) are code references, and a
     # named function's words are already counted by names-function.
     prose = re.sub(r"\b\w*_\w*\b|\b\w+\(\)", " ", message)
@@ -261,6 +291,10 @@ def _evidence(c: FileCommit, crash: ProjectCrash, targets: Targets, *,
         add("fixes-newer", f"Fixes: {', '.join(out_fixes)}, not in the base")
     if c.sha in reverted_by:
         add("reverted", f"reverted by {reverted_by[c.sha][:12]}")
+    lines = sum(len(h.removed) + len(h.added) for h in c.hunks)
+    if len(c.paths) > BULK_FILES or lines > BULK_LINES:
+        add("bulk", f"a bulk change ({len(c.paths)} files, {lines} lines): an import, "
+            "a reformat or a new upstream drop, not a targeted fix")
     add("touches-source", "changes the project's sources")
     return ev
 
