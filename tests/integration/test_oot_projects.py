@@ -226,3 +226,11 @@ def test_xone_builds_its_nine_modules_together(cases: dict[str, dict[str, str]],
     assert summary.will_load, summary.first_error
     alone = check_built(ko, kd.path)  # without its siblings the kernel refuses it
     assert not alone.will_load and "gip_" in alone.first_error
+
+
+def test_distribution_package_versions(repos: dict[str, Path]) -> None:
+    repo = GitRepo.open(repos["v4l2loopback"])
+    tag = repo.resolve("refs/tags/v0.12.7^{commit}")
+    # Debian's package versions (with epoch and revision) and "package version" as typed
+    for spec in ("0.12.7-2", "1:0.12.7-2", "v4l2loopback-dkms 0.12.7"):
+        assert resolve_version(repo, spec).sha == tag, spec

@@ -95,3 +95,14 @@ def test_module_named_by_a_make_variable() -> None:
     plain = {"Makefile": "obj-m := foo.o\nall:\n\t$(MAKE) -C $(KDIR) M=$(PWD) modules\n"}
     q = detect(list(plain), plain.get)
     assert q is not None and not q.named_by_make
+
+
+def test_several_projects_in_one_repository() -> None:
+    files = {"drv_a/dkms.conf": 'PACKAGE_NAME="a"\nBUILT_MODULE_NAME[0]="mod_a"\n',
+             "drv_a/Makefile": "obj-m := mod_a.o\n",
+             "drv_b/dkms.conf": 'PACKAGE_NAME="b"\nBUILT_MODULE_NAME[0]="mod_b"\n',
+             "drv_b/Makefile": "obj-m := mod_b.o\n"}
+    first = detect(list(files), files.get)
+    assert first is not None and first.root == "drv_a"
+    chosen = detect(list(files), files.get, module="mod-b")
+    assert chosen is not None and chosen.root == "drv_b" and chosen.name == "b"

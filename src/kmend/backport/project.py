@@ -165,7 +165,7 @@ def candidates(repo: GitRepo, project: Project, base: str, fix: str | None,
 def probe(repo: GitRepo, cand: PCandidate, module: str, kdir: Kdir,
           timeout: float = 600.0) -> PProbe:
     """Export *cand*, build it with the project's own Kbuild, and summarise."""
-    project = project_at(repo, cand.git_rev)
+    project = project_at(repo, cand.git_rev, module=module)
     start = time.monotonic()
     tmp = Path(tempfile.mkdtemp(prefix="kmend-probe-"))
     try:
@@ -279,10 +279,12 @@ def dkms_conf(own: str | None, *, name: str, version: str, modules: list[tuple[s
 
 
 def write_project_output(repo: GitRepo, cand: PCandidate, dest: Path, *,
-                         provenance: str) -> tuple[Path, Project, str]:
+                         provenance: str, module: str | None = None,
+                         ) -> tuple[Path, Project, str]:
     """Export the chosen candidate into *dest* (new or empty) with the DKMS files;
-    returns *dest*, the project at that revision and the package version."""
-    project = project_at(repo, cand.git_rev)
+    returns *dest*, the project (holding *module*) at that revision and the package
+    version."""
+    project = project_at(repo, cand.git_rev, module=module)
     assert project is not None
     if dest.exists():
         dest.rmdir()  # empty (checked by the caller)

@@ -77,7 +77,7 @@ def register(app: typer.Typer) -> None:
             raise UsageError(f"{output} exists and is not an empty directory",
                              "choose a new or empty -o DIR (or --force)")
         kd = find_kdir(kdir, kernel)
-        project = _project_of(source)
+        project = _project_of(source, module)
         if project is not None:
             return _project_backport(project[0], project[1], module, kd, output, fix=fix,
                                      base=base, newest=newest, policy=policy,
@@ -117,7 +117,7 @@ def register(app: typer.Typer) -> None:
         return code
 
 
-def _project_of(source: str) -> tuple[GitRepo, Project] | None:
+def _project_of(source: str, module: str) -> tuple[GitRepo, Project] | None:
     """The repository and module project *source* is (None: a kernel history or tree)."""
     from kmend.fixes.repo import open_repo
     from kmend.pipeline.locate import is_git
@@ -126,7 +126,7 @@ def _project_of(source: str) -> tuple[GitRepo, Project] | None:
     if not is_git(source):
         return None
     repo = open_repo(source)
-    project = project_at(repo, "HEAD")
+    project = project_at(repo, "HEAD", module=module)
     return (repo, project) if project is not None else None
 
 
@@ -164,7 +164,8 @@ def _project_backport(repo: GitRepo, project: Project, module: str, kd: Kdir, ou
             emit_json(doc)
         return 1
     prov = f"# kmend backport\nrevision: {result.chosen.rev} ({result.chosen.label})\n"
-    dest, _, version = write_project_output(repo, result.chosen, output, provenance=prov)
+    dest, _, version = write_project_output(repo, result.chosen, output, provenance=prov,
+                                            module=module)
     _say(console, f"chosen: {result.chosen.rev} ({result.chosen.kind}: {result.chosen.label});"
                   f" output {dest} (dkms.conf PACKAGE_VERSION {version})")
     rel = project.build_dir[len(project.root):].lstrip("/") if project.root else \

@@ -228,7 +228,8 @@ def backport(run: ProjectRun, kd: Kdir, out: Path, policy: str, say: Say) -> dic
         f"search: {result.search}", "probes:",
         *(f"  {p.rev[:25]:<25} {'builds' if p.ok else 'FAILS '} {p.kind:<14} "
           f"{p.seconds:.1f}s {p.first_diagnostic}" for p in result.probes)]) + "\n"
-    _, _, version = write_project_output(run.repo, chosen, out, provenance=prov)
+    _, _, version = write_project_output(run.repo, chosen, out, provenance=prov,
+                                         module=run.module)
     say(f"chosen: {chosen.rev} ({chosen.kind}: {chosen.label}); dkms.conf PACKAGE_VERSION "
         f"{version}, AUTOINSTALL=yes")
     say(f"sources of the chosen revision written to {out}")

@@ -166,7 +166,10 @@ class _Run:
         if not locate.is_git(self.opts.source):
             return None
         repo = open_repo(self.opts.source, progress=self.line)
-        project = project_at(repo, "HEAD")
+        assert self.report is not None
+        rep = self.report
+        project = project_at(repo, "HEAD", module=self.opts.module or rep.culprit_module
+                             or rep.module)
         if project is None:
             return None
         assert self.report is not None

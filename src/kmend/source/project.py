@@ -40,6 +40,7 @@ _RESERVED = {"obj", "lib", "ccflags", "asflags", "ldflags", "subdir-ccflags", "a
              "extra", "hostprogs", "targets", "clean-files", "EXTRA_CFLAGS"}
 MAKEFILES = ("Kbuild", "Makefile")
 SOURCE_SUFFIXES = (".c", ".h", ".S")
+MAX_PROJECTS = 64  # dkms.conf files considered in one repository
 
 
 def _norm(name: str) -> str:
@@ -91,9 +92,11 @@ def is_kernel_top(names: Iterable[str]) -> bool:
 
 
 def detect(paths: Sequence[str], read: Callable[[str], str | None], *,
-           label: str = "") -> Project | None:
+           label: str = "", module: str | None = None) -> Project | None:
     """The module project among *paths* (every file of one revision), or None (a kernel
-    tree, or no module build at all).  *read* returns a file's text."""
+    tree, or no module build at all).  *read* returns a file's text.  A repository holding
+    several projects (one ``dkms.conf`` per driver) gives the one declaring *module* when
+    one does, else the shallowest."""
     if is_kernel_top({p.split("/", 1)[0] for p in paths}):
         return None
     makefiles = sorted((p for p in paths if posixpath.basename(p) in MAKEFILES),
@@ -102,20 +105,28 @@ def detect(paths: Sequence[str], read: Callable[[str], str | None], *,
     objm = [p for p in makefiles if _OBJM_RE.search(texts[p])]
     dkms = sorted((p for p in paths if posixpath.basename(p) == "dkms.conf"),
                   key=lambda p: (_depth(p), p))
-    root: str | None = None
-    why = ""
-    if dkms:
-        root = _dir(dkms[0])
-        why = f"{dkms[0]} (a DKMS package)"
-    else:
+    roots: list[tuple[str, str, str | None]] = [
+        (_dir(d), f"{d} (a DKMS package)", d) for d in dkms]
+    if not roots:
         for p in objm:
             mk = posixpath.join(_dir(p), "Makefile") if _dir(p) else "Makefile"
             if _OOT_CALL_RE.search(texts.get(mk, "")):
-                root = _dir(p)
-                why = f"{p} declares obj-m and {mk} runs Kbuild out of tree (M=)"
-                break
-    if root is None:
+                roots.append((_dir(p), f"{p} declares obj-m and {mk} runs Kbuild out of "
+                              "tree (M=)", None))
+    found = [_project(root, why, conf, paths, texts=texts, objm=objm, read=read, label=label)
+             for root, why, conf in roots[:MAX_PROJECTS]]
+    if not found:
         return None
+    if module is not None:
+        for project in found:
+            if project.declares(module):
+                return project
+    return found[0]
+
+
+def _project(root: str, why: str, conf: str | None, paths: Sequence[str], *,
+             texts: dict[str, str], objm: list[str], read: Callable[[str], str | None],
+             label: str) -> Project:
     inside = [p for p in objm if not root or p.startswith(root + "/")]
     build_dir = _dir(inside[0]) if inside else root
     if inside:
@@ -123,7 +134,7 @@ def detect(paths: Sequence[str], read: Callable[[str], str | None], *,
     names: list[str] = []
     for p in inside:
         names += _objm_names(texts[p])
-    dkms_text = read(dkms[0]) if dkms else None
+    dkms_text = read(conf) if conf else None
     pkg = None
     if dkms_text:
         pm = _DKMS_PKG_RE.search(dkms_text)
@@ -136,15 +147,15 @@ def detect(paths: Sequence[str], read: Callable[[str], str | None], *,
     name = pkg or posixpath.basename(build_dir or root) or label or "module"
     sources = tuple(p for p in paths if p.endswith(SOURCE_SUFFIXES)
                     and (not root or p.startswith(root + "/")))
-    in_root = [p for p in makefiles if not root or p.startswith(root + "/")]
+    in_root = [p for p in texts if not root or p.startswith(root + "/")]
     by_make = any(_VAR_OBJ_RE.search(re.sub(r"\\\n", " ", texts[p])) for p in in_root)
-    return Project(root=root, build_dir=build_dir, why=why,
-                   dkms_conf=dkms[0] if dkms else None, name=name,
+    return Project(root=root, build_dir=build_dir, why=why, dkms_conf=conf, name=name,
                    modules=tuple(dict.fromkeys(names)), sources=sources,
                    named_by_make=by_make)
 
 
-def project_at(repo: GitRepo, rev: str, *, label: str = "") -> Project | None:
+def project_at(repo: GitRepo, rev: str, *, label: str = "",
+               module: str | None = None) -> Project | None:
     """:func:`detect` on the tree of *rev*."""
     from kmend.source.git import read_blobs
 
@@ -156,4 +167,4 @@ def project_at(repo: GitRepo, rev: str, *, label: str = "") -> Project | None:
     wanted = [p for p in paths if posixpath.basename(p) in (*MAKEFILES, "dkms.conf")]
     blobs = read_blobs(repo, [f"{rev}:{p}" for p in wanted])
     texts = {p: blobs.get(f"{rev}:{p}") for p in wanted}
-    return detect(paths, texts.get, label=label)
+    return detect(paths, texts.get, label=label, module=module)

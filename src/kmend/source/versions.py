@@ -9,9 +9,10 @@ rules (``-rcN`` only on ``vX.Y``, stable ``vX.Y.Z`` on branches) do not apply.
 
 The base is given as users write it — a tag (``v0.12.2``), a bare version (``0.12.2``), a
 package version with a git describe suffix (``0.12.2.r0.gd3b198e``, ``v1.2-3-gabc1234``:
-the commit after ``g``), a branch or a commit — or read from the log: drivers print their
-version when they load (``v4l2loopback driver version 0.12.2 loaded``, ``Initialized
-evdi 1.14.7``, ``xone: version 0.4.1``).
+the commit after ``g``) or a distribution revision (``1:0.12.7-2``), a package name and
+version (``v4l2loopback-dkms 0.12.7``), a branch or a commit — or read from the log:
+drivers print their version when they load (``v4l2loopback driver version 0.12.2
+loaded``, ``Initialized evdi 1.14.7``, ``xone: version 0.4.1``).
 """
 
 from __future__ import annotations
@@ -82,9 +83,12 @@ def resolve_version(repo: GitRepo, spec: str, tags: Iterable[Version] | None = N
         return Resolved(spec, sha[:12], sha, f"the commit g{dm.group('sha')} in the "
                         "version string")
     key = version_key(spec)
-    pm = _PKG_VERSION_RE.match(spec)
+    bare = re.sub(r"^\d+:", "", spec)  # a Debian epoch: 1:0.12.7-2
+    pm = _PKG_VERSION_RE.match(bare)
     if key is None and pm is not None:
         key = version_key(pm.group("ver"))
+    if key is None and (tm := re.search(r"(?<![\w.])v?\d+(?:\.\d+)+", bare)) is not None:
+        key = version_key(tm.group(0))  # the version in "v4l2loopback-dkms 0.12.7"
     if key is not None:
         same = [t for t in tags if t.key == key]
         if same:
