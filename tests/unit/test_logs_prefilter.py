@@ -63,31 +63,48 @@ def windows(data: bytes) -> tuple[set[int], set[int]]:
     """(lines the reader may keep, lines it must keep), computed independently of it.
 
     A hit on a kernel syslog line of host H: H's lines from LINES_BEFORE before to
-    REPORT_SPAN_LINES after it (the segmenter closes a report that old) must be kept.  A hit
-    on a console line: every line from LINES_BEFORE before to LINES_AFTER after.  A hit on
-    another program's syslog line: nothing.  Lines of other hosts in those spans may be kept.
+    REPORT_SPAN_LINES after it (the segmenter closes a report that old) may be needed; they
+    must be kept up to the line that closes H's report: the first line of H after H's next
+    ``---[ end trace`` line (in these logs no line after it continues a report's tail).  A
+    hit on a console line: every line from LINES_BEFORE before to LINES_AFTER after.  A hit
+    on another program's syslog line: nothing.  Lines of other hosts in those spans may be
+    kept.
     """
     raw = data.decode().split("\n")[:-1]
-    hits: dict[str | None, list[int]] = {}
+    hits: dict[str | None, list[tuple[int, int]]] = {}  # host → (hit, last line needed)
     may: set[int] = set()
     for n, line in enumerate(raw, 1):
         if any(needle.decode() in line for needle in PREFILTER_NEEDLES):
             if line.startswith("Dec 23 "):
                 for host in set(_SYSLOG_HOST.findall(line)):
-                    hits.setdefault(host, []).append(n)
+                    hits.setdefault(host, []).append((n, _closing_line(raw, n, host)))
                     may.update(range(n - LINES_BEFORE, n + REPORT_SPAN_LINES + 1))
             else:
-                hits.setdefault(None, []).append(n)
+                hits.setdefault(None, []).append((n, n + LINES_AFTER))
                 may.update(range(n - LINES_BEFORE, n + LINES_AFTER + 1))
     must: set[int] = set()
     for n, line in enumerate(raw, 1):
         m = _SYSLOG_HOST.match(line)
         host = m.group(1) if m else None
-        if any(n - REPORT_SPAN_LINES <= h <= n + LINES_BEFORE for h in hits.get(host, [])):
+        if any(h - LINES_BEFORE <= n <= end for h, end in hits.get(host, [])):
             must.add(n)
-        if any(n - LINES_AFTER <= h <= n + LINES_BEFORE for h in hits.get(None, [])):
+        if any(h - LINES_BEFORE <= n <= end for h, end in hits.get(None, [])):
             must.add(n)
     return may, must
+
+
+def _closing_line(raw: list[str], n: int, host: str) -> int:
+    """The last line a report of *host* open at line *n* may need (see :func:`windows`)."""
+    prefix = f"Dec 23 00:51:38 {host} kernel: "
+    traced = False
+    for k in range(n + 1, min(len(raw), n + REPORT_SPAN_LINES) + 1):
+        line = raw[k - 1]
+        if not line.startswith(prefix):
+            continue
+        if traced:
+            return k
+        traced = "---[ end trace" in line and line.count(" kernel: ") == 1
+    return n + REPORT_SPAN_LINES
 
 
 @pytest.mark.parametrize("block_size", [8 << 20, 64 << 10, 4096])

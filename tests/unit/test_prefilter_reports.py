@@ -115,3 +115,85 @@ def test_bench_syslog(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parallel:
     full = reports(path, False)
     assert len(full) == counts["crashes"] == 60
     assert reports(path, True) == full
+
+
+@pytest.mark.parametrize("parallel", [False, True])
+def test_bench_syslog_dense(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parallel: bool
+) -> None:
+    """Crashes so dense that every host has one in flight most of the time: the windows of
+    reports that end with ``---[ end trace`` close with the report, the others stay open
+    as long as the segmenter keeps them."""
+    if parallel and not worker.available():
+        pytest.skip("no fork or a single CPU: the worker is never used here")
+    monkeypatch.syspath_prepend(str(REPO / "bench"))
+    from scan import generate  # bench/scan.py
+
+    path = tmp_path / "messages"
+    counts = generate(path, 6 << 20, 150, seed=5)
+    monkeypatch.setattr(lines_mod, "BLOCK_SIZE", 1 << 20)
+    monkeypatch.setattr(reader, "PARALLEL", parallel)
+    full = reports(path, False)
+    assert len(full) == counts["crashes"] == 150
+    assert reports(path, True) == full
+
+
+def _tail_log(rng: random.Random) -> str:
+    """Reports of host ``tail-h`` whose tails go on after ``---[ end trace`` (RIP, Code,
+    a panic, a second report in the tail), lines with caller ids, and noise in between."""
+    stamp = "Nov 26 03:04:06"
+    bug = _host_lines(CRASHES / "6.1.0-47-amd64/bug.syslog.log", "tail-h")
+    tails = [
+        ["RIP: 0010:crashmod_bug+0x5/0x10 [crashmod]", "Code: 0f 0b 90 90",
+         "Kernel panic - not syncing: Fatal exception", "Kernel Offset: disabled"],
+        ["note: kmend-trigger[100] exited with irqs disabled", "[UFW BLOCK] IN=eth0 SRC=10.0.0.1"],
+        ["[   12.000000][ T100] RIP: 0010:f+0x1/0x2", "[   12.000001][ T100] Code: 0f 0b"],
+        [],
+    ]  # fmt: skip
+    out: list[str] = []
+    for tail in tails * 3:
+        out.extend(bug)
+        for text in tail:
+            for _ in range(rng.randrange(0, 30)):
+                out.append(_noise(rng, stamp))
+            out.append(f"{stamp} tail-h kernel: {text}")
+        for _ in range(rng.randrange(100, 900)):
+            r = rng.random()
+            out.append(f"{stamp} tail-h kernel: e1000: link up" if r < 0.05 else _noise(rng, stamp))
+    return "\n".join(out) + "\n"
+
+
+@pytest.mark.parametrize("block_size", [8 << 20, 16 << 10])
+def test_report_tails_after_the_end_trace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, block_size: int
+) -> None:
+    path = tmp_path / "messages"
+    path.write_text(_tail_log(random.Random(3)), encoding="utf-8")
+    monkeypatch.setattr(lines_mod, "BLOCK_SIZE", block_size)
+    monkeypatch.setattr(reader, "PARALLEL", False)
+    full = reports(path, False)
+    assert len(full) >= 12 and any(r.panicked for r in full)
+    assert reports(path, True) == full
+
+
+def test_a_caller_id_report_inside_a_plain_one_keeps_its_lines(tmp_path: Path) -> None:
+    """A plain report of host H closes after its end trace, but a report of one of H's
+    printk callers ([T55]) started inside it goes on long after: its lines stay."""
+    rng = random.Random(8)
+    stamp, h = "Nov 26 03:04:06", "Nov 26 03:04:06 mixed-h kernel:"
+    out = [f"{h} ------------[ cut here ]------------",
+           f"{h} WARNING: CPU: 0 PID: 1 at drivers/x/x.c:10 xfunc+0x1/0x2",
+           f"{h} [   12.000000][ T55] BUG: kernel NULL pointer dereference, address: 0000000000000008",
+           f"{h} CPU: 0 PID: 1 Comm: swapper Not tainted 6.1.0-47-amd64 #1",
+           f"{h} Call Trace:", f"{h}  xfunc+0x1/0x2", f"{h} ---[ end trace 0000000000000000 ]---",
+           f"{h} e1000: eth0 NIC Link is Up"]  # fmt: skip
+    for text in ("#PF: supervisor read access in kernel mode", "RIP: 0010:yfunc+0x5/0x10",
+                 "Call Trace:", " <TASK>", " yfunc+0x5/0x10", " </TASK>"):  # fmt: skip
+        out.extend(_noise(rng, stamp) for _ in range(300))
+        out.append(f"{h} [   12.000100][ T55] {text}")
+    out.extend(_noise(rng, stamp) for _ in range(300))
+    path = tmp_path / "messages"
+    path.write_text("\n".join(out) + "\n", encoding="utf-8")
+    full = reports(path, False)
+    assert any("yfunc" in r.raw for r in full)
+    assert reports(path, True) == full

@@ -24,6 +24,7 @@ VERBS: dict[str, str] = {
     "fixes": "Find and rank the upstream commits that fix a crash, with evidence.",
     "backport": "Pick and prepare a revision of MODULE that builds against the target.",
     "build": "Build a module directory against a kernel's headers, then check the result.",
+    "sign": "Sign MODULE with a module signing key (as the kernel's sign-file does).",
     "check": "Will the kernel accept MODULE, and what will it print?",
     "preflight": "Boot the kernel in QEMU and load MODULE for real.",
     "install": "Install a module fix transactionally (backup, depmod, initramfs, reload).",
@@ -42,6 +43,8 @@ EXAMPLES: dict[str, str] = {
     "backport": "kmend backport --source ~/linux --module xen-evtchn --fix FIX "
                 "--kdir /lib/modules/6.1.0-47-amd64/build -o xen-evtchn-fix",
     "build": "kmend build xen-evtchn-fix --kdir /lib/modules/6.1.0-47-amd64/build",
+    "sign": "kmend sign xen-evtchn.ko --key /var/lib/dkms/mok.key --cert "
+            "/var/lib/dkms/mok.pub --kernel 6.1.0-47-amd64",
     "check": "kmend check xen-evtchn.ko --kernel 6.1.0-47-amd64",
     "preflight": "kmend preflight xen-evtchn.ko --kernel 6.1.0-47-amd64",
     "install": "kmend install xen-evtchn.ko --provenance PROVENANCE --dry-run",

@@ -18,6 +18,8 @@ from kmend.build.kdir import Kdir, find_kdir
 from kmend.build.runner import build_dir
 from kmend.cli.common import console_for, emit_json, err_console
 from kmend.errors import UsageError
+from kmend.sign.keys import KeyPair
+from kmend.sign.step import describe, key_for_build, sign_built
 from kmend.source.git import GitRepo
 from kmend.source.project import Project
 
@@ -66,6 +68,11 @@ def register(app: typer.Typer) -> None:
         jobs: Annotated[int, typer.Option("--jobs", "-j", help="parallel probes")] = 0,
         exhaustive: Annotated[bool, typer.Option("--exhaustive")] = False,
         force: Annotated[bool, typer.Option("--force", help="replace a non-empty -o DIR")] = False,
+        sign: Annotated[bool, typer.Option(
+            "--sign", help="sign the built modules (--key/--cert, else DKMS's MOK key)")] = False,
+        key: Annotated[Path | None, typer.Option("--key", help="signing key (implies "
+                                                 "--sign)")] = None,
+        cert: Annotated[Path | None, typer.Option("--cert", help="its certificate")] = None,
         json_mode: Annotated[bool, typer.Option("--json")] = False,
     ) -> int:
         """Pick and prepare a revision of MODULE that builds against the target headers."""
@@ -77,11 +84,12 @@ def register(app: typer.Typer) -> None:
             raise UsageError(f"{output} exists and is not an empty directory",
                              "choose a new or empty -o DIR (or --force)")
         kd = find_kdir(kdir, kernel)
+        pair = key_for_build(sign, key, cert)
         project = _project_of(source, module)
         if project is not None:
             return _project_backport(project[0], project[1], module, kd, output, fix=fix,
                                      base=base, newest=newest, policy=policy,
-                                     console=console, json_mode=json_mode)
+                                     console=console, json_mode=json_mode, pair=pair)
         result = plan_backport(
             source, module, kd, policy=policy, fix=fix, base=base, newest=newest,
             base_source=base_source, jobs=jobs or default_jobs(), exhaustive=exhaustive,
@@ -102,6 +110,10 @@ def register(app: typer.Typer) -> None:
             _say(console, f"output: {dest}")
             if built.ok:
                 code = 0
+                signed = sign_built(built.modules, pair, kd.path) if pair else []
+                for res in signed:
+                    _say(console, describe(res))
+                doc["signed"] = signed
                 for ko in built.modules:
                     _say(console, f"built: {ko}")
                     summary = check_built(ko, kd.path)
@@ -132,7 +144,7 @@ def _project_of(source: str, module: str) -> tuple[GitRepo, Project] | None:
 
 def _project_backport(repo: GitRepo, project: Project, module: str, kd: Kdir, output: Path,
                       *, fix: str | None, base: str | None, newest: str, policy: str,
-                      console: Console, json_mode: bool) -> int:
+                      console: Console, json_mode: bool, pair: KeyPair | None) -> int:
     """``kmend backport`` of an out-of-tree module project (kmend.backport.project)."""
     from kmend.backport.project import plan as project_plan
     from kmend.backport.project import write_project_output
@@ -178,6 +190,11 @@ def _project_backport(repo: GitRepo, project: Project, module: str, kd: Kdir, ou
         if json_mode:
             emit_json(doc)
         return 1
+    if pair is not None:
+        signed = sign_built(built.modules, pair, kd.path)
+        for res_sign in signed:
+            _say(console, describe(res_sign))
+        doc["signed"] = signed
     summary = check_built(ko, kd.path, siblings=dest)
     doc["check"] = summary.doc
     _say(console, "check: " + "\n".join(summary.lines))

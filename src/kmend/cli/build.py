@@ -14,6 +14,7 @@ from kmend.build.kdir import find_kdir
 from kmend.build.project import ProjectBuild
 from kmend.build.runner import BuildResult, build_dir
 from kmend.cli.common import console_for, emit_json
+from kmend.sign.step import describe, key_for_build, sign_built
 
 
 def _say(console: Console, text: str) -> None:
@@ -22,17 +23,23 @@ def _say(console: Console, text: str) -> None:
 
 def register(app: typer.Typer) -> None:
     @app.command("build")
-    def _cmd(
+    def _cmd(  # noqa: PLR0917 (one parameter per CLI option)
         directory: Annotated[Path, typer.Argument(
             help="module source directory (with Kbuild, or a DKMS package with dkms.conf)")],
         kdir: Annotated[Path | None, typer.Option("--kdir", help="target build tree")] = None,
         kernel: Annotated[str | None, typer.Option("--kernel", help="target release")] = None,
         jobs: Annotated[int, typer.Option("--jobs", "-j")] = 0,
+        sign: Annotated[bool, typer.Option(
+            "--sign", help="sign the built modules (--key/--cert, else DKMS's MOK key)")] = False,
+        key: Annotated[Path | None, typer.Option("--key", help="signing key (implies "
+                                                 "--sign)")] = None,
+        cert: Annotated[Path | None, typer.Option("--cert", help="its certificate")] = None,
         json_mode: Annotated[bool, typer.Option("--json")] = False,
     ) -> int:
         """Build DIRECTORY with make -C KDIR M=… modules; .ko files land in DIRECTORY."""
         console = console_for(json_mode)
         kd = find_kdir(kdir, kernel)
+        pair = key_for_build(sign, key, cert)
         project = (directory / "dkms.conf").is_file()
         if project:
             # A module project (a kmend run/backport output or any DKMS package): a copy of
@@ -43,6 +50,9 @@ def register(app: typer.Typer) -> None:
                                                             jobs=jobs or None)
         else:
             result = build_dir(directory, kd, jobs=jobs or None)
+        signed = sign_built(result.modules, pair, kd.path) if pair and result.ok else []
+        for res in signed:
+            _say(console, describe(res))
         checks = []
         for ko in result.modules:
             _say(console, f"built: {ko}")
@@ -62,5 +72,5 @@ def register(app: typer.Typer) -> None:
                        "modules": [str(m) for m in result.modules],
                        "diagnostics": list(result.diagnostics),
                        "needs": diagnostics.needed_apis(errs), "seconds": result.seconds,
-                       "check": [c.doc for c in checks]})
+                       "check": [c.doc for c in checks], "signed": signed})
         return 0 if result.ok and all(c.will_load for c in checks) else 1

@@ -15,6 +15,7 @@ from kmend.errors import UsageError
 from kmend.kernel.target import KernelTarget
 from kmend.ko import read_module
 from kmend.loadcheck import check_module
+from kmend.loadcheck.enforcement import LOCKDOWN_LEVELS, detect, trusted
 from kmend.loadcheck.render import verdict_json, verdict_lines
 
 
@@ -42,13 +43,30 @@ def register(app: typer.Typer) -> None:
         root: Annotated[Path, typer.Option(help="system root for --kernel")] = Path("/"),
         modules_tree: Annotated[Path | None, typer.Option(
             help="where the modules named in depends= live (default: the target's)")] = None,
+        secure_boot: Annotated[bool | None, typer.Option(
+            "--secure-boot/--no-secure-boot",
+            help="the target boots under UEFI Secure Boot (default: as detected live)")] = None,
+        sig_enforce: Annotated[bool | None, typer.Option(
+            "--sig-enforce/--no-sig-enforce", help="module.sig_enforce in effect")] = None,
+        lockdown: Annotated[str | None, typer.Option(
+            help="lockdown level: none, integrity or confidentiality")] = None,
+        cert: Annotated[list[Path] | None, typer.Option(
+            help="a certificate the target trusts (enrolled MOK; repeatable); default: "
+                 "DKMS's mok.pub and, live, the enrolled MOKs")] = None,
         json: Annotated[bool, typer.Option("--json", help="one JSON document on stdout")] = False,
     ) -> int:
         """Will the kernel accept MODULE, and what will it print?  (0 loads, 1 refused)"""
+        if lockdown is not None and lockdown not in LOCKDOWN_LEVELS:
+            raise UsageError(f"--lockdown {lockdown!r}: not a lockdown level",
+                             "give none, integrity or confidentiality")
         target = target_from_options(kdir, kernel, symvers, root)
         mod = read_module(module)
         tree = modules_tree if modules_tree is not None else target.modules_dir
-        verdict = check_module(mod, target, modules_tree=tree)
+        enforcement = detect(target, root=root, secure_boot=secure_boot,
+                             sig_enforce=sig_enforce, lockdown=lockdown)
+        trust = trusted(tuple(cert or ()), target=target, root=root)
+        verdict = check_module(mod, target, modules_tree=tree, enforcement=enforcement,
+                               trust=trust)
         console = console_for(json)
         for line in verdict_lines(verdict, mod):
             console.print(line, markup=False, highlight=False, soft_wrap=True)

@@ -44,8 +44,14 @@ def console_for(json_mode: bool) -> Console:
     return err_console if json_mode else out_console
 
 
+#: Whether a verb has begun its JSON document on stdout (a one-slot list): an error after
+#: that point is not written as a second document (the verb's own document says it).
+DOCUMENT_STARTED = [False]
+
+
 def write_stdout(text: str) -> None:
     """Write to stdout; a closed pipe becomes :class:`PipeClosed`."""
+    DOCUMENT_STARTED[0] = True
     try:
         sys.stdout.write(text)
         sys.stdout.flush()
@@ -59,6 +65,8 @@ def emit_json(obj: Any, *, flat_below: int | None = None) -> None:
 
 def emit_error_json(code: int, kind: str, message: str, hint: str) -> None:
     """The --json error document: stdout holds one document also when a verb fails."""
+    if DOCUMENT_STARTED[0]:
+        return
     write_stdout(
         dumps({"error": {"code": code, "kind": kind, "message": message, "hint": hint}}) + "\n"
     )

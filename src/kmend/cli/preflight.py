@@ -1,7 +1,9 @@
-"""`kmend preflight MODULE.ko --kernel-image VMLINUZ [--modules-dir DIR] [--xen XEN]`.
+"""`kmend preflight MODULE.ko --kernel-image VMLINUZ [--modules-dir DIR] [--xen XEN]
+[--secure-boot [--cert CERT ...]]`.
 
-Boots the kernel under QEMU (Xen PV dom0 with --xen), loads the module for real and
-reports the kernel's verdict.  Exit 0: loaded; 1: refused; others: errors.py codes.
+Boots the kernel under QEMU (Xen PV dom0 with --xen; through OVMF Secure Boot, shim and
+grub with --secure-boot, CERT enrolled as a MOK), loads the module for real and reports
+the kernel's verdict.  Exit 0: loaded; 1: refused; others: errors.py codes.
 """
 
 from __future__ import annotations
@@ -20,9 +22,15 @@ if TYPE_CHECKING:  # kmend.lab (QEMU) is imported only when the verb runs
 
 def result_lines(res: PreflightResult, path: Path) -> list[str]:
     where = f"{res.release or '?'}" + (" (Xen PV dom0)" if res.xen else "")
+    if res.secure_boot:
+        where += " under Secure Boot (shim, grub)"
     head = "LOADED" if res.loaded else "REFUSED"
     taints = f" (kernel taint now: {' '.join(res.taints)})" if res.taints else ""
     lines = [f"{path.name} → {where}, booted in QEMU: {head}{taints}"]
+    if res.secure_boot:
+        moks = ", ".join(res.mok_certs) or "none"
+        lines.append(f"  enrolled MOKs: {moks}; in the guest: sig_enforce={res.sig_enforce}, "
+                     f"lockdown: {res.lockdown}")
     if res.dependencies:
         lines.append(f"  loaded first: {', '.join(res.dependencies)}")
     if res.missing_dependencies:
@@ -54,11 +62,17 @@ def register(app: typer.Typer) -> None:
             help="boot as PV dom0 under this Xen (e.g. /boot/xen-4.17-amd64.gz)")] = None,
         with_module: Annotated[list[Path] | None, typer.Option(
             "--with", help="another .ko to insmod first (repeatable)")] = None,
+        secure_boot: Annotated[bool, typer.Option(
+            "--secure-boot", help="boot through OVMF Secure Boot, Debian's signed shim and "
+            "grub (the kernel must be signed)")] = False,
+        cert: Annotated[list[Path] | None, typer.Option(
+            help="with --secure-boot: enroll this certificate as a MOK (repeatable)")] = None,
         timeout: Annotated[float, typer.Option(help="seconds before the boot is killed")] = 300.0,
         console: Annotated[Path | None, typer.Option(help="keep the guest console here")] = None,
         json: Annotated[bool, typer.Option("--json", help="one JSON document on stdout")] = False,
     ) -> int:
         """Boot the kernel in QEMU and load MODULE for real.  (0 loaded, 1 refused)"""
+        from kmend.lab import SecureBootConfig
         from kmend.lab import kernel_image as installed_image
         from kmend.loadcheck.preflight import preflight
 
@@ -73,9 +87,13 @@ def register(app: typer.Typer) -> None:
             if modules_dir is None and (tree / "modules.dep").is_file():
                 modules_dir = tree
         assert kernel_image is not None
+        if cert and not secure_boot:
+            raise UsageError("--cert enrolls a MOK for a --secure-boot boot",
+                             "add --secure-boot")
+        sb = SecureBootConfig(mok_certs=tuple(cert or ())) if secure_boot else None
         res = preflight(module, kernel_image, modules_dir=modules_dir, xen=xen,
                         with_modules=tuple(with_module or ()), timeout=timeout,
-                        console_path=console)
+                        console_path=console, secure_boot=sb)
         out = console_for(json)
         for line in result_lines(res, module):
             out.print(line, markup=False, highlight=False, soft_wrap=True)

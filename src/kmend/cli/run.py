@@ -20,11 +20,7 @@ from typing import Annotated
 import typer
 
 from kmend.cli.common import console_for, emit_json
-from kmend.errors import InputError, KmendError
-
-#: Error kinds by exit code, as in the --json error document of every verb.
-ERROR_KINDS = {1: "verdict", 2: "usage", 3: "environment", 4: "input", 5: "command",
-               6: "timeout", 7: "state", 8: "not-in-source", 9: "declined"}
+from kmend.errors import InputError
 
 
 def register(app: typer.Typer) -> None:
@@ -63,6 +59,11 @@ def register(app: typer.Typer) -> None:
         output: Annotated[Path | None, typer.Option(
             "-o", "--output", help="directory for the module sources and build (new or "
             "empty; default: a new temporary directory)")] = None,
+        sign: Annotated[bool, typer.Option(
+            "--sign", help="sign the built module (--key/--cert, else DKMS's MOK key)")] = False,
+        key: Annotated[Path | None, typer.Option("--key", help="signing key (implies "
+                                                 "--sign)")] = None,
+        cert: Annotated[Path | None, typer.Option("--cert", help="its certificate")] = None,
         json_mode: Annotated[bool, typer.Option("--json", help="one JSON document: the "
                                                 "whole run record")] = False,
         module: Annotated[str | None, typer.Option(
@@ -76,8 +77,8 @@ def register(app: typer.Typer) -> None:
             "URL)")] = None,
     ) -> int:
         """The whole pipeline: crash in a log → fix → backport → build → check → install."""
-        from kmend.jsonout import to_jsonable
-        from kmend.pipeline import RunOptions, RunRecord, run_pipeline
+        from kmend.pipeline import RunOptions, run_pipeline
+        from kmend.sign.step import key_for_build
 
         for log in logs:
             if not log.is_file():
@@ -91,24 +92,10 @@ def register(app: typer.Typer) -> None:
                           index=index, policy=policy, fix=fix, base=base,
                           base_source=base_source, preflight=preflight,
                           root=root, yes=yes, dry_run=dry_run, output=output, until=until,
-                          module=module, file=file, function=function, issue=issue)
-        if not json_mode:
-            run_pipeline(opts, say, sys.stdin, sys.stderr)
-            return 0
-        failed: list[RunRecord] = []
-        try:
-            record = run_pipeline(opts, say, sys.stdin, sys.stderr, on_fail=failed.append)
-        except KmendError as err:
-            if not failed:
-                raise  # before any stage ran: the CLI's own error document
-            # One document on stdout: the record so far (its last stage failed) and the
-            # error, as every verb's --json error document has it.
-            print(f"kmend: error: {err}", file=sys.stderr)
-            doc = to_jsonable(failed[-1])
-            doc["error"] = {"code": err.exit_code, "kind": ERROR_KINDS.get(err.exit_code,
-                                                                            "error"),
-                            "message": err.message, "hint": err.hint}
-            emit_json(doc)
-            return err.exit_code
-        emit_json(record)
+                          module=module, file=file, function=function, issue=issue,
+                          signing_key=key_for_build(sign, key, cert, root))
+        record = run_pipeline(opts, say, sys.stdin, sys.stderr,
+                              on_fail=emit_json if json_mode else None)
+        if json_mode:
+            emit_json(record)
         return 0

@@ -3,17 +3,36 @@
 ``struct module_signature`` (include/linux/module_signature.h) is 12 bytes:
 ``u8 algo, hash, id_type, signer_len, key_id_len, __pad[3]; __be32 sig_len``.  For
 PKCS#7 (id_type 2) the signer, key id and hash live inside the DER blob; this module
-walks just enough DER to print them the way modinfo does.
+walks just enough DER to print them the way modinfo does, and to verify the signature
+the way the kernel's ``verify_pkcs7_signature()`` does (:func:`verify`).
+
+What the kernel accepts for a module (crypto/asymmetric_keys/pkcs7_*.c): SignedData
+version 1 (PKCS#7 / CMS v1, signer named by issuer and serial) or 3 (CMS, signer named by
+subject key identifier), content type id-data, detached content, and no authenticated
+attributes ("Invalid module sig (has authattrs)"); the signature is RSA PKCS#1 v1.5 or
+ECDSA over the digest of the module bytes before the signature.  The signer's key must
+be in a trusted keyring; no matching key is ``-ENOKEY`` ("module with unavailable key"),
+a key that does not verify is ``-EKEYREJECTED`` (insmod: "Key was rejected by service").
 """
 
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
 
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+
+from kmend.errors import InputError
 from kmend.ko.model import ModuleSignature
 
 MAGIC = b"~Module signature appended~\n"
 _STRUCT = struct.Struct(">BBBBB3xI")
+PKEY_ID_PKCS7 = 2
 _ID_TYPES = {0: "PGP", 1: "X509", 2: "PKCS#7"}
 _HASH_OIDS = {
     "2.16.840.1.101.3.4.2.1": "sha256",
@@ -25,26 +44,60 @@ _HASH_OIDS = {
     "2.16.840.1.101.3.4.2.9": "sha3-384",
     "2.16.840.1.101.3.4.2.10": "sha3-512",
 }
+#: digest name -> cryptography hash class
+HASHES: dict[str, type[hashes.HashAlgorithm]] = {
+    "sha1": hashes.SHA1,
+    "sha224": hashes.SHA224,
+    "sha256": hashes.SHA256,
+    "sha384": hashes.SHA384,
+    "sha512": hashes.SHA512,
+    "sha3-256": hashes.SHA3_256,
+    "sha3-384": hashes.SHA3_384,
+    "sha3-512": hashes.SHA3_512,
+}
+_RSA = "1.2.840.113549.1.1.1"
+_ECDSA_PREFIXES = ("1.2.840.10045.4.",)
+_DATA = "1.2.840.113549.1.7.1"
+_SIGNED_DATA = "1.2.840.113549.1.7.2"
 _CN, _O = "2.5.4.3", "2.5.4.10"
 
 
-def split_signature(data: bytes) -> tuple[bytes, ModuleSignature | None]:
-    """Return (module bytes without the trailer, the parsed trailer or None)."""
+def trailer(sig_len: int) -> bytes:
+    """``struct module_signature`` for a PKCS#7 blob of *sig_len* bytes, then the magic."""
+    return _STRUCT.pack(0, 0, PKEY_ID_PKCS7, 0, 0, sig_len) + MAGIC
+
+
+def split_raw(data: bytes) -> tuple[bytes, bytes | None, int | None]:
+    """(module bytes, the signature blob, id_type); blob None when unsigned or corrupt."""
     if not data.endswith(MAGIC) or len(data) < len(MAGIC) + _STRUCT.size:
-        return data, None
+        return data, None, None
     end = len(data) - len(MAGIC)
     _algo, _hash, id_type, signer_len, key_len, sig_len = _STRUCT.unpack_from(
         data, end - _STRUCT.size
     )
     start = end - _STRUCT.size - sig_len - signer_len - key_len
     if start < 0:
-        return data, ModuleSignature(id_type="corrupt", sig_len=sig_len)
+        return data, None, id_type
     blob = data[end - _STRUCT.size - sig_len : end - _STRUCT.size]
-    sig = ModuleSignature(id_type=_ID_TYPES.get(id_type, f"unknown({id_type})"), sig_len=sig_len)
-    if id_type == 2:
-        signer, key_id, hash_algo = _pkcs7_details(blob)
-        sig = ModuleSignature("PKCS#7", sig_len, signer, key_id, hash_algo)
-    return data[:start], sig
+    return data[:start], blob, id_type
+
+
+def split_signature(data: bytes) -> tuple[bytes, ModuleSignature | None]:
+    """Return (module bytes without the trailer, the parsed trailer or None)."""
+    body, blob, id_type = split_raw(data)
+    if id_type is None:
+        return data, None
+    if blob is None:
+        sig_len = _STRUCT.unpack_from(data, len(data) - len(MAGIC) - _STRUCT.size)[5]
+        return data, ModuleSignature(id_type="corrupt", sig_len=sig_len)
+    sig = ModuleSignature(id_type=_ID_TYPES.get(id_type, f"unknown({id_type})"),
+                          sig_len=len(blob))
+    if id_type == PKEY_ID_PKCS7:
+        info = parse_pkcs7(blob)
+        if info is not None:
+            sig = ModuleSignature("PKCS#7", len(blob), info.signer, info.key_id,
+                                  info.hash_algo)
+    return body, sig
 
 
 # --- a minimal DER walker (only what the PKCS#7 SignerInfo needs) -----------------
@@ -52,6 +105,8 @@ def split_signature(data: bytes) -> tuple[bytes, ModuleSignature | None]:
 
 def _tlv(buf: bytes, pos: int) -> tuple[int, int, int]:
     """Return (tag, content start, content end) of the DER element at *pos*."""
+    if pos + 2 > len(buf):
+        raise ValueError("DER element runs past the end")
     tag = buf[pos]
     length = buf[pos + 1]
     pos += 2
@@ -77,6 +132,8 @@ def _children(buf: bytes, start: int, end: int) -> list[tuple[int, int, int]]:
 
 
 def _oid(raw: bytes) -> str:
+    if not raw:
+        raise ValueError("empty OID")
     parts = [raw[0] // 40, raw[0] % 40]
     value = 0
     for byte in raw[1:]:
@@ -97,29 +154,262 @@ def _name_attr(buf: bytes, start: int, end: int, wanted: str) -> str:
     return ""
 
 
-def _pkcs7_details(blob: bytes) -> tuple[str, str, str]:
-    """(signer, key id, hash) from a PKCS#7 SignedData; empty strings where unreadable."""
+def _element(buf: bytes, el: tuple[int, int, int]) -> bytes:
+    """The whole DER encoding (header included) of a child element."""
+    _tag, c0, c1 = el
+    # walk back over the header: tag byte + length bytes
+    for hdr in range(2, 7):
+        start = c0 - hdr
+        if start >= 0:
+            try:
+                t, s, e = _tlv(buf, start)
+            except ValueError:
+                continue
+            if (t, s, e) == el:
+                return buf[start:c1]
+    raise ValueError("cannot re-read a DER element")
+
+
+@dataclass(frozen=True)
+class SignerInfo:
+    """The first SignerInfo of a module signature, as the kernel reads it."""
+
+    version: int  # SignedData version (1 or 3)
+    content_type: str  # OID of the encapsulated content type (id-data for modules)
+    signer: str  # issuer CN (or O) as modinfo prints "signer"
+    key_id: str  # serial number or subject key id, colon-separated hex ("sig_key")
+    hash_algo: str  # "sha256", ... ("" if unknown)
+    has_authattrs: bool
+    pkey_oid: str  # digestEncryptionAlgorithm OID
+    signature: bytes
+    issuer_der: bytes = b""  # DER Name of the issuer (issuerAndSerialNumber)
+    serial: int | None = None
+    skid: bytes = b""  # subject key identifier (CMS v3)
+
+
+def _want(el: tuple[int, int, int], *tags: int) -> tuple[int, int, int]:
+    if el[0] not in tags:
+        raise ValueError(f"DER tag {el[0]:#x} where {'/'.join(hex(t) for t in tags)} belongs")
+    return el
+
+
+def _int(blob: bytes, el: tuple[int, int, int]) -> int:
+    _want(el, 0x02)
+    return int.from_bytes(blob[el[1] : el[2]], "big", signed=True)
+
+
+def parse_pkcs7(blob: bytes) -> SignerInfo | None:
+    """The first SignerInfo of a PKCS#7 SignedData; None where the DER does not have the
+    shape the kernel's ASN.1 decoder (crypto/asymmetric_keys/pkcs7.asn1) accepts."""
     try:
-        _t, c0, c1 = _tlv(blob, 0)  # ContentInfo
-        kids = _children(blob, c0, c1)
-        _t, e0, _e1 = kids[1]  # [0] EXPLICIT
-        _t, s0, s1 = _tlv(blob, e0)  # SignedData
-        signed = _children(blob, s0, s1)
-        signer_infos = signed[-1]
-        first = _children(blob, signer_infos[1], signer_infos[2])[0]
+        top = _want(_tlv(blob, 0), 0x30)  # ContentInfo
+        if top[2] != len(blob):
+            raise ValueError("bytes after the ContentInfo")
+        kids = _children(blob, top[1], top[2])
+        if _oid(blob[_want(kids[0], 0x06)[1] : kids[0][2]]) != _SIGNED_DATA:
+            raise ValueError("not SignedData")
+        wrapper = _want(kids[1], 0xA0)  # [0] EXPLICIT
+        sd = _want(_tlv(blob, wrapper[1]), 0x30)  # SignedData
+        signed = _children(blob, sd[1], sd[2])
+        version = _int(blob, signed[0])
+        algs = _want(signed[1], 0x31, 0x30)  # digestAlgorithms: SET or SEQUENCE OF
+        for alg in _children(blob, algs[1], algs[2]):
+            _want(_children(blob, *_want(alg, 0x30)[1:])[0], 0x06)
+        encap = _children(blob, *_want(signed[2], 0x30)[1:])
+        content_type = _oid(blob[_want(encap[0], 0x06)[1] : encap[0][2]])
+        if len(encap) > 1:
+            raise ValueError("content embedded: a module signature is detached")
+        for extra in signed[3:-1]:
+            _want(extra, 0xA0, 0xA1)  # certificates, crls
+        signer_infos = _want(signed[-1], 0x31)
+        first = _want(_children(blob, signer_infos[1], signer_infos[2])[0], 0x30)
         info = _children(blob, first[1], first[2])
-        sid, digest_alg = info[1], info[2]
-        hash_oid = _children(blob, digest_alg[1], digest_alg[2])[0]
+        si_version = _int(blob, info[0])
+        sid = _want(info[1], 0x30, 0x80)
+        if (si_version, sid[0]) not in {(1, 0x30), (3, 0x80)} or (
+                (version == 1) != (si_version == 1)):
+            raise ValueError("SignedData-SignerInfo version mismatch")
+        digest_alg = _want(info[2], 0x30)
+        hash_oid = _want(_children(blob, digest_alg[1], digest_alg[2])[0], 0x06)
         hash_algo = _HASH_OIDS.get(_oid(blob[hash_oid[1] : hash_oid[2]]), "")
+        rest = info[3:]
+        has_authattrs = bool(rest) and rest[0][0] == 0xA0
+        if has_authattrs:
+            rest = rest[1:]
+        pkey_alg, sig_el = _want(rest[0], 0x30), _want(rest[1], 0x04)
+        for extra in rest[2:]:
+            _want(extra, 0xA1)  # unauthenticatedAttributes
+        pkey_oid_el = _want(_children(blob, pkey_alg[1], pkey_alg[2])[0], 0x06)
+        pkey_oid = _oid(blob[pkey_oid_el[1] : pkey_oid_el[2]])
+        signature = blob[sig_el[1] : sig_el[2]]
+        issuer_der, serial, skid = b"", None, b""
         if sid[0] == 0x30:  # issuerAndSerialNumber
-            issuer, serial = _children(blob, sid[1], sid[2])[:2]
+            issuer, serial_el = _children(blob, sid[1], sid[2])[:2]
+            _want(issuer, 0x30)
             signer = _name_attr(blob, issuer[1], issuer[2], _CN) or _name_attr(
                 blob, issuer[1], issuer[2], _O
             )
-            raw = blob[serial[1] : serial[2]]
+            raw = blob[_want(serial_el, 0x02)[1] : serial_el[2]]
+            issuer_der = _element(blob, issuer)
+            serial = int.from_bytes(raw, "big", signed=True)
         else:  # [0] subjectKeyIdentifier
             signer, raw = "", blob[sid[1] : sid[2]]
+            skid = raw
         key_id = ":".join(f"{b:02X}" for b in raw)
-        return signer, key_id, hash_algo
-    except (ValueError, IndexError):
-        return "", "", ""
+        return SignerInfo(version, content_type, signer, key_id, hash_algo, has_authattrs,
+                          pkey_oid, signature, issuer_der, serial, skid)
+    except (ValueError, IndexError, TypeError):
+        return None
+
+
+# --- certificates -----------------------------------------------------------------
+
+#: Key and certificate files are small; a larger file is not one.
+_MAX_KEY_BYTES = 1 << 20
+
+
+def read_small(path: Path, what: str) -> bytes:
+    """Read a key or certificate file (bounded) or raise InputError with one clear line."""
+    try:
+        if path.stat().st_size > _MAX_KEY_BYTES:
+            raise InputError(f"{path}: too large for a {what}", f"give a PEM or DER {what}")
+        return path.read_bytes()
+    except FileNotFoundError as exc:
+        raise InputError(f"{path}: no such file", f"give the path of the {what}") from exc
+    except PermissionError as exc:
+        raise InputError(f"{path}: permission denied", f"the {what} must be readable "
+                         "(run as root for /var/lib/dkms/mok.key)") from exc
+    except IsADirectoryError as exc:
+        raise InputError(f"{path}: is a directory", f"give the path of the {what}") from exc
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror})", f"check the {what}") from exc
+
+
+def load_cert(path: Path) -> x509.Certificate:
+    """One X.509 certificate from a PEM or DER file."""
+    data = read_small(path, "certificate")
+    try:
+        if b"-----BEGIN" in data:
+            return x509.load_pem_x509_certificate(data)
+        return x509.load_der_x509_certificate(data)
+    except ValueError as exc:
+        raise InputError(f"{path}: not an X.509 certificate (PEM or DER)",
+                         "give the certificate, e.g. /var/lib/dkms/mok.pub") from exc
+
+
+def load_certs(paths: list[Path] | tuple[Path, ...]) -> list[x509.Certificate]:
+    """Every certificate of every file (a PEM file may hold several)."""
+    out: list[x509.Certificate] = []
+    for path in paths:
+        data = read_small(path, "certificate")
+        if data.count(b"-----BEGIN CERTIFICATE-----") > 1:
+            try:
+                out += x509.load_pem_x509_certificates(data)
+            except ValueError as exc:
+                raise InputError(f"{path}: unreadable PEM certificates",
+                                 "give PEM or DER certificates") from exc
+        else:
+            out.append(load_cert(path))
+    return out
+
+
+
+# --- verification (what verify_pkcs7_signature() decides) -------------------------
+
+#: verdicts of :func:`verify`, named after the kernel's errno
+OK = "ok"
+NODATA = "unsigned"  # -ENODATA: no signature
+NOKEY = "nokey"  # -ENOKEY: no trusted key matches the signer
+REJECTED = "rejected"  # -EKEYREJECTED: a matching key, but the signature is wrong/invalid
+NOPKG = "nopkg"  # -ENOPKG: unsupported crypto
+BADMSG = "badmsg"  # -EBADMSG / -EINVAL: unparseable signature
+
+
+@dataclass(frozen=True)
+class Verification:
+    """The outcome of checking one module's signature against trusted certificates."""
+
+    result: str  # one of OK, NODATA, NOKEY, REJECTED, NOPKG, BADMSG
+    detail: str
+    signer: str = ""
+    key_id: str = ""
+    hash_algo: str = ""
+    cert_subject: str = ""  # the trusted certificate that matched
+    kernel_message: str = ""  # the line the kernel prints about it ("" when it prints none)
+
+
+def _matches(cert: x509.Certificate, info: SignerInfo) -> bool:
+    if info.serial is not None:
+        return (cert.serial_number == info.serial
+                and cert.issuer.public_bytes() == info.issuer_der)
+    try:
+        ski = cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier)
+    except x509.ExtensionNotFound:
+        return False
+    return bool(ski.value.digest == info.skid)
+
+
+def verify(data: bytes, certs: Iterable[x509.Certificate]) -> Verification:
+    """Verify the signature appended to module bytes *data* (decompressed) against *certs*,
+    in the order the kernel does: trailer, PKCS#7 parse, module-signature rules, key
+    lookup (-ENOKEY), then the signature itself (-EKEYREJECTED)."""
+    if not data.endswith(MAGIC):
+        return Verification(NODATA, "no signature appended")
+    modlen = len(data) - len(MAGIC)
+    if modlen <= _STRUCT.size:
+        return Verification(BADMSG, "the file is shorter than a signature trailer")
+    algo, hsh, id_type, signer_len, key_len, sig_len = _STRUCT.unpack_from(
+        data, modlen - _STRUCT.size)
+    pad = data[modlen - _STRUCT.size + 5 : modlen - _STRUCT.size + 8]
+    if sig_len >= modlen - _STRUCT.size:
+        return Verification(BADMSG, "the signature length runs past the file")
+    if id_type != PKEY_ID_PKCS7:
+        return Verification(NOPKG, f"signature type {_ID_TYPES.get(id_type, id_type)} "
+                            "(the kernel verifies only PKCS#7)",
+                            kernel_message="module: not signed with expected PKCS#7 message")
+    if algo or hsh or signer_len or key_len or any(pad):
+        return Verification(BADMSG, "non-zero fields in struct module_signature",
+                            kernel_message="module: PKCS#7 signature info has unexpected "
+                            "non-zero params")
+    end = modlen - _STRUCT.size
+    body, blob = data[: end - sig_len], data[end - sig_len : end]
+    info = parse_pkcs7(blob)
+    if info is None:
+        return Verification(BADMSG, "the PKCS#7 signature is not readable DER")
+    base = {"signer": info.signer, "key_id": info.key_id, "hash_algo": info.hash_algo}
+    if info.version not in (1, 3):
+        return Verification(BADMSG, "Unsupported SignedData version", **base)
+    if info.content_type != _DATA:
+        return Verification(REJECTED, "Invalid module sig (not pkcs7-data)",
+                            kernel_message="PKCS7: Invalid module sig (not pkcs7-data)", **base)
+    if info.has_authattrs:
+        return Verification(REJECTED, "Invalid module sig (has authattrs)",
+                            kernel_message="PKCS7: Invalid module sig (has authattrs)", **base)
+    hash_cls = HASHES.get(info.hash_algo)
+    if hash_cls is None:
+        return Verification(NOPKG, "unsupported digest algorithm", **base)
+    is_rsa = info.pkey_oid == _RSA
+    if not is_rsa and not info.pkey_oid.startswith(_ECDSA_PREFIXES):
+        return Verification(NOPKG, f"unsupported public key algorithm {info.pkey_oid}",
+                            **base)
+    cert = next((c for c in certs if _matches(c, info)), None)
+    if cert is None:
+        return Verification(NOKEY, "no trusted certificate matches the signer "
+                            f"'{info.signer}' (key {info.key_id})", **base)
+    subject = cert.subject.rfc4514_string()
+    pub = cert.public_key()
+    try:
+        if is_rsa and isinstance(pub, rsa.RSAPublicKey):
+            pub.verify(info.signature, body, padding.PKCS1v15(), hash_cls())
+        elif not is_rsa and isinstance(pub, ec.EllipticCurvePublicKey):
+            pub.verify(info.signature, body, ec.ECDSA(hash_cls()))
+        else:
+            return Verification(REJECTED, "the certificate's key type does not match the "
+                                "signature", cert_subject=subject, **base)
+    except InvalidSignature:
+        return Verification(REJECTED, "the signature does not match the module bytes "
+                            f"(key of '{subject}')", cert_subject=subject, **base)
+    except UnsupportedAlgorithm:
+        return Verification(NOPKG, "unsupported crypto", cert_subject=subject, **base)
+    return Verification(OK, f"signature verified with '{subject}'", cert_subject=subject,
+                        **base)

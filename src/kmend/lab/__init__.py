@@ -19,6 +19,7 @@ from kmend.lab.kernels import (
     resolve_modules,
 )
 from kmend.lab.qemu import BootCase, boot, choose_accel, probe_kvm, run_many
+from kmend.lab.secureboot import SecureBootConfig
 from kmend.lab.steps import Insmod, Modprobe, Run, Step
 from kmend.lab.xen import (
     XenConfig,
@@ -39,6 +40,7 @@ __all__ = [
     "Modprobe",
     "ModuleTree",
     "Run",
+    "SecureBootConfig",
     "Step",
     "XenConfig",
     "boot",

@@ -25,6 +25,8 @@ from kmend import proc
 from kmend.errors import CommandTimeout, InputError
 from kmend.lab.console import BootResult, CommandResult, LoadResult, parse_markers
 from kmend.lab.initramfs import InitramfsSpec, build_initramfs
+from kmend.lab.secureboot import SecureBootConfig, check_prerequisites, make_esp, make_vars
+from kmend.lab.secureboot import qemu_argv as secure_boot_argv
 from kmend.lab.steps import Insmod, Modprobe, Run
 from kmend.lab.xen import DOM0_ARGS, XenConfig, hypervisor_elf, multiboot_modules
 
@@ -53,6 +55,8 @@ class BootCase:
     xen: XenConfig | None = None
     console_path: Path | None = None
     name: str = ""
+    #: boot through OVMF Secure Boot → shim → grub (kmend.lab.secureboot), not -kernel
+    secure_boot: SecureBootConfig | None = None
 
     def cmdline(self) -> str:
         base = self.append
@@ -166,6 +170,8 @@ def boot(case: BootCase, *, workdir: Path | None = None) -> BootResult:
             f"kernel image {case.kernel} not found",
             "install the linux-image package or give the path of a vmlinuz",
         )
+    if case.secure_boot is not None:
+        check_prerequisites(case.secure_boot)
     accel = choose_accel(case.kernel) if case.accel == "auto" else case.accel
     with tempfile.TemporaryDirectory(prefix="kmend-lab-", dir=workdir) as tmp:
         tmpdir = Path(tmp)
@@ -173,7 +179,14 @@ def boot(case: BootCase, *, workdir: Path | None = None) -> BootResult:
         xen_elf = hypervisor_elf(case.xen.hypervisor, tmpdir / "xen.elf") if case.xen else None
         console_file = tmpdir / "console.log"
         console_file.touch()
-        argv = qemu_argv(case, accel, initrd, console_file, xen_elf)
+        if case.secure_boot is not None:
+            sb = case.secure_boot
+            argv = secure_boot_argv(
+                sb, qemu=QEMU, accel=accel, memory_mb=case.memory_mb, smp=case.smp,
+                disk=make_esp(sb, case.kernel, initrd, case.cmdline(), tmpdir / "disk.img"),
+                vars_fd=make_vars(sb, tmpdir / "vars.fd"), console=console_file)
+        else:
+            argv = qemu_argv(case, accel, initrd, console_file, xen_elf)
         start = time.monotonic()
         timed_out = False
         qemu_rc: int | None = None

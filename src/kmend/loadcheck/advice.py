@@ -23,7 +23,9 @@ def advice(module: ModuleFile, target: KernelTarget, findings: list[Finding],
         out.append(f"{', '.join(unexplained)}: not exported by {release}: port the code to an "
                    "exported API, or load the module that exports it first")
     if "signature" in checks:
-        out.append("sign the module with a key the kernel trusts (scripts/sign-file, MOK)")
+        out.append("sign the module with a key the target trusts: kmend sign KO --key KEY "
+                   "--cert CERT (a Machine Owner Key: enroll CERT with mokutil --import, "
+                   "reboot, confirm in MokManager)")
     if "elf" in checks:
         out.append("rebuild the module; do not strip it with --strip-all (use --strip-debug)")
     return out

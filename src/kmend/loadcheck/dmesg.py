@@ -16,6 +16,8 @@ _REFUSALS = (
     r": module has no symbols \(stripped\?\)$",
     r": No module found in object$",
     r"^Loading of .* is rejected$",
+    r"^Lockdown: .*: unsigned module loading is restricted; see man kernel_lockdown\.7$",
+    r"^PKCS7: Invalid module sig ",
     r": exports duplicate symbol ",
     r", but does not import it\.$",
     r"^Invalid (ELF|architecture|module architecture)",

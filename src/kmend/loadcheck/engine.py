@@ -1,8 +1,9 @@
 """Replay load_module()'s checks statically, in the kernel's order.
 
-Order (kernel/module/main.c, 6.1 and 6.12): module_sig_check → ELF validity (.modinfo,
-.gnu.linkonce.this_module, .symtab) → check_modstruct_version (module_layout CRC) →
-check_modinfo (vermagic) → taints (out-of-tree, retpoline, staging, livepatch,
+Order (kernel/module/main.c, 6.1 and 6.12): module_sig_check (signing.c: verify the
+appended PKCS#7 against the trusted keys; refuse when enforced or locked down) → ELF
+validity (.modinfo, .gnu.linkonce.this_module, .symtab) → check_modstruct_version
+(module_layout CRC) → check_modinfo (vermagic) → taints (out-of-tree, retpoline, staging, livepatch,
 license, test, unsigned) → exports without CRCs → simplify_symbols (every SHN_UNDEF
 symbol in .symtab order: find_symbol, check_version, namespace) → duplicate exports.
 Messages are the kernel's printk formats, word for word.  The kernel is assumed freshly
@@ -16,8 +17,21 @@ from pathlib import Path
 
 from kmend.kernel.kconfig import enabled
 from kmend.kernel.target import KernelTarget
+from kmend.ko.compressed import decompress
 from kmend.ko.model import ModuleFile
+from kmend.ko.reader import read_bytes
+from kmend.ko.signature import (
+    BADMSG,
+    NODATA,
+    NOKEY,
+    NOPKG,
+    OK,
+    REJECTED,
+    Verification,
+    verify,
+)
 from kmend.loadcheck.advice import advice
+from kmend.loadcheck.enforcement import Enforcement, Trust
 from kmend.loadcheck.era import GPL_COMPATIBLE, Era, era_of
 from kmend.loadcheck.model import ERROR, TAINT, WARNING, Finding, LoadVerdict
 from kmend.loadcheck.providers import ProviderIndex
@@ -43,6 +57,9 @@ class _State:
     warned_once: set[str] = field(default_factory=set)
     needs: list[str] = field(default_factory=list)
     hints: list[str] = field(default_factory=list)
+    enforcement: Enforcement = field(default_factory=lambda: Enforcement(False))
+    trust: Trust | None = None
+    verification: Verification | None = None
     unexplained: list[str] = field(default_factory=list)  # unknown symbols without a hint
 
     @property
@@ -78,23 +95,75 @@ class _State:
         self.taint("F", "force", msg, unreliable=True)
 
 
+#: kmod's insmod/modprobe report the errno of a refused load as strerror
+_INSMOD = "insmod: ERROR: could not insert module {name}: {error}"
+_EKEYREJECTED = "Key was rejected by service"
+_EPERM = "Operation not permitted"
+_EBADMSG = "Bad message"
+
+
+def _errno_note(st: _State, error: str) -> None:
+    st.add("signature", ERROR, _INSMOD.format(name=st.module.path.name, error=error),
+           kernel=False)
+
+
+def _signature_state(st: _State) -> tuple[str, str]:
+    """(verdict, detail) of the appended signature; see kmend.ko.signature.verify."""
+    sig = st.module.signature
+    if sig is None:
+        return NODATA, "no signature"
+    ver = st.verification
+    if ver is not None and ver.result != NOKEY:
+        return ver.result, ver.detail
+    built_for = (st.module.vermagic or "").split(" ")[0]
+    if st.module.intree and built_for == st.target.release:
+        st.add("signature", WARNING, f"{st.mod_name}: signed by '{sig.signer}' (key "
+               f"{sig.key_id}); assumed to be the kernel's own key (not verifiable offline)",
+               kernel=False)
+        return OK, "the kernel's own build"
+    if ver is not None:
+        return ver.result, ver.detail
+    return NOKEY, "signer not among the certificates kmend knows (give --cert)"
+
+
 def _check_signature(st: _State) -> bool:
-    """module_sig_check(); returns sig_ok."""
+    """module_sig_check(); returns sig_ok.
+
+    -ENODATA (unsigned), -ENOKEY (no trusted key) and -ENOPKG (unsupported crypto) are
+    refused only when enforced (sig_enforce) or, failing that, under lockdown; every other
+    error (a signature that does not verify, unparseable PKCS#7) is always fatal.
+    """
     if not st.target.module_sig:
         return True
-    sig = st.module.signature
-    reason = "unsigned module"
-    if sig is not None:
-        built_for = (st.module.vermagic or "").split(" ")[0]
-        own_build = st.module.intree and built_for == st.target.release
-        if own_build:
-            st.add("signature", WARNING, f"{st.mod_name}: signed by '{sig.signer}' (key "
-                   f"{sig.key_id}); assumed to be the kernel's own key (not verifiable offline)",
-                   kernel=False)
-            return True
-        reason = "module with unavailable key"
-    if st.target.sig_enforce:
-        st.refuse("signature", f"Loading of {reason} is rejected")
+    result, detail = _signature_state(st)
+    said = st.verification.kernel_message if st.verification is not None else ""
+    if said and result != OK:
+        st.add("signature", ERROR if result in {BADMSG, REJECTED} else WARNING, said)
+    if result == OK:
+        if st.verification is not None and st.verification.result == OK:
+            st.add("signature", WARNING, f"{st.mod_name}: {detail}", kernel=False)
+        return True
+    reasons = {NODATA: "unsigned module", NOKEY: "module with unavailable key",
+               NOPKG: "module with unsupported crypto"}
+    reason = reasons.get(result)
+    if reason is None:
+        if not said:
+            st.add("signature", ERROR, f"{st.mod_name}: the signature is refused "
+                   f"({detail}); the kernel prints nothing", kernel=False)
+        _errno_note(st, _EBADMSG if result == BADMSG else _EKEYREJECTED)
+        raise Refused
+    if result == NOKEY and st.trust is not None:
+        st.add("signature", WARNING, f"{st.mod_name}: {detail}; trusted: "
+               f"{st.trust.describe()}", kernel=False)
+    if st.enforcement.sig_enforce:
+        st.add("signature", ERROR, f"Loading of {reason} is rejected")
+        _errno_note(st, _EKEYREJECTED)
+        raise Refused
+    if st.enforcement.locked_down:
+        st.add("signature", ERROR, "Lockdown: insmod: unsigned module loading is restricted; "
+               "see man kernel_lockdown.7")
+        _errno_note(st, _EPERM)
+        raise Refused
     return False
 
 
@@ -282,8 +351,15 @@ def _check_duplicates(st: _State, index: ProviderIndex) -> None:
                f"also exports: loading fails while {prov.owner} is loaded", kernel=False)
 
 
+def verify_file(module: ModuleFile, trust: Trust) -> Verification:
+    """Verify *module*'s signature (re-reading its file) against *trust*'s certificates."""
+    elf, _kind = decompress(read_bytes(module.path), str(module.path))
+    return verify(elf, trust.certs)
+
+
 def check_module(
-    module: ModuleFile, target: KernelTarget, *, modules_tree: Path | None = None
+    module: ModuleFile, target: KernelTarget, *, modules_tree: Path | None = None,
+    enforcement: Enforcement | None = None, trust: Trust | None = None,
 ) -> LoadVerdict:
     """Predict the target kernel's verdict on *module* (see the module docstring).
 
@@ -291,8 +367,16 @@ def check_module(
     and, for modules that are not part of the kernel build (e.g. other out-of-tree
     modules), in *modules_tree*.  Providers that are modules must be loaded first; they
     are listed in ``needs_loaded`` (modprobe does that, insmod does not).
+
+    *enforcement* says whether an unverifiable signature is refused (default: the
+    target's ``sig_enforce``, no lockdown); with *trust* the signature is verified
+    cryptographically against those certificates (without it, only the kernel's own
+    in-tree build counts as trusted).
     """
-    st = _State(module, target, era_of(target))
+    enf = enforcement if enforcement is not None else Enforcement(target.sig_enforce)
+    st = _State(module, target, era_of(target), enforcement=enf, trust=trust)
+    if trust is not None and module.signature is not None and target.module_sig:
+        st.verification = verify_file(module, trust)
     index = ProviderIndex(target)
     if modules_tree is not None and module.depends:
         for name in index.add_tree(modules_tree, module.depends):
@@ -323,4 +407,6 @@ def check_module(
         needs_loaded=tuple(st.needs),
         hints=tuple(st.hints) + tuple(advice(module, target, st.findings, will_load,
                                              st.unexplained)),
+        enforcement=enf,
+        signature_check=st.verification,
     )

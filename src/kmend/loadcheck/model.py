@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kmend.ko.signature import Verification
+    from kmend.loadcheck.enforcement import Enforcement
 
 ERROR = "error"  # the kernel refuses the module
 WARNING = "warning"  # the kernel prints it and goes on
@@ -37,6 +42,10 @@ class LoadVerdict:
     needs_loaded: tuple[str, ...] = ()
     #: what to do about it, for people
     hints: tuple[str, ...] = ()
+    #: how the target treats an unverifiable signature (sig_enforce, lockdown)
+    enforcement: Enforcement | None = None
+    #: the signature verified against the trusted certificates (None: not verified)
+    signature_check: Verification | None = None
 
     @property
     def first_error(self) -> Finding | None:

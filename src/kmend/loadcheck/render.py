@@ -58,12 +58,20 @@ def verdict_lines(verdict: LoadVerdict, mod: ModuleFile) -> list[str]:
     head = "LOADS" if verdict.will_load else "REFUSED"
     taints = f" (taints the kernel: {' '.join(verdict.taints)})" if verdict.taints else ""
     lines = [f"{mod.path.name} → {target}: {head}{taints}"]
+    enf = verdict.enforcement
+    if enf is not None and (enf.sig_enforce or enf.locked_down or enf.secure_boot):
+        sb = {True: "on", False: "off", None: "unknown"}[enf.secure_boot]
+        lines.append(f"  signatures: Secure Boot {sb}, sig_enforce "
+                     f"{'on' if enf.sig_enforce else 'off'}, lockdown {enf.lockdown}")
     printed = [f for f in verdict.findings if f.kernel]
     if printed:
         lines.append("  the kernel would print:")
         lines += [f"    {f.message}" for f in printed]
     notes = [f for f in verdict.findings if not f.kernel]
     for f in notes:
+        if f.message.startswith("insmod: "):
+            lines.append(f"  insmod would say: {f.message.removeprefix('insmod: ')}")
+            continue
         lines.append(f"  {'why' if f.severity == ERROR else 'note'}: {f.message}")
     first = verdict.first_error
     if first is not None and first.kernel:

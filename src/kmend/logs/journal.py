@@ -4,7 +4,7 @@ Fields (systemd.journal-fields(7), crash-formats-and-triage-anchors.md §3): a k
 has ``_TRANSPORT=kernel`` (or ``SYSLOG_IDENTIFIER=kernel``); ``MESSAGE`` is a string, or —
 when it holds control or non-UTF-8 bytes — an array of byte values; ``_HOSTNAME``;
 ``__REALTIME_TIMESTAMP`` (µs since the epoch); ``_SOURCE_MONOTONIC_TIMESTAMP`` (the printk
-time, µs since boot); ``PRIORITY`` (the level).
+time, µs since boot); ``PRIORITY`` (the level); ``_BOOT_ID`` (128-bit hex id of the boot).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ class JournalEntry:
     uptime: float | None
     level: int | None
     message: str | None  # None: the journal holds no (or an over-long, nulled) MESSAGE
+    boot: str | None = None
 
 
 def _text(value: object) -> str | None:
@@ -75,6 +76,7 @@ def entry_from_fields(fields: Mapping[str, object]) -> JournalEntry:
         uptime=mono / 1e6 if mono is not None else None,
         level=prio & 7 if prio is not None else None,
         message=message,
+        boot=_text(fields.get("_BOOT_ID")),
     )
 
 

@@ -13,10 +13,14 @@ class LogLine:
     ``[ seconds]`` printk time and the ``[T123]``/``[C3]`` caller id.
 
     ``timestamp`` is the wall-clock time as an ISO 8601 string when the container
-    gives one: full (``2026-11-26T03:04:05.123456+00:00``) where the year is known, and
+    gives one, as written: full with its offset (``2026-11-26T03:04:05.123456+00:00``;
+    a journal's ``__REALTIME_TIMESTAMP`` in UTC), full without one (``dmesg -T``), or
     ISO 8601's year-less form (``--12-23T00:51:38``) for RFC3164 syslog, which has no
-    year.  ``uptime`` is the printk time in seconds since boot when the line carried one.
-    ``context`` is the printk caller id (``T123`` or ``C3``) or None.
+    year (``kmend.logs.when`` turns them into instants).  ``uptime`` is the printk time in
+    seconds since boot (monotonic, never mixed with wall-clock time) when the line carried
+    one.  ``context`` is the printk caller id (``T123`` or ``C3``) or None.  ``boot`` is
+    the journal's ``_BOOT_ID`` of the line's boot, when it came from a journal.  ``debris``
+    names the paste-debris rules (``kmend.logs.paste``) that fired on the line, if any.
     """
 
     source: str
@@ -27,3 +31,5 @@ class LogLine:
     text: str
     uptime: float | None = None
     level: int | None = None
+    boot: str | None = None
+    debris: tuple[str, ...] = ()

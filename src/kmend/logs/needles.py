@@ -9,6 +9,8 @@ deliberately broader than the header rules in ``kmend.oops.headers``: a needle h
 
 from __future__ import annotations
 
+import re
+
 PREFILTER_NEEDLES: tuple[bytes, ...] = (
     b"BUG",  # BUG:, kernel BUG at, Kernel BUG, BUG kmalloc-, KASAN/KFENCE/KCSAN/KMSAN (BUG: ...)
     b"WARNING",
@@ -32,6 +34,7 @@ PREFILTER_NEEDLES: tuple[bytes, ...] = (
     b"cut here",
     b"Booting the kernel",
     b"SYZF",
+    b"LOCKUP",  # the NMI watchdog's "Watchdog detected hard LOCKUP on cpu N"
 )
 
 #: How many lines before a needle hit the reader must keep (report prefix, syzkaller keeps 50
@@ -42,3 +45,21 @@ LINES_AFTER = 1500
 #: a report whose header is further back, ``kmend.oops.segment``).  The reader keeps the
 #: lines of a host for this long after that host's last needle hit.
 REPORT_SPAN_LINES = 4000
+
+#: A report's tail: after its ``---[ end trace`` line, 4.x+ kernels repeat RIP/Code/registers
+#: and a panic may follow.  The segmenter keeps the report open while its stream's lines
+#: continue the tail (or are crash headers), for at most ``TAIL_LINES`` lines; the reader's
+#: prefilter ends a host's window where that tail ends.
+END_TRACE = "---[ end trace"
+TAIL_LINES = 60
+_TAIL_RE = re.compile(
+    r"^\s*(?:$|RIP|EIP|RSP|R[A-Z0-9]{1,2}:|FS:|CS:|CR2:|DR\d|Code:|Kernel panic|Kernel Offset|"
+    r"---\[ end Kernel panic|Rebooting in|PKRU:|note: |Fixing recursive fault|"
+    r"Dumping ftrace|\(ftrace buffer empty\)|Shutting down cpus|pc : |lr : |sp : |x\d+:)"
+)
+
+
+def continues_tail(text: str) -> bool:
+    """Whether a message after a report's ``---[ end trace`` still belongs to its tail (a
+    crash header does too)."""
+    return bool(_TAIL_RE.match(text))

@@ -25,8 +25,9 @@ ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 
 _COMPRESSED_SUFFIX_RE = re.compile(r"\.(?:gz|xz|bz2|zst|zstd)$")
 _ROTATED_RE = re.compile(r"^(?P<base>.*)\.(?P<n>\d{1,6})$")
-#: Files a log directory holds that are binary databases, not text logs.
-_SKIP_NAME_RE = re.compile(r"^(?:wtmp|btmp|lastlog|faillog|utmp)(?:[.-].*)?$|\.journal~?$")
+#: Files a log directory holds that are binary databases, not text logs (journal files
+#: are read, through journalctl: ``kmend.logs.journalfile``).
+_SKIP_NAME_RE = re.compile(r"^(?:wtmp|btmp|lastlog|faillog|utmp)(?:[.-].*)?$")
 
 
 class Readable(Protocol):
@@ -181,7 +182,7 @@ def iter_directory(
     """Every regular file under *path*, recursively, rotated files oldest first.
 
     Symbolic links to directories are not followed (no loops, no escaping the tree);
-    binary databases found in log directories (wtmp, lastlog, journal files) are skipped.
+    binary databases found in log directories (wtmp, lastlog) are skipped.
     An unreadable subdirectory raises InputError, or goes to *on_error* and is skipped.
     """
     entries = _list(path)

@@ -9,12 +9,16 @@ newline) are always kept, so a flattened report of any size is seen.
 
 **Hosts.** A syslog file from many hosts interleaves them, and a report only ever takes
 lines of its own host (``kmend.oops.extract``).  So a hit on a kernel syslog line of host H
-keeps H's kernel lines from ``LINES_BEFORE`` before it to ``REPORT_SPAN_LINES`` after it:
-as long as the segmenter may keep H's report open, so that the reports are exactly those
-of a full parse.  The lines of other hosts in such a window are skipped, unless a hit of
-theirs is near (within ``REPORT_SPAN_LINES`` before to ``LINES_BEFORE`` after the run):
-they are found with ``bytes.find`` of `` HOST kernel``, so skipped lines cost no Python
-work.  A hit that cannot be attributed to a host (console, dmesg or journal text, an
+keeps H's kernel lines from ``LINES_BEFORE`` before it to the end of H's report: the line
+that closes its tail after ``---[ end trace`` when :func:`report_close` finds it (it reads
+H's lines there as the segmenter does, and the closing line is kept so that the report
+closes on it), else ``REPORT_SPAN_LINES`` after it, as long as the segmenter may keep a
+report open.  The reports are thus exactly those of a full parse, and on a log where
+crashes are dense the windows still cover little of it.  The lines of other hosts in such
+a window are skipped, unless their own reports' ranges reach into it: each host's lines
+are found with ``bytes.find`` of `` HOST kernel`` inside its ranges only (and newlines
+counted there only), so skipped lines cost no Python work.  A hit that cannot be
+attributed to a host (console, dmesg or journal text, an
 unusual tag) keeps every line from ``LINES_BEFORE`` before to ``LINES_AFTER`` after it,
 and every line near it in other windows.  A hit on a syslog line of another program
 (``smartd: WARNING: …``) keeps nothing: it is no kernel message.  The last
@@ -25,11 +29,20 @@ hits may need them, and their hosts are not known yet.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from kmend.logs.lines import Block
-from kmend.logs.needles import LINES_AFTER, LINES_BEFORE, PREFILTER_NEEDLES, REPORT_SPAN_LINES
+from kmend.logs.lines import MAX_LINE, Block, Piece
+from kmend.logs.needles import (
+    END_TRACE,
+    LINES_AFTER,
+    LINES_BEFORE,
+    PREFILTER_NEEDLES,
+    REPORT_SPAN_LINES,
+    TAIL_LINES,
+    continues_tail,
+)
+from kmend.logs.parser import LineParser
 
 #: Lines whose text is not visible as bytes: a journal JSON MESSAGE given as an array of
 #: byte values (journalctl's form for a message with control or non-UTF-8 bytes).
@@ -154,7 +167,7 @@ def fast_line_ops() -> tuple[Counter, Advance]:
     frombuffer, count_nonzero, u8 = np.frombuffer, np.count_nonzero, np.uint8
 
     def count(data: bytes, start: int, end: int) -> int:
-        if end - start < 1 << 16:
+        if end - start < 1 << 11:  # numpy is faster from about 2 KiB
             return data.count(b"\n", start, end)
         return int(count_nonzero(frombuffer(data, u8, end - start, start) == 10))
 
@@ -208,29 +221,131 @@ def _back(data: bytes, pos: int, lines: int, floor: int) -> int:
     return max(pos, floor)
 
 
-def host_lines(data: bytes, hosts: Sequence[bytes]) -> tuple[list[int], bytes]:
+#: Byte ranges of a block where a host's lines are wanted: (start, end, the 0-based
+#: number of the line starting at *start*).
+Ranges = Sequence[tuple[int, int, int]]
+
+
+def host_lines(
+    data: bytes, hosts: Sequence[bytes] | Mapping[bytes, Ranges], count: Counter = count_plain
+) -> tuple[list[int], bytes]:
     """The kernel syslog lines of *hosts* in *data* (whole lines): their indexes (0-based
-    line numbers within *data*) and the lines joined (each ending with a newline)."""
-    starts: set[int] = set()
-    for host in hosts:
+    line numbers within *data*) and the lines joined (each ending with a newline).
+
+    *hosts* maps each host to the ranges of *data* where its lines are wanted (a line is
+    taken when its host's name starts inside one), or lists hosts wanted everywhere.
+    Newlines are counted inside those ranges only.
+    """
+    spans: Mapping[bytes, Ranges] = (
+        hosts if isinstance(hosts, Mapping) else {h: ((0, len(data), 0),) for h in hosts}
+    )
+    found: dict[int, int] = {}  # line start → its index
+    for host, ranges in spans.items():
         needle = b" " + host + b" kernel"
-        pos = data.find(needle)
-        while pos >= 0:
-            starts.add(data.rfind(b"\n", 0, pos) + 1)
-            nl = data.find(b"\n", pos)
-            if nl < 0:
-                break
-            pos = data.find(needle, nl)
+        for lo, hi, lo_line in ranges:
+            at, line = lo, lo_line
+            pos = data.find(needle, lo, hi)
+            while pos >= 0:
+                ls = data.rfind(b"\n", 0, pos) + 1
+                if ls >= at:
+                    line += count(data, at, ls)
+                    at = ls
+                    found[ls] = line
+                nl = data.find(b"\n", pos)
+                if nl < 0:
+                    break
+                pos = data.find(needle, nl, hi)
     indexes: list[int] = []
     parts: list[bytes] = []
-    line = prev = 0
-    for ls in sorted(starts):
-        line += data.count(b"\n", prev, ls)
-        prev = ls
+    for ls in sorted(found):
         nl = data.find(b"\n", ls)
         parts.append(data[ls : nl + 1] if nl >= 0 else data[ls:] + b"\n")
-        indexes.append(line)
+        indexes.append(found[ls])
     return indexes, b"".join(parts)
+
+
+_END_TRACE_B = END_TRACE.encode()
+_TEXT_NEEDLES = tuple(n.decode() for n in PREFILTER_NEEDLES)
+#: How far after a hit :func:`report_close` looks for the report's end (a report of a few
+#: hundred lines, interleaved with other hosts' lines).
+CLOSE_SEARCH_BYTES = 256 << 10
+
+
+def _one_line(parser: LineParser, data: bytes, start: int, end: int, host: str) -> str | None:
+    """The text of the line ``data[start:end]`` when it is one plain kernel message of
+    *host* (no printk caller id, not flattened); "" when it is no line of *host*'s kernel
+    stream; None when it is something the prefilter does not reason about."""
+    if end - start > MAX_LINE:
+        return None
+    parser.reset()
+    got = parser.feed(Piece(0, data[start:end].decode("utf-8", "replace")))
+    mine = [ll for ll in got if ll.host == host]
+    if not mine:
+        return "" if not got or all(ll.host is not None for ll in got) else None
+    if len(got) != 1 or mine[0].context is not None:
+        return None
+    return mine[0].text
+
+
+def report_close(data: bytes, ls: int, end: int, host: bytes) -> tuple[int, int] | None:
+    """Where the report of *host* open at the hit line starting at offset *ls* is closed
+    at the latest: (the offset of its ``---[ end trace`` line, the start offset of the
+    line that closes it), or None when that is not known within ``data[ls:end]``.
+
+    The segmenter (``kmend.oops.segment``) closes a host's report at the first line of its
+    stream after ``---[ end trace`` that does not continue the tail, or after
+    ``TAIL_LINES`` tail lines; it may close it earlier (a second crash header, staleness),
+    never later, so the lines after this one are not needed by it.  Only plain syslog
+    kernel lines without caller ids are reasoned about; anything else gives None.
+    """
+    name = host.decode("utf-8", "replace")
+    needle = b" " + host + b" kernel"
+    parser = LineParser("")
+    nl = data.find(b"\n", ls, end)
+    if nl < 0:
+        return None
+    first = _one_line(parser, data, ls, nl, name)
+    if not first:
+        return None  # the hit line itself is not plain: keep the whole span
+    pos = nl + 1
+    # the first END_TRACE line of the host after the hit line
+    while True:
+        at = data.find(_END_TRACE_B, pos, end)
+        if at < 0:
+            return None
+        lstart = data.rfind(b"\n", pos, at) + 1 or pos
+        lend = data.find(b"\n", at, end)
+        if lend < 0:
+            return None
+        if data.find(needle, lstart, at) >= 0:
+            text = _one_line(parser, data, lstart, lend, name)
+            if text is None:
+                return None
+            if text:
+                break
+        pos = lend + 1
+    trace = lstart
+    tail = 0
+    pos = lend + 1
+    while True:
+        at = data.find(needle, pos, end)
+        if at < 0:
+            return None
+        lstart = data.rfind(b"\n", pos, at) + 1 or pos
+        lend = data.find(b"\n", at, end)
+        if lend < 0:
+            return None
+        text = _one_line(parser, data, lstart, lend, name)
+        if text is None:
+            return None
+        if text:
+            tail += 1
+            # a crash header continues a tail too; every header holds a needle, so a line
+            # with one is taken to continue it (the window may then end later, never earlier)
+            continuing = continues_tail(text) or any(n in text for n in _TEXT_NEEDLES)
+            if not continuing or tail > TAIL_LINES:
+                return trace, lstart
+        pos = lend + 1
 
 
 class WindowFilter:
@@ -257,26 +372,38 @@ class WindowFilter:
         self._tail = b""  # the previous block's last lines that were not emitted
         self._tail_line = 0
         self._line = 1  # number of the first line of the next block
-        self._recent: dict[bytes | None, int] = {}  # host key → line of its last hit
-        self._block_hits: list[tuple[int, HostKeys]] = []  # this block's hits: line, hosts
+        #: host key → the last line its reports may take (of its hits so far)
+        self._recent: dict[bytes | None, int] = {}
+        #: this block's hits: line, hosts, the last line their reports may take
+        self._block_hits: list[tuple[int, HostKeys, int]] = []
+        #: host → (first hit offset, its end trace offset, close offset) in the current
+        #: block: the close of the hits before that end trace
+        self._closes: dict[bytes, tuple[int, int, int]] = {}
         #: count newlines and find the n-th (numpy's, ``fast_line_ops()``, on long streams)
         self.count: Counter = count_plain
         self.advance: Advance = advance_plain
 
     # -- which hosts' lines a run keeps -------------------------------------------------
-    def _hosts_for(self, first: int, last: int) -> HostKeys:
-        """The host keys of interest for the lines *first*..*last* (ALL: keep every line)."""
-        since = first - self.span
-        keys: set[bytes | None] = {k for k, line in self._recent.items() if line >= since}
+    def _hosts_for(self, first: int, last: int) -> dict[bytes, list[tuple[int, int]]] | None:
+        """For the lines *first*..*last*: the hosts of interest, each with the line ranges
+        its reports may need (from LINES_BEFORE before a hit to the end of its report);
+        None when every line is of interest (a hit whose host is not known)."""
+        spans: dict[bytes, list[tuple[int, int]]] = {}
+        for key, end in self._recent.items():
+            if end >= first:
+                if key is None:
+                    return None
+                spans.setdefault(key, []).append((first, end))
         upto = last + self.before
-        for line, hosts in self._block_hits:
+        for line, hosts, end in self._block_hits:
             if line > upto:
                 break
-            if line >= since:
-                keys.update(hosts)
-        if None in keys:
-            return ALL
-        return tuple(sorted(k for k in keys if k is not None))
+            if end >= first:
+                for key in hosts:
+                    if key is None:
+                        return None
+                    spans.setdefault(key, []).append((line - self.before, end))
+        return spans
 
     def _emit(self, data: bytes, lineno: int, out: list[Block | None], every: bool = False) -> None:
         """Emit the whole lines *data* numbered from *lineno*: those of the hosts of
@@ -284,10 +411,9 @@ class WindowFilter:
         if not data:
             return
         n = self.count(data, 0, len(data))
-        hosts = ALL if every else self._hosts_for(lineno, lineno + n - 1)
-        if hosts != ALL:
-            names = [h for h in hosts if h is not None]
-            indexes, kept = host_lines(data, names) if names else ([], b"")
+        spans = None if every else self._hosts_for(lineno, lineno + n - 1)
+        if spans is not None:
+            indexes, kept = host_lines(data, self._offsets(data, lineno, n, spans), self.count)
             if indexes:
                 if lineno + indexes[0] != self._next_line:
                     out.append(None)
@@ -301,6 +427,34 @@ class WindowFilter:
         out.append(Block(data, 0, len(data), lineno, False, False, n))
         self._next_line = lineno + n
 
+    def _offsets(
+        self, data: bytes, lineno: int, n: int, spans: dict[bytes, list[tuple[int, int]]]
+    ) -> dict[bytes, Ranges]:
+        """*spans* (absolute line ranges, inclusive) as byte ranges of *data*, whose *n*
+        lines are numbered from *lineno*: each range's ends found in one pass."""
+        bounds: set[int] = set()
+        rel: dict[bytes, list[tuple[int, int]]] = {}
+        for host, ranges in spans.items():
+            for lo, hi in sorted(ranges):
+                a, b = max(lo - lineno, 0), min(hi - lineno + 1, n)  # lines a..b-1
+                if a >= b:
+                    continue
+                merged = rel.setdefault(host, [])
+                if merged and a <= merged[-1][1]:
+                    merged[-1] = (merged[-1][0], max(b, merged[-1][1]))
+                else:
+                    merged.append((a, b))
+        for ranges in rel.values():
+            for a, b in ranges:
+                bounds.update((a, b))
+        offset: dict[int, int] = {}
+        pos = done = 0
+        for line in sorted(bounds):
+            pos = self.advance(data, pos, line - done, len(data))
+            done = line
+            offset[line] = pos
+        return {h: [(offset[a], offset[b], a) for a, b in ranges] for h, ranges in rel.items()}
+
     def _emit_tail(self, from_line: int, out: list[Block | None]) -> None:
         """Emit the previous block's unemitted lines from *from_line* on."""
         tail = self._tail
@@ -310,13 +464,40 @@ class WindowFilter:
             self._emit(tail[start:], self._tail_line + max(skip, 0), out)
         self._tail = b""
 
+    def _end_of(self, data: bytes, ls: int, bend: int, hl: int, keys: HostKeys) -> int:
+        """The last line the reports of the hit line *hl* (at offset *ls*) may take: the
+        line closing its host's report when that is known in this block
+        (:func:`report_close`; it must be parsed, so that the report closes there),
+        else as long as the segmenter keeps a report open."""
+        end = hl + self.span
+        if len(keys) == 1 and keys[0] is not None:
+            host = keys[0]
+            known = self._closes.get(host)
+            if known is not None and known[0] <= ls < known[1]:
+                # a hit before the same end trace has the same close, if its line is plain
+                nl = data.find(b"\n", ls, bend)
+                name = host.decode("utf-8", "replace")
+                if nl < 0 or not _one_line(LineParser(""), data, ls, nl, name):
+                    return end
+                close = known[2]
+            else:
+                # a report's tail is looked for this far (further: the whole span is kept)
+                found = report_close(data, ls, min(bend, ls + CLOSE_SEARCH_BYTES), host)
+                if found is None:
+                    return end
+                close = found[1]
+                self._closes[host] = (ls, found[0], close)
+            end = min(end, hl + self.count(data, ls, close))
+        return end
+
     def _scan(
         self, data: bytes, bstart: int, bend: int, first: int
-    ) -> list[tuple[int, int, HostKeys]]:
-        """The hit lines of the block: (line number, line start offset, hosts), one per line;
-        also records them in ``_block_hits`` and counts the block's lines."""
-        found: list[tuple[int, int, HostKeys]] = []
-        block_hits: list[tuple[int, HostKeys]] = []
+    ) -> list[tuple[int, int, HostKeys, int]]:
+        """The hit lines of the block: (line number, line start offset, hosts, last line
+        its reports may take), one per line; also records them in ``_block_hits`` and
+        counts the block's lines."""
+        found: list[tuple[int, int, HostKeys, int]] = []
+        block_hits: list[tuple[int, HostKeys, int]] = []
         prev_h, prev_line = bstart, first
         last_hl = -1
         count = self.count
@@ -329,32 +510,33 @@ class WindowFilter:
             ls = data.rfind(b"\n", bstart, h) + 1 or bstart
             le = data.find(b"\n", h, bend)
             keys = hit_hosts(data[ls : le if le >= 0 else bend])
-            block_hits.append((hl, keys))
-            found.append((hl, ls, keys))
+            end = self._end_of(data, ls, bend, hl, keys) if keys else hl
+            block_hits.append((hl, keys, end))
+            found.append((hl, ls, keys, end))
         self._line = prev_line + count(data, prev_h, bend)
         self._block_hits = block_hits
         return found
 
     def _remember_hits(self) -> None:
         recent = self._recent
-        for line, hosts in self._block_hits:
+        for _line, hosts, end in self._block_hits:
             for key in hosts:
-                recent[key] = line
+                recent[key] = max(end, recent.get(key, end))
         self._block_hits = []
         if len(recent) > 1024:
-            since = self._line - self.span
-            for key in [k for k, line in recent.items() if line < since]:
+            for key in [k for k, end in recent.items() if end < self._line]:
                 del recent[key]
 
     def feed(self, block: Block) -> list[Block | None]:
         """The kept parts of *block*; None marks a gap (lines were skipped before)."""
         out: list[Block | None] = []
         data, bstart, bend = block.data, block.start, block.end
+        self._closes.clear()  # offsets into the previous block
         first = self._line
         if block.cont_first or block.open_end:
             nlines = self.count(data, bstart, bend)
             self._line = first + nlines
-            self._block_hits = [(first, ALL)]
+            self._block_hits = [(first, ALL, first + nlines + self.span)]
             self._emit_tail(first - self.before, out)
             if first != self._next_line:
                 out.append(None)
@@ -371,15 +553,16 @@ class WindowFilter:
             cur = (bstart, first, self._keep_until, bstart, first)
         floor = bstart  # nothing before this offset may be emitted again
         hold = _back(data, bend, self.before, bstart) if hits or cur else bend
-        for hl, ls, keys in hits:
+        for hl, ls, keys, end in hits:
             if not keys:
                 continue  # another program's syslog line: no report starts there
-            # a host's report may take its lines until the segmenter closes it as stale;
-            # lines of unknown hosts are all parsed, for as long as a report may be
-            after = self.after if keys == ALL else self.span
+            # a host's report may take its lines until the segmenter closes it (at the end
+            # of its tail, or as stale); lines of unknown hosts are all parsed, for as
+            # long as a report may be
+            end_line = hl + self.after if keys == ALL else end
             if cur is not None and hl - self.before <= cur[2] + 1:
-                if hl + after > cur[2]:
-                    cur = (cur[0], cur[1], hl + after, ls, hl)
+                if end_line > cur[2]:
+                    cur = (cur[0], cur[1], end_line, ls, hl)
                 continue
             if cur is not None:
                 floor = self._flush(data, bend, hold, cur, out)
@@ -387,7 +570,7 @@ class WindowFilter:
             if start_line < first:
                 self._emit_tail(start_line, out)
             start = _back(data, ls, hl - max(start_line, first), floor)
-            cur = (start, hl - data.count(b"\n", start, ls), hl + after, ls, hl)
+            cur = (start, hl - data.count(b"\n", start, ls), end_line, ls, hl)
         windowed = cur is not None
         if cur is not None:
             floor = self._flush(data, bend, hold, cur, out)

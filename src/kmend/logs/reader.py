@@ -12,7 +12,9 @@ from typing import BinaryIO
 
 from kmend.errors import InputError
 from kmend.logs import worker
+from kmend.logs.hostdir import host_from_path
 from kmend.logs.journal import EXPORT_MAGIC, iter_export
+from kmend.logs.journalfile import JOURNAL_MAGIC, JournalQuery, is_journal_file, iter_journal
 from kmend.logs.lines import MAX_LINE, Block, Piece, block_pieces, iter_blocks, split_long
 from kmend.logs.model import LogLine
 from kmend.logs.open import Readable, decompressed, expand_paths, open_file, peek
@@ -33,13 +35,15 @@ def _zstd_error() -> tuple[type[BaseException], ...]:
 def _lines_of(blocks: Iterator[Block | None], parser: LineParser) -> Iterator[LogLine]:
     for block in blocks:
         if block is None:
+            yield from parser.flush()
             parser.reset()
             continue
-        feed = parser.feed
+        feed = parser.push
         for piece in block_pieces(block):
             out = feed(piece)
             if out:
                 yield from out
+    yield from parser.flush()
 
 
 #: Let the prefilter run in a forked second process for inputs larger than one block.
@@ -64,13 +68,14 @@ def _prefiltered(raw: Iterator[Block], wf: WindowFilter) -> Iterator[Block | Non
 
 
 def iter_stream(
-    stream: BinaryIO | Readable, source: str, *, prefilter: bool = False
+    stream: BinaryIO | Readable, source: str, *, prefilter: bool = False, host: str | None = None
 ) -> Iterator[LogLine]:
     """The LogLines of a byte stream (decompressed when its magic bytes say so).
 
     With *prefilter*, only lines near a crash needle are parsed and yielded (their
     ``lineno`` is still their line number in the stream).  A corrupt or truncated
-    compressed stream raises InputError after the lines read so far.
+    compressed stream raises InputError after the lines read so far.  *host* is the host
+    of lines whose container names none.
     """
     errors = _DECOMPRESS_ERRORS + _zstd_error()
     kind: str | None = None
@@ -80,7 +85,9 @@ def iter_stream(
     except errors as err:
         what = f"corrupt or truncated {kind} data" if kind else "cannot read"
         raise InputError(f"{source}: {what} ({err})", "") from None
-    parser = LineParser(source)
+    if head.startswith(JOURNAL_MAGIC):
+        raise InputError(f"{source}: a systemd journal file can only be read from its path", "")
+    parser = LineParser(source, host)
     if head.startswith(EXPORT_MAGIC):
         try:
             for lineno, entry in iter_export(reader):
@@ -115,9 +122,10 @@ def parse_text(text: str, source: str = "<text>") -> Iterator[LogLine]:
             parts = split_long(line.encode("utf-8", "surrogatepass"))
             for i, part in enumerate(parts):
                 text = part.decode("utf-8", "replace")
-                yield from parser.feed(Piece(lineno, text, i > 0))
+                yield from parser.push(Piece(lineno, text, i > 0))
             continue
-        yield from parser.feed(Piece(lineno, line))
+        yield from parser.push(Piece(lineno, line))
+    yield from parser.flush()
 
 
 def read_paths(
@@ -125,25 +133,54 @@ def read_paths(
     *,
     prefilter: bool = False,
     on_error: Callable[[InputError], None] | None = None,
+    journal: JournalQuery | None = None,
 ) -> Iterator[LogLine]:
     """The LogLines of files, directories (recursively, rotated files oldest first) and ``-``.
 
-    An unreadable input raises InputError; with *on_error* it is reported there instead and
-    the remaining inputs are read.
+    Journal files (``kmend.logs.journalfile``) are read through journalctl, those of one
+    directory together (their entries interleaved by time) after the directory's text
+    files; *journal* restricts them to a boot or a time.  An unreadable input raises
+    InputError; with *on_error* it is reported there instead and the remaining inputs are
+    read.
     """
     for given in paths:
+        journals: dict[str, list[str]] = {}  # directory → its journal files
         try:
             for path in expand_paths((given,), on_error):
-                try:
-                    yield from _read_one(path, prefilter)
-                except InputError as err:
-                    if on_error is None:
-                        raise
-                    on_error(err)
+                if path != "-" and is_journal_file(path):
+                    if path == given:
+                        yield from _guarded(read_journal([path], path, journal), on_error)
+                    else:
+                        journals.setdefault(os.path.dirname(path), []).append(path)
+                    continue
+                yield from _guarded(_read_one(path, prefilter), on_error)
+            for directory, files in journals.items():
+                yield from _guarded(read_journal(files, directory, journal), on_error)
         except InputError as err:
             if on_error is None:
                 raise
             on_error(err)
+
+
+def _guarded(
+    lines: Iterator[LogLine], on_error: Callable[[InputError], None] | None
+) -> Iterator[LogLine]:
+    try:
+        yield from lines
+    except InputError as err:
+        if on_error is None:
+            raise
+        on_error(err)
+
+
+def read_journal(
+    files: Sequence[str], source: str, query: JournalQuery | None = None
+) -> Iterator[LogLine]:
+    """The kernel LogLines of journal *files* read together (none: the local journal),
+    named *source*; see :func:`kmend.logs.journalfile.iter_journal`."""
+    parser = LineParser(source)
+    for n, entry in iter_journal(files, source, query):
+        yield from parser.feed_entry(n, entry)
 
 
 def _stdin() -> BinaryIO:
@@ -172,6 +209,6 @@ def _read_one(path: str, prefilter: bool) -> Iterator[LogLine]:
         return
     with open_file(path) as fh:
         try:
-            yield from iter_stream(fh, path, prefilter=prefilter)
+            yield from iter_stream(fh, path, prefilter=prefilter, host=host_from_path(path))
         except OSError as err:  # pragma: no cover - a disk read error mid-file
             raise InputError(f"{path}: read error ({err.strerror or err})", "") from None

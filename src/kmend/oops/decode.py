@@ -133,6 +133,8 @@ def build_report(lines: Sequence[LogLine], region: Region, *, panicked: bool) ->
         registers=fields.registers(texts),
         host=header_line.host,
         timestamp=header_line.timestamp,
+        boot_id=header_line.boot,
+        uptime=header_line.uptime,
         source=span,
         panicked=panicked,
         signature=signature(naming.title, module, chain),

@@ -87,7 +87,27 @@ HEADERS: tuple[Header, ...] = (
     Header("SYZFAIL:"),
     Header("SYZFATAL:"),
     Header("panic:", _rx(r"_panic:"), at_start=True),
+    # The NMI watchdog: "watchdog: Watchdog detected hard LOCKUP on cpu 30" (4.15+),
+    # "NMI watchdog: Watchdog detected hard LOCKUP on cpu 2" (4.x), powerpc's
+    # "watchdog: CPU 5 self-detected hard LOCKUP @ f+0x10/0x20" and "Watchdog CPU:59 Hard
+    # LOCKUP".  The panic it may cause ("Kernel panic - not syncing: Hard LOCKUP") is the
+    # Kernel panic header, earlier in this table.
+    Header("detected hard LOCKUP"),
+    Header("Hard LOCKUP"),
+    # A paste that starts at the die line: "Oops: 0000 [#1] SMP" (x86 page fault, its "BUG:"
+    # line not pasted), "Oops: Oops: 0000 [#1]" (6.11+), "Oops: 0000 [1] SMP" (2.6),
+    # "Oops[#1]:" (MIPS), "Oops [#1]" (RISC-V), "Oops: Kernel access of bad area, sig: 11
+    # [#1]" (powerpc).  Only a line of that shape: "Oops, I forgot..." is no header.
+    Header(
+        "Oops",
+        _rx(r"^(?!\s{0,16}Oops(?:\[#?\d{1,4}\]|[^\n]{0,120}?\[#?\d{1,4}\]))"),
+        at_start=True,
+    ),
 )
+
+#: Headers that, inside an open report, always continue it: the die line of the report
+#: itself, and the hard-lockup line a 3.x kernel prints under its WARNING.
+CONTINUING_HEADERS = frozenset({"Oops", "detected hard LOCKUP"})
 
 #: Header lines that, inside a report, continue it rather than start a second crash:
 #: BUG() prints "kernel BUG at" then "invalid opcode: 0000"; a panic follows an oops.
@@ -97,6 +117,7 @@ CONTINUES_REPORT: tuple[str, ...] = (
     "unregister_netdevice: waiting for",
     "PANIC: double fault",
     "Internal error:",
+    "Kernel BUG [#",  # RISC-V die() after "kernel BUG at file:line!"
 )
 
 #: Messages that carry a stack trace but are not crashes; they corrupt a report they land in.
@@ -115,9 +136,19 @@ class HeaderHit:
     pos: int  # column where the header string starts
 
 
-def starts_second_crash(text: str) -> bool:
+#: What may stand before a header on a line with no container (no printk stamp, level or
+#: syslog prefix: a pasted line): nothing, or up to three subsystem tags (``watchdog: ``,
+#: ``NMI watchdog: ``, ``rcu: ``, ``CPU 0 ``, ``[drm] ``).  Anything else is prose that
+#: mentions a crash ("Here is a sample BUG: ..."), which never opens a report.
+_KERNEL_PREFIX_RE = re.compile(
+    r"\s{0,16}(?:(?:\[[^\]\s]{1,64}\]:?|[\w.\-/]{1,40}(?: [\w.\-/]{1,40})?:|CPU \d{1,5}) ){0,3}"
+)
+
+
+def starts_second_crash(text: str, *, bare: bool = False) -> bool:
     """True when *text*, seen inside a report, is the start of another crash."""
-    if find_header(text) is None:
+    hit = find_header(text, bare=bare)
+    if hit is None or hit.header.name in CONTINUING_HEADERS:
         return False
     return not any(marker in text for marker in CONTINUES_REPORT)
 
@@ -137,8 +168,12 @@ def _make_hint() -> Callable[[str], bool]:
 may_be_header = _make_hint()
 
 
-def find_header(text: str) -> HeaderHit | None:
-    """The header that makes *text* the first line of a crash report, if any."""
+def find_header(text: str, *, bare: bool = False) -> HeaderHit | None:
+    """The header that makes *text* the first line of a crash report, if any.
+
+    *bare*: the line had no container (a pasted line): the header must then start a kernel
+    line, not stand in a sentence.
+    """
     if not may_be_header(text):
         return None
     for header in HEADERS:
@@ -146,6 +181,8 @@ def find_header(text: str) -> HeaderHit | None:
         if pos < 0:
             continue
         if header.at_start and text[:pos].strip():
+            continue
+        if bare and pos and _KERNEL_PREFIX_RE.fullmatch(text, 0, pos) is None:
             continue
         if any(rx.search(text) for rx in header.exclude):
             continue

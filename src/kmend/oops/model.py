@@ -95,7 +95,7 @@ class CrashReport:
     modules_linked: tuple[str, ...]
     registers: dict[str, str]
     host: str | None
-    timestamp: str | None
+    timestamp: str | None  # wall clock, ISO 8601 (an instant with its offset after triage)
     source: SourceSpan | None
     panicked: bool
     signature: str
@@ -109,3 +109,5 @@ class CrashReport:
     modules_flags: dict[str, str] = field(default_factory=dict)
     culprit_module: str | None = None  # the module to fix (kmend.oops.culprit)
     culprit_reason: str = ""
+    boot_id: str | None = None  # the journal's _BOOT_ID of the crashed boot
+    uptime: float | None = None  # printk time of the header: seconds since boot (monotonic)

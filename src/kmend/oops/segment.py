@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from kmend.logs.model import LogLine
-from kmend.logs.needles import REPORT_SPAN_LINES
+from kmend.logs.needles import END_TRACE, REPORT_SPAN_LINES, TAIL_LINES, continues_tail
 from kmend.oops.extract import PANIC_LINE, PREFIX_LINES_TASK, collect_region
 from kmend.oops.headers import REPLAYING, HeaderHit, find_header, starts_second_crash
 from kmend.oops.model import CrashReport
@@ -24,16 +24,11 @@ MAX_REPORT_LINES = 1500
 #: A report whose stream printed nothing for this many log lines is over (other hosts kept
 #: writing, or the prefilter skipped ahead): this bounds memory and work per report.
 MAX_SPAN_LINES = REPORT_SPAN_LINES
-TAIL_LINES = 60
 TRIM_AT = 8192
 NESTED_SECONDS = 5.0
 
-END_TRACE = "---[ end trace"
-_TAIL_RE = re.compile(
-    r"^\s*(?:$|RIP|EIP|RSP|R[A-Z0-9]{1,2}:|FS:|CS:|CR2:|DR\d|Code:|Kernel panic|Kernel Offset|"
-    r"---\[ end Kernel panic|Rebooting in|PKRU:|note: |Fixing recursive fault|"
-    r"Dumping ftrace|\(ftrace buffer empty\)|Shutting down cpus|pc : |lr : |sp : |x\d+:)"
-)
+#: The separator line printed just before a report's header ("cut here", "=====").
+_SEPARATOR_RE = re.compile(r"\s{0,8}(?:-{4,}\[ cut here \]|={20,}|8<-{3,} cut here)")
 
 
 @dataclass
@@ -43,6 +38,31 @@ class _Open:
     key: tuple[str | None, str | None]
     lines_seen: int = 0
     tail: int = -1  # >= 0 once END_TRACE was seen: lines of tail so far
+
+
+def _with_debris_notes(report: CrashReport, lines: list[LogLine]) -> CrashReport:
+    """*report* with a note naming the paste debris removed from its lines, in the order the
+    rules first fired (each report says what was done to its own lines)."""
+    rules: dict[str, None] = {}
+    for line in lines:
+        for rule in line.debris:
+            rules.setdefault(rule)
+    if not rules:
+        return report
+    note = "pasted text normalised: " + ", ".join(rules)
+    return replace(report, notes=(*report.notes, note))
+
+
+def is_bare(line: LogLine) -> bool:
+    """A line with no container at all (no printk stamp, level, caller id or syslog prefix;
+    a host may still come from a per-host directory's name): text pasted on its own, where a
+    header must start a kernel line to count."""
+    return (
+        line.uptime is None
+        and line.timestamp is None
+        and line.level is None
+        and line.context is None
+    )
 
 
 def _key(line: LogLine) -> tuple[str | None, str | None]:
@@ -76,7 +96,10 @@ class _Segmenter:
         )
         report = build_report(self.window, region, panicked=panicked)
         if report is not None:
-            yield report
+            lines = [self.window[j] for j in region.indexes]
+            if region.prefix and _SEPARATOR_RE.match(self.window[region.prefix[-1]].text):
+                lines.append(self.window[region.prefix[-1]])  # the report's "cut here" line
+            yield _with_debris_notes(report, lines)
 
     def _oldest(self) -> int:
         return min(r.start for r in self.open.values())
@@ -124,16 +147,21 @@ class _Segmenter:
         if self.open and line.lineno - self.window[self._oldest()].lineno > MAX_SPAN_LINES:
             yield from self._close_stale(line.lineno, index)
         key = _key(line)
-        hit = find_header(line.text)
+        bare = is_bare(line)
+        hit = find_header(line.text, bare=bare)
         rep = self.open.get(key)
         if rep is not None:
             rep.lines_seen += 1
-            if hit is not None and starts_second_crash(line.text) and not self._nested(rep, line):
+            if (
+                hit is not None
+                and starts_second_crash(line.text, bare=bare)
+                and not self._nested(rep, line)
+            ):
                 yield from self._close(rep, index)
                 rep = None
             elif rep.tail >= 0:
                 rep.tail += 1
-                continuing = hit is not None or bool(_TAIL_RE.match(line.text))
+                continuing = hit is not None or continues_tail(line.text)
                 if not continuing or rep.tail > TAIL_LINES:
                     yield from self._close(rep, index)
                     rep = None

@@ -22,12 +22,15 @@ from kmend.backport.model import Probe
 from kmend.build.kdir import Kdir, find_kdir
 from kmend.errors import InputError, KmendError, NotInSource, UsageError
 from kmend.logs import read_paths
-from kmend.oops import CrashReport, parse_reports
+from kmend.logs.when import parse
+from kmend.oops import CrashReport
 from kmend.pipeline import locate
 from kmend.pipeline import project as oot
 from kmend.pipeline.project import ProjectRun
 from kmend.pipeline.prompt import confirm, require_asker
 from kmend.pipeline.record import DONE, FAILED, SKIPPED, STAGES, RunRecord, StageResult, provenance
+from kmend.sign.keys import KeyPair
+from kmend.triage.scan import dated
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,8 @@ class RunOptions:
     file: str | None = None  # a module project: only functions of this file
     function: str | None = None  # a module project: the crashing function
     issue: str | None = None  # a module project: the issue the crash was reported in
+    #: sign the built module with this key (kmend.sign) before it is checked
+    signing_key: KeyPair | None = None
 
 
 Say = Callable[[str], None]
@@ -105,7 +110,7 @@ class _Run:
     # -- stages -----------------------------------------------------------------------
     def triage(self) -> tuple[str, str, str, dict[str, Any]]:
         names = [str(p) for p in self.opts.logs]
-        reports = list(parse_reports(read_paths(names)))
+        reports = list(dated(read_paths(names)))
         if not reports:
             raise InputError(f"no kernel crash found in {', '.join(names)}",
                              "check the log with kmend scan (is it the right file?)")
@@ -332,8 +337,18 @@ class _Run:
                                 f"see the build log in {self.out_dir}")
         self.ko = locate.pick_ko(built.modules, self.where)
         self.line(f"built {self.ko} in {built.seconds:.1f} s against {self.kd.path}")
-        return DONE, f"built {self.ko.name}", str(self.kd.path), {"module": str(self.ko),
-                                                                   "seconds": built.seconds}
+        data: dict[str, Any] = {"module": str(self.ko), "seconds": built.seconds}
+        if self.opts.signing_key is not None:
+            from kmend.sign import sign_module
+
+            pair = self.opts.signing_key
+            res = sign_module(self.ko, pair.key, pair.cert, kdir=self.kd.path)
+            self.line(f"signed {self.ko.name}: signer '{res.signer}', key {res.key_id}, "
+                      f"{res.hash_algo}")
+            self.prov["signed"] = f"{res.signer} ({res.key_id}, {res.hash_algo})"
+            data["signed"] = {"signer": res.signer, "key_id": res.key_id,
+                              "hash_algo": res.hash_algo}
+        return DONE, f"built {self.ko.name}", str(self.kd.path), data
 
     def _build_project(self) -> tuple[str, str, str, dict[str, Any]]:
         from kmend.build.project import build_copy, ko_named
@@ -352,9 +367,19 @@ class _Run:
         names = ", ".join(k.name for k in built.modules)
         self.line(f"built {len(built.modules)} module(s) in {built.seconds:.1f} s against "
                   f"{self.kd.path}: {names}")
-        return DONE, f"built {ko.name}", str(self.kd.path), {
-            "module": str(ko), "modules": [str(k) for k in built.modules],
-            "seconds": built.seconds}
+        data: dict[str, Any] = {"module": str(ko), "modules": [str(k) for k in built.modules],
+                                "seconds": built.seconds}
+        if self.opts.signing_key is not None:  # every module: the siblings load with it
+            from kmend.sign.step import describe, sign_built
+
+            signed = sign_built(built.modules, self.opts.signing_key, self.kd.path)
+            for res in signed:
+                self.line(describe(res))
+            mine = next((r for r in signed if ko in (r.path, r.source)), signed[0])
+            self.prov["signed"] = f"{mine.signer} ({mine.key_id}, {mine.hash_algo})"
+            data["signed"] = {"signer": mine.signer, "key_id": mine.key_id,
+                              "hash_algo": mine.hash_algo}
+        return DONE, f"built {ko.name}", str(self.kd.path), data
 
     def check(self) -> tuple[str, str, str, dict[str, Any]]:
         from kmend.backport.checkhook import check_built
@@ -454,19 +479,17 @@ class _Run:
 
 
 def _newest(reports: list[CrashReport]) -> tuple[int, str]:
-    """The index of the newest crash and why: by wall-clock time when every report has a
-    full timestamp (files given in any order, rotated logs), else the last in the logs
-    (syslog's RFC3164 time has no year, a console log no time at all)."""
+    """The index of the newest crash and why: by the instant of its time when every report
+    has one (files given in any order, rotated logs, offsets compared as instants; a
+    year-less syslog time has one once ``kmend.triage.scan.dated`` inferred its year),
+    else the last in the logs (a console log has no time at all)."""
     n = len(reports)
     if n == 1:
         return 0, "the only one"
     times: list[datetime] = []
     for rep in reports:
-        try:
-            when = datetime.fromisoformat(rep.timestamp or "")
-        except ValueError:
-            break
-        if when.tzinfo is None:
+        when = parse(rep.timestamp)
+        if when is None:
             break
         times.append(when)
     else:

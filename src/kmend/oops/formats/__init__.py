@@ -36,13 +36,72 @@ __all__ = ["GROUPS", "HEADER", "HERE", "IRQSAFE", "LOCKDEP", "NEEDS_FORMAT", "PC
 #: common in ordinary messages; Go's runtime follows it with a goroutine or runtime stack).
 NEEDS_FORMAT = frozenset({"fatal error:"})
 
+#: Functions of the NMI watchdog's own path: never the place a hard lockup is stuck in.
+_NMI_SKIP = (
+    r"nmi",
+    r"^__?perf_event",
+    r"^perf_",
+    r"watchdog",
+    r"^intel_pmu",
+    r"^x86_pmu",
+    r"^amd_pmu",
+    r"panic",
+    r"^dump_stack",
+    r"^show_regs",
+    r"^arch_trigger_cpumask_backtrace",
+)
+#: The x86 die line of a page fault: "Oops: 0000 [#1] SMP", "Oops: Oops: 0002 [#1]" (6.11+),
+#: "Oops: 0000 [1] SMP" (2.6).
+_OOPS_X86 = r"^\s{0,16}Oops: (?:Oops: )?[0-9a-f]{4} \[#?\d{1,4}\][^\n]*\n"
+
+_HARD_LOCKUP = (
+    F(
+        r"(?:detected hard LOCKUP|Hard LOCKUP)",
+        "watchdog: hard LOCKUP in {frame}",
+        alt=("stall in {frame}",),
+        skip=_NMI_SKIP,
+    ),
+)
+
 GROUPS: dict[str, tuple[Format, ...]] = {
     "BUG:": BUG_FORMATS,
     "WARNING:": WARNING_FORMATS,
     "INFO:": INFO_FORMATS,
     "general protection fault": GPF_FORMATS,
     "kernel BUG": KERNEL_BUG_FORMATS,
-    "Kernel BUG": (F(r"Kernel BUG (?P<rest>[^\n]*)", "kernel BUG {rest}", (), needs_stack=False),),
+    "Kernel BUG": (
+        # A vendor kernel without CONFIG_DEBUG_BUGVERBOSE prints where BUG() fired only as an
+        # address: the faulting PC names the function (the address would make every such BUG
+        # one title).  With a symbol, the line is the title, as syzkaller has it.
+        F(
+            r"Kernel BUG at (?:0x)?[0-9a-f]{8,16} \[verbose debug info unavailable\]",
+            "kernel BUG in {frame}",
+        ),
+        F(r"Kernel BUG (?P<rest>[^\n]*)", "kernel BUG {rest}", (), needs_stack=False),
+    ),
+    "detected hard LOCKUP": _HARD_LOCKUP,
+    "Hard LOCKUP": _HARD_LOCKUP,
+    # An x86 die line "Oops: <error code>" comes from a page fault whose "BUG: unable to
+    # handle ..." line was not pasted; the kernel called it a NULL pointer dereference when
+    # the faulting address (CR2) was below one page, else a paging request: the same title
+    # as the whole report gets.  Other architectures' die lines name no address here.
+    "Oops": (
+        F(
+            _OOPS_X86 + r"(?:[^\n]*\n){1,60}?[^\n]*\bCR2: 0{0,13}[0-9a-f]{1,3}\b",
+            "BUG: unable to handle kernel NULL pointer dereference in {frame}",
+            alt=BAD,
+        ),
+        F(
+            _OOPS_X86 + r"(?:[^\n]*\n){1,60}?[^\n]*\bCR2: [0-9a-f]{8,16}\b",
+            "BUG: unable to handle kernel paging request in {frame}",
+            alt=BAD,
+        ),
+        F(
+            r"^\s{0,16}Oops(?:\[#?\d{1,4}\]|[^\n]{0,120}?\[#?\d{1,4}\])",
+            "Oops in {frame}",
+            alt=BAD,
+        ),
+    ),
     "Kernel panic": PANIC_FORMATS,
     "Unable to handle kernel": (
         F(
@@ -53,7 +112,7 @@ GROUPS: dict[str, tuple[Format, ...]] = {
         ),
         F(
             r"Unable to handle kernel (?P<rest>[^\n]*)",
-            "BUG: unable to handle kernel {rest}",
+            "Unable to handle kernel {rest}",
             (),
             corrupted=True,
             needs_stack=False,

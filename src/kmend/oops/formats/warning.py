@@ -3,7 +3,7 @@ tasks, lockdep)."""
 
 from __future__ import annotations
 
-from kmend.oops.formats.base import FUNC, IRQSAFE, LOCKDEP, PC, STALL, TRACE, F, Format
+from kmend.oops.formats.base import FUNC, HEADER, IRQSAFE, LOCKDEP, PC, STALL, TRACE, F, Format
 
 
 def _lockdep_formats(prefix: str) -> tuple[Format, ...]:
@@ -37,6 +37,8 @@ def _lockdep_formats(prefix: str) -> tuple[Format, ...]:
 
 
 _WARN_AT = r"WARNING: (?:\[[^\]\n]*\] )?(?:CPU: \d+ PID: \d+ )?(?:at )?"
+#: The rest of the WARNING line, then (within 40 lines) the identity line of the report body.
+_BODY = r"[^\n]*\n(?:[^\n]*\n){0,40}?[ \t]{0,16}(?:CPU: \d+ (?:UID: \d+ )?PID: \d+ |Pid: \d+, comm: )"
 
 WARNING_FORMATS = (
     F(
@@ -106,6 +108,17 @@ WARNING_FORMATS = (
         "WARNING in {frame}/usb_submit_urb",
         (TRACE, PC),
     ),
+    # The function on the WARNING line is where WARN() fired: the PC.  Once the report's body
+    # was printed (the "CPU: N PID: N" / "Pid: N, comm:" line __warn prints before the stack)
+    # it names the report when the PC line and the trace are missing or useless: a pre-4.x
+    # WARNING has no register dump, and a paste may end before the call trace.  A WARNING line
+    # with no body at all is a cut log: its frame stays unknown ("corrupted").
+    F(
+        _WARN_AT + r"\S+:\d+ (?:at )?" + FUNC + _BODY,
+        "WARNING in {frame}",
+        (PC, TRACE, HEADER),
+    ),
+    F(_WARN_AT + FUNC + r"\+0x" + _BODY, "WARNING in {frame}", (PC, TRACE, HEADER)),
     F(_WARN_AT + r"\S+:\d+ (?:at )?" + FUNC, "WARNING in {frame}", (PC, TRACE)),
     F(_WARN_AT + FUNC + r"\+0x", "WARNING in {frame}", (PC, TRACE)),
     *_lockdep_formats("WARNING"),

@@ -1,0 +1,252 @@
+"""Paste debris (kmend.logs.paste) on real reports: each kind of debris is put around the
+kernel lines of real pasted reports (tests/data/pasted), the way a mail client, a tracker, a
+terminal or a log collector does, and kmend must name the report as syzkaller names the clean
+lines (the title stored with the case, checked against syzparse in test_paste_eval), with the
+rule that fired in the report's notes."""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from collections.abc import Callable
+
+import pytest
+
+from kmend.logs import parse_text
+from kmend.logs.paste import clean_line, continues
+from kmend.oops import CrashReport, parse_reports
+from paste_cases import Case, load_cases
+
+CASES = {c.name.split("-", 1)[0]: c for c in load_cases()}
+#: Real reports (of the set's seen part) with a header, a CPU line and a call trace: UBSAN
+#: reports from a dmesg -T paste (5.15) and a dkms driver (5.15), an ARM WARNING (4.9).
+BASES = ("052", "055", "017")
+_STAMP_RE = re.compile(r"^\[\s*\d+\.\d+\] ?")
+
+
+def _kernel_lines(case: Case) -> list[str]:
+    """The case's clean kernel lines without printk stamps."""
+    return [_STAMP_RE.sub("", line) for line in case.clean().split("\n") if line.strip()]
+
+
+def _stamped(lines: list[str]) -> list[str]:
+    return [f"[  334.{i:06d}] {line}" for i, line in enumerate(lines)]
+
+
+def _only_report(text: str) -> CrashReport:
+    reports = list(parse_reports(parse_text(text)))
+    assert len(reports) == 1, [r.title for r in reports]
+    return reports[0]
+
+
+def _wrap(line: str, width: int = 72) -> list[str]:
+    """A mail client's hard wrap: break at the last blank before *width*."""
+    return textwrap.wrap(
+        line, width, break_long_words=False, break_on_hyphens=False, drop_whitespace=True
+    ) or [""]
+
+
+def _journal(month: str) -> Callable[[list[str]], list[str]]:
+    return lambda ls: [f"{month} 27 14:08:{i % 60:02d} laptop kernel: {x}" for i, x in enumerate(ls)]
+
+
+#: (rule expected in the notes, how the paste is made from the bare kernel lines)
+VARIANTS: dict[str, tuple[str, Callable[[list[str]], list[str]]]] = {
+    "quote": ("quote markers", lambda ls: ["> " + x for x in _stamped(ls)]),
+    "quote-quote": ("quote markers", lambda ls: [">> " + x for x in _stamped(ls)]),
+    "quote-spaced": ("quote markers", lambda ls: ["> > " + x for x in ls]),
+    "quoted-cat-n": (
+        "line numbers",
+        lambda ls: [f"> {n + 247:6d}\t{x}" for n, x in enumerate(_stamped(ls))],
+    ),
+    "indented": ("indentation", lambda ls: ["    " + x for x in _stamped(ls)]),
+    "code-block": ("", lambda ls: ["    " + x for x in ls]),
+    "quoted-cat-n-blanks": ("line numbers", lambda ls: [f"> {n + 1:4d}  {x}" for n, x in enumerate(ls)]),
+    "bare-kernel": ("bare kernel: prefix", lambda ls: ["kernel: " + x for x in ls]),
+    "wall-kernel": ("bare kernel: prefix", lambda ls: [" kernel:" + x for x in _stamped(ls)]),
+    "syslog-no-host": (
+        "bare kernel: prefix",
+        lambda ls: [f"Feb  4 16:15:{i % 60:02d} kernel: {x}" for i, x in enumerate(ls)],
+    ),
+    "journal-ru": ("journal prefix with a non-English month name", _journal("июл")),
+    "journal-de": ("journal prefix with a non-English month name", _journal("Okt")),
+    "journal-fr": ("journal prefix with a non-English month name", _journal("déc.")),
+    "journal-es": ("journal prefix with a non-English month name", _journal("ene")),
+    "journal-nl": ("journal prefix with a non-English month name", _journal("mrt")),
+    "level-tags": (
+        "console collector level tag",
+        lambda ls: [("INFO: ", "WARN: ", "CRIT: ")[i % 3] + x for i, x in enumerate(_stamped(ls))],
+    ),
+    "console-name": ("console name prefix", lambda ls: ["[guest0/uart0] " + x for x in _stamped(ls)]),
+    "dmesg-H": (
+        "dmesg -H stamps",
+        lambda ls: ["[Mar 8 17:07] " + ls[0]] + [f"[  +0.{i:06d}] {x}" for i, x in enumerate(ls[1:])],
+    ),
+    "android": (
+        "Android kernel log prefix",
+        lambda ls: [f"  1276.{i:06d}:   <6> (01-28 07:22:33.{i:09d}) {x}" for i, x in enumerate(ls)],
+    ),
+    "ci-clock": ("clock prefix", lambda ls: ["16:56:35 " + x for x in _stamped(ls)]),
+    "dmesg-T-de": (
+        "dmesg -T stamps with non-English names",
+        lambda ls: ["[Mi Okt 12 10:11:12 2022] " + x for x in ls],
+    ),
+    "web-nbsp": (
+        "non-breaking and zero-width spaces",
+        lambda ls: [x.replace(" ", "\xa0", 3) for x in _stamped(ls)],
+    ),
+    "fences": (
+        "backticks",
+        lambda ls: ["Here is what dmesg says:", "", "```", "`" + _stamped(ls)[0], *_stamped(ls)[1:], "```"],
+    ),
+    "prompt-glued": (
+        "shell prompt",
+        lambda ls: ["[root@fedora-starfive gpio]# " + _stamped(ls)[0], *_stamped(ls)[1:]],
+    ),
+    "prompt-command": (
+        "shell prompt",
+        lambda ls: [
+            "$ dmesg",
+            "root@host:~# dmesg | tail -n 40",
+            "[root@h ~]# " + _stamped(ls)[0],
+            *_stamped(ls)[1:],
+        ],
+    ),
+    "wrapped-quoted": (
+        "hard-wrapped lines re-joined",
+        lambda ls: [
+            piece if k else "> " + piece
+            for x in _stamped(ls)
+            for k, piece in enumerate(_wrap(x, 70))
+        ],
+    ),
+    "wrapped": (
+        "hard-wrapped lines re-joined",
+        lambda ls: [piece for x in _stamped(ls) for piece in _wrap(x)],
+    ),
+    "padding-glued": (
+        "lines joined by terminal padding",
+        lambda ls: [
+            a + " " * 40 + b
+            for a, b in zip(_stamped(ls)[::2], [*_stamped(ls)[1::2], ""], strict=False)
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize("base", BASES)
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_debris_is_removed(base: str, variant: str) -> None:
+    case = CASES[base]
+    rule, make = VARIANTS[variant]
+    report = _only_report("\n".join(make(_kernel_lines(case))) + "\n")
+    assert report.title == case.expected
+    if rule:
+        assert any(rule in note for note in report.notes), report.notes
+
+
+@pytest.mark.parametrize("base", BASES)
+def test_without_debris_no_note(base: str) -> None:
+    report = _only_report("\n".join(_stamped(_kernel_lines(CASES[base]))) + "\n")
+    assert report.title == CASES[base].expected
+    assert not any("pasted text" in note for note in report.notes)
+
+
+def test_kmsg_records_and_syslog_escapes() -> None:
+    """/dev/kmsg records and rsyslog's #012 escapes: read by the container parser."""
+    case = CASES["052"]
+    lines = _kernel_lines(case)
+    kmsg = "\n".join(f"4,{100 + i},{334038673 + i},-;{x}" for i, x in enumerate(lines))
+    assert _only_report(kmsg + "\n").title == case.expected
+    escaped = "Jan  4 14:46:55 host kernel: " + "#012".join(lines)
+    assert _only_report(escaped + "\n").title == case.expected
+    dmesg_t = "\n".join(f"[Wed Jan  4 14:46:55 2023] {x}" for x in lines)
+    assert _only_report(dmesg_t + "\n").title == case.expected
+
+
+def test_wrapped_cpu_line_keeps_release_and_taint() -> None:
+    """A CPU line cut before the release: the release must not read as a taint letter."""
+    case = CASES["052"]
+    lines = _stamped(_kernel_lines(case))
+    cpu = next(i for i, x in enumerate(lines) if " CPU: " in x)
+    cut = lines[cpu].index("5.15.0-56-generic")
+    wrapped = [*lines[:cpu], lines[cpu][:cut].rstrip(), lines[cpu][cut:], *lines[cpu + 1 :]]
+    report = _only_report("\n".join(wrapped) + "\n")
+    assert report.kernel_release == "5.15.0-56-generic"
+    assert report.taint is not None
+    assert {f.letter for f in report.taint.flags} == set("GOE")  # "Tainted: G           OE"
+    assert report.title == case.expected
+
+
+def test_frame_cut_before_its_module() -> None:
+    """A frame line whose "[module]" went to the next line, in a paste with no stamps."""
+    lines = _kernel_lines(CASES["052"])
+    k = next(i for i, x in enumerate(lines) if x.endswith("[rtl8188fu]"))
+    head, _, module = lines[k].rpartition(" ")
+    report = _only_report("\n".join([*lines[:k], head, module, *lines[k + 1 :]]) + "\n")
+    assert report.title == CASES["052"].expected
+    assert any(f.module == "rtl8188fu" for f in report.frames)
+
+
+def test_notes_are_per_report() -> None:
+    """One mail quotes one report and pastes another plainly: each says what it had."""
+    quoted = ["> " + x for x in _stamped(_kernel_lines(CASES["055"]))]
+    plain = _stamped(_kernel_lines(CASES["052"]))
+    text = "\n".join([*quoted, "", "And today this one:", "", *plain]) + "\n"
+    reports = list(parse_reports(parse_text(text)))
+    assert [r.title for r in reports] == [CASES["055"].expected, CASES["052"].expected]
+    assert any("quote markers" in n for n in reports[0].notes)
+    assert not any("pasted text" in n for n in reports[1].notes)
+
+
+@pytest.mark.parametrize(
+    "prose",
+    [
+        "Here is a sample BUG: unable to handle kernel NULL pointer dereference at 0000000000000010",
+        "I keep getting WARNING: CPU: 0 PID: 1 at mm/slub.c:12 foo+0x1/0x2 when I boot",
+        "The log says Kernel panic - not syncing: Fatal exception and nothing else.",
+        "Oops, I forgot to attach the log: general protection fault is all I saw.",
+        "> yes, INFO: task hung is what we have seen on that host too",
+    ],
+)
+def test_prose_is_never_a_crash(prose: str) -> None:
+    assert list(parse_reports(parse_text(prose + "\n"))) == []
+
+
+def test_level_tag_is_not_a_header() -> None:
+    """A collector's "INFO:" tag before an ordinary kernel line opens no report."""
+    text = (
+        "INFO: [    1.000000] usb 1-1: new high-speed USB device number 2 using xhci_hcd\n"
+        "INFO: usb 1-1: New USB device found, idVendor=0bda, idProduct=8179\n"
+        "WARN: e1000e 0000:00:19.0 eth0: Detected Hardware Unit Hang\n"
+        "WARNING: r8169 0000:03:00.0 eth0: rtl_rxtx_empty_cond == 0 (loop: 42, delay: 100).\n"
+    )
+    assert list(parse_reports(parse_text(text))) == []
+    kernel_info = "INFO: task kworker/0:1:12 blocked for more than 120 seconds.\n"
+    assert clean_line(kernel_info.strip()) is None
+    assert clean_line("INFO: [    1.000000] usb 1-1: new device") is not None
+
+
+def test_clean_line_passes_ordinary_lines() -> None:
+    for line in (
+        "[   12.345678] BUG: kernel NULL pointer dereference, address: 0000000000000010",
+        "Dec 23 00:51:38 host kernel: Call Trace:",
+        " __dentry_kill+0x89/0x180",
+        "RIP: 0010:foo+0x1/0x2",
+        "INFO: task kworker/0:1:12 blocked for more than 120 seconds.",
+        "WARNING: CPU: 1 PID: 42 at drivers/x/y.c:12 func+0x1/0x2 [mod]()",
+        "$ 4   : 878e1360 00000000 ffd23940 00000003",
+        "# Feature Description",
+    ):
+        assert clean_line(line) is None, line
+
+
+def test_continues_needs_grammar_or_a_frame() -> None:
+    cpu = "[    1.0] CPU: 0 PID: 1 Comm: x Tainted: G        W"
+    assert continues(cpu, "5.10.0-1 #1", framed=False)
+    assert continues("[    1.0]  foo+0x1/0x2", "[mod]", framed=False)
+    long_line = "[    1.0] " + "word " * 13
+    assert continues(long_line.rstrip(), "continued text", framed=True)
+    assert not continues(long_line.rstrip(), "continued text", framed=False)
+    assert not continues(long_line.rstrip(), "Call Trace:", framed=True)
+    assert not continues(long_line.rstrip(), "  indented", framed=True)
