@@ -108,8 +108,10 @@ def test_newest_picks_the_last_revision_that_builds(
     assert modinfo(ko, "vermagic").startswith("6.1.0-47-amd64 ")
     out = Path(doc["output"])
     assert "MODULE_DESCRIPTION" in (out / "demo_main.c").read_text()
-    prov = (out / "PROVENANCE").read_text()
-    assert f"revision: {shas['newest_ok']}" in prov and "needs: function kvmemdup()" in prov
+    prov = json.loads((out / "PROVENANCE").read_text())  # JSON, as kmend install reads it
+    assert prov["revision"] == prov["revision_commit"] == shas["newest_ok"]
+    assert any("function kvmemdup()" in p["needs"] for p in prov["probes"])
+    assert prov["fix_commit"] == shas["fix"]  # --fix gave 12 hex digits: the full commit
 
 
 def test_minimal_puts_the_fix_on_the_targets_own_version(
@@ -122,6 +124,9 @@ def test_minimal_puts_the_fix_on_the_targets_own_version(
     out = Path(doc["output"])
     ring = (out / "demo_ring.c").read_text()
     assert "r->len + n > DEMO_RING_SIZE) {" in ring  # the fix
+    prov = json.loads((out / "PROVENANCE").read_text())
+    assert prov["fix_commit"] == shas["fix"]  # the full 40-hex commit
+    assert "revision_commit" not in prov  # base+fix is no commit of the repository
     assert "Invariant" not in ring  # ...merged onto v6.1, not the fix's own parent
     assert "opens" not in (out / "demo_main.c").read_text()
     [ko] = doc["modules"]

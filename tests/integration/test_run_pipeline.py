@@ -428,6 +428,12 @@ def test_full_run_installs_with_provenance_then_rolls_back(demo: dict[str, Any],
     assert prov["fix_commit"] == shas["fix"]
     assert prov["revision"] == f"{shas['base'][:12]}+{shas['fix'][:12]}"
     assert prov["transaction"] == txn
+    # what kmend rebuild needs: the recipe and the sources, kept in the transaction
+    kept = root / f"var/lib/kmend/txn/{txn}" / prov["sources_kept"]
+    assert sorted(prov["sources"]["files"]) == sorted(
+        str(p.relative_to(kept)) for p in kept.rglob("*") if p.is_file())
+    assert (kept / "Kbuild").read_text() == (tmp_path / "out" / "Kbuild").read_text()
+    assert prov["recipe"]["module"] == "kmend-demo"
     human = kmend("status", "--root", str(root)).stdout
     for text in (f"crash_signature: {signature}", f"fix_commit: {shas['fix']}",
                  f"revision: {shas['base'][:12]}+{shas['fix'][:12]}", "check: will load"):

@@ -146,7 +146,7 @@ def _verb_params(verb: str) -> dict[str, Any]:
     return {opt: p for p in cmd.params for opt in getattr(p, "opts", ())}
 
 
-@pytest.mark.parametrize("verb", ["doctor", "recover", "show"])
+@pytest.mark.parametrize("verb", ["doctor", "recover", "show", "hook"])
 def test_shared_options_mean_the_same_in_every_verb(verb: str) -> None:
     """--root, --kernel, --json, --source, --base, --head, --index, --policy, --output, --jobs:
     one name and one help text everywhere (kmend.cli.options); no retired synonyms."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 
 import pytest
@@ -59,10 +61,21 @@ def test_dkms_conf_and_provenance() -> None:
     assert 'BUILT_MODULE_NAME[0]="kmend-demo"' in conf
     assert 'DEST_MODULE_LOCATION[0]="/kernel/drivers/kmdemo"' in conf
     assert package_version(PLAN) == "kmend.abcdef123456.fedcba"
-    text = provenance(PLAN, MOD)
-    for needle in ("revision: abcdef1234567890+fedcba", "fix: " + "f" * 40, "policy: minimal",
-                   "target_kernel: 6.1.0-47-amd64", "needs: function kvmemdup()", "FAILS"):
-        assert needle in text
+    files = {"demo_main.c": "int x;\n", "Kbuild": "obj-m += kmend-demo.o\n"}
+    prov = json.loads(provenance(PLAN, MOD, files, Path("/out/dir")))  # JSON, not text
+    assert prov["format"] == "kmend-provenance/1"
+    assert prov["revision"] == "abcdef1234567890+fedcba"
+    assert "revision_commit" not in prov  # base+fix is no commit
+    assert prov["fix_commit"] == "f" * 40 and prov["policy"] == "minimal"
+    assert prov["kernel"] == "6.1.0-47-amd64" and prov["module"] == "kmend_demo"
+    assert prov["recipe"] == {"module": "kmend-demo", "kbuild_dir": "drivers/kmdemo",
+                              "makefile": "drivers/kmdemo/Makefile", "make_args": ["modules"],
+                              "files": ["Kbuild", "demo_main.c"]}
+    assert prov["sources"]["files"]["demo_main.c"] == hashlib.sha256(b"int x;\n").hexdigest()
+    assert prov["dkms"] == {"package": "kmend-demo", "version": "kmend.abcdef123456.fedcba",
+                            "autoinstall": False}
+    (probe,) = prov["probes"]
+    assert probe["ok"] is False and probe["needs"] == ["function kvmemdup()"]
 
 
 def test_output_is_refused_over_a_non_empty_directory(tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ ABOUT = "From a kernel crash in a log to a verified, installed, roll-back-able m
 #: Verb → one-line summary, in the order ``kmend --help`` lists them (the data flow).
 VERBS: dict[str, str] = {
     "scan": "Find every kernel crash in the logs and fold duplicates into signatures.",
+    "report": "An HTML report of the fleet's crashes per signature, with the fix rollout.",
     "show": "Decode one crash: fields, taint in words, frames, disassembled Code:.",
     "fixes": "Find and rank the upstream commits that fix a crash, with evidence.",
     "backport": "Pick and prepare a revision of MODULE that builds against the target.",
@@ -29,7 +30,9 @@ VERBS: dict[str, str] = {
     "preflight": "Boot the kernel in QEMU and load MODULE for real.",
     "install": "Install a module fix transactionally (backup, depmod, initramfs, reload).",
     "rollback": "Roll back an installed fix: originals restored byte-identical.",
-    "status": "List the module fixes kmend installed, per kernel.",
+    "status": "List the module fixes kmend installed, per kernel, and why each is active.",
+    "rebuild": "Carry every active fix over to a new kernel (or retire it when it has the fix).",
+    "hook": "Install or remove the kernel-upgrade hooks that run kmend rebuild.",
     "recover": "Finish or undo transactions a crash interrupted.",
     "run": "The whole pipeline: crash in a log → fix → backport → build → check → install.",
     "doctor": "Is this (Xen) host healthy? xl, xenstored, devices, modules, crashes.",
@@ -38,6 +41,7 @@ VERBS: dict[str, str] = {
 #: One example per verb, shown at the end of ``kmend VERB -h``.
 EXAMPLES: dict[str, str] = {
     "scan": "kmend scan /var/log/ hosts/*/messages.*.gz --json > crashes.json",
+    "report": "kmend report hosts/ -o report --txn web1=out/txn/web1",
     "show": "kmend show examples/w-xen09-messages.log --index 0",
     "fixes": "kmend fixes examples/w-xen09-messages.log --source ~/linux",
     "backport": "kmend backport --source ~/linux --module xen-evtchn --fix FIX "
@@ -50,6 +54,8 @@ EXAMPLES: dict[str, str] = {
     "install": "kmend install xen-evtchn.ko --provenance PROVENANCE --dry-run",
     "rollback": "kmend rollback --root /srv/image",
     "status": "kmend status --json",
+    "rebuild": "kmend rebuild --kernel 6.1.0-57-amd64 --root /srv/image --dry-run",
+    "hook": "kmend hook install --root /srv/image",
     "recover": "kmend recover --root /srv/image",
     "run": "kmend run examples/w-xen09-messages.log --source ~/linux "
            "--kdir /lib/modules/6.1.0-47-amd64/build --dry-run",

@@ -14,6 +14,7 @@ from kmend.build.kdir import find_kdir
 from kmend.build.project import ProjectBuild
 from kmend.build.runner import BuildResult, build_dir
 from kmend.cli.common import console_for, emit_json
+from kmend.errors import InputError
 from kmend.sign.step import describe, key_for_build, sign_built
 
 
@@ -29,6 +30,8 @@ def register(app: typer.Typer) -> None:
         kdir: Annotated[Path | None, typer.Option("--kdir", help="target build tree")] = None,
         kernel: Annotated[str | None, typer.Option("--kernel", help="target release")] = None,
         jobs: Annotated[int, typer.Option("--jobs", "-j")] = 0,
+        fix: Annotated[str | None, typer.Option("--fix", help="the fix commit these sources "
+                                                "carry (recorded in PROVENANCE)")] = None,
         sign: Annotated[bool, typer.Option(
             "--sign", help="sign the built modules (--key/--cert, else DKMS's MOK key)")] = False,
         key: Annotated[Path | None, typer.Option("--key", help="signing key (implies "
@@ -36,7 +39,8 @@ def register(app: typer.Typer) -> None:
         cert: Annotated[Path | None, typer.Option("--cert", help="its certificate")] = None,
         json_mode: Annotated[bool, typer.Option("--json")] = False,
     ) -> int:
-        """Build DIRECTORY with make -C KDIR M=… modules; .ko files land in DIRECTORY."""
+        """Build DIRECTORY with make -C KDIR M=… modules; .ko files land in DIRECTORY, and
+        DIRECTORY/PROVENANCE (JSON) records where the sources are (kmend install keeps it)."""
         console = console_for(json_mode)
         kd = find_kdir(kdir, kernel)
         pair = key_for_build(sign, key, cert)
@@ -67,10 +71,35 @@ def register(app: typer.Typer) -> None:
             needs = diagnostics.needed_apis(errs)
             if needs:
                 _say(console, "the target kernel lacks: " + "; ".join(needs))
+        prov_path = None
+        if result.ok and result.modules:
+            prov_path = _record(directory, kd.release, result.modules, fix)
+            _say(console, f"provenance: {prov_path}")
         if json_mode:
-            emit_json({"ok": result.ok, "kdir": str(kd.path), "target": kd.release,
+            emit_json({"ok": result.ok, "provenance": str(prov_path) if prov_path else None,
+                       "kdir": str(kd.path), "target": kd.release,
                        "modules": [str(m) for m in result.modules],
                        "diagnostics": list(result.diagnostics),
                        "needs": diagnostics.needed_apis(errs), "seconds": result.seconds,
                        "check": [c.doc for c in checks], "signed": signed})
         return 0 if result.ok and all(c.will_load for c in checks) else 1
+
+
+def _record(directory: Path, release: str, modules: tuple[Path, ...], fix: str | None) -> Path:
+    """Write (or update) DIRECTORY/PROVENANCE for the module just built."""
+    from kmend import provenance as pv
+    from kmend.install.modtree import module_name
+    from kmend.rebuild import describe as prov_dir
+
+    files = prov_dir.source_files(directory)
+    existing = directory / pv.FILENAME
+    try:
+        old = pv.read(existing) if existing.is_file() and not existing.is_symlink() else None
+    except InputError:
+        old = None  # not kmend's JSON (an older text PROVENANCE): written anew
+    if old is not None:
+        prov = prov_dir.updated(old, directory, files, kernel=release, fix=fix)
+    else:
+        name = module_name(modules[0].name)
+        prov = prov_dir.for_directory(directory, files, module=name, kernel=release, fix=fix)
+    return prov_dir.write(directory, prov)

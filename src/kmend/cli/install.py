@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
+from kmend import provenance as pv
 from kmend.cli.common import console_for, emit_json
 from kmend.errors import InputError, UsageError
 from kmend.install import Mode, SafeRoot, install, plan_install
 from kmend.install.model import InstallTransaction, StepState
+from kmend.jsonout import to_jsonable
+from kmend.rebuild.hooks import install_hooks
 
 RootOpt = Annotated[Path, typer.Option("--root", help="Install into this root (image/chroot) "
                                        "instead of /")]
@@ -37,19 +39,14 @@ def render(console: Console, txn: InstallTransaction) -> None:
         console.print(f"  error: {txn.error}", soft_wrap=True, markup=False)
 
 
-def read_provenance(path: Path | None) -> dict[str, Any] | None:
+def read_provenance(path: Path | None, module: Path | None = None) -> dict[str, Any] | None:
+    """The --provenance file, else the PROVENANCE that kmend build/backport wrote beside
+    the module (so a module kmend built carries where its sources are)."""
+    if path is None and module is not None:
+        path = pv.beside(module)
     if path is None:
         return None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(f"cannot read provenance file {path}: {exc.strerror}") from exc
-    except ValueError as exc:
-        raise InputError(f"provenance file {path} is not JSON: {exc}",
-                         'give an object like {"signature": …, "commit": …}') from exc
-    if not isinstance(data, dict):
-        raise InputError(f"provenance file {path} must hold a JSON object")
-    return data
+    return pv.read(path)
 
 
 def register(app: typer.Typer) -> None:
@@ -65,8 +62,11 @@ def register(app: typer.Typer) -> None:
         force: Annotated[bool, typer.Option("--force", help="Install even if the load check "
                                             "says the kernel will refuse it")] = False,
         provenance: Annotated[Path | None, typer.Option("--provenance", help="JSON file: "
-                                                        "crash signature, upstream commit, "
-                                                        "revision")] = None,
+                                                        "where the sources are, fix commit "
+                                                        "(default: the PROVENANCE kmend "
+                                                        "wrote beside the module)")] = None,
+        hook: Annotated[bool, typer.Option("--hook", help="Also install the kernel-upgrade "
+                                           "hooks that run kmend rebuild")] = False,
         json_mode: JsonOpt = False,
     ) -> int:
         """Install a module fix transactionally (backup, depmod, initramfs, journal)."""
@@ -77,7 +77,7 @@ def register(app: typer.Typer) -> None:
             raise UsageError(f"unknown --mode {mode!r}", "use override or replace") from None
         if not module.is_file():
             raise InputError(f"{module} is not a file", "give the path of the built .ko")
-        prov = read_provenance(provenance)
+        prov = read_provenance(provenance, module)
         with SafeRoot(root) as r:
             plan = plan_install(r, module, kernel=kernel, mode=chosen, force=force,
                                 provenance=prov)
@@ -92,8 +92,11 @@ def register(app: typer.Typer) -> None:
                     render(console, plan.txn)
                 return 0
             txn = install(r, plan)
+            hooks = install_hooks(r) if hook else ()
         if json_mode:
-            emit_json(txn)
+            emit_json({**to_jsonable(txn), "hooks": hooks} if hook else txn)
         else:
             render(console, txn)
+            for h in hooks:
+                console.print(f"  hook {h.action}: {h.path}", soft_wrap=True, markup=False)
         return 0

@@ -1,7 +1,9 @@
-"""`kmend status`: installed fixes per kernel, with provenance."""
+"""`kmend status`: installed fixes per kernel, with provenance, and for every installed
+kernel which fixes are active there and why."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -10,6 +12,9 @@ import typer
 from kmend.cli.common import console_for, emit_json
 from kmend.cli.install import JsonOpt, RootOpt
 from kmend.install import SafeRoot, status
+
+#: Provenance keys too long for the text view (``--json`` has them all).
+_LONG = frozenset({"sources", "probes", "tree_files", "search", "format"})
 
 
 def register(app: typer.Typer) -> None:
@@ -35,7 +40,19 @@ def register(app: typer.Typer) -> None:
                 console.print(f"  {f.module:<20} {f.mode:<9} {f.path}  [{state}] txn "
                               f"{f.transaction}", soft_wrap=True, markup=False)
                 for key, value in (f.provenance or {}).items():
+                    if key in _LONG:
+                        continue
+                    if isinstance(value, dict | list):
+                        value = json.dumps(value, separators=(",", ":"))
                     console.print(f"      {key}: {value}", soft_wrap=True, markup=False)
+        if st.kernel_states:
+            console.print("per installed kernel:", markup=False)
+        for ks in st.kernel_states:
+            console.print(f"  {ks.kernel}:" + ("" if ks.fixes else " no kmend fixes"),
+                          markup=False, soft_wrap=True)
+            for fs in ks.fixes:
+                console.print(f"    {fs.module:<20} {fs.state:<16} {fs.why}", soft_wrap=True,
+                              markup=False)
         for txn_id in st.pending:
             console.print(f"transaction {txn_id} was interrupted: run kmend recover",
                           style="bold red", soft_wrap=True, markup=False)

@@ -11,10 +11,12 @@ from __future__ import annotations
 import os
 import shlex
 import stat
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from kmend import provenance as prov_mod
 from kmend.errors import InputError, StateError, UsageError
 from kmend.install import compress, initramfs, modtree
 from kmend.install.fsops import SafeRoot, UnsafePath, sha256_bytes, split_rel
@@ -37,6 +39,8 @@ from kmend.install.precheck import Checker, default_checker
 from kmend.install.steps import depmod_argv
 
 OVERRIDE_SUBDIR = "updates/kmend"
+#: Where in a transaction's directory the module's sources are kept.
+SOURCES_DIR = "sources"
 
 
 class ModuleRefused(InputError):
@@ -48,6 +52,9 @@ class Plan:
     txn: InstallTransaction
     #: bytes to stage for each FileChange.path (already compressed like the in-tree file)
     payloads: dict[str, bytes] = field(default_factory=dict)
+    #: the module's source files (relative path → text) kept in the transaction's
+    #: directory, so ``kmend rebuild`` can build the fix again for another kernel
+    sources: dict[str, str] = field(default_factory=dict)
 
 
 def _missing_dirs(root: SafeRoot, rel_dir: str) -> tuple[str, ...]:
@@ -80,7 +87,11 @@ def plan_install(
     force: bool = False,
     provenance: dict[str, Any] | None = None,
     checker: Checker = default_checker,
+    sources: Mapping[str, str] | None = None,
 ) -> Plan:
+    """Plan installing *module_path* for *kernel*.  The module's sources are kept with the
+    transaction: *sources* when given, else the files the provenance's ``sources`` names
+    (when they still have the recorded sha256)."""
     info = modtree.read_modinfo(module_path)
     data = module_path.read_bytes()
     release = kernel or info.release
@@ -178,4 +189,14 @@ def plan_install(
         check.will_load is False, provenance=provenance, messages=tuple(messages),
         created=now(),
     )
-    return Plan(replace(txn, updated=txn.created), payloads)
+    kept: dict[str, str] = dict(sources or {})
+    if kept and provenance is not None:
+        txn = replace(txn, provenance={**provenance, "sources_kept": SOURCES_DIR})
+    elif provenance is not None and provenance.get("sources"):
+        loaded, why = prov_mod.load_sources(provenance)
+        if loaded is None:
+            txn = txn.add_message(f"the module's sources are not kept with the fix: {why}")
+        else:
+            kept = loaded
+            txn = replace(txn, provenance={**provenance, "sources_kept": SOURCES_DIR})
+    return Plan(replace(txn, updated=txn.created), payloads, kept)

@@ -65,6 +65,15 @@ def backup(root: SafeRoot, txn: InstallTransaction, payloads: Mapping[str, bytes
     return txn, StepState.DONE, f"saved {n} files with their sha256 in {root.host_path(tdir)}"
 
 
+def keep_sources(root: SafeRoot, txn: InstallTransaction, sources: Mapping[str, str]) -> None:
+    """Write the module's source files under the transaction's ``sources/`` (read back
+    by ``kmend rebuild``); they are not part of the module tree and stay after rollback."""
+    tdir = txn_dir(txn.id)
+    for rel, text in sorted(sources.items()):
+        root.write_atomic(f"{tdir}/sources/{rel}", text.encode("utf-8", "surrogateescape"),
+                          mode=0o600, tag="tmp")
+
+
 def _apply(root: SafeRoot, txn: InstallTransaction, fc: FileChange, forward: bool) -> str:
     want, other = ((fc.new_sha256, fc.old_sha256) if forward else (fc.old_sha256, fc.new_sha256))
     cur = root.sha256(fc.path)

@@ -168,7 +168,11 @@ def install(root: SafeRoot, plan: Plan) -> InstallTransaction:
         txn = journal.save(root, replace(plan.txn, state=TxnState.RUNNING))
 
         def do_backup(r: SafeRoot, t: InstallTransaction) -> steps.StepResult:
-            return steps.backup(r, t, plan.payloads)
+            t, state, detail = steps.backup(r, t, plan.payloads)
+            if plan.sources:
+                steps.keep_sources(r, t, plan.sources)
+                detail += f"; kept {len(plan.sources)} source files for kmend rebuild"
+            return t, state, detail
 
         try:
             txn = _run_step(root, txn, STEP_BACKUP, do_backup)

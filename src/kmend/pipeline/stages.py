@@ -430,9 +430,13 @@ class _Run:
                 f"{self.kd.release} under {root}?", self.stdin, self.prompt_out,
                 assume_yes=self.opts.yes)
         with SafeRoot(root) as r:
-            plan = plan_install(r, self.ko, kernel=self.kd.release, provenance=None)
+            # the run's record plus the PROVENANCE backport wrote (sources, recipe, fix
+            # releases), so the install keeps what kmend rebuild needs
+            kept = {**provenance(self.prov), **self._dir_provenance()}
+            plan = plan_install(r, self.ko, kernel=self.kd.release, provenance=kept)
             self.prov["transaction"] = plan.txn.id
-            plan = replace(plan, txn=replace(plan.txn, provenance=provenance(self.prov)))
+            plan = replace(plan, txn=replace(plan.txn, provenance={
+                **(plan.txn.provenance or {}), "transaction": plan.txn.id}))
             txn = install(r, plan)
         self.txn_id = txn.id
         for fc in txn.files:
@@ -447,6 +451,17 @@ class _Run:
                         f": {locate.next_step(after)}")
         return DONE, f"transaction {txn.id} {txn.state}", str(root), {
             "transaction": txn.id, "state": str(txn.state), "reload": after}
+
+    def _dir_provenance(self) -> dict[str, Any]:
+        from kmend import provenance as pv
+
+        path = (self.out_dir / pv.FILENAME) if self.out_dir else None
+        if path is None or not path.is_file():
+            return {}
+        try:
+            return pv.read(path)
+        except KmendError:
+            return {}
 
     # -- the whole ------------------------------------------------------------------
     def run(self) -> RunRecord:
