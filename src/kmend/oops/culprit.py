@@ -88,7 +88,7 @@ def header_site(header: str) -> tuple[str | None, str | None]:
     return (f.group("fn").split(".")[0] if f else None), m.group("mod")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)  # no slots=: this module runs on a fleet host's Python 3.9 too
 class Culprit:
     module: str | None
     reason: str
