@@ -183,7 +183,7 @@ def test_fixes_verb_on_a_project(cases: dict[str, dict[str, str]], repos: dict[s
     case = cases["v4l2l-79"]
     log = tmp_path / "crash.log"
     log.write_text(case["log"])
-    res = subprocess.run([sys.executable, "-m", "kmend", "fixes", "--repo",
+    res = subprocess.run([sys.executable, "-m", "kmend", "fixes", "--source",
                           str(repos["v4l2loopback"]), "--log", str(log), "--json",
                           "--issue", "79"],
                          capture_output=True, text=True, timeout=300, check=False)

@@ -14,7 +14,7 @@ from kmend.logs import read_paths
 from kmend.logs.hostdir import host_from_path
 from kmend.logs.when import instant, parse, reference, with_year
 from kmend.oops import parse_reports
-from kmend.pipeline.stages import _newest
+from kmend.triage.choose import newest as _newest
 from kmend.triage.scan import dated, group_reports, scan
 
 CRASHES = REPO / "tests/data/crashes"

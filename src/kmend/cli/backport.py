@@ -16,6 +16,7 @@ from kmend.backport.planner import plan_backport
 from kmend.backport.search import default_jobs
 from kmend.build.kdir import Kdir, find_kdir
 from kmend.build.runner import build_dir
+from kmend.cli import options
 from kmend.cli.common import console_for, emit_json, err_console
 from kmend.errors import UsageError
 from kmend.sign.keys import KeyPair
@@ -56,29 +57,35 @@ def register(app: typer.Typer) -> None:
         source: Annotated[str, typer.Option(
             "--source", help="kernel git repo (path or URL), source tree or tarball")],
         module: Annotated[str, typer.Option("--module", help="module name or source file")],
-        output: Annotated[Path, typer.Option("-o", "--output", help="output directory")],
-        kdir: Annotated[Path | None, typer.Option("--kdir", help="target build tree")] = None,
-        kernel: Annotated[str | None, typer.Option("--kernel", help="target release")] = None,
+        output: options.Output = None,
+        kdir: options.Kdir = None,
+        kernel: options.Kernel = None,
         fix: Annotated[str | None, typer.Option("--fix", help="fix commit (or patch file)")] = None,
-        policy: Annotated[str, typer.Option("--policy", help="newest | minimal")] = "newest",
-        base: Annotated[str | None, typer.Option("--base", help="target's own revision")] = None,
+        policy: Annotated[str | None, typer.Option("--policy", help=options.HELP["--policy"])
+                          ] = None,
+        base: options.Base = None,
         base_source: Annotated[Path | None, typer.Option(
             "--base-source", help="the target's own source tree (tree sources)")] = None,
-        newest: Annotated[str, typer.Option("--newest", help="newest revision")] = "HEAD",
-        jobs: Annotated[int, typer.Option("--jobs", "-j", help="parallel probes")] = 0,
-        exhaustive: Annotated[bool, typer.Option("--exhaustive")] = False,
+        head: options.Head = None,
+        jobs: options.Jobs = None,
+        exhaustive: Annotated[bool, typer.Option(
+            "--exhaustive", help="probe every candidate revision, not only until the first "
+            "that builds (to see what each one lacks)")] = False,
         force: Annotated[bool, typer.Option("--force", help="replace a non-empty -o DIR")] = False,
         sign: Annotated[bool, typer.Option(
             "--sign", help="sign the built modules (--key/--cert, else DKMS's MOK key)")] = False,
         key: Annotated[Path | None, typer.Option("--key", help="signing key (implies "
                                                  "--sign)")] = None,
         cert: Annotated[Path | None, typer.Option("--cert", help="its certificate")] = None,
-        json_mode: Annotated[bool, typer.Option("--json")] = False,
+        json_mode: options.Json = False,
     ) -> int:
         """Pick and prepare a revision of MODULE that builds against the target headers."""
         console = console_for(json_mode)
-        if jobs < 0:
-            raise UsageError("--jobs must be positive", "")
+        if output is None:
+            raise UsageError("no -o/--output directory given", "-o DIR: where the tree goes")
+        # the same default as kmend run: the smallest change with a fix, else the newest
+        policy = options.check_policy(policy or ("minimal" if fix else "newest"))
+        newest = head or "HEAD"
         if output.exists() and not force and (
                 not output.is_dir() or any(output.iterdir())):
             raise UsageError(f"{output} exists and is not an empty directory",

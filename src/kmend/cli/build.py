@@ -13,6 +13,7 @@ from kmend.build import diagnostics
 from kmend.build.kdir import find_kdir
 from kmend.build.project import ProjectBuild
 from kmend.build.runner import BuildResult, build_dir
+from kmend.cli import options
 from kmend.cli.common import console_for, emit_json
 from kmend.errors import InputError
 from kmend.sign.step import describe, key_for_build, sign_built
@@ -27,9 +28,9 @@ def register(app: typer.Typer) -> None:
     def _cmd(  # noqa: PLR0917 (one parameter per CLI option)
         directory: Annotated[Path, typer.Argument(
             help="module source directory (with Kbuild, or a DKMS package with dkms.conf)")],
-        kdir: Annotated[Path | None, typer.Option("--kdir", help="target build tree")] = None,
-        kernel: Annotated[str | None, typer.Option("--kernel", help="target release")] = None,
-        jobs: Annotated[int, typer.Option("--jobs", "-j")] = 0,
+        kdir: options.Kdir = None,
+        kernel: options.Kernel = None,
+        jobs: options.Jobs = None,
         fix: Annotated[str | None, typer.Option("--fix", help="the fix commit these sources "
                                                 "carry (recorded in PROVENANCE)")] = None,
         sign: Annotated[bool, typer.Option(
@@ -37,7 +38,7 @@ def register(app: typer.Typer) -> None:
         key: Annotated[Path | None, typer.Option("--key", help="signing key (implies "
                                                  "--sign)")] = None,
         cert: Annotated[Path | None, typer.Option("--cert", help="its certificate")] = None,
-        json_mode: Annotated[bool, typer.Option("--json")] = False,
+        json_mode: options.Json = False,
     ) -> int:
         """Build DIRECTORY with make -C KDIR M=… modules; .ko files land in DIRECTORY, and
         DIRECTORY/PROVENANCE (JSON) records where the sources are (kmend install keeps it)."""

@@ -14,7 +14,6 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -22,7 +21,6 @@ from kmend.backport.model import Probe
 from kmend.build.kdir import Kdir, find_kdir
 from kmend.errors import InputError, KmendError, NotInSource, UsageError
 from kmend.logs import read_paths
-from kmend.logs.when import parse
 from kmend.oops import CrashReport
 from kmend.pipeline import locate
 from kmend.pipeline import project as oot
@@ -30,6 +28,7 @@ from kmend.pipeline.project import ProjectRun
 from kmend.pipeline.prompt import confirm, require_asker
 from kmend.pipeline.record import DONE, FAILED, SKIPPED, STAGES, RunRecord, StageResult, provenance
 from kmend.sign.keys import KeyPair
+from kmend.triage.choose import choose
 from kmend.triage.scan import dated
 
 
@@ -119,13 +118,7 @@ class _Run:
     def _pick(self, reports: list[CrashReport],
               names: list[str]) -> tuple[str, str, str, dict[str, Any]]:
         n = len(reports)
-        if self.opts.index is None:
-            index, why = _newest(reports)
-        else:
-            if not -n <= self.opts.index < n:
-                raise UsageError(f"--index {self.opts.index} is out of range: the logs hold "
-                                 f"{n} crash(es)", f"give --index 0..{n - 1} (see kmend scan)")
-            index, why = self.opts.index % n, f"--index {self.opts.index}"
+        index, why = choose(reports, self.opts.index)
         rep = reports[index]
         self.report = rep
         self.line(f"{n} crash report(s) in {', '.join(names)}; crash {index} chosen: {why}")
@@ -491,26 +484,6 @@ class _Run:
             stages=tuple(self.stages), provenance=provenance(self.prov), outcome=self.outcome,
             output=str(self.out_dir or ""), module=str(self.ko or ""),
             transaction=self.txn_id, seconds=round(time.monotonic() - start, 3))
-
-
-def _newest(reports: list[CrashReport]) -> tuple[int, str]:
-    """The index of the newest crash and why: by the instant of its time when every report
-    has one (files given in any order, rotated logs, offsets compared as instants; a
-    year-less syslog time has one once ``kmend.triage.scan.dated`` inferred its year),
-    else the last in the logs (a console log has no time at all)."""
-    n = len(reports)
-    if n == 1:
-        return 0, "the only one"
-    times: list[datetime] = []
-    for rep in reports:
-        when = parse(rep.timestamp)
-        if when is None:
-            break
-        times.append(when)
-    else:
-        newest = max(range(n), key=lambda i: (times[i], i))
-        return newest, f"the newest ({reports[newest].timestamp})"
-    return n - 1, "the newest (last in the logs)"
 
 
 def run_pipeline(opts: RunOptions, say: Say, stdin: TextIO, prompt_out: TextIO,
