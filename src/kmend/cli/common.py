@@ -70,3 +70,24 @@ def emit_error_json(code: int, kind: str, message: str, hint: str) -> None:
     write_stdout(
         dumps({"error": {"code": code, "kind": kind, "message": message, "hint": hint}}) + "\n"
     )
+
+
+#: Verdict words and their colours.  Rich prints no colour when the stream is not a
+#: terminal or NO_COLOR is set, so pipes and files get the plain words.
+VERDICT_STYLES = {"LOADS": "bold green", "LOADED": "bold green", "REFUSED": "bold red",
+                  "ERROR": "bold red", "healthy": "bold green", "unhealthy": "bold red",
+                  "active": "green", "INACTIVE": "bold red"}
+
+
+def print_verdict(console: Console, line: str, word: str | None = None) -> None:
+    """Print *line* as plain text with *word* (a verdict, see VERDICT_STYLES) coloured
+    where it first appears after the line's first ": " (before it: names)."""
+    from rich.text import Text
+
+    text = Text(line)
+    if word is not None:
+        sep = line.find(": ")
+        at = line.find(word, sep + 1 if sep >= 0 else 0)
+        if at >= 0:
+            text.stylize(VERDICT_STYLES[word], at, at + len(word))
+    console.print(text, highlight=False, soft_wrap=True)

@@ -18,8 +18,9 @@ def register(app: typer.Typer) -> None:
     def _cmd(
         txn: Annotated[str | None, typer.Argument(help="Transaction id (default: the newest "
                                                    "installed fix)")] = None,
-        kernel: Annotated[str | None, typer.Option("--kernel", help="Newest fix for this "
-                                                   "kernel release")] = None,
+        kernel: Annotated[str | None, typer.Option(
+            "--kernel", help="the target kernel release (uname -r form, e.g. 6.1.0-47-amd64): "
+            "roll back its newest fix (default: the newest fix of any kernel)")] = None,
         root: options.Root = Path("/"),
         json_mode: options.Json = False,
     ) -> int:
