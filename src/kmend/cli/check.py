@@ -131,7 +131,7 @@ def _one(checker: Checker, path: Path, json_mode: bool) -> int:
     if note:
         console.print(f"  note: {note}", markup=False, highlight=False, soft_wrap=True)
     if json_mode:
-        emit_json(verdict_json(verdict, mod, target))
+        emit_json({**verdict_json(verdict, mod, target), "note": note})
     return 0 if verdict.will_load else 1
 
 
@@ -158,7 +158,7 @@ def _many(checker: Checker, paths: list[Path], json_mode: bool) -> int:
             found = verdict.first_error or next((f for f in verdict.findings if f.kernel),
                                                 None)
             first = found.message if found is not None else ""
-            doc = verdict_json(verdict, mod, target)
+            doc = {**verdict_json(verdict, mod, target), "note": note}
             if note:
                 notes.add(note)
         counts[word] += 1
