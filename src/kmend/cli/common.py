@@ -82,6 +82,14 @@ VERDICT_STYLES = {"LOADS": "bold green", "LOADED": "bold green", "REFUSED": "bol
 def print_verdict(console: Console, line: str, word: str | None = None) -> None:
     """Print *line* as plain text with *word* (a verdict, see VERDICT_STYLES) coloured
     where it first appears after the line's first ": " (before it: names)."""
+    if console.color_system is None or console.no_color:
+        # no colour (a pipe, a file, NO_COLOR): the plain line, without Rich's rendering
+        # cost (thousands of lines when a whole kernel tree is checked)
+        try:
+            console.file.write(line + "\n")
+        except BrokenPipeError:
+            raise PipeClosed from None
+        return
     from rich.text import Text
 
     text = Text(line)

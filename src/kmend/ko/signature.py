@@ -21,14 +21,14 @@ import struct
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-
-from cryptography import x509
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from typing import TYPE_CHECKING
 
 from kmend.errors import InputError
 from kmend.ko.model import ModuleSignature
+
+if TYPE_CHECKING:  # cryptography is imported only when a certificate or key is used
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
 
 MAGIC = b"~Module signature appended~\n"
 _STRUCT = struct.Struct(">BBBBB3xI")
@@ -44,17 +44,23 @@ _HASH_OIDS = {
     "2.16.840.1.101.3.4.2.9": "sha3-384",
     "2.16.840.1.101.3.4.2.10": "sha3-512",
 }
-#: digest name -> cryptography hash class
-HASHES: dict[str, type[hashes.HashAlgorithm]] = {
-    "sha1": hashes.SHA1,
-    "sha224": hashes.SHA224,
-    "sha256": hashes.SHA256,
-    "sha384": hashes.SHA384,
-    "sha512": hashes.SHA512,
-    "sha3-256": hashes.SHA3_256,
-    "sha3-384": hashes.SHA3_384,
-    "sha3-512": hashes.SHA3_512,
-}
+#: The digests a module signature may use (the names kmend prints and takes).
+HASH_NAMES = ("sha1", "sha224", "sha256", "sha384", "sha512", "sha3-256", "sha3-384",
+              "sha3-512")
+
+
+def hash_class(name: str) -> type[hashes.HashAlgorithm]:
+    """The cryptography hash class for a digest name of :data:`HASH_NAMES`."""
+    from cryptography.hazmat.primitives import hashes
+
+    classes: dict[str, type[hashes.HashAlgorithm]] = {
+        "sha1": hashes.SHA1, "sha224": hashes.SHA224, "sha256": hashes.SHA256,
+        "sha384": hashes.SHA384, "sha512": hashes.SHA512, "sha3-256": hashes.SHA3_256,
+        "sha3-384": hashes.SHA3_384, "sha3-512": hashes.SHA3_512,
+    }
+    return classes[name]
+
+
 _RSA = "1.2.840.113549.1.1.1"
 _ECDSA_PREFIXES = ("1.2.840.10045.4.",)
 _DATA = "1.2.840.113549.1.7.1"
@@ -287,6 +293,8 @@ def read_small(path: Path, what: str) -> bytes:
 
 def load_cert(path: Path) -> x509.Certificate:
     """One X.509 certificate from a PEM or DER file."""
+    from cryptography import x509
+
     data = read_small(path, "certificate")
     try:
         if b"-----BEGIN" in data:
@@ -299,6 +307,8 @@ def load_cert(path: Path) -> x509.Certificate:
 
 def load_certs(paths: list[Path] | tuple[Path, ...]) -> list[x509.Certificate]:
     """Every certificate of every file (a PEM file may hold several)."""
+    from cryptography import x509
+
     out: list[x509.Certificate] = []
     for path in paths:
         data = read_small(path, "certificate")
@@ -339,6 +349,8 @@ class Verification:
 
 
 def _matches(cert: x509.Certificate, info: SignerInfo) -> bool:
+    from cryptography import x509
+
     if info.serial is not None:
         return (cert.serial_number == info.serial
                 and cert.issuer.public_bytes() == info.issuer_der)
@@ -385,9 +397,12 @@ def verify(data: bytes, certs: Iterable[x509.Certificate]) -> Verification:
     if info.has_authattrs:
         return Verification(REJECTED, "Invalid module sig (has authattrs)",
                             kernel_message="PKCS7: Invalid module sig (has authattrs)", **base)
-    hash_cls = HASHES.get(info.hash_algo)
-    if hash_cls is None:
+    if info.hash_algo not in HASH_NAMES:
         return Verification(NOPKG, "unsupported digest algorithm", **base)
+    from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+    from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+
+    hash_cls = hash_class(info.hash_algo)
     is_rsa = info.pkey_oid == _RSA
     if not is_rsa and not info.pkey_oid.startswith(_ECDSA_PREFIXES):
         return Verification(NOPKG, f"unsupported public key algorithm {info.pkey_oid}",

@@ -22,8 +22,7 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from cryptography import x509
+from typing import TYPE_CHECKING
 
 from kmend import proc
 from kmend.errors import KmendError
@@ -31,6 +30,9 @@ from kmend.kernel.kconfig import enabled
 from kmend.kernel.paths import resolve_in_root
 from kmend.kernel.target import KernelTarget
 from kmend.ko.signature import load_certs
+
+if TYPE_CHECKING:  # cryptography is imported only when certificates are read
+    from cryptography import x509
 
 LOCKDOWN_LEVELS = ("none", "integrity", "confidentiality")
 SIG_ENFORCE = Path("/sys/module/module/parameters/sig_enforce")
@@ -161,6 +163,8 @@ def _mok_export() -> tuple[list[x509.Certificate], list[str]]:
             return [], []
         if res.returncode != 0:
             return [], []
+        from cryptography import x509
+
         certs, names = [], []
         for der in sorted(Path(tmp).glob("MOK-*.der")):
             try:

@@ -34,7 +34,7 @@ from kmend.loadcheck.advice import advice
 from kmend.loadcheck.enforcement import Enforcement, Trust
 from kmend.loadcheck.era import GPL_COMPATIBLE, Era, era_of
 from kmend.loadcheck.model import ERROR, TAINT, WARNING, Finding, LoadVerdict
-from kmend.loadcheck.providers import ProviderIndex
+from kmend.loadcheck.providers import ProviderIndex, normalize
 
 NO_NAME = "(missing .modinfo section or name field)"
 #: kernel/panic.c taint_flags order, for printing the letters
@@ -378,10 +378,12 @@ def check_module(
     if trust is not None and module.signature is not None and target.module_sig:
         st.verification = verify_file(module, trust)
     index = ProviderIndex(target)
-    if modules_tree is not None and module.depends:
-        for name in index.add_tree(modules_tree, module.depends):
-            if name not in target.module_owners:
-                st.hints.append(f"depends on {name}, which is not in {modules_tree}")
+    # Modules of the kernel build export through its Module.symvers, which lookups read
+    # first: only the others (out-of-tree providers) are read from the tree.
+    outside = [d for d in module.depends if normalize(d) not in target.module_owners]
+    if modules_tree is not None and outside:
+        for name in index.add_tree(modules_tree, outside):
+            st.hints.append(f"depends on {name}, which is not in {modules_tree}")
     will_load = True
     try:
         sig_ok = _check_signature(st)
