@@ -32,7 +32,11 @@ def _console(stream: Any, *, stderr: bool) -> Console:
     capturing them see the text); only its width is decided now."""
     tty = getattr(stream, "isatty", lambda: False)()
     wide = not tty and "COLUMNS" not in os.environ
-    return _Console(stderr=stderr, highlight=False, width=PIPE_WIDTH if wide else None)
+    # NO_COLOR (no-color.org): Rich alone would drop colours but keep bold and underline;
+    # no colour system at all means no escape codes.
+    plain = bool(os.environ.get("NO_COLOR"))
+    return _Console(stderr=stderr, highlight=False, width=PIPE_WIDTH if wide else None,
+                    **({"color_system": None} if plain else {}))
 
 
 #: Human text and progress go to stderr when --json is given, so stdout is one document.
@@ -82,9 +86,24 @@ VERDICT_STYLES = {"LOADS": "bold green", "LOADED": "bold green", "REFUSED": "bol
 def print_verdict(console: Console, line: str, word: str | None = None) -> None:
     """Print *line* as plain text with *word* (a verdict, see VERDICT_STYLES) coloured
     where it first appears after the line's first ": " (before it: names)."""
+    if word is None:
+        print_parts(console, (line, None))
+        return
+    sep = line.find(": ")
+    at = line.find(word, sep + 1 if sep >= 0 else 0)
+    if at < 0:
+        print_parts(console, (line, None))
+        return
+    print_parts(console, (line[:at], None), (word, VERDICT_STYLES[word]),
+                (line[at + len(word):], None))
+
+
+def print_parts(console: Console, *parts: tuple[str, str | None]) -> None:
+    """Print one line made of (text, Rich style or None) parts; the text is never read
+    as markup.  Without colour (a pipe, a file, NO_COLOR) the plain text is written
+    directly, without Rich's rendering cost (thousands of lines for a kernel tree)."""
+    line = "".join(text for text, _style in parts)
     if console.color_system is None or console.no_color:
-        # no colour (a pipe, a file, NO_COLOR): the plain line, without Rich's rendering
-        # cost (thousands of lines when a whole kernel tree is checked)
         try:
             console.file.write(line + "\n")
         except BrokenPipeError:
@@ -92,10 +111,7 @@ def print_verdict(console: Console, line: str, word: str | None = None) -> None:
         return
     from rich.text import Text
 
-    text = Text(line)
-    if word is not None:
-        sep = line.find(": ")
-        at = line.find(word, sep + 1 if sep >= 0 else 0)
-        if at >= 0:
-            text.stylize(VERDICT_STYLES[word], at, at + len(word))
-    console.print(text, highlight=False, soft_wrap=True)
+    out = Text()
+    for text, style in parts:
+        out.append(text, style=style)
+    console.print(out, highlight=False, soft_wrap=True)

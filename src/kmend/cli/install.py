@@ -10,7 +10,7 @@ from rich.console import Console
 
 from kmend import provenance as pv
 from kmend.cli import options
-from kmend.cli.common import console_for, emit_json
+from kmend.cli.common import console_for, emit_json, print_verdict
 from kmend.errors import InputError, UsageError
 from kmend.install import Mode, SafeRoot, install, plan_install
 from kmend.install.model import InstallTransaction, StepState
@@ -24,6 +24,13 @@ _MARK = {StepState.DONE: "done", StepState.SKIPPED: "skipped", StepState.PENDING
 def render(console: Console, txn: InstallTransaction) -> None:
     console.print(f"transaction {txn.id}: {txn.module} on {txn.kernel} ({txn.mode} mode) "
                   f"under {txn.root} — {txn.state}", soft_wrap=True, markup=False)
+    check = txn.check
+    if check is not None and check.available:
+        word = "LOADS" if check.will_load else "REFUSED"
+        print_verdict(console, f"  load check: {word}"
+                      + (f" ({check.first_error})" if check.first_error else ""), word)
+    elif check is not None:
+        console.print("  load check: not run", soft_wrap=True, markup=False)
     for step in txn.steps:
         console.print(f"  {step.name:<20} {_MARK.get(step.state, str(step.state)):<8} "
                       f"{step.detail}", soft_wrap=True, markup=False)

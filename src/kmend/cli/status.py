@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from kmend.cli import options
-from kmend.cli.common import console_for, emit_json
+from kmend.cli.common import console_for, emit_json, print_parts
 from kmend.install import SafeRoot, status
 
 #: Provenance keys too long for the text view (``--json`` has them all).
@@ -41,9 +41,10 @@ def register(app: typer.Typer) -> None:
         for k in st.kernels:
             console.print(f"kernel {k.kernel}:", markup=False)
             for f in k.fixes:
-                state = "active" if f.active else "INACTIVE (file changed since)"
-                console.print(f"  {f.module:<20} {f.mode:<9} {f.path}  [{state}] txn "
-                              f"{f.transaction}", soft_wrap=True, markup=False)
+                state, style = (("active", "green") if f.active else
+                                ("INACTIVE (file changed since)", "bold red"))
+                print_parts(console, (f"  {f.module:<20} {f.mode:<9} {f.path}  [", None),
+                            (state, style), (f"] txn {f.transaction}", None))
                 for key, value in (f.provenance or {}).items():
                     if key in _LONG:
                         continue
