@@ -34,9 +34,10 @@ def _console(stream: Any, *, stderr: bool) -> Console:
     wide = not tty and "COLUMNS" not in os.environ
     # NO_COLOR (no-color.org): Rich alone would drop colours but keep bold and underline;
     # no colour system at all means no escape codes.
-    plain = bool(os.environ.get("NO_COLOR"))
-    return _Console(stderr=stderr, highlight=False, width=PIPE_WIDTH if wide else None,
-                    **({"color_system": None} if plain else {}))
+    if os.environ.get("NO_COLOR"):
+        return _Console(stderr=stderr, highlight=False, width=PIPE_WIDTH if wide else None,
+                        color_system=None)
+    return _Console(stderr=stderr, highlight=False, width=PIPE_WIDTH if wide else None)
 
 
 #: Human text and progress go to stderr when --json is given, so stdout is one document.
