@@ -193,3 +193,12 @@ def test_every_shared_option_is_used_by_a_converted_verb() -> None:
     # --source/--base/--head/--policy/--jobs belong to the pipeline verbs converted apart.
     assert {"--json", "--root", "--kernel", "--kdir", "--modules-dir", "--index",
             "--output"} <= used & set(HELP)
+
+
+@pytest.mark.parametrize("args", [["status"], ["rollback"], ["recover"], ["hook", "install"],
+                                  ["rebuild", "--kernel", "6.1.0-47-amd64"], ["doctor"]])
+def test_a_missing_root_is_bad_input_before_any_work(args: list[str]) -> None:
+    res = kmend(*args, "--root", "/nonexistent/root")
+    assert res.returncode == 4, res.stderr
+    assert res.stderr.count(b"\n") == 1
+    assert b"--root /nonexistent/root: no such directory" in res.stderr

@@ -64,6 +64,7 @@ def register(app: typer.Typer) -> None:
         json_out: options.Json = False,
     ) -> int:
         """Is this Xen host healthy?  xl, xenstored, devices, modules, crashes since boot."""
+        options.existing_dir(root, "--root")
         report = examine(root, log or (), default_logs=not only_logs, xl_timeout=xl_timeout)
         if json_out:
             emit_json(report)

@@ -49,6 +49,7 @@ def register(app: typer.Typer) -> None:
         """Rebuild every active fix for KERNEL (or retire it when KERNEL has the fix).
         Exit 1 when a fix could not be carried over (sources unknown, build or check
         failed)."""
+        options.existing_dir(root, "--root")
         console = console_for(json_mode)
 
         def say(text: str) -> None:

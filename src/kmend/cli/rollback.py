@@ -25,6 +25,7 @@ def register(app: typer.Typer) -> None:
         json_mode: options.Json = False,
     ) -> int:
         """Roll back an installed fix: originals restored, depmod/initramfs redone."""
+        options.existing_dir(root, "--root")
         with SafeRoot(root) as r:
             result = rollback(r, txn, kernel)
         if json_mode:

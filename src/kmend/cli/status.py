@@ -30,6 +30,7 @@ def register(app: typer.Typer) -> None:
         json_mode: options.Json = False,
     ) -> int:
         """List the module fixes kmend installed, per kernel."""
+        options.existing_dir(root, "--root")
         with SafeRoot(root) as r:
             st = status(r, kernel)
         if json_mode:
