@@ -1,8 +1,13 @@
 """kmend against syzkaller's crash corpus (../shared/corpus): titles, alternative titles, type,
-corrupted and crash/no-crash decisions.  Prints the agreement; asserts the floors reached."""
+corrupted and crash/no-crash decisions.  Prints the agreement; asserts the floors reached.
+
+The cases are split once, by a hash of their id, into a "dev" part (about two thirds) and a
+held-out part: naming rules are written by class of function (kmend.oops.skip) while reading
+only the dev part's misses; the held-out figure says whether they generalise."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Callable
@@ -11,10 +16,17 @@ from pathlib import Path
 from kmend.logs import parse_text
 from kmend.oops import parse_reports
 
-# Floors this code reaches today (the issue's targets are 95% titles and 98% decisions);
-# the printed figures are what the issue note reports.
+# Floors this code reaches today (the targets are 95% titles on each part, 98% decisions);
+# the printed figures are what the notes report.  The held-out part reaches 94.8% (146/154),
+# short of the 95% target by one case: its floor is the figure reached.
 TITLE_FLOOR = 0.95
+HELD_OUT_TITLE_FLOOR = 0.94
 DECISION_FLOOR = 0.98
+
+
+def held_out(case_id: str) -> bool:
+    """The fixed third of the corpus that rules are not written against."""
+    return int(hashlib.sha256(case_id.encode()).hexdigest()[:8], 16) % 3 == 0
 
 
 def _cases(corpus_dir: Path) -> list[dict[str, object]]:
@@ -26,6 +38,8 @@ def test_corpus_agreement(corpus_dir: Path, figure: Callable[[str], None]) -> No
     cases = _cases(corpus_dir)
     n = len(cases)
     title_ok = decision_ok = alt_ok = type_ok = corrupt_ok = panic_ok = crashes = 0
+    part_ok = {True: 0, False: 0}
+    part_n = {True: 0, False: 0}
     misses: list[str] = []
     for case in cases:
         reports = list(parse_reports(parse_text(str(case["log"]), source=f"corpus/{case['id']}")))
@@ -33,9 +47,12 @@ def test_corpus_agreement(corpus_dir: Path, figure: Callable[[str], None]) -> No
         expected = case["title"]
         if (got is None) == (expected is None):
             decision_ok += 1
+        held = held_out(str(case["id"]))
+        part_n[held] += 1
         if (got.title if got else None) == expected:
             title_ok += 1
-        else:
+            part_ok[held] += 1
+        elif not held:  # held-out misses are counted, never shown
             misses.append(f"{case['id']}: want {expected!r} got {got.title if got else None!r}")
         if got is not None and expected is not None:
             crashes += 1
@@ -47,6 +64,10 @@ def test_corpus_agreement(corpus_dir: Path, figure: Callable[[str], None]) -> No
             panic_ok += bool(extra.get("panicked", False)) == got.panicked
     print(f"\ncorpus: {n} cases")
     print(f"  title exact      {title_ok}/{n} = {title_ok / n:.1%}")
+    dev = part_ok[False] / part_n[False]
+    held_fig = part_ok[True] / part_n[True]
+    print(f"    dev part       {part_ok[False]}/{part_n[False]} = {dev:.1%}")
+    print(f"    held-out part  {part_ok[True]}/{part_n[True]} = {held_fig:.1%}")
     print(f"  crash/no-crash   {decision_ok}/{n} = {decision_ok / n:.1%}")
     print(f"  alt titles       {alt_ok}/{crashes} = {alt_ok / crashes:.1%}")
     print(f"  type             {type_ok}/{crashes} = {type_ok / crashes:.1%}")
@@ -55,12 +76,15 @@ def test_corpus_agreement(corpus_dir: Path, figure: Callable[[str], None]) -> No
     for line in misses[:15]:
         print("  miss", line)
     figure(
-        f"corpus ({n} cases): titles {title_ok / n:.1%}, crash/no-crash {decision_ok / n:.1%}, "
+        f"corpus ({n} cases): titles {title_ok / n:.1%} (dev {dev:.1%}, held-out {held_fig:.1%}), "
+        f"crash/no-crash {decision_ok / n:.1%}, "
         f"alt titles {alt_ok / crashes:.1%}, type {type_ok / crashes:.1%}, "
         f"corrupted {corrupt_ok / crashes:.1%}, panicked {panic_ok / crashes:.1%}"
     )
     assert decision_ok / n >= DECISION_FLOOR
     assert title_ok / n >= TITLE_FLOOR
+    assert dev >= TITLE_FLOOR
+    assert held_fig >= HELD_OUT_TITLE_FLOOR
 
 
 def test_no_crash_cases_yield_nothing(corpus_dir: Path) -> None:

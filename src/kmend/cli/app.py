@@ -20,6 +20,7 @@ ABOUT = "From a kernel crash in a log to a verified, installed, roll-back-able m
 #: Verb → one-line summary, in the order ``kmend --help`` lists them (the data flow).
 VERBS: dict[str, str] = {
     "scan": "Find every kernel crash in the logs and fold duplicates into signatures.",
+    "report": "An HTML report of the fleet's crashes per signature, with the fix rollout.",
     "show": "Decode one crash: fields, taint in words, frames, disassembled Code:.",
     "fixes": "Find and rank the upstream commits that fix a crash, with evidence.",
     "backport": "Pick and prepare a revision of MODULE that builds against the target.",
@@ -40,6 +41,7 @@ VERBS: dict[str, str] = {
 #: One example per verb, shown at the end of ``kmend VERB -h``.
 EXAMPLES: dict[str, str] = {
     "scan": "kmend scan /var/log/ hosts/*/messages.*.gz --json > crashes.json",
+    "report": "kmend report hosts/ -o report --txn web1=out/txn/web1",
     "show": "kmend show examples/w-xen09-messages.log --index 0",
     "fixes": "kmend fixes examples/w-xen09-messages.log --source ~/linux",
     "backport": "kmend backport --source ~/linux --module xen-evtchn --fix FIX "

@@ -34,8 +34,15 @@ def default_checker(module: Path, release: str, root: Path) -> CheckSummary:
     try:
         target, note = target_in_root(release, root)
         tree = root / "lib/modules" / release
+        # Signature enforcement as the target has it: live, /sys and mokutil say (Secure
+        # Boot turns on sig_enforce through the IMA arch policy); an image, its config.
+        # Trusted keys: DKMS's MOK certificate under the root and the enrolled MOKs.
+        from kmend.loadcheck.enforcement import detect, trusted
+
         verdict = check_module(read_module(module), target,
-                               modules_tree=tree if tree.is_dir() else None)
+                               modules_tree=tree if tree.is_dir() else None,
+                               enforcement=detect(target, root=root),
+                               trust=trusted((), target=target, root=root))
     except KmendError as exc:
         return CheckSummary(available=False, will_load=None,
                             note=f"the load check could not run ({exc.message}): the module "

@@ -8,8 +8,6 @@ import lzma
 import zlib
 from typing import Any
 
-import zstandard
-
 from kmend.errors import InputError
 
 #: No real module comes near this; a larger output is a decompression bomb.
@@ -45,6 +43,17 @@ def _read_capped(stream: Any, what: str) -> bytes:
             )
 
 
+_CORRUPT: tuple[type[BaseException], ...] = (lzma.LZMAError, zlib.error, OSError, EOFError)
+
+
+def _zstd_errors() -> tuple[type[BaseException], ...]:
+    try:
+        import zstandard
+    except ImportError:
+        return ()
+    return (zstandard.ZstdError,)
+
+
 def decompress(data: bytes, what: str) -> tuple[bytes, str]:
     """Return (ELF bytes, compression name) for the possibly compressed *data*."""
     kind = compression_of(data)
@@ -55,11 +64,16 @@ def decompress(data: bytes, what: str) -> tuple[bytes, str]:
             return _read_capped(lzma.LZMAFile(io.BytesIO(data)), what), kind
         if kind == "gz":
             return _read_capped(gzip.GzipFile(fileobj=io.BytesIO(data)), what), kind
+        try:
+            import zstandard  # only .ko.zst needs it (a host may lack it)
+        except ImportError as exc:
+            raise InputError(f"{what}: zstd-compressed and the zstandard package is missing",
+                             "install python3-zstandard or decompress it (zstd -d)") from exc
         reader = zstandard.ZstdDecompressor().stream_reader(io.BytesIO(data))
         return _read_capped(reader, what), kind
     except InputError:
         raise
-    except (lzma.LZMAError, zlib.error, OSError, EOFError, zstandard.ZstdError) as exc:
+    except _CORRUPT + _zstd_errors() as exc:
         raise InputError(
             f"{what}: corrupt or truncated {kind} data ({exc})",
             f"re-copy the file or decompress it by hand ({kind} -t)",

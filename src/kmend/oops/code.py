@@ -11,10 +11,14 @@ printed as a host-endian number, so it is converted to little-endian bytes.
 from __future__ import annotations
 
 import re
-
-import capstone
+from typing import Any
 
 from kmend.oops.model import Code, Instruction
+
+try:
+    import capstone
+except ImportError:  # a host without capstone (the fleet's on-host verbs): bytes, no listing
+    capstone = None
 
 _X86_TOKEN_RE = re.compile(r"^[<(]?[0-9a-fA-F]{2}[>)]?$")
 _ARM64_TOKEN_RE = re.compile(r"^\(?[0-9a-fA-F]{8}\)?$")
@@ -52,10 +56,10 @@ def parse_code_line(text: str) -> tuple[bytes, int | None, str] | None:
     return bytes(data), fault, "x86_64"
 
 
-_ENGINES: dict[str, capstone.Cs] = {}
+_ENGINES: dict[str, Any] = {}
 
 
-def _engine(arch: str) -> capstone.Cs:
+def _engine(arch: str) -> Any:
     """One capstone engine per architecture (creating one costs more than a decoding)."""
     md = _ENGINES.get(arch)
     if md is None:
@@ -67,7 +71,7 @@ def _engine(arch: str) -> capstone.Cs:
     return md
 
 
-def _decode(md: capstone.Cs, data: bytes, start: int, fault: int | None) -> list[Instruction]:
+def _decode(md: Any, data: bytes, start: int, fault: int | None) -> list[Instruction]:
     out: list[Instruction] = []
     for address, size, mnemonic, op_str in md.disasm_lite(data[start:], start):
         out.append(
@@ -82,7 +86,7 @@ def _decode(md: capstone.Cs, data: bytes, start: int, fault: int | None) -> list
     return out
 
 
-def _reaches(md: capstone.Cs, data: bytes, start: int, fault: int) -> bool:
+def _reaches(md: Any, data: bytes, start: int, fault: int) -> bool:
     """Whether decoding from *start* has an instruction start exactly at *fault*."""
     for address, _size, _mnemonic, _op_str in md.disasm_lite(data[start:], start):
         if address >= fault:
@@ -96,6 +100,8 @@ def disassemble(text: str) -> Code | None:
     if parsed is None:
         return None
     data, fault, arch = parsed
+    if capstone is None:
+        return Code(data.hex(), fault, (), arch)
     md = _engine(arch)
     if arch == "arm64":
         return Code(data.hex(), fault, tuple(_decode(md, data, 0, fault)), arch)

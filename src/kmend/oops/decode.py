@@ -10,6 +10,7 @@ from kmend.oops import fields
 from kmend.oops.code import disassemble
 from kmend.oops.extract import PANIC_LINE, Region, naming_lines
 from kmend.oops.frames import shorten_syscall
+from kmend.oops.location import guilty_location
 from kmend.oops.model import CrashReport, Frame, ProgramCounter, SourceSpan
 from kmend.oops.skip import is_skipped
 from kmend.oops.taint import decode_taint
@@ -106,7 +107,7 @@ def build_report(lines: Sequence[LogLine], region: Region, *, panicked: bool) ->
         alt_titles=naming.alt_titles,
         type=naming.type,
         corrupted=naming.corrupted,
-        location=fields.location(texts),
+        location=guilty_location(texts, naming.title) or fields.location(texts),
         function=function,
         module=module,
         kernel_release=release,

@@ -12,11 +12,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from kmend.oops.demangle import demangle
+
 _NAME = r"[A-Za-z0-9_$]+"
 
 FRAME_RE = re.compile(
     r"^\s*(?:\[\s*<?(?:0x)?[0-9a-fA-F]+>?\]\s*){0,2}(?P<q>\?\s+)?"
-    r"\(?(?P<name>" + _NAME + r")(?P<suffix>(?:\.[A-Za-z0-9_.]+)?)"
+    r"\(?(?P<name>" + _NAME + r")(?P<suffix>(?:\.[A-Za-z0-9_.$]+)?)"
     r"\+0x(?P<off>[0-9a-fA-F]+)(?:/0x(?P<size>[0-9a-fA-F]+))?"
     r"(?:\s*\[(?P<mod>[A-Za-z0-9_.-]+)(?:\s+[0-9a-f]+)?\])?"
 )
@@ -48,18 +50,35 @@ class ParsedFrame:
     reliable: bool
 
 
+def readable(name: str, suffix: str = "") -> tuple[str, str]:
+    """(name, suffix) with a Rust/C++ *name* demangled; a legacy Rust name contains ``..``
+    (``_ZN..core..fmt..E``), which the frame pattern reads as a suffix: it is joined back."""
+    if not name.startswith(("_R", "_Z")):
+        return name, suffix
+    if suffix and name.startswith("_ZN"):
+        whole = name + suffix
+        cut = whole.find("E.")
+        whole, rest = (whole[: cut + 1], whole[cut + 1 :]) if cut >= 0 else (whole, "")
+        joined = demangle(whole)
+        if joined != whole:
+            return joined, rest
+    return demangle(name), suffix
+
+
 def parse_frame(line: str) -> ParsedFrame | None:
-    """Parse a call-trace frame line; None when *line* is not one."""
+    """Parse a call-trace frame line; None when *line* is not one.  Rust and C++ names are
+    demangled (``kmend.oops.demangle``)."""
     m = FRAME_RE.match(line)
     if m is None:
         m2 = ARM_FROM_RE.search(line)
         if m2 is None:
             return None
-        name = m2.group("name")
+        name = readable(m2.group("name"))[0]
         return ParsedFrame(name, name, None, None, None, True)
+    name, suffix = readable(m.group("name"), m.group("suffix") or "")
     return ParsedFrame(
-        name=m.group("name"),
-        full_name=m.group("name") + (m.group("suffix") or ""),
+        name=name,
+        full_name=name + suffix,
         offset=int(m.group("off"), 16),
         size=int(m.group("size"), 16) if m.group("size") else None,
         module=m.group("mod"),

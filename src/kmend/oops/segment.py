@@ -40,6 +40,17 @@ class _Open:
     tail: int = -1  # >= 0 once END_TRACE was seen: lines of tail so far
 
 
+_INLINE_HEADER_RE = re.compile(r"^(?P<head>.*?)\s+\S+ \S+:\d+ \[inline\]")
+
+
+def _inline_expansion(previous: str, text: str) -> bool:
+    """A symbolizer prints an inlined function's header line once per inlined frame, each
+    ending in ``file:LINE [inline]``; the repeats are one crash (``BUG: KASAN: ... in
+    __read_once_size include/linux/compiler.h:254 [inline]`` then ``... in atomic_read``)."""
+    m = _INLINE_HEADER_RE.match(previous)
+    return m is not None and text.startswith(m.group("head"))
+
+
 def _with_debris_notes(report: CrashReport, lines: list[LogLine]) -> CrashReport:
     """*report* with a note naming the paste debris removed from its lines, in the order the
     rules first fired (each report says what was done to its own lines)."""
@@ -156,6 +167,7 @@ class _Segmenter:
                 hit is not None
                 and starts_second_crash(line.text, bare=bare)
                 and not self._nested(rep, line)
+                and not _inline_expansion(self.window[index - 1].text, line.text)
             ):
                 yield from self._close(rep, index)
                 rep = None

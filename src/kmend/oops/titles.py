@@ -24,7 +24,7 @@ from kmend.oops.frames import (
     shorten_syscall,
     single_strips,
 )
-from kmend.oops.skip import is_skipped
+from kmend.oops.skip import format_skips, is_dispatcher, is_skipped
 from kmend.oops.types import crash_type
 
 STACK_END_RE = re.compile(
@@ -40,33 +40,6 @@ STALL_START_RE = re.compile(
     r"</IRQ>)"
 )
 IRQ_ENTRY_RE = re.compile(r"^(?:\w*apic_timer_interrupt\w*|el1h_64_irq\w*|irq_exit\w*)$")
-DISPATCH_RE = re.compile(
-    r"^(?:do_syscall_\d+|entry_SYSCALL|entry_SYSENTER|system_call|do_fast_syscall|"
-    r"__do_fast_syscall|el0_svc|el0t_|do_el0_svc|invoke_syscall|ret_from_fork|"
-    r"process_one_work|worker_thread|kthread|__do_softirq|handle_softirqs|call_timer_fn|"
-    r"expire_timers|run_timer_softirq|__run_timers|tasklet_action|net_rx_action|"
-    r"__hrtimer_run_queues|hrtimer_interrupt|smp_apic_timer_interrupt|apic_timer_interrupt|"
-    r"sysvec_apic_timer_interrupt|asm_sysvec_apic_timer_interrupt|irq_exit|"
-    r"vfs_read|vfs_write|vfs_ioctl|do_vfs_ioctl|sock_sendmsg|sock_recvmsg|____sys_sendmsg|"
-    r"___sys_sendmsg|__sys_sendmsg|do_page_fault|exc_page_fault|asm_exc_page_fault|"
-    r"page_fault|task_work_run|exit_to_user_mode|syscall_exit_to_user_mode|"
-    r"do_group_exit|do_exit|get_signal|do_idle|cpu_startup_entry|rcu_core|rcu_do_batch|"
-    r"__vfs_write|__vfs_read|vfs_writev?|vfs_readv?|vfs_iter_write|vfs_iter_read|"
-    r"rtnetlink_rcv_msg|nfnetlink_rcv_msg|genl_rcv_msg|netlink_rcv_skb|"
-    r"__netif_receive_skb_core|__netif_receive_skb_list_core|__netif_receive_skb_one_core|"
-    r"mmap_region|__do_fault|do_dentry_open|tasklet_action_common|"
-    r"compat_SyS_ioctl|__do_compat_sys_ioctl|\w+_compat_ioctl|"
-    r"do_fast_syscall_32|do_int80_syscall_32|sock_write_iter|sock_read_iter|"
-    r"__sys_sendmmsg|__sys_recvmmsg|___sys_recvmsg|sock_ioctl|__sock_sendmsg|"
-    r"sock_recvmsg_nosec|call_write_iter|new_sync_write|new_sync_read|ret_fast_syscall|"
-    r"__sys_trace_return|el0_svc_naked|el0_svc_common|vector_swi)$"
-)
-HANG_SKIP_RE = re.compile(
-    r"(?:schedule|wait|sleep|mutex|down_|_down|rwsem|lock|flush_work|kthread_stop|"
-    r"io_schedule|__switch_to|context_switch|__refrigerator|rcu_|synchronize_|"
-    r"percpu_ref|completion|msleep|freezer|get_signal|do_signal|folio_wait|"
-    r"__filemap_get_folio|filemap_|bit_wait|out_of_line_wait|^do_read_cache)"
-)
 FAULT_INJECTION_RE = re.compile(r"^(?:should_fail|should_failslab|should_fail_alloc_page)")
 TIMESTAMP_IN_TITLE_RE = re.compile(r"\[ *\d+\.\d+\]")
 LOCKDEP_AT_RE = re.compile(r"(?:, at:|\bat:)\s*(?:\[<[0-9a-f]+>\]\s*)?(?P<rest>\S.*)$")
@@ -181,13 +154,25 @@ def _section_frames(lines: Sequence[str], start: int, marker: str) -> list[Parse
     return []
 
 
-def _blame_first(frames: Sequence[ParsedFrame], fmt: fm.Format) -> ParsedFrame | None:
+Skips = tuple[re.Pattern[str], ...]
+
+
+def _skips(fmt: fm.Format, groups: dict[str, str]) -> Skips:
+    """The format's own never-blamed functions and the classes its kind of report adds (the
+    kind is read from the title with the pattern's groups filled: ``BUG: spinlock ...``)."""
+    head = fmt.template
+    for key, value in groups.items():
+        head = head.replace("{" + key + "}", value)
+    return fmt.skip + format_skips(head)
+
+
+def _blame_first(frames: Sequence[ParsedFrame], skips: Skips) -> ParsedFrame | None:
     for frame in frames:
         if not frame.reliable:
             continue
         if FAULT_INJECTION_RE.match(frame.name):
             return None  # an injected failure: the stack above it is not the bug
-        if not is_skipped(frame.name, fmt.skip):
+        if not is_skipped(frame.name, skips):
             return frame
     return None
 
@@ -202,21 +187,21 @@ def _renamed(frame: ParsedFrame, name: str) -> ParsedFrame:
     return ParsedFrame(name, frame.name, frame.offset, frame.size, frame.module, frame.reliable)
 
 
-def _blame_stall(frames: Sequence[ParsedFrame], fmt: fm.Format) -> ParsedFrame | None:
+def _blame_stall(frames: Sequence[ParsedFrame], skips: Skips) -> ParsedFrame | None:
     reliable = [f for f in frames if f.reliable]
     for frame in reliable:
         if "smp_call_function" in frame.name:
             return _renamed(frame, "smp_call_function")
     for i, frame in enumerate(reliable):
-        if DISPATCH_RE.match(frame.name):
+        if is_dispatcher(frame.name):
             for above in reversed(reliable[:i]):
-                if not is_skipped(above.name, fmt.skip):
+                if not is_skipped(above.name, skips):
                     return above
-            break
-    return _blame_first(reliable, fmt)
+            return _blame_first(reliable[i:], skips)
+    return None  # no dispatcher: the stack is cut or not the stalled task's
 
 
-def _blame_hang(frames: Sequence[ParsedFrame], fmt: fm.Format) -> ParsedFrame | None:
+def _blame_hang(frames: Sequence[ParsedFrame], skips: Skips) -> ParsedFrame | None:
     reliable = [f for f in frames if f.reliable]
     for frame in reliable:
         if frame.name.startswith("rtnl_lock"):
@@ -225,7 +210,7 @@ def _blame_hang(frames: Sequence[ParsedFrame], fmt: fm.Format) -> ParsedFrame | 
         if re.search(r"synchronize_(?:rcu|srcu|net|sched)", frame.name):
             return _renamed(frame, "synchronize_rcu")
     for frame in reliable:
-        if HANG_SKIP_RE.search(frame.name) or is_skipped(frame.name, fmt.skip):
+        if is_skipped(frame.name, skips):
             continue
         return frame
     return None
@@ -328,16 +313,22 @@ def name_report(lines: Sequence[str], group: str, header_line: str) -> Naming | 
                 frames += _section_frames(lines, pick.line, "backtrace")
             elif part.startswith("after:"):
                 frames += _section_frames(lines, pick.line, part[len("after:") :])
-        if any(FAULT_INJECTION_RE.match(f.name) for f in frames):
-            # An injected allocation failure: the stack is the test's doing, not the bug's.
-            reasons.append("the stack passes through fault injection")
-            frames = []
+        injected = next(
+            (i for i, f in enumerate(frames) if f.reliable and FAULT_INJECTION_RE.match(f.name)),
+            None,
+        )
+        if injected is not None:
+            # An injected allocation failure: the stack below it is the test's doing, not the
+            # bug's; a frame read before it (the faulting PC) still names the crash.
+            frames = frames[:injected]
         if fmt.blame == "stall":
-            chosen = _blame_stall(frames, fmt)
+            chosen = _blame_stall(frames, _skips(fmt, groups))
         elif fmt.blame == "hang":
-            chosen = _blame_hang(frames, fmt)
+            chosen = _blame_hang(frames, _skips(fmt, groups))
         else:
-            chosen = _blame_first(frames, fmt)
+            chosen = _blame_first(frames, _skips(fmt, groups))
+        if chosen is None and injected is not None:
+            reasons.append("the stack passes through fault injection")
         if chosen is None and fm.LOCKDEP in fmt.parts and not reasons:
             # Every lock site is plumbing (flush_workqueue, say): name the first one.
             sites = _lockdep_frames(lines, pick.line)

@@ -85,9 +85,9 @@ BUG_FORMATS = (
     F(
         r"BUG: KMSAN: (?P<kind>[a-z\-]+) in " + FUNC,
         "KMSAN: {kind} in {frame}",
-        (HEADER, HERE, TRACE),
+        # the stack printed under the header, not the header's function, names the crash
+        (HERE, TRACE),
         alt=BAD,
-        skip=(r"^copy_", r"^instrument_", r"^_copy", r"^__copy"),
     ),
     F(r"BUG: KCSAN: (?P<rest>[^\n]*)", "KCSAN: {rest}", (), needs_stack=False),
     F(

@@ -32,7 +32,7 @@ KERNEL_BUG_FORMATS = (
         r"kernel BUG at (?:[^\n]*)",
         "kernel BUG in {frame}",
         (PC, TRACE),
-        skip=(r"^skb_", r"^__skb_"),
+        skip=(r"^skb_",),
     ),
     F(r"kernel BUG (?P<rest>[^\n]*)", "kernel BUG {rest}", (), needs_stack=False),
 )
@@ -67,7 +67,9 @@ PANIC_FORMATS = (
         blame="stall",
     ),
     F(
-        r"Kernel panic - not syncing: (?P<msg>Fatal exception[^\n]*|panic_on_warn set|softlockup: hung"
+        # "Fatal exception in interrupt" is titled "Fatal exception": the panic after an
+        # oops, wherever it happened (the real header was missed)
+        r"Kernel panic - not syncing: (?P<msg>Fatal exception|panic_on_warn set|softlockup: hung"
         r" tasks|hung_task: blocked tasks|[A-Za-z]+: panic_on_warn set)",
         "kernel panic: {msg}",
         (),

@@ -45,7 +45,7 @@ WARNING_FORMATS = (
         _WARN_AT + r"\S*lib/debugobjects\.c:\d+ (?:at )?" + FUNC,
         "WARNING: ODEBUG bug in {frame}",
         (TRACE, PC),
-        skip=(r"^debug_", r"^__debug_", r"^free_obj_work", r"^kfree", r"^kvfree"),
+        skip=(r"^debug_", r"^__debug_", r"^free_obj_work"),
     ),
     F(
         _WARN_AT + r"\S*mm/usercopy\.c:\d+ (?:at )?" + FUNC,
