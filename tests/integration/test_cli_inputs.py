@@ -178,3 +178,18 @@ def test_check_usage_errors_are_exit_2() -> None:
         res = kmend(*args)
         assert res.returncode == 2, (args, res.stderr)
         one_line_error(res)
+
+
+def test_the_kernel_defaults_to_the_modules_vermagic(tmp_path: Path) -> None:
+    """A module whose vermagic names a kernel that is not here: check and preflight both
+    look for that kernel (and say so) instead of another one."""
+    kernel_ready(K61)
+    data = (Path("/lib/modules") / K61 / "kernel/drivers/xen/xen-evtchn.ko").read_bytes()
+    absent = "6.1.0-99-amd64"
+    assert len(absent) == len(K61) and f"vermagic={K61} ".encode() in data
+    ko = tmp_path / "xen-evtchn.ko"
+    ko.write_bytes(data.replace(f"vermagic={K61} ".encode(), f"vermagic={absent} ".encode()))
+    res = kmend("check", str(ko))
+    assert res.returncode == 3 and f"kernel {absent}" in one_line_error(res)
+    res = kmend("preflight", str(ko), "--timeout", "5")
+    assert res.returncode == 4 and f"vmlinuz-{absent} not found" in one_line_error(res)

@@ -7,6 +7,7 @@ creates a key and prints how to enroll it.  Exit 0 signed; others: errors.py cod
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -47,15 +48,16 @@ def kdir_for(kernel: str | None, kdir: Path | None, root: Path) -> Path | None:
 
 
 def _vermagic_release(module: Path) -> str | None:
-    """The release in the module's vermagic (None when it has none or is not a module:
-    signing then reports what is wrong with it)."""
+    """The release in the module's vermagic, else the running kernel's (None when the
+    file is not a module: signing then reports what is wrong with it)."""
     from kmend.ko import read_module
 
     try:
         release = (read_module(module).vermagic or "").split(" ", 1)[0]
     except KmendError:
         return None
-    return release if release and "/" not in release and release not in {".", ".."} else None
+    release = release or os.uname().release
+    return release if "/" not in release and release not in {".", ".."} else None
 
 
 def register(app: typer.Typer) -> None:
