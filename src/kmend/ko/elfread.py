@@ -26,6 +26,7 @@ THIS_MODULE = ".gnu.linkonce.this_module"
 _THIS_MODULE_NAME_OFFSET = 24
 _MODULE_NAME_LEN = 56
 _VERSION_RECORD = 64  # struct modversion_info on 64-bit: unsigned long crc + char name[56]
+_VERSION = struct.Struct("<Q56s")
 _SHF_ALLOC = 0x2
 
 
@@ -68,14 +69,15 @@ _TYPES = {0: "ET_NONE", 1: "ET_REL", 2: "ET_EXEC", 3: "ET_DYN", 4: "ET_CORE"}
 class Section:
     """One section header, and its bytes on demand."""
 
-    __slots__ = ("_image", "flags", "index", "link", "name", "offset", "size", "type")
+    __slots__ = ("_image", "flags", "index", "link", "name", "name_at", "offset", "size",
+                 "type")
 
     def __init__(self, image: bytes, index: int, fields: tuple[int, ...]) -> None:
         self._image = image
         self.index = index
         self.name = ""
-        (self.type, self.flags, self.offset, self.size, self.link) = (
-            fields[1], fields[2], fields[4], fields[5], fields[6])
+        (self.name_at, self.type, self.flags, _addr, self.offset, self.size, self.link,
+         *_rest) = fields
 
     def data(self) -> bytes:
         if self.type == _SHT_NOBITS:
@@ -139,8 +141,8 @@ def _sections(data: bytes, what: str) -> tuple[str, list[Section]]:
     if not 0 < shstrndx < shnum:
         raise InputError(f"{what}: corrupt ELF: no section name table", "rebuild the module")
     names = sections[shstrndx].data()
-    name_at = [_SHDR.unpack_from(data, shoff + i * shentsize)[0] for i in range(shnum)]
-    for sec, at in zip(sections, name_at, strict=True):
+    for sec in sections:
+        at = sec.name_at
         if at >= len(names) and at:
             raise InputError(f"{what}: corrupt ELF: a section name lies outside the name "
                              "table", "rebuild the module")
@@ -180,9 +182,9 @@ def _versions(sections: dict[str, Section]) -> tuple[dict[str, int], bool, str]:
         return {}, False, ""
     raw = sec.data()
     out: dict[str, int] = {}
-    for off in range(0, len(raw) - _VERSION_RECORD + 1, _VERSION_RECORD):
-        (crc,) = struct.unpack_from("<Q", raw, off)
-        name = raw[off + 8 : off + _VERSION_RECORD].split(b"\0", 1)[0].decode("utf-8", "replace")
+    usable = len(raw) - len(raw) % _VERSION_RECORD
+    for crc, raw_name in _VERSION.iter_unpack(raw[:usable]):
+        name = raw_name.split(b"\0", 1)[0].decode("utf-8", "replace")
         out.setdefault(name, crc & 0xFFFFFFFF)
     return out, True, "__versions"
 
@@ -191,6 +193,7 @@ def _versions(sections: dict[str, Section]) -> tuple[dict[str, int], bool, str]:
 _SYM = struct.Struct("<IBBHQQ")  # Elf64_Sym: name, info, other, shndx, value, size
 _SHN_UNDEF, _SHN_ABS = 0, 0xFFF1
 _STB_WEAK = 2
+_EXPORT_PREFIXES = (b"__ksymtab_", b"__crc_", b"__kstrtabns_")
 
 
 def _cstr(raw: bytes, offset: int) -> str:
@@ -217,14 +220,14 @@ def _symbols(
     crc_syms: dict[str, tuple[int, int]] = {}
     ns_syms: dict[str, tuple[int, int]] = {}
     usable = len(raw) - len(raw) % _SYM.size
-    for index, (st_name, st_info, _other, shndx, value, _size) in enumerate(
-        _SYM.iter_unpack(raw[:usable])
-    ):
-        if index == 0 or st_name == 0:
+    # symbol 0 is the null symbol
+    for st_name, st_info, _other, shndx, value, _size in _SYM.iter_unpack(
+            raw[_SYM.size:usable]):
+        if st_name == 0:
             continue
-        # Only undefined symbols and the export bookkeeping (all named "__…") matter:
-        # other defined symbols are skipped without decoding their names.
-        if shndx != _SHN_UNDEF and not strtab.startswith(b"__", st_name):
+        # Only undefined symbols and the export bookkeeping matter: other defined symbols
+        # are skipped without decoding their names.
+        if shndx != _SHN_UNDEF and not strtab.startswith(_EXPORT_PREFIXES, st_name):
             continue
         if text is not None:
             end = text.find("\0", st_name)
