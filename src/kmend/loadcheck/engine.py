@@ -17,9 +17,8 @@ from pathlib import Path
 
 from kmend.kernel.kconfig import enabled
 from kmend.kernel.target import KernelTarget
-from kmend.ko.compressed import decompress
 from kmend.ko.model import ModuleFile
-from kmend.ko.reader import read_bytes
+from kmend.ko.reader import module_image
 from kmend.ko.signature import (
     BADMSG,
     NODATA,
@@ -353,8 +352,7 @@ def _check_duplicates(st: _State, index: ProviderIndex) -> None:
 
 def verify_file(module: ModuleFile, trust: Trust) -> Verification:
     """Verify *module*'s signature (re-reading its file) against *trust*'s certificates."""
-    elf, _kind = decompress(read_bytes(module.path), str(module.path))
-    return verify(elf, trust.certs)
+    return verify(module_image(module.path), trust.certs)
 
 
 def check_module(
