@@ -29,7 +29,7 @@ def to_jsonable(obj: Any) -> Any:
         return {name: to_jsonable(getattr(obj, name)) for name in names}
     if isinstance(obj, Mapping):
         return {str(k): to_jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple | set | frozenset):
+    if isinstance(obj, (list, tuple, set, frozenset)):
         return [to_jsonable(v) for v in obj]
     if isinstance(obj, PurePath):
         return str(obj)
@@ -76,7 +76,7 @@ def _write(value: Any, depth: int, flat_below: int, out: list[str]) -> None:
     if isinstance(value, Encoded):
         out.append(value)
         return
-    if depth >= flat_below or not isinstance(value, dict | list) or not value:
+    if depth >= flat_below or not isinstance(value, (dict, list)) or not value:
         out.append(_ONE_LINE(value))
         return
     pad = "\n" + "  " * (depth + 1)

@@ -19,10 +19,11 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from kmend._compat import UTC
 from kmend.errors import InputError, KmendError, UsageError
 from kmend.install import (
     Mode,
@@ -46,6 +47,8 @@ def when(text: str | None) -> datetime | None:
     """An ISO-8601 time as UTC (a time without a date or offset: None / taken as UTC)."""
     if not text:
         return None
+    if text[-1:] in "Zz":  # fromisoformat takes a Z only from Python 3.11 on
+        text = text[:-1] + "+00:00"
     try:
         t = datetime.fromisoformat(text)
     except ValueError:

@@ -206,3 +206,30 @@ def test_module_not_in_initramfs_needs_no_rebuild(tmp_path: Path) -> None:
     txn = kmend_json("install", str(ko), "--root", str(root))
     assert txn["initramfs"]["contains_module"] is False
     assert txn["initramfs"]["action"] == "none"
+
+
+def test_installing_the_identical_module_again_is_a_no_op(tmp_path: Path) -> None:
+    """The same bytes installed twice: one transaction, one active fix, one rollback back."""
+    ko = build_module(K61)
+    root = make_root(tmp_path / "root", K61)
+    before = snapshot(root)
+    first = kmend_json("install", str(ko), "--root", str(root))
+    def state() -> dict[str, str]:  # the tree and the journal (the lock records its holder)
+        return {k: v for k, v in snapshot(root, include_state=True).items()
+                if k != "var/lib/kmend/lock"}
+
+    after_first = state()
+    again = kmend_json("install", str(ko), "--root", str(root))
+    assert again["id"] == first["id"] and again["state"] == "committed"
+    assert state() == after_first  # nothing written, no new journal entry
+    st = kmend_json("status", "--root", str(root))
+    assert [f["transaction"] for k in st["kernels"] for f in k["fixes"]] == [first["id"]]
+    kmend_json("rollback", "--root", str(root))
+    assert snapshot(root) == before
+    # a different build of the module is a new transaction
+    other = build_module(K61, "kmend-test-2")
+    kmend_json("install", str(ko), "--root", str(root))
+    second = kmend_json("install", str(other), "--root", str(root))
+    assert second["id"] != first["id"]
+    assert modinfo_version(root / f"lib/modules/{K61}/updates/kmend/xen-evtchn.ko") == \
+        "kmend-test-2"

@@ -16,12 +16,14 @@ from rich.console import Console
 from rich.table import Table
 
 from kmend.cli.common import console_for, emit_json, err_console
-from kmend.errors import UsageError
+from kmend.errors import InputError, UsageError
 from kmend.fixes.base import resolve_range
 from kmend.fixes.crash import site_from_log
 from kmend.fixes.model import CrashSite, FixReport
 from kmend.fixes.repo import open_repo
 from kmend.fixes.search import find_fixes
+from kmend.source.git import GitRepo
+from kmend.source.project import Project
 
 
 def _render(report: FixReport, json_mode: bool) -> None:
@@ -68,6 +70,61 @@ def _render(report: FixReport, json_mode: bool) -> None:
             con.print(f"  {cmd}", markup=False, soft_wrap=True)
 
 
+def _project_fixes(git: GitRepo, project: Project, logs: list[Path], index: int, *,
+                   function: str | None, file: str | None, base: str | None,
+                   head: str | None, issue: str | None, limit: int, json_mode: bool) -> None:
+    """``kmend fixes`` on an out-of-tree module project (kmend.fixes.project)."""
+    from kmend.fixes.project import ProjectCrash, describe, find_project_fixes, issue_number
+    from kmend.logs import read_paths
+    from kmend.oops import parse_reports
+    from kmend.oops.culprit import header_site
+    from kmend.source.versions import kernel_version, resolve_version, version_from_log
+
+    con = console_for(json_mode)
+
+    def say(text: str) -> None:
+        con.print(text, markup=False, highlight=False, soft_wrap=True)
+
+    say(f"{git.path} is an out-of-tree module project: {project.why}")
+    rep = None
+    if logs:
+        reports = list(parse_reports(read_paths([str(p) for p in logs])))
+        if not reports:
+            raise InputError(f"no kernel crash found in {', '.join(map(str, logs))}",
+                             "check the log (kmend scan) or give --function")
+        if not -len(reports) <= index < len(reports):
+            raise UsageError(f"--index {index} is out of range: the log has {len(reports)} "
+                             "crash(es)", f"give --index 0..{len(reports) - 1}")
+        rep = reports[index]
+    if base is None and rep is not None:
+        module = rep.culprit_module or rep.module or project.name
+        base = version_from_log((ln.text for ln in read_paths([str(p) for p in logs])),
+                                module)
+    if base is None:
+        raise UsageError("no base: the version of the module that crashed",
+                         "give --base VERSION (a tag, a version such as 0.12.2, or a commit)")
+    res = resolve_version(git, base)
+    say(f"base {base}: {res.how} ({res.sha[:12]})")
+    names: list[str | None] = [function]
+    if rep is not None:
+        names += [rep.function, rep.pc.function if rep.pc else None,
+                  header_site(rep.header)[0]]
+    crash = ProjectCrash(
+        functions=tuple(dict.fromkeys(n for n in names if n)),
+        trace=tuple(f.function for f in rep.frames if f.reliable) if rep else (),
+        texts=tuple(t for t in ((rep.title, rep.header) if rep else ()) if t),
+        kernel=kernel_version(rep.kernel_release) if rep else None,
+        issue=issue_number(issue), file=file)
+    head_rev = head or "HEAD"
+    found = find_project_fixes(git, project, (res.name, res.sha),
+                               (head_rev, git.resolve(head_rev)), crash, limit=limit)
+    say(f"{found.touching_commits} commit(s) in {res.name}..{head_rev} change the project's "
+        "sources")
+    describe(found, say, shown=limit or len(found.candidates))
+    if json_mode:
+        emit_json(found)
+
+
 def register(app: typer.Typer) -> None:
     @app.command("fixes")
     def _cmd(  # noqa: PLR0917 - typer options
@@ -95,8 +152,27 @@ def register(app: typer.Typer) -> None:
             "--wide", help="also search every commit message of the range (Fixes: naming "
             "the crash function's commits, the function's name); slower")] = False,
         json_mode: Annotated[bool, typer.Option("--json", help="one JSON document")] = False,
+        issue: Annotated[str | None, typer.Option(
+            "--issue", help="module project: the issue the crash was reported in (N or "
+            "URL)")] = None,
     ) -> int:
         """Find and rank the upstream commits that fix a crash, with evidence."""
+        show = err_console.is_terminal
+
+        def progress(msg: str) -> None:
+            if show:
+                err_console.print(f"{msg}…", style="dim", markup=False)
+
+        if log or function:
+            from kmend.source.project import project_at
+
+            git = open_repo(repo, progress=progress)
+            project = project_at(git, head or "HEAD")
+            if project is not None:
+                _project_fixes(git, project, log or [], index, function=function, file=file,
+                               base=base, head=head, issue=issue, limit=limit,
+                               json_mode=json_mode)
+                return 0
         if log and file:
             raise UsageError("give either --log or --file, not both",
                              "--log PATH [--index N] or --file F --function FN [--line L]")
@@ -113,12 +189,6 @@ def register(app: typer.Typer) -> None:
             assert file is not None
             site = CrashSite(file=file.removeprefix("./"), function=function, line=line,
                              title=title)
-        show = err_console.is_terminal
-
-        def progress(msg: str) -> None:
-            if show:
-                err_console.print(f"{msg}…", style="dim", markup=False)
-
         git = open_repo(repo, progress=progress)
         rng = resolve_range(git, base or release, head=head)
         report = find_fixes(git, rng, site, limit=limit, line_log=line_log,

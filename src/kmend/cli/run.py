@@ -28,7 +28,8 @@ def register(app: typer.Typer) -> None:
     def _cmd(  # noqa: PLR0917 (typer maps options to parameters)
         logs: Annotated[list[Path], typer.Argument(help="log files with the crash")],
         source: Annotated[str, typer.Option(
-            "--source", help="kernel git repository (path or URL), source tree or tarball")],
+            "--source", help="kernel git repository (path or URL), source tree or tarball, "
+            "or an out-of-tree module project's repository (Makefile/Kbuild/dkms.conf)")],
         kdir: Annotated[Path | None, typer.Option("--kdir", help="target headers tree "
                                                   "(default: the crashed kernel's)")] = None,
         kernel: Annotated[str | None, typer.Option("--kernel", help="target release")] = None,
@@ -38,8 +39,9 @@ def register(app: typer.Typer) -> None:
             "--policy", help="minimal | newest (default: minimal when a fix is known)")] = None,
         fix: Annotated[str | None, typer.Option("--fix", help="the fix commit: no search")] = None,
         base: Annotated[str | None, typer.Option(
-            "--base", help="the crashed kernel's revision in the history (default: from "
-            "its release)")] = None,
+            "--base", help="the crashed version: a kernel revision in a kernel history "
+            "(default: from its release); a module project's version, tag or commit "
+            "(default: the version the log names)")] = None,
         base_source: Annotated[Path | None, typer.Option(
             "--base-source", help="the target's own source tree or tarball (with a tree "
             "--source and --fix PATCH: the fix applied to it)")] = None,
@@ -64,6 +66,15 @@ def register(app: typer.Typer) -> None:
         cert: Annotated[Path | None, typer.Option("--cert", help="its certificate")] = None,
         json_mode: Annotated[bool, typer.Option("--json", help="one JSON document: the "
                                                 "whole run record")] = False,
+        module: Annotated[str | None, typer.Option(
+            "--module", help="the module to fix (default: the crash's culprit module)")] = None,
+        file: Annotated[str | None, typer.Option(
+            "--file", help="module project: the source file of the crashing function")] = None,
+        function: Annotated[str | None, typer.Option(
+            "--function", help="module project: the crashing function")] = None,
+        issue: Annotated[str | None, typer.Option(
+            "--issue", help="module project: the issue the crash was reported in (N or "
+            "URL)")] = None,
     ) -> int:
         """The whole pipeline: crash in a log → fix → backport → build → check → install."""
         from kmend.pipeline import RunOptions, run_pipeline
@@ -81,6 +92,7 @@ def register(app: typer.Typer) -> None:
                           index=index, policy=policy, fix=fix, base=base,
                           base_source=base_source, preflight=preflight,
                           root=root, yes=yes, dry_run=dry_run, output=output, until=until,
+                          module=module, file=file, function=function, issue=issue,
                           signing_key=key_for_build(sign, key, cert, root))
         record = run_pipeline(opts, say, sys.stdin, sys.stderr,
                               on_fail=emit_json if json_mode else None)

@@ -8,8 +8,9 @@ same transaction, so its journal tells the whole story and one JSON document des
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from enum import StrEnum
 from typing import Any
+
+from kmend._compat import StrEnum
 
 STEP_BACKUP = "backup"
 STEP_PLACE = "place"

@@ -160,9 +160,31 @@ def _refuse_if_stale(root: SafeRoot, plan: Plan) -> None:
             )
 
 
+def already_installed(root: SafeRoot, plan: Plan) -> InstallTransaction | None:
+    """The committed transaction that wrote exactly the plan's bytes where the plan would
+    write them, still on disk: installing the identical module again is a no-op, not a
+    second active transaction (which a rollback would then have to unwind twice)."""
+    files = plan.txn.files
+    if not files or any(fc.old_sha256 is None or fc.old_sha256 != fc.new_sha256
+                        for fc in files):
+        return None
+    wanted = {(fc.path, fc.new_sha256) for fc in files}
+    for t in reversed(journal.load_all(root)):
+        if t.state is not TxnState.COMMITTED or t.kernel != plan.txn.kernel:
+            continue
+        wrote = {(fc.path, fc.new_sha256) for fc in t.files if fc.new_sha256}
+        if wanted <= wrote:
+            return t
+    return None
+
+
 def install(root: SafeRoot, plan: Plan) -> InstallTransaction:
-    """Run a planned install under the lock; undo it if a step fails."""
+    """Run a planned install under the lock; undo it if a step fails.  A module identical
+    to the one a committed transaction installed there returns that transaction."""
     with TransactionLock(root):
+        same = already_installed(root, plan)
+        if same is not None:
+            return same
         _refuse_if_pending(root)
         _refuse_if_stale(root, plan)
         txn = journal.save(root, replace(plan.txn, state=TxnState.RUNNING))

@@ -22,10 +22,11 @@ from __future__ import annotations
 import gzip
 import os
 import re
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 from kmend import proc
+from kmend._compat import dataclass
 from kmend.errors import KmendError, UsageError
 
 ARCHES = frozenset({"x86_64", "aarch64", "ppc64le", "ppc64", "s390x", "i686", "i386", "armv7hl"})

@@ -15,6 +15,7 @@ import struct
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from kmend._compat import zip_strict
 from kmend.errors import InputError
 from kmend.ko.model import ExportedSymbol
 
@@ -176,7 +177,7 @@ def _versions(sections: dict[str, Section]) -> tuple[dict[str, int], bool, str]:
         names = [n.decode("utf-8", "replace") for n in names_sec.data().split(b"\0") if n]
         count = min(len(raw_crcs) // 4, len(names))
         crcs = struct.unpack_from(f"<{count}I", raw_crcs)
-        return dict(zip(names[:count], crcs, strict=True)), True, "__version_ext"
+        return dict(zip_strict(names[:count], crcs)), True, "__version_ext"
     sec = sections.get("__versions")
     if sec is None or not _allocated(sec):
         return {}, False, ""

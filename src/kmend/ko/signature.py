@@ -21,12 +21,12 @@ import struct
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from kmend.errors import InputError
+from kmend.errors import EnvironmentMissing, InputError
 from kmend.ko.model import ModuleSignature
 
-if TYPE_CHECKING:  # cryptography is imported only when a certificate or key is used
+if TYPE_CHECKING:  # cryptography is imported where it is used: a fleet host may lack it
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes
 
@@ -44,23 +44,37 @@ _HASH_OIDS = {
     "2.16.840.1.101.3.4.2.9": "sha3-384",
     "2.16.840.1.101.3.4.2.10": "sha3-512",
 }
-#: The digests a module signature may use (the names kmend prints and takes).
-HASH_NAMES = ("sha1", "sha224", "sha256", "sha384", "sha512", "sha3-256", "sha3-384",
-              "sha3-512")
+#: digest name -> name of its cryptography hash class (see :func:`hash_class`)
+HASHES: dict[str, str] = {
+    "sha1": "SHA1",
+    "sha224": "SHA224",
+    "sha256": "SHA256",
+    "sha384": "SHA384",
+    "sha512": "SHA512",
+    "sha3-256": "SHA3_256",
+    "sha3-384": "SHA3_384",
+    "sha3-512": "SHA3_512",
+}
+
+
+def x509_module() -> Any:
+    """cryptography's x509 module, imported on first use: reading certificates and
+    verifying signatures need it, parsing a module's signature does not."""
+    try:
+        from cryptography import x509 as mod
+    except ImportError as exc:
+        raise EnvironmentMissing("python3 cryptography is not installed: certificates "
+                                 "cannot be read", "install python3-cryptography") from exc
+    return mod
 
 
 def hash_class(name: str) -> type[hashes.HashAlgorithm]:
-    """The cryptography hash class for a digest name of :data:`HASH_NAMES`."""
+    """The cryptography hash class of a digest name of :data:`HASHES`."""
+    x509_module()
     from cryptography.hazmat.primitives import hashes
 
-    classes: dict[str, type[hashes.HashAlgorithm]] = {
-        "sha1": hashes.SHA1, "sha224": hashes.SHA224, "sha256": hashes.SHA256,
-        "sha384": hashes.SHA384, "sha512": hashes.SHA512, "sha3-256": hashes.SHA3_256,
-        "sha3-384": hashes.SHA3_384, "sha3-512": hashes.SHA3_512,
-    }
-    return classes[name]
-
-
+    cls: type[hashes.HashAlgorithm] = getattr(hashes, HASHES[name])
+    return cls
 _RSA = "1.2.840.113549.1.1.1"
 _ECDSA_PREFIXES = ("1.2.840.10045.4.",)
 _DATA = "1.2.840.113549.1.7.1"
@@ -293,28 +307,26 @@ def read_small(path: Path, what: str) -> bytes:
 
 def load_cert(path: Path) -> x509.Certificate:
     """One X.509 certificate from a PEM or DER file."""
-    from cryptography import x509
-
     data = read_small(path, "certificate")
+    mod = x509_module()
     try:
-        if b"-----BEGIN" in data:
-            return x509.load_pem_x509_certificate(data)
-        return x509.load_der_x509_certificate(data)
+        load = mod.load_pem_x509_certificate if b"-----BEGIN" in data else \
+            mod.load_der_x509_certificate
+        cert: x509.Certificate = load(data)
     except ValueError as exc:
         raise InputError(f"{path}: not an X.509 certificate (PEM or DER)",
                          "give the certificate, e.g. /var/lib/dkms/mok.pub") from exc
+    return cert
 
 
 def load_certs(paths: list[Path] | tuple[Path, ...]) -> list[x509.Certificate]:
     """Every certificate of every file (a PEM file may hold several)."""
-    from cryptography import x509
-
     out: list[x509.Certificate] = []
     for path in paths:
         data = read_small(path, "certificate")
         if data.count(b"-----BEGIN CERTIFICATE-----") > 1:
             try:
-                out += x509.load_pem_x509_certificates(data)
+                out += x509_module().load_pem_x509_certificates(data)
             except ValueError as exc:
                 raise InputError(f"{path}: unreadable PEM certificates",
                                  "give PEM or DER certificates") from exc
@@ -349,11 +361,10 @@ class Verification:
 
 
 def _matches(cert: x509.Certificate, info: SignerInfo) -> bool:
-    from cryptography import x509
-
     if info.serial is not None:
         return (cert.serial_number == info.serial
                 and cert.issuer.public_bytes() == info.issuer_der)
+    x509 = x509_module()
     try:
         ski = cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier)
     except x509.ExtensionNotFound:
@@ -397,12 +408,8 @@ def verify(data: bytes, certs: Iterable[x509.Certificate]) -> Verification:
     if info.has_authattrs:
         return Verification(REJECTED, "Invalid module sig (has authattrs)",
                             kernel_message="PKCS7: Invalid module sig (has authattrs)", **base)
-    if info.hash_algo not in HASH_NAMES:
+    if info.hash_algo not in HASHES:
         return Verification(NOPKG, "unsupported digest algorithm", **base)
-    from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-    from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-
-    hash_cls = hash_class(info.hash_algo)
     is_rsa = info.pkey_oid == _RSA
     if not is_rsa and not info.pkey_oid.startswith(_ECDSA_PREFIXES):
         return Verification(NOPKG, f"unsupported public key algorithm {info.pkey_oid}",
@@ -411,6 +418,10 @@ def verify(data: bytes, certs: Iterable[x509.Certificate]) -> Verification:
     if cert is None:
         return Verification(NOKEY, "no trusted certificate matches the signer "
                             f"'{info.signer}' (key {info.key_id})", **base)
+    from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+    from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+
+    hash_cls = hash_class(info.hash_algo)
     subject = cert.subject.rfc4514_string()
     pub = cert.public_key()
     try:

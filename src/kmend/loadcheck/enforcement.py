@@ -29,9 +29,9 @@ from kmend.errors import KmendError
 from kmend.kernel.kconfig import enabled
 from kmend.kernel.paths import resolve_in_root
 from kmend.kernel.target import KernelTarget
-from kmend.ko.signature import load_certs
+from kmend.ko.signature import load_certs, x509_module
 
-if TYPE_CHECKING:  # cryptography is imported only when certificates are read
+if TYPE_CHECKING:  # a fleet host may lack cryptography: imported where certificates are read
     from cryptography import x509
 
 LOCKDOWN_LEVELS = ("none", "integrity", "confidentiality")
@@ -193,12 +193,10 @@ def _mok_export() -> tuple[list[x509.Certificate], list[str]]:
             return [], []
         if res.returncode != 0:
             return [], []
-        from cryptography import x509
-
         certs, names = [], []
         for der in sorted(Path(tmp).glob("MOK-*.der")):
             try:
-                certs.append(x509.load_der_x509_certificate(der.read_bytes()))
+                certs.append(x509_module().load_der_x509_certificate(der.read_bytes()))
                 names.append(f"enrolled MOK {der.stem} (mokutil --export)")
             except ValueError:
                 continue

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
+from kmend._compat import UTC, dataclass
 from kmend.logs.open import Readable
 
 
@@ -38,7 +38,7 @@ def _text(value: object) -> str | None:
         if value and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
             return bytes(v & 0xFF for v in value).decode("utf-8", "replace")
         for item in value:
-            if isinstance(item, str | list):
+            if isinstance(item, (str, list)):
                 return _text(item)
     return None
 

@@ -18,10 +18,10 @@ import os
 import re
 import tempfile
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from kmend import proc
+from kmend._compat import dataclass
 from kmend.errors import CommandTimeout, EnvironmentMissing, InputError, UsageError
 from kmend.logs.journal import JournalEntry, iter_export
 

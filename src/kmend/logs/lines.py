@@ -12,10 +12,10 @@ from __future__ import annotations
 import operator
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from itertools import compress, repeat
 from typing import NamedTuple, cast
 
+from kmend._compat import dataclass, zip_strict
 from kmend.logs.open import Readable
 
 BLOCK_SIZE = 8 << 20
@@ -167,7 +167,7 @@ def _kept_lines(
     heads = map(bytes.translate, firsts, repeat(_DIGITS_TO_ZERO))
     not_syslog = map(operator.not_, map(_RFC3164_SHAPES.__contains__, heads))
     kernel = map(bytes.__contains__, lines, repeat(b"kernel"))
-    numbered = zip(linenos, lines, strict=True) if linenos is not None else enumerate(lines, first)
+    numbered = zip_strict(linenos, lines) if linenos is not None else enumerate(lines, first)
     return compress(numbered, map(operator.or_, kernel, not_syslog))
 
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kmend.logs.lines import MAX_LINE, Block, Piece
 from kmend.logs.needles import (
@@ -44,6 +44,9 @@ from kmend.logs.needles import (
 )
 from kmend.logs.parser import LineParser
 
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
 #: Lines whose text is not visible as bytes: a journal JSON MESSAGE given as an array of
 #: byte values (journalctl's form for a message with control or non-UTF-8 bytes).
 CONTAINER_NEEDLES: tuple[bytes, ...] = (b'"MESSAGE":[', b'"MESSAGE" : [', b'"MESSAGE": [')
@@ -54,7 +57,7 @@ CONTAINER_NEEDLES: tuple[bytes, ...] = (b'"MESSAGE":[', b'"MESSAGE" : [', b'"MES
 ENGINE_GROUPS: tuple[slice, ...] = (slice(0, 8), slice(8, None))
 
 #: The keys of the hosts of a hit: a host name, or None for "every line" (no host known).
-HostKeys = tuple[bytes | None, ...]
+HostKeys: TypeAlias = "tuple[bytes | None, ...]"  # quoted: Python 3.9 hosts
 ALL: HostKeys = (None,)
 
 _MON = rb"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"

@@ -22,8 +22,9 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
+
+from kmend._compat import UTC, dataclass
 
 _YEARLESS_RE = re.compile(r"^--(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(\.\d{1,9})?$")
 #: logrotate's ``dateext`` suffix (``messages-20261207``, ``syslog-20261207.gz``).

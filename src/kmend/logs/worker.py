@@ -14,14 +14,20 @@ import multiprocessing
 import os
 from collections.abc import Iterator
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kmend.logs.lines import Block
 from kmend.logs.prefilter import WindowFilter, fast_line_ops
 
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
 _END = "end"
 
-Message = list[tuple[int, bytes, bool, bool, list[int] | None] | None] | str | BaseException
+#: quoted: an alias is evaluated at import, and ``X | None`` needs Python 3.10 (hosts: 3.9)
+Message: TypeAlias = (
+    "list[tuple[int, bytes, bool, bool, list[int] | None] | None] | str | BaseException"
+)
 
 
 def available() -> bool:

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 
+from kmend._compat import dataclass
 from kmend.logs.model import LogLine
 from kmend.logs.needles import LINES_BEFORE
 from kmend.oops.headers import (

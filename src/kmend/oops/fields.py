@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 
+from kmend._compat import dataclass
 from kmend.oops.frames import FRAME_RE, PC_KEYS, TRACE_START_RE, USER_PC_RE, parse_frame
 from kmend.oops.model import Frame, Location, ProgramCounter
 from kmend.oops.taint import is_taint_token

@@ -10,8 +10,8 @@ says f was called from g; the frame it contributes is g, the function with an of
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
+from kmend._compat import dataclass
 from kmend.oops.demangle import demangle
 
 _NAME = r"[A-Za-z0-9_$]+"

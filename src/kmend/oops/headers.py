@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+
+from kmend._compat import dataclass
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,8 @@ agrees with these classes (tests/unit/test_frames_skip.py checks them on generat
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+from kmend._compat import dataclass
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 
+from kmend._compat import dataclass
 from kmend.oops import formats as fm
 from kmend.oops.canon import canonical_title
 from kmend.oops.frames import (

@@ -29,7 +29,7 @@ from kmend.errors import InputError, UsageError
 from kmend.kernel.kconfig import parse_config
 from kmend.ko.compressed import decompress
 from kmend.ko.reader import read_bytes
-from kmend.ko.signature import HASH_NAMES, MAGIC, hash_class, split_raw, trailer
+from kmend.ko.signature import HASHES, MAGIC, hash_class, split_raw, trailer
 from kmend.sign.keys import check_pair, load_cert, load_private_key
 
 DEFAULT_HASH = "sha256"
@@ -78,9 +78,9 @@ def _issuer_cn(cert_issuer: x509.Name) -> str:
 def sign_bytes(elf: bytes, key: Path, cert: Path, hash_algo: str = DEFAULT_HASH
                ) -> tuple[bytes, bool]:
     """Sign decompressed module bytes; return (signed bytes, an old signature was dropped)."""
-    if hash_algo not in HASH_NAMES:
+    if hash_algo not in HASHES:
         raise UsageError(f"unknown hash algorithm {hash_algo!r}",
-                         "use one of " + ", ".join(HASH_NAMES))
+                         "use one of " + ", ".join(HASHES))
     if hash_algo not in _BUILDER_HASHES:
         raise UsageError(f"kmend signs with {', '.join(_BUILDER_HASHES)}; not {hash_algo}",
                          "give --hash sha256 (the kernel accepts any of them), or use "

@@ -7,9 +7,10 @@ the year its file says, and the report's notes say how; first/last seen compare 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 
 from kmend import progress
+from kmend._compat import dataclass
 from kmend.errors import InputError
 from kmend.logs import read_paths
 from kmend.logs.journalfile import JournalQuery

@@ -13,6 +13,7 @@ reproducible (sorted entries, fixed times), so re-shipping it changes nothing on
 from __future__ import annotations
 
 import argparse
+import ast
 import importlib.util
 import sys
 import zipfile
@@ -20,10 +21,22 @@ from pathlib import Path
 
 PACKAGES = ("kmend", "elftools")
 OPTIONAL: frozenset[str] = frozenset()
-#: kmend parts a host never needs (the CLI, the fleet report and the VM lab run on the
-#: controller).
-SKIP_DIRS = frozenset({"__pycache__", "cli", "fleetreport", "lab"})
-MAIN = "import sys\nfrom kmend.onhost import main\nsys.exit(main())\n"
+#: kmend parts a host never needs: the CLI, the fleet report, the VM lab and the stages
+#: that find, build and sign a fix run on the controller.  What ships must run on the
+#: host's python3, 3.9 and later (the on-host verbs import nothing else).
+SKIP_DIRS = frozenset({"__pycache__", "cli", "fleetreport", "lab", "backport", "build",
+                       "fixes", "pipeline", "rebuild", "report", "sign", "source"})
+#: the oldest python3 of the hosts (Debian 11 and RHEL 9): every packed module must parse
+#: as this version, else a host gets the minimum the archive needs as a one-line error
+HOST_PYTHON = (3, 9)
+MAIN = """import sys
+if sys.version_info < {need}:
+    sys.stderr.write("kmend: error: kmend.pyz needs python3 >= {text} ({why}); this is "
+                     + sys.version.split()[0] + "\\n")
+    sys.exit(3)  # the machine lacks what kmend needs
+from kmend.onhost import main
+sys.exit(main())
+"""
 STAMP = (2020, 1, 1, 0, 0, 0)
 
 
@@ -49,10 +62,30 @@ def sources(name: str) -> list[tuple[str, Path]]:
     return out
 
 
+def too_new(entries: list[tuple[str, Path]]) -> list[str]:
+    """The packed modules a python3 of HOST_PYTHON cannot compile (e.g. match statements)."""
+    bad = []
+    for arc, path in entries:
+        if arc.endswith(".py"):
+            try:
+                ast.parse(path.read_bytes(), arc, feature_version=HOST_PYTHON)
+            except SyntaxError:
+                bad.append(arc)
+    return bad
+
+
 def build(out: Path) -> int:
     entries: list[tuple[str, Path]] = []
     for name in PACKAGES:
         entries += sources(name)
+    bad = too_new(entries)
+    need = HOST_PYTHON if not bad else (3, 10)
+    if bad:
+        print(f"build_pyz: warning: {', '.join(bad)} need Python >= 3.10: hosts with python3"
+              f".{HOST_PYTHON[1]} cannot run this archive (pyelftools 0.33 uses match "
+              "statements; pyelftools < 0.33 runs on 3.9)", file=sys.stderr)
+    main_py = MAIN.format(need=need, text=".".join(map(str, need)),
+                          why=f"{bad[0]} is newer Python" if bad else "kmend's on-host verbs")
     tmp = out.with_name(out.name + ".tmp")
     with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
         for arc, path in sorted(entries):
@@ -63,7 +96,7 @@ def build(out: Path) -> int:
         info = zipfile.ZipInfo("__main__.py", STAMP)
         info.compress_type = zipfile.ZIP_DEFLATED
         info.external_attr = 0o644 << 16
-        zf.writestr(info, MAIN)
+        zf.writestr(info, main_py)
     tmp.replace(out)
     return len(entries)
 

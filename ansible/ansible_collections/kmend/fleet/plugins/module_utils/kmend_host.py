@@ -28,15 +28,15 @@ def kmend_argv(module, verb, args):
     return [sys.executable, "-m", "kmend.onhost", verb] + list(args)
 
 
-#: kmend's libraries use Python 3.11 (enum.StrEnum, datetime.UTC): Debian 12's python3.
-MIN_PYTHON = (3, 11)
+#: the on-host verbs run on Python 3.9 and later (Debian 11, RHEL 9, Ubuntu 22.04).
+MIN_PYTHON = (3, 9)
 
 
 def run_kmend(module, verb, args, ok=(0,)):
     """(rc, document) of one verb; fails the task on any other exit code or bad JSON."""
     if sys.version_info < MIN_PYTHON:
         module.fail_json(msg="kmend needs python3 >= %d.%d on the host; this one runs %s - "
-                         "install python3.11 and set ansible_python_interpreter"
+                         "install a newer python3 and set ansible_python_interpreter"
                          % (MIN_PYTHON + (sys.version.split()[0],)))
     argv = kmend_argv(module, verb, args)
     rc, out, err = module.run_command(argv, check_rc=False)
