@@ -147,7 +147,7 @@ def _verb_params(verb: str) -> dict[str, Any]:
 
 
 #: Verbs whose options are converted separately (their code is being changed elsewhere).
-_NOT_YET = {"run", "fixes", "backport", "build", "scan", "report"}
+_NOT_YET = {"scan", "report"}
 
 #: (verb, option) whose meaning differs from the shared one: the help starts with the shared
 #: words (up to the first parenthesis or semicolon) and then says what the verb does with it.

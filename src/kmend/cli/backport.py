@@ -54,8 +54,7 @@ def _say(console: Console, text: str) -> None:
 def register(app: typer.Typer) -> None:
     @app.command("backport")
     def _cmd(  # noqa: PLR0917 (typer maps options to parameters)
-        source: Annotated[str, typer.Option(
-            "--source", help="kernel git repo (path or URL), source tree or tarball")],
+        source: Annotated[str, typer.Option("--source", help=options.HELP["--source"])],
         module: Annotated[str, typer.Option("--module", help="module name or source file")],
         output: options.Output = None,
         kdir: options.Kdir = None,
