@@ -9,9 +9,15 @@ check them all against KERNEL's Module.symvers:
   depmod -b TMP -e -E KDIR/Module.symvers -n KERNEL   (one process, the reference)
   kmend: KernelTarget.from_kdir(KDIR) + read_module + check_module for each module
 
+Then a whole installed kernel tree, one process each, wall and CPU (user+sys) time:
+
+  kmend check --kernel-tree R          vs  depmod -e -E R's Module.symvers -n R
+                                          (the goal: within 3x)
+
 Prints the best-of-REPEAT wall time of each and the ratio, then every module on which the
 two disagree: what kmend predicts the kernel will print first vs depmod's first warning.
 Nothing is asserted.  Usage: bench/check.py [--kernel R] [--foreign R] [--count N] [--repeat N]
+[--tree-only]
 """
 
 from __future__ import annotations
@@ -19,7 +25,9 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import resource
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -103,6 +111,37 @@ def single_module(base: Path, modules: list[Path], kernel: str, kdir: Path,
     return k_best, d_best
 
 
+def _timed(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
+    """(wall, CPU user+sys) seconds of one process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False,
+                   env=env, timeout=1800)
+    elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return elapsed, (after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+
+
+def kernel_tree(kernel: str, repeat: int) -> None:
+    """`kmend check --kernel-tree R` against `depmod -e -E` on the same installed tree."""
+    symvers = kdir_of(kernel) / "Module.symvers"
+    count = sum(1 for p in (Path("/lib/modules") / kernel).rglob("*.ko*") if p.is_file())
+    env = dict(os.environ, PYTHONPATH=str(REPO / "src"))
+    runs: dict[str, list[tuple[float, float]]] = {"kmend": [], "depmod": []}
+    for _ in range(repeat):
+        runs["kmend"].append(_timed([sys.executable, "-m", "kmend", "check", "--kernel-tree",
+                                     kernel], env))
+        runs["depmod"].append(_timed(["depmod", "-e", "-E", str(symvers), "-n", kernel]))
+    best = {k: (min(w for w, _ in v), min(c for _, c in v)) for k, v in runs.items()}
+    print(f"\nthe whole tree of {kernel} ({count} modules), one process each, best of {repeat}:")
+    print(f"  kmend check --kernel-tree : {best['kmend'][0]:6.2f} s wall, "
+          f"{best['kmend'][1]:6.2f} s CPU")
+    print(f"  depmod -e -E -n           : {best['depmod'][0]:6.2f} s wall, "
+          f"{best['depmod'][1]:6.2f} s CPU")
+    print(f"  ratio kmend/depmod: {best['kmend'][0] / best['depmod'][0]:.1f}x wall, "
+          f"{best['kmend'][1] / best['depmod'][1]:.1f}x CPU (goal <= 3x)")
+
+
 def _last_word(text: str) -> str:
     return text.rsplit(" ", 1)[-1]
 
@@ -144,7 +183,12 @@ def main() -> int:
     ap.add_argument("--foreign", default="6.1.0-47-amd64")
     ap.add_argument("--count", type=int, default=300)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--tree-only", action="store_true",
+                    help="only the whole-tree comparison (no modules are built)")
     args = ap.parse_args()
+    if args.tree_only:
+        kernel_tree(args.kernel, args.repeat)
+        return 0
     kdir = kdir_of(args.kernel)
     with tempfile.TemporaryDirectory(prefix="kmend-bench-") as tmp:
         base = Path(tmp)
@@ -169,6 +213,7 @@ def main() -> int:
         flagged = set(warnings)
         print(f"  kmend predicts {len(refused)} refusals; depmod warns about {len(flagged)} modules")
         report(verdicts, warnings)
+    kernel_tree(args.kernel, args.repeat)
     return 0
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -24,11 +25,21 @@ REPO = Path(__file__).resolve().parent.parent
 PY = sys.executable
 
 
-def wall(argv: list[str], env: dict[str, str]) -> float:
+#: CPU seconds (user + sys) of each case's runs: on a loaded machine wall time is mostly
+#: waiting, CPU time is what the program costs.
+CPU: dict[str, list[float]] = {}
+
+
+def wall(argv: list[str], env: dict[str, str], name: str = "") -> float:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
                    check=False)
-    return time.perf_counter() - t0
+    elapsed = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    CPU.setdefault(name, []).append(after.ru_utime - before.ru_utime
+                                    + after.ru_stime - before.ru_stime)
+    return elapsed
 
 
 def main() -> None:
@@ -51,10 +62,11 @@ def main() -> None:
     times: dict[str, list[float]] = {k: [] for k in cases}
     for _ in range(args.repeat):
         for name, argv in cases.items():
-            times[name].append(wall(argv, env))
+            times[name].append(wall(argv, env, name))
     med = {k: statistics.median(v) for k, v in times.items()}
     for name, t in med.items():
-        print(f"{name:28s} {t * 1000:8.1f} ms")
+        print(f"{name:28s} {t * 1000:8.1f} ms wall, "
+              f"{statistics.median(CPU[name]) * 1000:8.1f} ms CPU (user+sys)")
     ref = med["python -c pass"] + med["python -c 'import typer'"]
     print(f"reference (bare python + typer import): {ref * 1000:.1f} ms")
     for name in ("kmend --version", "kmend --help"):

@@ -70,7 +70,7 @@ def newest(history: tuple[Path, dict[str, str]], kdir61: Path,
            tmp_path_factory: pytest.TempPathFactory) -> tuple[int, Any]:
     repo, shas = history
     return _session_backport(tmp_path_factory.mktemp("newest"), repo, kdir61,
-                             "--fix", shas["fix"][:12])
+                             "--fix", shas["fix"][:12], "--policy", "newest")
 
 
 @pytest.fixture(scope="session")
@@ -154,7 +154,8 @@ def test_the_later_revisions_build_where_the_api_exists(
     repo, shas = history
     code, doc, _ = kmend(capsys, "backport", "--source", str(repo), "--module",
                          "drivers/kmdemo/demo_main.c", "--kdir", str(KDIR612),
-                         "--fix", shas["fix"], "-o", str(tmp_path / "o"), "--json")
+                         "--fix", shas["fix"], "--policy", "newest", "-o", str(tmp_path / "o"),
+                         "--json")
     assert code == 0 and doc["chosen_rev"] == shas["head"]
     assert len(doc["probes"]) <= 2  # newest first: the head builds, nothing older is needed
 

@@ -96,7 +96,8 @@ def test_minimal_backport_passes_kmend_check(minimal_61: tuple[Path, Path, int, 
 def test_newest_with_the_fix_and_base_recommends_minimal(
         fix_patch: Path, kmend_cache: Path, tmp_path: Path) -> None:
     code, doc = run("backport", "--source", str(SRC612), "--base-source", str(SRC61),
-                    "--fix", str(fix_patch), "--module", "drivers/xen/evtchn.c",
+                    "--fix", str(fix_patch), "--policy", "newest",
+                    "--module", "drivers/xen/evtchn.c",
                     "--kdir", str(kdir(KDIRS61[0])), "-o", str(tmp_path / "o"))
     assert code == 1
     advice = " ".join(doc["explanation"])

@@ -74,7 +74,7 @@ def test_history_is_kernel_shaped(history: dict[str, Any]) -> None:
 def test_evtchn_fix_ranks_first(history: dict[str, Any], capsys: pytest.CaptureFixture[str],
                                 line_log: bool) -> None:
     extra = ["--line-log"] if line_log else []
-    doc = run_json(capsys, "--repo", history["repo"], "--file", "drivers/xen/evtchn.c",
+    doc = run_json(capsys, "--source", history["repo"], "--file", "drivers/xen/evtchn.c",
                    "--function", "evtchn_bind_to_user", "--line", "264", "--base", RELEASE,
                    *extra)
     assert doc["base"] == "v3.10.20"
@@ -109,7 +109,7 @@ def test_evtchn_fix_ranks_first(history: dict[str, Any], capsys: pytest.CaptureF
 
 def test_widget_fix_by_fixes_tag_and_condition(history: dict[str, Any],
                                               capsys: pytest.CaptureFixture[str]) -> None:
-    doc = run_json(capsys, "--repo", history["repo"], "--file", "drivers/misc/kmt-widget.c",
+    doc = run_json(capsys, "--source", history["repo"], "--file", "drivers/misc/kmt-widget.c",
                    "--line", "52", "--function", "widget_queue_work", "--base", "v3.10.20")
     best = doc["candidates"][0]
     assert best["subject"] == WIDGET_FIX_SUBJECT
@@ -135,7 +135,7 @@ def test_widget_fix_by_fixes_tag_and_condition(history: dict[str, Any],
 
 def test_example_incident_from_the_log(history: dict[str, Any], examples_dir: Path,
                                        capsys: pytest.CaptureFixture[str]) -> None:
-    doc = run_json(capsys, "--repo", history["repo"], "--log",
+    doc = run_json(capsys, "--source", history["repo"], "--log",
                    str(examples_dir / "w-xen09-messages.log"))
     assert doc["release"] == RELEASE
     assert (doc["base"], doc["file"], doc["line"]) == ("v3.10.20", "drivers/xen/evtchn.c", 264)
@@ -146,7 +146,7 @@ def test_example_incident_from_the_log(history: dict[str, Any], examples_dir: Pa
 
 
 def test_human_table(history: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["fixes", "--repo", history["repo"], "--file", "drivers/xen/evtchn.c",
+    code = main(["fixes", "--source", history["repo"], "--file", "drivers/xen/evtchn.c",
                  "--line", "264", "--base", RELEASE])
     out = capsys.readouterr().out
     assert code == 0
@@ -157,7 +157,7 @@ def test_human_table(history: dict[str, Any], capsys: pytest.CaptureFixture[str]
 
 def test_heavy_backport_distro_warns(history: dict[str, Any],
                                      capsys: pytest.CaptureFixture[str]) -> None:
-    doc = run_json(capsys, "--repo", history["repo"], "--file", "drivers/xen/evtchn.c",
+    doc = run_json(capsys, "--source", history["repo"], "--file", "drivers/xen/evtchn.c",
                    "--line", "264", "--base", "3.10.0-1160.el7.x86_64")
     assert doc["base"] == "v3.10"
     assert any("backports" in w for w in doc["warnings"])
@@ -176,7 +176,7 @@ def test_heavy_backport_distro_warns(history: dict[str, Any],
 )
 def test_bad_input_is_one_line(history: dict[str, Any], capsys: pytest.CaptureFixture[str],
                                args: list[str], code: int, words: str) -> None:
-    argv = ["fixes", "--repo", history["repo"], "--function", "evtchn_bind_to_user"]
+    argv = ["fixes", "--source", history["repo"], "--function", "evtchn_bind_to_user"]
     if "--file" not in args:
         argv += ["--file", "drivers/xen/evtchn.c"]
     assert main([*argv, *args]) == code
@@ -213,7 +213,7 @@ def test_remote_blobless_clone_over_git_daemon(history: dict[str, Any], tmp_path
         monkeypatch.delenv("KMEND_CACHE", raising=False)  # (it would take precedence)
         monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
         url = f"git://127.0.0.1:{port}/linux.git"
-        doc = run_json(capsys, "--repo", url, "--log",
+        doc = run_json(capsys, "--source", url, "--log",
                        str(REPO / "examples/w-xen09-messages.log"))
         best = doc["candidates"][0]
         assert best["commit"] == sha(history, "fix")
@@ -233,7 +233,7 @@ def test_remote_blobless_clone_over_git_daemon(history: dict[str, Any], tmp_path
                              "drivers/xen/evtchn.c"]).stdout
         assert not [line for line in versions.splitlines() if line.startswith("?")]
         # A second run reuses (and updates) the cached clone.
-        again = run_json(capsys, "--repo", url, "--file", "drivers/xen/evtchn.c",
+        again = run_json(capsys, "--source", url, "--file", "drivers/xen/evtchn.c",
                          "--line", "264", "--base", RELEASE)
         assert again["candidates"][0]["commit"] == sha(history, "fix")
     finally:
@@ -243,7 +243,7 @@ def test_remote_blobless_clone_over_git_daemon(history: dict[str, Any], tmp_path
 
 def test_wide_search_finds_a_fix_outside_the_file(history: dict[str, Any],
                                                   capsys: pytest.CaptureFixture[str]) -> None:
-    args = ["--repo", history["repo"], "--file", "drivers/xen/evtchn.c", "--line", "264",
+    args = ["--source", history["repo"], "--file", "drivers/xen/evtchn.c", "--line", "264",
             "--base", "v3.10.20"]
     narrow = run_json(capsys, *args)
     header = sha(history, "header_fix")
@@ -257,7 +257,7 @@ def test_wide_search_finds_a_fix_outside_the_file(history: dict[str, Any],
 
 def test_log_index_out_of_range(history: dict[str, Any], examples_dir: Path,
                                 capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["fixes", "--repo", history["repo"], "--log",
+    code = main(["fixes", "--source", history["repo"], "--log",
                  str(examples_dir / "w-xen09-messages.log"), "--index", "3"])
     err = capsys.readouterr().err
     assert code == 2
@@ -266,7 +266,7 @@ def test_log_index_out_of_range(history: dict[str, Any], examples_dir: Path,
 
 def test_function_without_line(history: dict[str, Any],
                                capsys: pytest.CaptureFixture[str]) -> None:
-    doc = run_json(capsys, "--repo", history["repo"], "--file", "drivers/xen/evtchn.c",
+    doc = run_json(capsys, "--source", history["repo"], "--file", "drivers/xen/evtchn.c",
                    "--function", "evtchn_bind_to_user", "--base", "v3.10.20")
     assert doc["line"] is None and doc["source_line"] is None
     text = proc.run(["git", "-C", history["repo"], "show",
@@ -287,7 +287,7 @@ def test_unreachable_url_leaves_no_cache_entry(tmp_path: Path,
     monkeypatch.delenv("KMEND_CACHE", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     url = f"git://127.0.0.1:{_free_port()}/linux.git"  # nothing listens there
-    code = main(["fixes", "--repo", url, "--file", "drivers/xen/evtchn.c", "--line", "264",
+    code = main(["fixes", "--source", url, "--file", "drivers/xen/evtchn.c", "--line", "264",
                  "--base", "v3.10.20"])
     err = capsys.readouterr().err
     assert code == 5

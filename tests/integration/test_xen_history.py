@@ -74,7 +74,7 @@ def test_history_holds_debians_two_versions(history: dict[str, Any],
 
 
 def test_fix_search_sees_through_the_stable_backport(history: dict[str, Any]) -> None:
-    code, doc = run("fixes", "--repo", history["repo"], "--file", EVTCHN, "--function",
+    code, doc = run("fixes", "--source", history["repo"], "--file", EVTCHN, "--function",
                     "evtchn_ioctl", "--line", str(history["fault_line"]),
                     "--base", "6.1.0-47-amd64")
     assert code == 0, doc

@@ -146,15 +146,59 @@ def _verb_params(verb: str) -> dict[str, Any]:
     return {opt: p for p in cmd.params for opt in getattr(p, "opts", ())}
 
 
-@pytest.mark.parametrize("verb", ["doctor", "recover", "show", "hook"])
+#: Verbs whose options are converted separately (their code is being changed elsewhere).
+_NOT_YET = {"scan", "report"}
+
+#: (verb, option) whose meaning differs from the shared one: the help starts with the shared
+#: words (up to the first parenthesis or semicolon) and then says what the verb does with it.
+EXEMPT = {
+    # status and rollback: --kernel narrows to one kernel's fixes; no module gives a default.
+    ("status", "--kernel"): "a filter",
+    ("rollback", "--kernel"): "a filter",
+    # rebuild: the new kernel must be named (a kernel-upgrade hook passes it).
+    ("rebuild", "--kernel"): "required",
+    # sign writes one file (the signed module), not a directory.
+    ("sign", "--output"): "a file",
+}
+
+
+def _shared_words(text: str) -> str:
+    import re
+
+    return re.split(r" \(|;|:", text, maxsplit=1)[0]
+
+
+@pytest.mark.parametrize("verb", sorted(set(VERBS) - _NOT_YET))
 def test_shared_options_mean_the_same_in_every_verb(verb: str) -> None:
-    """--root, --kernel, --json, --source, --base, --head, --index, --policy, --output, --jobs:
-    one name and one help text everywhere (kmend.cli.options); no retired synonyms."""
+    """--root, --kernel, --json, --source, --base, --head, --index, --policy, --output, --jobs,
+    --modules-dir: one name and one help text everywhere (kmend.cli.options); no retired
+    synonyms."""
     from kmend.cli.options import HELP
 
     params = _verb_params(verb)
     for name, param in params.items():
-        if name in HELP:
+        if (verb, name) in EXEMPT:
+            assert param.help.startswith(_shared_words(HELP[name])), (verb, name, param.help)
+            assert param.help != HELP[name]
+        elif name in HELP:
             assert param.help == HELP[name], (verb, name, param.help)
-    retired = {"--repo", "--newest", "--modules-tree", "--modules-dir"} & set(params)
+    retired = {"--repo", "--newest", "--modules-tree"} & set(params)
     assert not retired, (verb, retired)
+
+
+def test_every_shared_option_is_used_by_a_converted_verb() -> None:
+    from kmend.cli.options import HELP
+
+    used = {name for verb in set(VERBS) - _NOT_YET for name in _verb_params(verb)}
+    # --source/--base/--head/--policy/--jobs belong to the pipeline verbs converted apart.
+    assert {"--json", "--root", "--kernel", "--kdir", "--modules-dir", "--index",
+            "--output"} <= used & set(HELP)
+
+
+@pytest.mark.parametrize("args", [["status"], ["rollback"], ["recover"], ["hook", "install"],
+                                  ["rebuild", "--kernel", "6.1.0-47-amd64"], ["doctor"]])
+def test_a_missing_root_is_bad_input_before_any_work(args: list[str]) -> None:
+    res = kmend(*args, "--root", "/nonexistent/root")
+    assert res.returncode == 4, res.stderr
+    assert res.stderr.count(b"\n") == 1
+    assert b"--root /nonexistent/root: no such directory" in res.stderr

@@ -246,7 +246,7 @@ def test_cli_healthy_tree_and_bad_root(tmp_path: Path) -> None:
     assert rc == 0 and report is not None and report["healthy"] is True
     assert report["logs_read"] == [str(tmp_path / "var" / "log" / "kern.log")]
     rc, report = _cli("--root", str(tmp_path / "nowhere"))
-    assert rc == 2 and report is None
+    assert rc == 4 and report is None  # a missing directory is bad input, in every verb
 
 
 def test_captured_xl_classification(tmp_path: Path) -> None:

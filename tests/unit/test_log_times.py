@@ -14,7 +14,7 @@ from kmend.logs import read_paths
 from kmend.logs.hostdir import host_from_path
 from kmend.logs.when import instant, parse, reference, with_year
 from kmend.oops import parse_reports
-from kmend.pipeline.stages import _newest
+from kmend.triage.choose import newest as _newest
 from kmend.triage.scan import dated, group_reports, scan
 
 CRASHES = REPO / "tests/data/crashes"
@@ -77,7 +77,22 @@ def test_a_year_less_report_gets_a_year_and_a_note(tmp_path: Path) -> None:
     os.utime(log, (when, when))
     (rep,) = scan([str(log)]).reports
     assert rep.timestamp == "2026-12-23T00:51:38+00:00"
-    assert any("year 2026 inferred from the file's modification time" in n for n in rep.notes)
+    assert any("year 2026 inferred from the log's last line" in n
+               and "the file's modification time" in n for n in rep.notes)
+
+
+def test_year_less_stamps_keep_the_files_time_order(tmp_path: Path) -> None:
+    """Nov 27 then Dec 23 in a file last written on Dec 7: the file is in time order, so
+    both are of the year before (Dec 23 cannot be this year) and Dec 23 is the newer."""
+    text = EXAMPLE.read_text()
+    older = text.replace("Dec 23 ", "Nov 27 ").replace("w-xen09", "w-xen07")
+    log = tmp_path / "messages"
+    log.write_text(older + text)
+    when = datetime(2026, 12, 7, 12, 0, tzinfo=UTC).timestamp()
+    os.utime(log, (when, when))
+    first, second = scan([str(log)]).reports
+    assert first.timestamp is not None and second.timestamp is not None
+    assert first.timestamp.startswith("2025-11-27") and second.timestamp.startswith("2025-12-23")
 
 
 def test_zone_less_times_are_noted_and_zoned_ones_kept() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from conftest import REPO
 from kmend.logs import read_paths
 from kmend.oops import CrashReport, parse_reports
-from kmend.pipeline.stages import _newest
+from kmend.triage.choose import newest as _newest
 
 CRASHES = REPO / "tests/data/crashes"
 BUG61 = CRASHES / "6.1.0-47-amd64/bug"  # captured 03:04 on web-lab01

@@ -41,7 +41,7 @@ def test_preflight_matches_check(built_modules: dict[str, dict[str, Path]],
     assert code == 0 and real["loaded"] and real["dependencies"] == ["depprov"]
     assert "needdep: depprov says 42" in real["messages"]
     ccode, predicted = run(["check", str(needdep), "--kdir", str(kdir_of(K57)),
-                            "--modules-tree", str(depprov.parent)], capsys)
+                            "--modules-dir", str(depprov.parent)], capsys)
     assert ccode == 0 and predicted["taints"] == real["taints"] == "OE"
 
 

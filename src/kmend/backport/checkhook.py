@@ -26,11 +26,13 @@ class CheckSummary:
     doc: dict[str, Any]  # what `kmend check --json` prints
 
 
-def check_built(ko_path: Path, kdir: Path) -> CheckSummary:
-    """The load verdict for *ko_path* against the kernel whose build tree is *kdir*."""
+def check_built(ko_path: Path, kdir: Path, *, siblings: Path | None = None) -> CheckSummary:
+    """The load verdict for *ko_path* against the kernel whose build tree is *kdir*;
+    ``depends=`` modules are looked up in *siblings* (the project's other modules, built
+    with it) when given, else in the target's installed modules."""
     target = KernelTarget.from_kdir(kdir)
     mod = read_module(ko_path)
-    verdict = check_module(mod, target, modules_tree=target.modules_dir)
+    verdict = check_module(mod, target, modules_tree=siblings or target.modules_dir)
     first = verdict.first_error
     return CheckSummary(module=str(ko_path), will_load=verdict.will_load,
                         first_error=first.message if first else "", verdict=verdict,

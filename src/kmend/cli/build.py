@@ -11,7 +11,9 @@ from rich.console import Console
 from kmend.backport.checkhook import check_built
 from kmend.build import diagnostics
 from kmend.build.kdir import find_kdir
-from kmend.build.runner import build_dir
+from kmend.build.project import ProjectBuild
+from kmend.build.runner import BuildResult, build_dir
+from kmend.cli import options
 from kmend.cli.common import console_for, emit_json
 from kmend.errors import InputError
 from kmend.sign.step import describe, key_for_build, sign_built
@@ -24,10 +26,11 @@ def _say(console: Console, text: str) -> None:
 def register(app: typer.Typer) -> None:
     @app.command("build")
     def _cmd(  # noqa: PLR0917 (one parameter per CLI option)
-        directory: Annotated[Path, typer.Argument(help="module source directory (with Kbuild)")],
-        kdir: Annotated[Path | None, typer.Option("--kdir", help="target build tree")] = None,
-        kernel: Annotated[str | None, typer.Option("--kernel", help="target release")] = None,
-        jobs: Annotated[int, typer.Option("--jobs", "-j")] = 0,
+        directory: Annotated[Path, typer.Argument(
+            help="module source directory (with Kbuild, or a DKMS package with dkms.conf)")],
+        kdir: options.Kdir = None,
+        kernel: options.Kernel = None,
+        jobs: options.Jobs = None,
         fix: Annotated[str | None, typer.Option("--fix", help="the fix commit these sources "
                                                 "carry (recorded in PROVENANCE)")] = None,
         sign: Annotated[bool, typer.Option(
@@ -35,21 +38,30 @@ def register(app: typer.Typer) -> None:
         key: Annotated[Path | None, typer.Option("--key", help="signing key (implies "
                                                  "--sign)")] = None,
         cert: Annotated[Path | None, typer.Option("--cert", help="its certificate")] = None,
-        json_mode: Annotated[bool, typer.Option("--json")] = False,
+        json_mode: options.Json = False,
     ) -> int:
         """Build DIRECTORY with make -C KDIR M=… modules; .ko files land in DIRECTORY, and
         DIRECTORY/PROVENANCE (JSON) records where the sources are (kmend install keeps it)."""
         console = console_for(json_mode)
         kd = find_kdir(kdir, kernel)
         pair = key_for_build(sign, key, cert)
-        result = build_dir(directory, kd, jobs=jobs or None)
+        project = (directory / "dkms.conf").is_file()
+        if project:
+            # A module project (a kmend run/backport output or any DKMS package): a copy of
+            # the whole directory, binary files included, built by its own Makefile/Kbuild.
+            from kmend.build.project import build_copy
+
+            result: BuildResult | ProjectBuild = build_copy(directory, "", kd,
+                                                            jobs=jobs or None)
+        else:
+            result = build_dir(directory, kd, jobs=jobs or None)
         signed = sign_built(result.modules, pair, kd.path) if pair and result.ok else []
         for res in signed:
             _say(console, describe(res))
         checks = []
         for ko in result.modules:
             _say(console, f"built: {ko}")
-            summary = check_built(ko, kd.path)
+            summary = check_built(ko, kd.path, siblings=directory if project else None)
             checks.append(summary)
             _say(console, "check: " + "\n".join(summary.lines))
         errs = diagnostics.errors(list(result.diagnostics))

@@ -1,48 +1,198 @@
-"""`kmend check MODULE.ko (--kdir KDIR | --kernel RELEASE | --symvers FILE)`.
+"""`kmend check MODULE... | DIR... | --kernel-tree R [--kernel R | --kdir D | --symvers F]`.
 
-Exit 0: the kernel will load it; 1: it will refuse it; others: errors.py codes.
+One module: the full verdict.  Several (paths, directories, or every module of an installed
+kernel tree): one line per module and a summary, the target read once per release.
+Exit 0: the kernel will load every module; 1: it will refuse one; others: errors.py codes.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from kmend.cli.common import console_for, emit_json
-from kmend.errors import UsageError
-from kmend.kernel.target import KernelTarget
-from kmend.ko import read_module
-from kmend.loadcheck import check_module
-from kmend.loadcheck.enforcement import LOCKDOWN_LEVELS, detect, trusted
-from kmend.loadcheck.render import verdict_json, verdict_lines
+from kmend.cli import options
+from kmend.cli.common import console_for, emit_json, print_verdict
+from kmend.errors import InputError, KmendError, UsageError
+
+if TYPE_CHECKING:
+    from kmend.kernel.target import KernelTarget
+    from kmend.ko.model import ModuleFile
+    from kmend.loadcheck import LoadVerdict
+    from kmend.loadcheck.enforcement import Enforcement, Trust
+
+#: What a kernel module file is called (plain or compressed), as modprobe finds them.
+MODULE_SUFFIXES = (".ko", ".ko.xz", ".ko.zst", ".ko.gz")
+
+def is_module_file(name: str) -> bool:
+    return name.endswith(MODULE_SUFFIXES)
+
+
+def collect_modules(paths: list[Path]) -> list[Path]:
+    """Every module file named or found under a named directory, in a stable order."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            inside: list[Path] = []
+            for dirpath, dirnames, filenames in os.walk(path):
+                dirnames.sort()
+                inside += [Path(dirpath) / f for f in sorted(filenames) if is_module_file(f)]
+            if not inside:
+                raise InputError(f"{path}: no kernel modules (.ko, .ko.xz, .ko.zst, .ko.gz) "
+                                 "under it", "give a module file or a directory holding some")
+            found += inside
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise InputError(f"{path}: no such file or directory", "give the module's path")
+    return found
 
 
 def target_from_options(kdir: Path | None, kernel: str | None, symvers: Path | None,
-                        root: Path) -> KernelTarget:
+                        root: Path) -> KernelTarget | None:
+    """The target the options name, or None when none does (then each module's vermagic,
+    else the running kernel, picks it)."""
+    from kmend.kernel.target import KernelTarget, target_in_root
+
     given = [x for x in (kdir, kernel, symvers) if x is not None]
-    if len(given) != 1:
-        raise UsageError("give exactly one of --kdir, --kernel or --symvers",
-                         "e.g. --kdir /lib/modules/$(uname -r)/build")
+    if len(given) > 1:
+        raise UsageError("give at most one of --kdir, --kernel or --symvers",
+                         "e.g. --kernel 6.1.0-47-amd64 (default: the module's vermagic)")
     if kdir is not None:
         return KernelTarget.from_kdir(kdir)
+    if symvers is not None:
+        return KernelTarget.from_symvers(symvers)
     if kernel is not None:
-        return KernelTarget.from_release(kernel, root=root)
-    assert symvers is not None
-    return KernelTarget.from_symvers(symvers)
+        return target_in_root(kernel, root)[0]
+    return None
+
+
+class Checker:
+    """Checks modules against targets read once per release."""
+
+    def __init__(self, fixed: KernelTarget | None, *, root: Path, modules_dir: Path | None,
+                 enforce: dict[str, Any], certs: tuple[Path, ...]) -> None:
+        self.fixed = fixed
+        self.root = root
+        self.modules_dir = modules_dir
+        self.enforce = enforce
+        self.certs = certs
+        self._targets: dict[str, tuple[KernelTarget, str]] = {}
+        self._context: dict[str, tuple[Enforcement, Trust | None, Path | None]] = {}
+
+    def target_for(self, mod: ModuleFile) -> tuple[KernelTarget, str]:
+        from kmend.kernel.target import target_in_root
+
+        if self.fixed is not None:
+            return self.fixed, ""
+        release = (mod.vermagic or "").split(" ", 1)[0] or os.uname().release
+        if release not in self._targets:
+            self._targets[release] = target_in_root(options.kernel_release(release) or "",
+                                                    self.root)
+        return self._targets[release]
+
+    def check(self, mod: ModuleFile) -> tuple[LoadVerdict, KernelTarget, str]:
+        from kmend.loadcheck import check_module
+
+        target, note = self.target_for(mod)
+        enforcement, trust, tree = self._context_for(target)
+        verdict = check_module(mod, target, modules_tree=tree, enforcement=enforcement,
+                               trust=trust)
+        return verdict, target, note
+
+    def _context_for(self, target: KernelTarget) -> tuple[Enforcement, Trust | None,
+                                                          Path | None]:
+        key = target.release
+        if key not in self._context:
+            from kmend.loadcheck.enforcement import detect, trusted
+
+            enforcement = detect(target, root=self.root, **self.enforce)
+            trust = trusted(self.certs, target=target, root=self.root)
+            tree = self.modules_dir
+            if tree is None:
+                mine = self.root / "lib/modules" / target.release
+                tree = mine if target.release and mine.is_dir() else target.modules_dir
+            self._context[key] = (enforcement, trust, tree)
+        return self._context[key]
+
+
+def _one(checker: Checker, path: Path, json_mode: bool) -> int:
+    from kmend.ko import read_module
+    from kmend.loadcheck.render import verdict_json, verdict_lines
+
+    mod = read_module(path)
+    verdict, target, note = checker.check(mod)
+    console = console_for(json_mode)
+    word = "LOADS" if verdict.will_load else "REFUSED"
+    for i, line in enumerate(verdict_lines(verdict, mod)):
+        print_verdict(console, line, word if i == 0 else None)
+    if note:
+        console.print(f"  note: {note}", markup=False, highlight=False, soft_wrap=True)
+    if json_mode:
+        emit_json({**verdict_json(verdict, mod, target), "note": note})
+    return 0 if verdict.will_load else 1
+
+
+def _many(checker: Checker, paths: list[Path], json_mode: bool) -> int:
+    from kmend.ko import read_module
+    from kmend.loadcheck.render import verdict_json
+
+    console = console_for(json_mode)
+    docs: list[dict[str, Any]] = []
+    counts = {"LOADS": 0, "REFUSED": 0, "ERROR": 0}
+    notes: set[str] = set()
+    width = max(len(p.name) for p in paths)
+    for path in paths:
+        try:
+            mod = read_module(path)
+            verdict, target, note = checker.check(mod)
+        except KmendError as err:
+            if isinstance(err, UsageError):
+                raise
+            word, first, doc = "ERROR", err.message, {"path": str(path), "error": err.message,
+                                                      "exit_code": err.exit_code}
+        else:
+            word = "LOADS" if verdict.will_load else "REFUSED"
+            found = verdict.first_error or next((f for f in verdict.findings if f.kernel),
+                                                None)
+            first = found.message if found is not None else ""
+            doc = {**verdict_json(verdict, mod, target), "note": note}
+            if note:
+                notes.add(note)
+        counts[word] += 1
+        docs.append(doc)
+        line = f"{path.name:<{width}} : {word}" + (f"  {first}" if first else "")
+        print_verdict(console, line, word)
+    summary = (f"{len(paths)} modules: {counts['LOADS']} load, {counts['REFUSED']} refused"
+               + (f", {counts['ERROR']} unreadable" if counts["ERROR"] else ""))
+    console.print(summary, markup=False, highlight=False, soft_wrap=True)
+    for note in sorted(notes):
+        console.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
+    if json_mode:
+        emit_json(docs)
+    if counts["ERROR"] and not counts["REFUSED"]:
+        raise InputError(f"{counts['ERROR']} of {len(paths)} modules could not be read",
+                         "the lines marked ERROR say why")
+    return 1 if counts["REFUSED"] else 0
 
 
 def register(app: typer.Typer) -> None:
     @app.command("check")
     def _cmd(  # noqa: PLR0917 (one parameter per CLI option)
-        module: Annotated[Path, typer.Argument(help="the .ko (.ko.xz, .ko.zst, .ko.gz)")],
-        kdir: Annotated[Path | None, typer.Option(help="target headers/build tree")] = None,
-        kernel: Annotated[str | None, typer.Option(help="installed kernel release")] = None,
-        symvers: Annotated[Path | None, typer.Option(help="a Module.symvers file")] = None,
-        root: Annotated[Path, typer.Option(help="system root for --kernel")] = Path("/"),
-        modules_tree: Annotated[Path | None, typer.Option(
-            help="where the modules named in depends= live (default: the target's)")] = None,
+        modules: Annotated[list[Path] | None, typer.Argument(
+            help="module files (.ko, .ko.xz, .ko.zst, .ko.gz) or directories holding them")
+        ] = None,
+        kernel_tree: Annotated[str | None, typer.Option(
+            "--kernel-tree", help="check every module of this installed kernel release "
+            "(ROOT/lib/modules/RELEASE) against it, or against --kernel")] = None,
+        kernel: options.Kernel = None,
+        kdir: options.Kdir = None,
+        symvers: Annotated[Path | None, typer.Option(
+            help="a Module.symvers file (CRCs only) instead of a kernel")] = None,
+        root: options.Root = Path("/"),
+        modules_dir: options.ModulesDir = None,
         secure_boot: Annotated[bool | None, typer.Option(
             "--secure-boot/--no-secure-boot",
             help="the target boots under UEFI Secure Boot (default: as detected live)")] = None,
@@ -53,23 +203,35 @@ def register(app: typer.Typer) -> None:
         cert: Annotated[list[Path] | None, typer.Option(
             help="a certificate the target trusts (enrolled MOK; repeatable); default: "
                  "DKMS's mok.pub and, live, the enrolled MOKs")] = None,
-        json: Annotated[bool, typer.Option("--json", help="one JSON document on stdout")] = False,
+        json: options.Json = False,
     ) -> int:
         """Will the kernel accept MODULE, and what will it print?  (0 loads, 1 refused)"""
+        from kmend.loadcheck.enforcement import LOCKDOWN_LEVELS
+
         if lockdown is not None and lockdown not in LOCKDOWN_LEVELS:
             raise UsageError(f"--lockdown {lockdown!r}: not a lockdown level",
                              "give none, integrity or confidentiality")
-        target = target_from_options(kdir, kernel, symvers, root)
-        mod = read_module(module)
-        tree = modules_tree if modules_tree is not None else target.modules_dir
-        enforcement = detect(target, root=root, secure_boot=secure_boot,
-                             sig_enforce=sig_enforce, lockdown=lockdown)
-        trust = trusted(tuple(cert or ()), target=target, root=root)
-        verdict = check_module(mod, target, modules_tree=tree, enforcement=enforcement,
-                               trust=trust)
-        console = console_for(json)
-        for line in verdict_lines(verdict, mod):
-            console.print(line, markup=False, highlight=False, soft_wrap=True)
-        if json:
-            emit_json(verdict_json(verdict, mod, target))
-        return 0 if verdict.will_load else 1
+        options.kernel_release(kernel)
+        options.existing_dir(modules_dir, "--modules-dir")
+        options.existing_dir(root, "--root")
+        paths = list(modules or ())
+        if kernel_tree is not None:
+            options.kernel_release(kernel_tree)
+            tree = root / "lib/modules" / kernel_tree
+            options.existing_dir(tree, "--kernel-tree")
+            paths.append(tree)
+            if kernel is None and kdir is None and symvers is None:
+                kernel = kernel_tree
+            if modules_dir is None:
+                modules_dir = tree
+        if not paths:
+            raise UsageError("no module given", "kmend check MODULE.ko, a directory, or "
+                             "--kernel-tree RELEASE")
+        files = collect_modules(paths)
+        checker = Checker(target_from_options(kdir, kernel, symvers, root), root=root,
+                          modules_dir=modules_dir, certs=tuple(cert or ()),
+                          enforce={"secure_boot": secure_boot, "sig_enforce": sig_enforce,
+                                   "lockdown": lockdown})
+        if len(files) == 1 and kernel_tree is None and not paths[0].is_dir():
+            return _one(checker, files[0], json)
+        return _many(checker, files, json)

@@ -32,6 +32,11 @@ def _console(stream: Any, *, stderr: bool) -> Console:
     capturing them see the text); only its width is decided now."""
     tty = getattr(stream, "isatty", lambda: False)()
     wide = not tty and "COLUMNS" not in os.environ
+    # NO_COLOR (no-color.org): Rich alone would drop colours but keep bold and underline;
+    # no colour system at all means no escape codes.
+    if os.environ.get("NO_COLOR"):
+        return _Console(stderr=stderr, highlight=False, width=PIPE_WIDTH if wide else None,
+                        color_system=None)
     return _Console(stderr=stderr, highlight=False, width=PIPE_WIDTH if wide else None)
 
 
@@ -70,3 +75,44 @@ def emit_error_json(code: int, kind: str, message: str, hint: str) -> None:
     write_stdout(
         dumps({"error": {"code": code, "kind": kind, "message": message, "hint": hint}}) + "\n"
     )
+
+
+#: Verdict words and their colours.  Rich prints no colour when the stream is not a
+#: terminal or NO_COLOR is set, so pipes and files get the plain words.
+VERDICT_STYLES = {"LOADS": "bold green", "LOADED": "bold green", "REFUSED": "bold red",
+                  "ERROR": "bold red", "healthy": "bold green", "unhealthy": "bold red",
+                  "active": "green", "INACTIVE": "bold red"}
+
+
+def print_verdict(console: Console, line: str, word: str | None = None) -> None:
+    """Print *line* as plain text with *word* (a verdict, see VERDICT_STYLES) coloured
+    where it first appears after the line's first ": " (before it: names)."""
+    if word is None:
+        print_parts(console, (line, None))
+        return
+    sep = line.find(": ")
+    at = line.find(word, sep + 1 if sep >= 0 else 0)
+    if at < 0:
+        print_parts(console, (line, None))
+        return
+    print_parts(console, (line[:at], None), (word, VERDICT_STYLES[word]),
+                (line[at + len(word):], None))
+
+
+def print_parts(console: Console, *parts: tuple[str, str | None]) -> None:
+    """Print one line made of (text, Rich style or None) parts; the text is never read
+    as markup.  Without colour (a pipe, a file, NO_COLOR) the plain text is written
+    directly, without Rich's rendering cost (thousands of lines for a kernel tree)."""
+    line = "".join(text for text, _style in parts)
+    if console.color_system is None or console.no_color:
+        try:
+            console.file.write(line + "\n")
+        except BrokenPipeError:
+            raise PipeClosed from None
+        return
+    from rich.text import Text
+
+    out = Text()
+    for text, style in parts:
+        out.append(text, style=style)
+    console.print(out, highlight=False, soft_wrap=True)

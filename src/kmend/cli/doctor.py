@@ -11,20 +11,24 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from kmend.cli import options
-from kmend.cli.common import console_for, emit_json
+from kmend.cli.common import console_for, emit_json, print_parts
 from kmend.doctor import DoctorReport, examine
 from kmend.doctor.xlprobe import DEFAULT_TIMEOUT
 
 
 def render(console: Console, report: DoctorReport) -> None:
-    console.print(f"verdict: {report.verdict}", markup=False, soft_wrap=True)
+    style = "bold green" if report.healthy else (
+        "bold yellow" if report.verdict.startswith("unknown") else "bold red")
+    print_parts(console, ("verdict: ", None), (report.verdict, style))
     if report.next_command:
         console.print(f"next: {report.next_command}", markup=False, soft_wrap=True)
     table = Table("check", "ok", "detail")
     for check in report.checks:
-        table.add_row(check.name, "yes" if check.ok else "NO", check.detail)
+        table.add_row(check.name, Text("yes", style="green") if check.ok
+                      else Text("NO", style="bold red"), check.detail)
     console.print(table)
     for i, crash in enumerate(report.crashes):
         who = f"{crash.comm} pid {crash.pid}" if crash.comm else "no process"
@@ -60,6 +64,7 @@ def register(app: typer.Typer) -> None:
         json_out: options.Json = False,
     ) -> int:
         """Is this Xen host healthy?  xl, xenstored, devices, modules, crashes since boot."""
+        options.existing_dir(root, "--root")
         report = examine(root, log or (), default_logs=not only_logs, xl_timeout=xl_timeout)
         if json_out:
             emit_json(report)

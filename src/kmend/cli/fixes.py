@@ -15,13 +15,16 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from kmend.cli import options
 from kmend.cli.common import console_for, emit_json, err_console
-from kmend.errors import UsageError
+from kmend.errors import InputError, UsageError
 from kmend.fixes.base import resolve_range
 from kmend.fixes.crash import site_from_log
 from kmend.fixes.model import CrashSite, FixReport
 from kmend.fixes.repo import open_repo
 from kmend.fixes.search import find_fixes
+from kmend.source.git import GitRepo
+from kmend.source.project import Project
 
 
 def _render(report: FixReport, json_mode: bool) -> None:
@@ -68,23 +71,74 @@ def _render(report: FixReport, json_mode: bool) -> None:
             con.print(f"  {cmd}", markup=False, soft_wrap=True)
 
 
+def _project_fixes(git: GitRepo, project: Project, logs: list[Path], index: int | None, *,
+                   function: str | None, file: str | None, base: str | None,
+                   head: str | None, issue: str | None, limit: int, json_mode: bool) -> None:
+    """``kmend fixes`` on an out-of-tree module project (kmend.fixes.project)."""
+    from kmend.fixes.project import ProjectCrash, describe, find_project_fixes, issue_number
+    from kmend.logs import read_paths
+    from kmend.oops.culprit import header_site
+    from kmend.source.versions import kernel_version, resolve_version, version_from_log
+    from kmend.triage.choose import choose
+    from kmend.triage.scan import dated
+
+    con = console_for(json_mode)
+
+    def say(text: str) -> None:
+        con.print(text, markup=False, highlight=False, soft_wrap=True)
+
+    say(f"{git.path} is an out-of-tree module project: {project.why}")
+    rep = None
+    if logs:
+        reports = list(dated(read_paths([str(p) for p in logs])))
+        if not reports:
+            raise InputError(f"no kernel crash found in {', '.join(map(str, logs))}",
+                             "check the log (kmend scan) or give --function")
+        rep = reports[choose(reports, index)[0]]
+    if base is None and rep is not None:
+        module = rep.culprit_module or rep.module or project.name
+        base = version_from_log((ln.text for ln in read_paths([str(p) for p in logs])),
+                                module)
+    if base is None:
+        raise UsageError("no base: the version of the module that crashed",
+                         "give --base VERSION (a tag, a version such as 0.12.2, or a commit)")
+    res = resolve_version(git, base)
+    say(f"base {base}: {res.how} ({res.sha[:12]})")
+    names: list[str | None] = [function]
+    if rep is not None:
+        names += [rep.function, rep.pc.function if rep.pc else None,
+                  header_site(rep.header)[0]]
+    crash = ProjectCrash(
+        functions=tuple(dict.fromkeys(n for n in names if n)),
+        trace=tuple(f.function for f in rep.frames if f.reliable) if rep else (),
+        texts=tuple(t for t in ((rep.title, rep.header) if rep else ()) if t),
+        kernel=kernel_version(rep.kernel_release) if rep else None,
+        issue=issue_number(issue), file=file)
+    head_rev = head or "HEAD"
+    found = find_project_fixes(git, project, (res.name, res.sha),
+                               (head_rev, git.resolve(head_rev)), crash, limit=limit)
+    say(f"{found.touching_commits} commit(s) in {res.name}..{head_rev} change the project's "
+        "sources")
+    describe(found, say, shown=limit or len(found.candidates))
+    if json_mode:
+        emit_json(found)
+
+
 def register(app: typer.Typer) -> None:
     @app.command("fixes")
     def _cmd(  # noqa: PLR0917 - typer options
-        repo: Annotated[str, typer.Option("--repo", help="kernel git repository: path or URL "
-                                          "(cloned blobless into the cache)")],
-        log: Annotated[list[Path] | None, typer.Option("--log", help="log with the crash")] = None,
-        index: Annotated[int, typer.Option("--index", help="which crash of the log "
-                                           "(0 = first; negative counts from the end)")] = 0,
+        logs: Annotated[list[Path] | None, typer.Argument(
+            help="log files, directories or - for stdin, with the crash")] = None,
+        source: options.Source = None,
+        log: Annotated[list[Path] | None, typer.Option(
+            "--log", hidden=True, help="the same as a LOGS argument (older form)")] = None,
+        index: options.Index = None,
         file: Annotated[str | None, typer.Option("--file", help="crash source file")] = None,
         function: Annotated[str | None, typer.Option("--function",
                                                      help="crash function")] = None,
         line: Annotated[int | None, typer.Option("--line", help="crash line")] = None,
-        base: Annotated[str | None, typer.Option(
-            "--base", help="crashed kernel: release (3.10.20-11.el6.x86_64), upstream "
-            "version (6.1.170) or tag/revision (v3.10.20)")] = None,
-        head: Annotated[str | None, typer.Option(
-            "--head", help="newest revision to search (default: HEAD or newest tag)")] = None,
+        base: options.Base = None,
+        head: options.Head = None,
         title: Annotated[str | None, typer.Option("--title", help="crash title to look "
                                                   "for in commit messages")] = None,
         limit: Annotated[int, typer.Option("--limit", help="candidates to report "
@@ -94,15 +148,39 @@ def register(app: typer.Typer) -> None:
         wide: Annotated[bool, typer.Option(
             "--wide", help="also search every commit message of the range (Fixes: naming "
             "the crash function's commits, the function's name); slower")] = False,
-        json_mode: Annotated[bool, typer.Option("--json", help="one JSON document")] = False,
+        json_mode: options.Json = False,
+        issue: Annotated[str | None, typer.Option(
+            "--issue", help="module project: the issue the crash was reported in (N or "
+            "URL)")] = None,
     ) -> int:
         """Find and rank the upstream commits that fix a crash, with evidence."""
+        if source is None:
+            raise UsageError("no --source given", "--source ~/linux (a kernel history, a module "
+                             "project's repository, a path or a URL)")
+        repo = source
+        log = [*(logs or []), *(log or [])]
+        show = err_console.is_terminal
+
+        def progress(msg: str) -> None:
+            if show:
+                err_console.print(f"{msg}…", style="dim", markup=False)
+
+        if log or function:
+            from kmend.source.project import project_at
+
+            git = open_repo(repo, progress=progress)
+            project = project_at(git, head or "HEAD")
+            if project is not None:
+                _project_fixes(git, project, log or [], index, function=function, file=file,
+                               base=base, head=head, issue=issue, limit=limit,
+                               json_mode=json_mode)
+                return 0
         if log and file:
-            raise UsageError("give either --log or --file, not both",
-                             "--log PATH [--index N] or --file F --function FN [--line L]")
+            raise UsageError("give either a log or --file, not both",
+                             "LOGS [--index N] or --file F --function FN [--line L]")
         if not log and not (file and (function or line)):
             raise UsageError("no crash given",
-                             "give --log PATH, or --file F with --function FN and/or --line L")
+                             "give the log (LOGS), or --file F with --function FN and/or --line L")
         release: str | None = None
         if log:
             site, release = site_from_log(log, index)
@@ -113,12 +191,6 @@ def register(app: typer.Typer) -> None:
             assert file is not None
             site = CrashSite(file=file.removeprefix("./"), function=function, line=line,
                              title=title)
-        show = err_console.is_terminal
-
-        def progress(msg: str) -> None:
-            if show:
-                err_console.print(f"{msg}…", style="dim", markup=False)
-
         git = open_repo(repo, progress=progress)
         rng = resolve_range(git, base or release, head=head)
         report = find_fixes(git, rng, site, limit=limit, line_log=line_log,

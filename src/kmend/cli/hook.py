@@ -25,6 +25,7 @@ def register(app: typer.Typer) -> None:
         /etc/kernel/install.d/90-kmend.install, which run kmend rebuild for a new kernel."""
         if action not in ("install", "remove"):
             raise UsageError(f"unknown hook action {action!r}", "use install or remove")
+        options.existing_dir(root, "--root")
         with SafeRoot(root) as r:
             done = install_hooks(r) if action == "install" else remove_hooks(r)
         if json_mode:

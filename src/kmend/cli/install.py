@@ -9,16 +9,13 @@ import typer
 from rich.console import Console
 
 from kmend import provenance as pv
-from kmend.cli.common import console_for, emit_json
+from kmend.cli import options
+from kmend.cli.common import console_for, emit_json, print_verdict
 from kmend.errors import InputError, UsageError
 from kmend.install import Mode, SafeRoot, install, plan_install
 from kmend.install.model import InstallTransaction, StepState
 from kmend.jsonout import to_jsonable
 from kmend.rebuild.hooks import install_hooks
-
-RootOpt = Annotated[Path, typer.Option("--root", help="Install into this root (image/chroot) "
-                                       "instead of /")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="One JSON document on stdout")]
 
 _MARK = {StepState.DONE: "done", StepState.SKIPPED: "skipped", StepState.PENDING: "planned",
          StepState.RUNNING: "RUNNING"}
@@ -27,6 +24,13 @@ _MARK = {StepState.DONE: "done", StepState.SKIPPED: "skipped", StepState.PENDING
 def render(console: Console, txn: InstallTransaction) -> None:
     console.print(f"transaction {txn.id}: {txn.module} on {txn.kernel} ({txn.mode} mode) "
                   f"under {txn.root} — {txn.state}", soft_wrap=True, markup=False)
+    check = txn.check
+    if check is not None and check.available:
+        word = "LOADS" if check.will_load else "REFUSED"
+        print_verdict(console, f"  load check: {word}"
+                      + (f" ({check.first_error})" if check.first_error else ""), word)
+    elif check is not None:
+        console.print("  load check: not run", soft_wrap=True, markup=False)
     for step in txn.steps:
         console.print(f"  {step.name:<20} {_MARK.get(step.state, str(step.state)):<8} "
                       f"{step.detail}", soft_wrap=True, markup=False)
@@ -52,10 +56,9 @@ def read_provenance(path: Path | None, module: Path | None = None) -> dict[str, 
 def register(app: typer.Typer) -> None:
     @app.command("install")
     def _cmd(  # noqa: PLR0917 (typer maps options to parameters)
-        module: Annotated[Path, typer.Argument(help="The .ko to install")],
-        kernel: Annotated[str | None, typer.Option("--kernel", help="Target kernel release "
-                                                   "(default: the module's vermagic)")] = None,
-        root: RootOpt = Path("/"),
+        module: Annotated[Path, typer.Argument(help="the .ko (.ko.xz, .ko.zst, .ko.gz)")],
+        kernel: options.Kernel = None,
+        root: options.Root = Path("/"),
         mode: Annotated[str, typer.Option("--mode", help="override (updates/, default) or "
                                           "replace (the in-tree file)")] = "override",
         dry_run: Annotated[bool, typer.Option("--dry-run", help="Plan only")] = False,
@@ -67,7 +70,7 @@ def register(app: typer.Typer) -> None:
                                                         "wrote beside the module)")] = None,
         hook: Annotated[bool, typer.Option("--hook", help="Also install the kernel-upgrade "
                                            "hooks that run kmend rebuild")] = False,
-        json_mode: JsonOpt = False,
+        json_mode: options.Json = False,
     ) -> int:
         """Install a module fix transactionally (backup, depmod, initramfs, journal)."""
         console = console_for(json_mode)
@@ -75,6 +78,8 @@ def register(app: typer.Typer) -> None:
             chosen = Mode(mode)
         except ValueError:
             raise UsageError(f"unknown --mode {mode!r}", "use override or replace") from None
+        options.kernel_release(kernel)
+        options.existing_dir(root, "--root")
         if not module.is_file():
             raise InputError(f"{module} is not a file", "give the path of the built .ko")
         prov = read_provenance(provenance, module)

@@ -30,6 +30,8 @@ HELP: dict[str, str] = {
                 "newest (the newest revision that still builds)",
     "--output": "where to write the result (a directory)",
     "--jobs": "parallel jobs (default: the number of CPUs)",
+    "--modules-dir": "the target kernel's module tree, where dependencies are looked up "
+                     "(default: ROOT/lib/modules/KERNEL)",
 }
 
 Json = Annotated[bool, typer.Option("--json", help=HELP["--json"])]
@@ -43,6 +45,7 @@ Index = Annotated[int | None, typer.Option("--index", help=HELP["--index"])]
 Policy = Annotated[str, typer.Option("--policy", help=HELP["--policy"])]
 Output = Annotated[Path | None, typer.Option("--output", "-o", help=HELP["--output"])]
 Jobs = Annotated[int | None, typer.Option("--jobs", "-j", help=HELP["--jobs"], min=1)]
+ModulesDir = Annotated[Path | None, typer.Option("--modules-dir", help=HELP["--modules-dir"])]
 
 #: The values ``--policy`` takes (checked before any work starts).
 POLICIES = ("minimal", "newest")
@@ -54,3 +57,24 @@ def check_policy(policy: str) -> str:
     if policy not in POLICIES:
         raise UsageError(f"--policy {policy!r}: not a policy", "minimal or newest")
     return policy
+
+
+def existing_dir(path: Path | None, option: str) -> Path | None:
+    """*path* when it is a directory; a one-line input error (exit 4) before any work
+    otherwise, so that a mistyped directory is never silently ignored."""
+    from kmend.errors import InputError
+
+    if path is not None and not path.is_dir():
+        why = "not a directory" if path.exists() else "no such directory"
+        raise InputError(f"{option} {path}: {why}", f"give an existing directory to {option}")
+    return path
+
+
+def kernel_release(kernel: str | None) -> str | None:
+    """*kernel* when it has the form of a release (no "/", not empty); exit 2 otherwise."""
+    from kmend.errors import UsageError
+
+    if kernel is not None and (not kernel or "/" in kernel or kernel in {".", ".."}):
+        raise UsageError(f"--kernel {kernel!r} is not a kernel release",
+                         "e.g. 6.1.0-47-amd64 (uname -r)")
+    return kernel

@@ -1,4 +1,4 @@
-"""`kmend preflight MODULE.ko --kernel-image VMLINUZ [--modules-dir DIR] [--xen XEN]
+"""`kmend preflight MODULE.ko [--kernel R | --kernel-image VMLINUZ] [--modules-dir DIR] [--xen XEN]
 [--secure-boot [--cert CERT ...]]`.
 
 Boots the kernel under QEMU (Xen PV dom0 with --xen; through OVMF Secure Boot, shim and
@@ -8,13 +8,16 @@ the kernel's verdict.  Exit 0: loaded; 1: refused; others: errors.py codes.
 
 from __future__ import annotations
 
+import math
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from kmend.cli.common import console_for, emit_json
-from kmend.errors import UsageError
+from kmend.cli import options
+from kmend.cli.common import console_for, emit_json, print_verdict
+from kmend.errors import InputError, UsageError
 
 if TYPE_CHECKING:  # kmend.lab (QEMU) is imported only when the verb runs
     from kmend.loadcheck.preflight import PreflightResult
@@ -53,11 +56,8 @@ def register(app: typer.Typer) -> None:
     def _cmd(  # noqa: PLR0917 (one parameter per CLI option)
         module: Annotated[Path, typer.Argument(help="the .ko (.ko.xz, .ko.zst, .ko.gz)")],
         kernel_image: Annotated[Path | None, typer.Option(help="the vmlinuz to boot")] = None,
-        kernel: Annotated[str | None, typer.Option(
-            help="an installed release: boots /boot/vmlinuz-RELEASE with /lib/modules/RELEASE"
-        )] = None,
-        modules_dir: Annotated[Path | None, typer.Option(
-            help="/lib/modules/RELEASE of that kernel: dependencies are modprobed from it")] = None,
+        kernel: options.Kernel = None,
+        modules_dir: options.ModulesDir = None,
         xen: Annotated[Path | None, typer.Option(
             help="boot as PV dom0 under this Xen (e.g. /boot/xen-4.17-amd64.gz)")] = None,
         with_module: Annotated[list[Path] | None, typer.Option(
@@ -69,34 +69,49 @@ def register(app: typer.Typer) -> None:
             help="with --secure-boot: enroll this certificate as a MOK (repeatable)")] = None,
         timeout: Annotated[float, typer.Option(help="seconds before the boot is killed")] = 300.0,
         console: Annotated[Path | None, typer.Option(help="keep the guest console here")] = None,
-        json: Annotated[bool, typer.Option("--json", help="one JSON document on stdout")] = False,
+        json: options.Json = False,
     ) -> int:
-        """Boot the kernel in QEMU and load MODULE for real.  (0 loaded, 1 refused)"""
+        """Boot the kernel in QEMU and load MODULE for real.  (0 loaded, 1 refused)
+
+        Without --kernel-image or --kernel the installed kernel the module was built for
+        (its vermagic) is booted, else the running kernel."""
+        if not math.isfinite(timeout) or timeout <= 0:
+            raise UsageError(f"--timeout {timeout}: not a positive number of seconds",
+                             "e.g. --timeout 300")
+        if kernel_image is not None and kernel is not None:
+            raise UsageError("give --kernel-image or --kernel, not both",
+                             "e.g. --kernel 6.1.0-57-amd64")
+        options.kernel_release(kernel)
+        options.existing_dir(modules_dir, "--modules-dir")
+        if cert and not secure_boot:
+            raise UsageError("--cert enrolls a MOK for a --secure-boot boot",
+                             "add --secure-boot")
+        if not module.is_file():
+            raise InputError(f"{module}: no such file", "give the module's path")
         from kmend.lab import SecureBootConfig
         from kmend.lab import kernel_image as installed_image
         from kmend.loadcheck.preflight import preflight
 
-        if (kernel_image is None) == (kernel is None):
-            raise UsageError("give exactly one of --kernel-image or --kernel",
-                             "e.g. --kernel 6.1.0-57-amd64")
+        if kernel_image is None and kernel is None:
+            from kmend.ko import read_module
+
+            kernel = (read_module(module).vermagic or "").split(" ", 1)[0] \
+                or os.uname().release
+            options.kernel_release(kernel)
         if kernel is not None:
-            if "/" in kernel:
-                raise UsageError(f"{kernel!r} is not a kernel release", "e.g. 6.1.0-57-amd64")
             kernel_image = installed_image(kernel)
             tree = Path("/lib/modules") / kernel
             if modules_dir is None and (tree / "modules.dep").is_file():
                 modules_dir = tree
         assert kernel_image is not None
-        if cert and not secure_boot:
-            raise UsageError("--cert enrolls a MOK for a --secure-boot boot",
-                             "add --secure-boot")
         sb = SecureBootConfig(mok_certs=tuple(cert or ())) if secure_boot else None
         res = preflight(module, kernel_image, modules_dir=modules_dir, xen=xen,
                         with_modules=tuple(with_module or ()), timeout=timeout,
                         console_path=console, secure_boot=sb)
         out = console_for(json)
-        for line in result_lines(res, module):
-            out.print(line, markup=False, highlight=False, soft_wrap=True)
+        word = "LOADED" if res.loaded else "REFUSED"
+        for i, line in enumerate(result_lines(res, module)):
+            print_verdict(out, line, word if i == 0 else None)
         if json:
             emit_json(res)
         return 0 if res.loaded else 1

@@ -31,7 +31,9 @@ def render(report: RebuildReport, say: Callable[[str], None]) -> None:
 def register(app: typer.Typer) -> None:
     @app.command("rebuild")
     def _cmd(  # noqa: PLR0917 (typer maps options to parameters)
-        kernel: Annotated[str, typer.Option("--kernel", help="The new kernel release")],
+        kernel: Annotated[str, typer.Option(
+            "--kernel", help="the target kernel release (uname -r form, e.g. 6.1.0-47-amd64): "
+            "the new kernel to carry the fixes over to (required)")],
         root: options.Root = Path("/"),
         dry_run: Annotated[bool, typer.Option("--dry-run", help="Decide only")] = False,
         sign: Annotated[bool, typer.Option("--sign/--no-sign", help="Sign rebuilt modules "
@@ -47,6 +49,7 @@ def register(app: typer.Typer) -> None:
         """Rebuild every active fix for KERNEL (or retire it when KERNEL has the fix).
         Exit 1 when a fix could not be carried over (sources unknown, build or check
         failed)."""
+        options.existing_dir(root, "--root")
         console = console_for(json_mode)
 
         def say(text: str) -> None:

@@ -16,6 +16,7 @@ def register(app: typer.Typer) -> None:
     @app.command("recover")
     def _cmd(root: options.Root = Path("/"), json_mode: options.Json = False) -> int:
         """Finish or undo interrupted transactions (prints the transaction, or null)."""
+        options.existing_dir(root, "--root")
         console = console_for(json_mode)
         with SafeRoot(root) as r:
             done = recover(r)

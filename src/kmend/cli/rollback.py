@@ -18,12 +18,14 @@ def register(app: typer.Typer) -> None:
     def _cmd(
         txn: Annotated[str | None, typer.Argument(help="Transaction id (default: the newest "
                                                    "installed fix)")] = None,
-        kernel: Annotated[str | None, typer.Option("--kernel", help="Newest fix for this "
-                                                   "kernel release")] = None,
+        kernel: Annotated[str | None, typer.Option(
+            "--kernel", help="the target kernel release (uname -r form, e.g. 6.1.0-47-amd64): "
+            "roll back its newest fix (default: the newest fix of any kernel)")] = None,
         root: options.Root = Path("/"),
         json_mode: options.Json = False,
     ) -> int:
         """Roll back an installed fix: originals restored, depmod/initramfs redone."""
+        options.existing_dir(root, "--root")
         with SafeRoot(root) as r:
             result = rollback(r, txn, kernel)
         if json_mode:

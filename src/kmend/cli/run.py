@@ -19,59 +19,71 @@ from typing import Annotated
 
 import typer
 
+from kmend.cli import options
 from kmend.cli.common import console_for, emit_json
-from kmend.errors import InputError
+from kmend.errors import InputError, UsageError
 
 
 def register(app: typer.Typer) -> None:
     @app.command("run")
     def _cmd(  # noqa: PLR0917 (typer maps options to parameters)
-        logs: Annotated[list[Path], typer.Argument(help="log files with the crash")],
-        source: Annotated[str, typer.Option(
-            "--source", help="kernel git repository (path or URL), source tree or tarball")],
-        kdir: Annotated[Path | None, typer.Option("--kdir", help="target headers tree "
-                                                  "(default: the crashed kernel's)")] = None,
-        kernel: Annotated[str | None, typer.Option("--kernel", help="target release")] = None,
-        index: Annotated[int | None, typer.Option(
-            "--index", help="which crash (0 = first, -1 = last; default: the newest)")] = None,
-        policy: Annotated[str | None, typer.Option(
-            "--policy", help="minimal | newest (default: minimal when a fix is known)")] = None,
+        logs: Annotated[list[Path], typer.Argument(
+            help="log files, directories or - for stdin, with the crash")],
+        source: options.Source = None,
+        kdir: options.Kdir = None,
+        kernel: options.Kernel = None,
+        index: options.Index = None,
+        policy: Annotated[str | None, typer.Option("--policy", help=options.HELP["--policy"])
+                          ] = None,
         fix: Annotated[str | None, typer.Option("--fix", help="the fix commit: no search")] = None,
-        base: Annotated[str | None, typer.Option(
-            "--base", help="the crashed kernel's revision in the history (default: from "
-            "its release)")] = None,
+        base: options.Base = None,
         base_source: Annotated[Path | None, typer.Option(
             "--base-source", help="the target's own source tree or tarball (with a tree "
             "--source and --fix PATCH: the fix applied to it)")] = None,
         preflight: Annotated[bool, typer.Option(
             "--preflight", help="boot the target kernel in QEMU (Xen for Xen modules) and "
             "load the module")] = False,
-        root: Annotated[Path, typer.Option("--root", help="install into this root (an "
-                                           "image) instead of /")] = Path("/"),
+        root: options.Root = Path("/"),
         yes: Annotated[bool, typer.Option("--yes", "-y", help="install without asking")] = False,
         dry_run: Annotated[bool, typer.Option("--dry-run", help="stop before install; "
                                               "change nothing")] = False,
         until: Annotated[str, typer.Option("--until", help="stop after this stage (triage, "
                                            "locate, fixes, backport, build, check, "
                                            "preflight)")] = "install",
-        output: Annotated[Path | None, typer.Option(
-            "-o", "--output", help="directory for the module sources and build (new or "
-            "empty; default: a new temporary directory)")] = None,
+        output: options.Output = None,
         sign: Annotated[bool, typer.Option(
             "--sign", help="sign the built module (--key/--cert, else DKMS's MOK key)")] = False,
         key: Annotated[Path | None, typer.Option("--key", help="signing key (implies "
                                                  "--sign)")] = None,
         cert: Annotated[Path | None, typer.Option("--cert", help="its certificate")] = None,
-        json_mode: Annotated[bool, typer.Option("--json", help="one JSON document: the "
-                                                "whole run record")] = False,
+        json_mode: options.Json = False,
+        module: Annotated[str | None, typer.Option(
+            "--module", help="the module to fix (default: the crash's culprit module)")] = None,
+        file: Annotated[str | None, typer.Option(
+            "--file", help="module project: the source file of the crashing function")] = None,
+        function: Annotated[str | None, typer.Option(
+            "--function", help="module project: the crashing function")] = None,
+        issue: Annotated[str | None, typer.Option(
+            "--issue", help="module project: the issue the crash was reported in (N or "
+            "URL)")] = None,
     ) -> int:
         """The whole pipeline: crash in a log → fix → backport → build → check → install."""
         from kmend.pipeline import RunOptions, run_pipeline
         from kmend.sign.step import key_for_build
 
+        if source is None:
+            raise UsageError("no --source given", "--source ~/linux (a kernel history, a module "
+                             "project's repository, a path or a URL)")
+        if policy is not None:
+            options.check_policy(policy)
         for log in logs:
-            if not log.is_file():
-                raise InputError(f"{log} is not a file", "give the log file(s) with the crash")
+            if str(log) != "-" and not log.exists():
+                raise InputError(f"{log}: no such file or directory",
+                                 "give the log files (or directories, or - for stdin)")
+        if any(str(log) == "-" for log in logs) and until == "install" and not (
+                yes or dry_run):
+            raise UsageError("the log comes from stdin, so kmend cannot ask before installing",
+                             "add --yes (install) or --dry-run (stop before install)")
         console = console_for(json_mode)
 
         def say(text: str) -> None:
@@ -81,6 +93,7 @@ def register(app: typer.Typer) -> None:
                           index=index, policy=policy, fix=fix, base=base,
                           base_source=base_source, preflight=preflight,
                           root=root, yes=yes, dry_run=dry_run, output=output, until=until,
+                          module=module, file=file, function=function, issue=issue,
                           signing_key=key_for_build(sign, key, cert, root))
         record = run_pipeline(opts, say, sys.stdin, sys.stderr,
                               on_fail=emit_json if json_mode else None)

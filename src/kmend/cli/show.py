@@ -10,8 +10,9 @@ from kmend.cli import options
 from kmend.cli.common import console_for, emit_json
 from kmend.errors import InputError, UsageError
 from kmend.logs import read_paths
-from kmend.oops import parse_reports
 from kmend.report.crash_text import render_report
+from kmend.triage.choose import choose
+from kmend.triage.scan import dated
 
 
 def register(app: typer.Typer) -> None:
@@ -34,7 +35,7 @@ def register(app: typer.Typer) -> None:
         if signature is not None and not signature.strip():
             raise UsageError("--signature is empty", "give the signature kmend scan prints")
         where = " ".join(paths)
-        reports = list(parse_reports(read_paths(paths, prefilter=True)))
+        reports = list(dated(read_paths(paths, prefilter=True)))
         if not reports:
             raise InputError(f"{where}: no kernel crash found", "check the file, or run kmend scan")
         if signature is not None:
@@ -46,13 +47,7 @@ def register(app: typer.Typer) -> None:
                 raise UsageError(f"--signature {signature} matches several signatures",
                                  "give more of it")
             index = chosen[-1]
-        if index is None:
-            index = -1
-        if not -len(reports) <= index < len(reports):
-            raise UsageError(
-                f"--index {index} out of range: {where} holds {len(reports)} crash(es)",
-                f"use 0..{len(reports) - 1} (or -1 for the last)",
-            )
+        index, _why = choose(reports, index)
         rep = reports[index]
         if json_out:
             emit_json(rep)

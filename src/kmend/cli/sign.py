@@ -7,13 +7,15 @@ creates a key and prints how to enroll it.  Exit 0 signed; others: errors.py cod
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from kmend.cli import options
 from kmend.cli.common import console_for, emit_json
-from kmend.errors import EnvironmentMissing, UsageError
+from kmend.errors import EnvironmentMissing, InputError, KmendError, UsageError
 from kmend.kernel.paths import resolve_in_root
 from kmend.sign import KeyPair, create_key, enroll_instructions, find_key, sign_module
 
@@ -45,6 +47,19 @@ def kdir_for(kernel: str | None, kdir: Path | None, root: Path) -> Path | None:
     return resolve_in_root(root, f"/lib/modules/{kernel}/build")
 
 
+def _vermagic_release(module: Path) -> str | None:
+    """The release in the module's vermagic, else the running kernel's (None when the
+    file is not a module: signing then reports what is wrong with it)."""
+    from kmend.ko import read_module
+
+    try:
+        release = (read_module(module).vermagic or "").split(" ", 1)[0]
+    except KmendError:
+        return None
+    release = release or os.uname().release
+    return release if "/" not in release and release not in {".", ".."} else None
+
+
 def register(app: typer.Typer) -> None:
     @app.command("sign")
     def _cmd(  # noqa: PLR0917 (one parameter per CLI option)
@@ -54,19 +69,30 @@ def register(app: typer.Typer) -> None:
         new_key: Annotated[Path | None, typer.Option(
             help="create a new key pair in this directory (then enroll it as a MOK)")] = None,
         output: Annotated[Path | None, typer.Option(
-            "--output", "-o", help="write the signed module here (default: in place)")] = None,
-        kernel: Annotated[str | None, typer.Option(
-            help="target release: its CONFIG_MODULE_SIG_HASH picks the hash")] = None,
-        kdir: Annotated[Path | None, typer.Option(help="target build tree (same)")] = None,
+            "--output", "-o", help="where to write the result: the signed module file "
+            "(default: in place)")] = None,
+        kernel: options.Kernel = None,
+        kdir: options.Kdir = None,
         hash_algo: Annotated[str | None, typer.Option(
             "--hash", help="override the hash (sha256, sha384, sha512, sha224)")] = None,
-        root: Annotated[Path, typer.Option(help="system root (DKMS key, --kernel)")] = Path("/"),
-        json: Annotated[bool, typer.Option("--json", help="one JSON document on stdout")] = False,
+        root: options.Root = Path("/"),
+        json: options.Json = False,
     ) -> int:
-        """Sign MODULE with a module signing key (as the kernel's sign-file does)."""
+        """Sign MODULE with a module signing key (as the kernel's sign-file does).
+
+        The target kernel's CONFIG_MODULE_SIG_HASH picks the hash (--kernel, default: the
+        module's vermagic; sha256 when that kernel's headers are not here)."""
+        options.kernel_release(kernel)
+        options.existing_dir(root, "--root")
+        options.existing_dir(kdir, "--kdir")
+        if not module.is_file():
+            raise InputError(f"{module}: no such file", "give the module's path")
+        target_kdir = kdir_for(kernel, kdir, root)
+        if target_kdir is None and kernel is None and hash_algo is None:
+            target_kdir = kdir_for(_vermagic_release(module), None, root)
         pair, notes = resolve_key(key, cert, new_key, root)
         res = sign_module(module, pair.key, pair.cert, hash_algo=hash_algo, out=output,
-                          kdir=kdir_for(kernel, kdir, root))
+                          kdir=target_kdir)
         console = console_for(json)
         for line in notes:
             console.print(line, markup=False, highlight=False, soft_wrap=True)

@@ -9,22 +9,28 @@ from typing import Annotated
 
 import typer
 
-from kmend.cli.common import console_for, emit_json
-from kmend.cli.install import JsonOpt, RootOpt
+from kmend.cli import options
+from kmend.cli.common import console_for, emit_json, print_parts
 from kmend.install import SafeRoot, status
 
 #: Provenance keys too long for the text view (``--json`` has them all).
 _LONG = frozenset({"sources", "probes", "tree_files", "search", "format"})
 
 
+#: --kernel here filters (it names no kernel to act on): the shared words, then what it does.
+KERNEL_FILTER = ("the target kernel release (uname -r form, e.g. 6.1.0-47-amd64): list only "
+                 "its fixes (default: every kernel)")
+
+
 def register(app: typer.Typer) -> None:
     @app.command("status")
     def _cmd(
-        kernel: Annotated[str | None, typer.Option("--kernel", help="Only this release")] = None,
-        root: RootOpt = Path("/"),
-        json_mode: JsonOpt = False,
+        kernel: Annotated[str | None, typer.Option("--kernel", help=KERNEL_FILTER)] = None,
+        root: options.Root = Path("/"),
+        json_mode: options.Json = False,
     ) -> int:
         """List the module fixes kmend installed, per kernel."""
+        options.existing_dir(root, "--root")
         with SafeRoot(root) as r:
             st = status(r, kernel)
         if json_mode:
@@ -36,9 +42,10 @@ def register(app: typer.Typer) -> None:
         for k in st.kernels:
             console.print(f"kernel {k.kernel}:", markup=False)
             for f in k.fixes:
-                state = "active" if f.active else "INACTIVE (file changed since)"
-                console.print(f"  {f.module:<20} {f.mode:<9} {f.path}  [{state}] txn "
-                              f"{f.transaction}", soft_wrap=True, markup=False)
+                state, style = (("active", "green") if f.active else
+                                ("INACTIVE (file changed since)", "bold red"))
+                print_parts(console, (f"  {f.module:<20} {f.mode:<9} {f.path}  [", None),
+                            (state, style), (f"] txn {f.transaction}", None))
                 for key, value in (f.provenance or {}).items():
                     if key in _LONG:
                         continue

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from kmend.errors import InputError, UsageError
+from kmend.errors import InputError
 from kmend.fixes.model import CrashSite
 from kmend.logs import read_paths
-from kmend.oops import CrashReport, parse_reports
+from kmend.oops import CrashReport
+from kmend.triage.choose import choose
+from kmend.triage.scan import dated
 
 
 def site_from_report(report: CrashReport) -> tuple[CrashSite, str | None]:
@@ -28,14 +30,12 @@ def site_from_report(report: CrashReport) -> tuple[CrashSite, str | None]:
             report.kernel_release)
 
 
-def site_from_log(paths: Sequence[Path], index: int) -> tuple[CrashSite, str | None]:
+def site_from_log(paths: Sequence[Path], index: int | None) -> tuple[CrashSite, str | None]:
     """Decode the crashes in *paths*; the site of crash *index* (0-based, as ``kmend show``;
-    negative counts from the end)."""
-    reports = list(parse_reports(read_paths([str(p) for p in paths])))
+    negative counts from the end; None: the newest, as ``kmend show`` and ``kmend run``)."""
+    reports = list(dated(read_paths([str(p) for p in paths])))
     if not reports:
         raise InputError(f"no kernel crash found in {', '.join(map(str, paths))}",
                          "check the log (kmend scan) or give --file and --function")
-    if not -len(reports) <= index < len(reports):
-        raise UsageError(f"--index {index} is out of range: the log has {len(reports)} "
-                         "crash(es)", f"give --index 0..{len(reports) - 1} (see kmend scan)")
-    return site_from_report(reports[index])
+    chosen, _why = choose(reports, index)
+    return site_from_report(reports[chosen])

@@ -21,6 +21,8 @@ from kmend.source.git import GitRepo
 
 _HEADER_SEP = "\x00"
 _FMT = "%x00%H%x1f%P%x1f%at%x1f%s%x1f%B%x1e"
+#: The ``git log --format`` that :func:`parse_log_with_patches` reads.
+LOG_FORMAT = _FMT
 _DIFF_RE = re.compile(r"^diff --git a/(\S+) b/\S+$", re.MULTILINE)
 _HUNK_RE = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@ ?(.*)$")
 

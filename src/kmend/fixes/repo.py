@@ -1,4 +1,4 @@
-"""Open a kernel git repository (``kmend fixes --repo``, the ``--source`` of ``kmend
+"""Open a kernel git repository (the ``--source`` of ``kmend fixes`` and of ``kmend
 backport`` and ``kmend run``): a local repository, or a URL cloned blobless.
 
 A URL is cloned once into ``$KMEND_CACHE/repos/<hash>`` or

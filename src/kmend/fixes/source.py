@@ -170,3 +170,29 @@ def source_at_crash(text: str, file: str, revision: str, line: int | None,
         assertion=assertion[0] if assertion else None,
         condition=assertion[1] if assertion else None, context=ctx,
     )
+
+
+def definitions(lines: list[str]) -> list[tuple[str, int, int]]:
+    """Every function definition of a C file: (name, first line, last line), 1-based,
+    by the same column-0 rule as :func:`enclosing_function`."""
+    out: list[tuple[str, int, int]] = []
+    i = 0
+    n = len(lines)
+    while i < n:
+        text = lines[i]
+        if not text or text[0] in " \t#/*}{":
+            i += 1
+            continue
+        name = _definition_name(lines, i)
+        if name is None:
+            i += 1
+            continue
+        brace = next((j for j in range(i, min(i + 8, n))
+                      if lines[j].startswith("{") or lines[j].rstrip().endswith("{")), None)
+        end = _body_end(lines, brace) if brace is not None else None
+        if end is None:
+            i += 1
+            continue
+        out.append((name, _head_start(lines, i) + 1, end + 1))
+        i = end + 1
+    return out

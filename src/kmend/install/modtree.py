@@ -7,6 +7,7 @@ real ``modinfo``).
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -124,17 +125,37 @@ class ModInfo:
         return self.vermagic.split(" ", 1)[0] if self.vermagic else ""
 
 
-def read_modinfo(path: Path) -> ModInfo:
-    """Read a .ko's .modinfo through the real ``modinfo``; refuse what is not a module."""
+def module_bytes(path: Path) -> tuple[bytes, str]:
+    """The ELF image of the module at *path*: a .ko as it is, a .ko.xz / .ko.zst / .ko.gz
+    decompressed (by its magic bytes, with a size cap); anything else is refused."""
+    from kmend.ko.compressed import decompress
+
     try:
-        with open(path, "rb") as fh:
-            magic = fh.read(4)
+        raw = path.read_bytes()
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror}", "check the path") from exc
-    if magic != b"\x7fELF":
+    data, kind = decompress(raw, str(path))
+    if not data.startswith(b"\x7fELF"):
         raise InputError(f"{path} is not an ELF file", "give the .ko that the build produced "
-                         "(uncompressed)")
-    res = proc.run(["modinfo", str(path)], timeout=60, check=False)
+                         "(.ko, .ko.xz, .ko.zst or .ko.gz)")
+    return data, kind
+
+
+def read_modinfo(path: Path) -> ModInfo:
+    """Read a .ko's .modinfo through the real ``modinfo``; refuse what is not a module.
+    A compressed module is decompressed first (kmod reads .ko.gz only when built with zlib,
+    which Debian's is not), and ``modinfo`` reads the plain copy."""
+    data, kind = module_bytes(path)
+    if not kind:
+        return _modinfo_of(path, path)
+    with tempfile.TemporaryDirectory(prefix="kmend-modinfo-") as tmp:
+        plain = Path(tmp) / "module.ko"
+        plain.write_bytes(data)
+        return _modinfo_of(plain, path)
+
+
+def _modinfo_of(plain: Path, path: Path) -> ModInfo:
+    res = proc.run(["modinfo", str(plain)], timeout=60, check=False)
     if res.returncode != 0:
         raise InputError(f"{path} is not a kernel module: {res.stderr.strip()}",
                          "give the .ko that the build produced")

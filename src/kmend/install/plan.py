@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from kmend import provenance as prov_mod
-from kmend.errors import InputError, StateError, UsageError
+from kmend.errors import InputError, KmendError, StateError, UsageError
 from kmend.install import compress, initramfs, modtree
 from kmend.install.fsops import SafeRoot, UnsafePath, sha256_bytes, split_rel
 from kmend.install.journal import new_id, now
@@ -43,8 +43,11 @@ OVERRIDE_SUBDIR = "updates/kmend"
 SOURCES_DIR = "sources"
 
 
-class ModuleRefused(InputError):
-    """The load check says the target kernel would refuse the module (exit 4)."""
+class ModuleRefused(KmendError):
+    """The load check says the target kernel would refuse the module: a negative verdict
+    (exit 1, as ``kmend check`` says REFUSED with 1)."""
+
+    exit_code = 1
 
 
 @dataclass(frozen=True)
@@ -93,7 +96,7 @@ def plan_install(
     transaction: *sources* when given, else the files the provenance's ``sources`` names
     (when they still have the recorded sha256)."""
     info = modtree.read_modinfo(module_path)
-    data = module_path.read_bytes()
+    data, _kind = modtree.module_bytes(module_path)  # a .ko.xz/.zst/.gz is installed plain
     release = kernel or info.release
     if not release:
         raise UsageError(f"{module_path} has no vermagic to tell its kernel",

@@ -14,9 +14,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from kmend.errors import EnvironmentMissing, KmendError
+from kmend.errors import KmendError
 from kmend.install.model import CheckSummary
-from kmend.kernel.target import KernelTarget
+from kmend.kernel.target import target_in_root
 from kmend.ko import read_module
 from kmend.loadcheck import ERROR, LoadVerdict, check_module
 
@@ -31,15 +31,8 @@ def summarize(verdict: LoadVerdict, note: str = "") -> CheckSummary:
 
 
 def default_checker(module: Path, release: str, root: Path) -> CheckSummary:
-    note = ""
     try:
-        try:
-            target = KernelTarget.from_release(release, root=root)
-        except EnvironmentMissing:
-            if str(root) == "/":
-                raise
-            target = KernelTarget.from_release(release, root="/")
-            note = f"checked against this machine's headers for {release} (none under {root})"
+        target, note = target_in_root(release, root)
         tree = root / "lib/modules" / release
         # Signature enforcement as the target has it: live, /sys and mokutil say (Secure
         # Boot turns on sig_enforce through the IMA arch policy); an image, its config.

@@ -19,16 +19,17 @@ import gzip
 import io
 import stat
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from kmend.errors import InputError
 
 _MAX_SYMVERS = 64 * 1024 * 1024
 
 
-@dataclass(frozen=True)
-class SymversEntry:
+class SymversEntry(NamedTuple):
+    """One exported symbol (a tuple: a kernel's 25,000 lines are read in milliseconds)."""
+
     crc: int
     symbol: str
     module: str  # "vmlinux" or a path without .ko, e.g. drivers/xen/xen-evtchn

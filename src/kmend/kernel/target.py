@@ -154,6 +154,21 @@ class KernelTarget:
         )
 
 
+def target_in_root(release: str, root: str | os.PathLike[str] = "/") -> tuple[KernelTarget, str]:
+    """The target *release* as *root* describes it, and a note ("" or where it came from).
+
+    An image root often carries no headers (no Module.symvers); then this machine's
+    headers of the *same release* describe it, and the note says so.  ``check`` and
+    ``install`` both use this one rule."""
+    try:
+        return KernelTarget.from_release(release, root=root), ""
+    except EnvironmentMissing:
+        if Path(root) == Path("/"):
+            raise
+    target = KernelTarget.from_release(release, root="/")
+    return target, f"checked against this machine's headers for {release} (none under {root})"
+
+
 # --- helpers --------------------------------------------------------------------------
 
 

@@ -1,4 +1,4 @@
-"""Reading kernel module files (.ko, .ko.xz, .ko.zst, .ko.gz) with pyelftools."""
+"""Reading kernel module files (.ko, .ko.xz, .ko.zst, .ko.gz): ELF sections read with struct."""
 
 from kmend.ko.model import ExportedSymbol, ModuleFile, ModuleSignature, UndefinedSymbol
 from kmend.ko.reader import parse_module, read_module

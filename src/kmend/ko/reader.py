@@ -50,10 +50,32 @@ def read_bytes(path: Path) -> bytes:
             raise InputError(f"{path}: cannot read ({exc.strerror})", "check the file") from exc
 
 
+#: The image of the module read last, by (path, size, mtime): checking a module verifies
+#: its signature right after reading it, and a .ko.xz is not decompressed twice.
+_LAST: dict[tuple[Path, int, int], bytes] = {}
+
+
+def module_image(path: Path) -> bytes:
+    """The module's ELF image (decompressed), signature included."""
+    try:
+        st = path.stat()
+        cached = _LAST.get((path, st.st_size, st.st_mtime_ns))
+    except OSError:
+        cached = None
+    if cached is not None:
+        return cached
+    return decompress(read_bytes(path), str(path))[0]
+
+
 def parse_module(data: bytes, path: Path) -> ModuleFile:
     """Parse module bytes (possibly compressed) that came from *path*."""
     what = str(path)
     elf_bytes, compression = decompress(data, what)
+    return _parse(elf_bytes, compression, path)
+
+
+def _parse(elf_bytes: bytes, compression: str, path: Path) -> ModuleFile:
+    what = str(path)
     body, signature = split_signature(elf_bytes)
     facts = parse_elf(body, what)
     info = facts.modinfo
@@ -94,4 +116,12 @@ def parse_module(data: bytes, path: Path) -> ModuleFile:
 def read_module(path: str | os.PathLike[str]) -> ModuleFile:
     """Read a .ko, .ko.xz, .ko.zst or .ko.gz; raise InputError (one line) if it is not one."""
     p = Path(path)
-    return parse_module(read_bytes(p), p)
+    try:
+        st = p.stat()
+    except OSError:
+        return parse_module(read_bytes(p), p)
+    elf_bytes, compression = decompress(read_bytes(p), str(p))
+    module = _parse(elf_bytes, compression, p)
+    _LAST.clear()
+    _LAST[(p, st.st_size, st.st_mtime_ns)] = elf_bytes
+    return module

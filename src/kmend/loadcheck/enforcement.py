@@ -59,12 +59,42 @@ class Enforcement:
         return self.lockdown in {"integrity", "confidentiality"}
 
 
-@dataclass(frozen=True)
 class Trust:
-    """The certificates the target's keyrings hold, as far as kmend can know them."""
+    """The certificates the target's keyrings hold, as far as kmend can know them.
 
-    certs: tuple[x509.Certificate, ...]
-    sources: tuple[str, ...]  # one description per certificate file / origin
+    Certificate files found by default (DKMS's) are read on first use: a module without a
+    signature never needs them, and reading them is what imports the X.509 library."""
+
+    def __init__(self, certs: Sequence[x509.Certificate] = (), sources: Sequence[str] = (),
+                 *, later: Sequence[tuple[Path, str]] = ()) -> None:
+        self._certs = list(certs)
+        self._sources = list(sources)  # one description per certificate
+        self._later = list(later)  # (file, description), read when first needed
+
+    def _load(self) -> None:
+        later, self._later = self._later, []
+        loaded: list[x509.Certificate] = []
+        names: list[str] = []
+        for path, name in later:
+            try:
+                found = _certs_of(path)
+            except KmendError:
+                continue  # an unreadable default file is no trusted key
+            loaded += found
+            names += [name] * len(found)
+        # default files come first, as the order they were found in
+        self._certs = loaded + self._certs
+        self._sources = names + self._sources
+
+    @property
+    def certs(self) -> tuple[x509.Certificate, ...]:
+        self._load()
+        return tuple(self._certs)
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        self._load()
+        return tuple(self._sources)
 
     def describe(self) -> str:
         return ", ".join(self.sources) if self.sources else "none known"
@@ -186,15 +216,9 @@ def trusted(cert_paths: Sequence[Path], *, target: KernelTarget | None = None,
             names += [str(path)] * len(found)
         return Trust(tuple(certs), tuple(names))
     dkms = resolve_in_root(root, DKMS_CERT)
-    if dkms is not None and dkms.is_file():
-        try:
-            found = _certs_of(dkms)
-            certs += found
-            names += [f"DKMS key {dkms}"] * len(found)
-        except KmendError:
-            pass
+    later = [(dkms, f"DKMS key {dkms}")] if dkms is not None and dkms.is_file() else []
     if target is not None and is_live(target, root):
         more, more_names = _mok_export()
         certs += more
         names += more_names
-    return Trust(tuple(certs), tuple(names))
+    return Trust(tuple(certs), tuple(names), later=later)

@@ -17,9 +17,8 @@ from pathlib import Path
 
 from kmend.kernel.kconfig import enabled
 from kmend.kernel.target import KernelTarget
-from kmend.ko.compressed import decompress
 from kmend.ko.model import ModuleFile
-from kmend.ko.reader import read_bytes
+from kmend.ko.reader import module_image
 from kmend.ko.signature import (
     BADMSG,
     NODATA,
@@ -34,7 +33,7 @@ from kmend.loadcheck.advice import advice
 from kmend.loadcheck.enforcement import Enforcement, Trust
 from kmend.loadcheck.era import GPL_COMPATIBLE, Era, era_of
 from kmend.loadcheck.model import ERROR, TAINT, WARNING, Finding, LoadVerdict
-from kmend.loadcheck.providers import ProviderIndex
+from kmend.loadcheck.providers import ProviderIndex, normalize
 
 NO_NAME = "(missing .modinfo section or name field)"
 #: kernel/panic.c taint_flags order, for printing the letters
@@ -353,8 +352,7 @@ def _check_duplicates(st: _State, index: ProviderIndex) -> None:
 
 def verify_file(module: ModuleFile, trust: Trust) -> Verification:
     """Verify *module*'s signature (re-reading its file) against *trust*'s certificates."""
-    elf, _kind = decompress(read_bytes(module.path), str(module.path))
-    return verify(elf, trust.certs)
+    return verify(module_image(module.path), trust.certs)
 
 
 def check_module(
@@ -378,10 +376,12 @@ def check_module(
     if trust is not None and module.signature is not None and target.module_sig:
         st.verification = verify_file(module, trust)
     index = ProviderIndex(target)
-    if modules_tree is not None and module.depends:
-        for name in index.add_tree(modules_tree, module.depends):
-            if name not in target.module_owners:
-                st.hints.append(f"depends on {name}, which is not in {modules_tree}")
+    # Modules of the kernel build export through its Module.symvers, which lookups read
+    # first: only the others (out-of-tree providers) are read from the tree.
+    outside = [d for d in module.depends if normalize(d) not in target.module_owners]
+    if modules_tree is not None and outside:
+        for name in index.add_tree(modules_tree, outside):
+            st.hints.append(f"depends on {name}, which is not in {modules_tree}")
     will_load = True
     try:
         sig_ok = _check_signature(st)

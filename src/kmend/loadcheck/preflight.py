@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kmend.errors import CommandFailed, InputError, UsageError
+from kmend.errors import CommandFailed, CommandTimeout, InputError, UsageError
 from kmend.ko import read_module
 from kmend.lab import (
     BootCase,
@@ -129,7 +129,8 @@ def preflight(
     if load.rc is None:
         tail = "\n".join(result.console.strip().splitlines()[-5:])
         why = "timed out" if result.timed_out else "never reported the load"
-        raise CommandFailed(
+        error = CommandTimeout if result.timed_out else CommandFailed
+        raise error(
             f"the guest {why} ({result.seconds:.0f} s); last console lines: {tail!r}",
             "pass --console FILE to keep the whole console, or raise --timeout",
         )

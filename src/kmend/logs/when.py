@@ -133,9 +133,57 @@ def nearest_year(ts: str, near: datetime) -> datetime | None:
     return best
 
 
+#: An RFC3164 stamp at the start of a line (``Dec 23 00:51:38``), for the tail search.
+_TAIL_STAMP_RE = re.compile(
+    rb"^(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) {1,2}(\d{1,2}) "
+    rb"(\d\d):(\d\d):(\d\d) ", re.M)
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+#: How much of a plain file's end is read to find its last stamp.
+TAIL_BYTES = 64 * 1024
+
+
+def _last_yearless(path: str) -> str | None:
+    """The year-less stamp (``--12-23T00:51:38``) of the last syslog line of a plain
+    (uncompressed) file, read from its end; None when there is none or it is compressed."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(6)
+            if head[:2] in (b"\x1f\x8b", b"BZ") or head[:6] in (b"\xfd7zXZ\x00",) \
+                    or head[:4] == b"\x28\xb5\x2f\xfd":
+                return None
+            size = fh.seek(0, os.SEEK_END)
+            fh.seek(max(0, size - TAIL_BYTES))
+            tail = fh.read(TAIL_BYTES)
+    except OSError:
+        return None
+    last = None
+    for last in _TAIL_STAMP_RE.finditer(tail):  # noqa: B007 - the last match is wanted
+        pass
+    if last is None:
+        return None
+    mon = _MONTHS.index(last[1].decode()) + 1
+    return f"--{mon:02d}-{int(last[2]):02d}T{last[3].decode()}:{last[4].decode()}:" \
+        f"{last[5].decode()}"
+
+
 def reference(path: str) -> Reference:
-    """The newest time the lines of *path* can carry: its rotation date, its
-    modification time, or (stdin, unreadable) now."""
+    """The newest time the lines of *path* can carry.  A syslog file is written in time
+    order, so its last line is the newest: the year of every earlier year-less stamp is the
+    latest that does not put it after that line (a file holding Nov 27 then Dec 23, last
+    written on Dec 7, is Nov 27 and Dec 23 of the year before, not Nov 27 of this year).
+    The last line's own year comes from the rotation date, the modification time or now."""
+    base = _base_reference(path)
+    last = _last_yearless(path) if path != "-" else None
+    if last is not None:
+        when = with_year(last, base.when)
+        if when is not None:
+            return Reference(when, f"the log's last line ({last[2:].replace('T', ' ')}, "
+                                   f"year from {base.why})")
+    return base
+
+
+def _base_reference(path: str) -> Reference:
+    """The rotation date, the modification time, or (stdin, unreadable) now."""
     name = os.path.basename(path)
     m = _DATEEXT_RE.search(name) if path != "-" else None
     if m:

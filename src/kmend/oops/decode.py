@@ -6,6 +6,7 @@ import hashlib
 from collections.abc import Sequence
 
 from kmend.logs.model import LogLine
+from kmend.oops import culprit as culprits
 from kmend.oops import fields
 from kmend.oops.code import disassemble
 from kmend.oops.extract import PANIC_LINE, Region, naming_lines
@@ -21,6 +22,8 @@ SIGNATURE_FRAMES = 3
 #: The most of a report's text kept in ``raw`` (a report is at most 1500 lines of at most
 #: 1 KiB; real ones are a few KiB).
 MAX_RAW = 256 << 10
+#: How many lines before a report are searched for "loading out-of-tree module taints kernel".
+OOT_LOOKBACK = 2000
 
 
 def signature(title: str, module: str | None, frames: Sequence[str]) -> str:
@@ -98,6 +101,13 @@ def build_report(lines: Sequence[LogLine], region: Region, *, panicked: bool) ->
         first = lines[region.prefix[-1]]
     last = lines[region.indexes[-1]]
     span = SourceSpan(first.source, first.lineno, last.lineno)
+    flags = culprits.module_flags(texts)
+    faulted = module or culprits.header_site(header_line.text)[1]
+    before = [ln.text for ln in lines[max(0, region.start - OOT_LOOKBACK):region.start]
+              if "out-of-tree" in ln.text]
+    guilty = culprits.choose(faulted, flags, taint=taint.raw if taint else "",
+                             frame_modules=[f.module for f in frames if f.module],
+                             oot_lines=culprits.oot_loaded(before + texts))
     notes: list[str] = []
     if code_line and code is None:
         notes.append("the kernel could not read the code bytes: " + code_line.strip())
@@ -149,4 +159,7 @@ def build_report(lines: Sequence[LogLine], region: Region, *, panicked: bool) ->
         frame=naming.frame,
         header=header_line.text,
         notes=tuple(notes),
+        modules_flags=flags,
+        culprit_module=guilty.module,
+        culprit_reason=guilty.reason,
     )

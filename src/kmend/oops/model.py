@@ -110,5 +110,9 @@ class CrashReport:
     frame: str | None = None  # the function the title blames
     header: str = ""
     notes: tuple[str, ...] = field(default=())
+    #: flags of "Modules linked in" (``{"v4l2loopback": "OE+"}``), modules with flags only
+    modules_flags: dict[str, str] = field(default_factory=dict)
+    culprit_module: str | None = None  # the module to fix (kmend.oops.culprit)
+    culprit_reason: str = ""
     boot_id: str | None = None  # the journal's _BOOT_ID of the crashed boot
     uptime: float | None = None  # printk time of the header: seconds since boot (monotonic)

@@ -14,20 +14,21 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
 from kmend.backport.model import Probe
 from kmend.build.kdir import Kdir, find_kdir
-from kmend.errors import InputError, KmendError, UsageError
+from kmend.errors import InputError, KmendError, NotInSource, UsageError
 from kmend.logs import read_paths
-from kmend.logs.when import parse
 from kmend.oops import CrashReport
 from kmend.pipeline import locate
+from kmend.pipeline import project as oot
+from kmend.pipeline.project import ProjectRun
 from kmend.pipeline.prompt import confirm, require_asker
 from kmend.pipeline.record import DONE, FAILED, SKIPPED, STAGES, RunRecord, StageResult, provenance
 from kmend.sign.keys import KeyPair
+from kmend.triage.choose import choose
 from kmend.triage.scan import dated
 
 
@@ -48,6 +49,10 @@ class RunOptions:
     dry_run: bool = False
     output: Path | None = None
     until: str = "install"
+    module: str | None = None  # the module to fix (default: the crash's culprit)
+    file: str | None = None  # a module project: only functions of this file
+    function: str | None = None  # a module project: the crashing function
+    issue: str | None = None  # a module project: the issue the crash was reported in
     #: sign the built module with this key (kmend.sign) before it is checked
     signing_key: KeyPair | None = None
 
@@ -73,6 +78,7 @@ class _Run:
         self.ko: Path | None = None
         self.txn_id = ""
         self.outcome = ""
+        self.proj: ProjectRun | None = None
         self._lines: list[str] = []
 
     # -- plumbing ---------------------------------------------------------------------
@@ -112,13 +118,7 @@ class _Run:
     def _pick(self, reports: list[CrashReport],
               names: list[str]) -> tuple[str, str, str, dict[str, Any]]:
         n = len(reports)
-        if self.opts.index is None:
-            index, why = _newest(reports)
-        else:
-            if not -n <= self.opts.index < n:
-                raise UsageError(f"--index {self.opts.index} is out of range: the logs hold "
-                                 f"{n} crash(es)", f"give --index 0..{n - 1} (see kmend scan)")
-            index, why = self.opts.index % n, f"--index {self.opts.index}"
+        index, why = choose(reports, self.opts.index)
         rep = reports[index]
         self.report = rep
         self.line(f"{n} crash report(s) in {', '.join(names)}; crash {index} chosen: {why}")
@@ -126,6 +126,8 @@ class _Run:
         where = f"{rep.location.file}:{rep.location.line}" if rep.location else "(no file:line)"
         self.line(f"at {where} in {rep.function or '?'}() of module "
                   f"{rep.module or '(built-in code)'}")
+        if rep.culprit_module and rep.culprit_module != rep.module:
+            self.line(f"culprit module {rep.culprit_module}: {rep.culprit_reason}")
         self.line(f"kernel {rep.kernel_release or '?'}; process {rep.comm or '?'} "
                   f"(pid {rep.pid if rep.pid is not None else '?'}); host {rep.host or '?'}"
                   f"{'; it panicked' if rep.panicked else ''}")
@@ -136,13 +138,13 @@ class _Run:
                 "signature": rep.signature, "module": rep.module, "function": rep.function,
                 "file": rep.location.file if rep.location else None,
                 "line": rep.location.line if rep.location else None,
-                "kernel_release": rep.kernel_release, "comm": rep.comm, "host": rep.host}
+                "kernel_release": rep.kernel_release, "comm": rep.comm, "host": rep.host,
+                "culprit_module": rep.culprit_module, "culprit_reason": rep.culprit_reason,
+                "modules_flags": dict(rep.modules_flags)}
         return DONE, f"{rep.title} ({rep.module or 'built-in'})", ", ".join(names), data
 
-    def locate_stage(self) -> tuple[str, str, str, dict[str, Any]]:
+    def _target(self) -> None:
         assert self.report is not None
-        where = locate.locate(self.report, self.opts.source, self.line)
-        self.where = where
         if self.wanted("backport"):
             release = self.opts.kernel or (None if self.opts.kdir else
                                            self.report.kernel_release)
@@ -153,6 +155,54 @@ class _Run:
             if (self.report.kernel_release and self.kd.release != self.report.kernel_release):
                 self.line(f"note: the crashed kernel is {self.report.kernel_release}; the "
                           f"fix is built for {self.kd.release}")
+
+    def _project(self) -> ProjectRun | None:
+        """The module project --source is, or None (a kernel history or tree)."""
+        from kmend.fixes.repo import open_repo
+        from kmend.source.project import project_at
+
+        if not locate.is_git(self.opts.source):
+            return None
+        repo = open_repo(self.opts.source, progress=self.line)
+        assert self.report is not None
+        rep = self.report
+        project = project_at(repo, "HEAD", module=self.opts.module or rep.culprit_module
+                             or rep.module)
+        if project is None:
+            return None
+        assert self.report is not None
+        return oot.locate_project(repo, project, self.report, override=self.opts.module,
+                                  source=self.opts.source, say=self.line)
+
+    def locate_stage(self) -> tuple[str, str, str, dict[str, Any]]:
+        assert self.report is not None
+        self.proj = self._project()
+        if self.proj is not None:
+            self._target()
+            pr = self.proj.project
+            data = {"project": pr.name, "kind": "module project", "why": pr.why,
+                    "root": pr.root, "build_dir": pr.build_dir, "dkms_conf": pr.dkms_conf,
+                    "modules": list(pr.modules), "module": self.proj.module,
+                    "git": True, "target": self.kd.release if self.kd else None}
+            return (DONE, f"module project {pr.name} → module {self.proj.module}",
+                    self.opts.source, data)
+        report = self.report
+        if self.opts.module:
+            report = replace(report, module=self.opts.module)
+            self.line(f"module {self.opts.module} (--module)")
+        elif report.culprit_module and report.culprit_module != report.module:
+            report = replace(report, module=report.culprit_module)
+            self.line(f"module {report.culprit_module}: {report.culprit_reason}")
+        try:
+            where = locate.locate(report, self.opts.source, self.line)
+        except NotInSource as err:
+            if report.module == self.report.module:
+                raise
+            raise NotInSource(err.message, f"the crash faulted in {self.report.module}: "
+                              f"give --module {self.report.module} to fix that one, or the "
+                              f"source of {report.module} (--source)") from err
+        self.where = where
+        self._target()
         name = where.module.name if where.module else "(no Kbuild module)"
         data = {"file": where.file, "in_source": where.file_in_source, "module": name,
                 "directory": where.module.directory if where.module else None,
@@ -160,7 +210,19 @@ class _Run:
         return DONE, f"{where.file} → module {name}", self.opts.source, data
 
     def fixes(self) -> tuple[str, str, str, dict[str, Any]]:
-        assert self.report is not None and self.where is not None
+        assert self.report is not None
+        if self.proj is not None:
+            data = oot.search(self.proj, self.report, self.opts.logs, base=self.opts.base,
+                              fix=self.fix, function=self.opts.function, file=self.opts.file,
+                              issue=self.opts.issue, say=self.line)
+            self.fix = self.proj.fix
+            if self.fix is None:
+                return DONE, "no candidate fix", self.opts.source, data
+            self.prov.update(fix_commit=self.fix, fix_subject=data.get("subject", ""),
+                             fix_first_release=data.get("first_release") or "")
+            summary = f"fix {self.fix[:12]} {data.get('subject', '(--fix)')}"
+            return DONE, summary, self.opts.source, data
+        assert self.where is not None
         if self.fix is not None:
             patch = Path(self.fix).is_file()
             self.line(f"fix given with --fix: {'patch ' if patch else ''}{self.fix}; no search")
@@ -188,7 +250,22 @@ class _Run:
         from kmend.backport.planner import plan_backport
         from kmend.backport.search import default_jobs
 
-        assert self.where is not None and self.kd is not None
+        assert self.kd is not None
+        if self.proj is not None:
+            policy = self.opts.policy or ("minimal" if self.fix else "newest")
+            self.line(f"policy {policy}" + (" (--policy)" if self.opts.policy else
+                                             ": the smallest change to the crashed version "
+                                             "that contains the fix" if self.fix else
+                                             ": no fix is known, the newest that builds"))
+            out = self._output_dir()
+            data = oot.backport(self.proj, self.kd, out, policy, self.line)
+            self.out_dir = out
+            self.prov.update(source=self.opts.source, policy=policy,
+                             revision=data["chosen_rev"], revision_kind=data["chosen_kind"],
+                             probes=f"{len(data['probes'])} probed against {self.kd.release}")
+            return (DONE, f"{data['chosen_kind']} {data['chosen_rev']} ({policy})",
+                    self.opts.source, data)
+        assert self.where is not None
         module = self.where.require_module(self.opts.source)
         policy = self.opts.policy or ("minimal" if self.fix else "newest")
         if self.opts.policy:
@@ -241,7 +318,10 @@ class _Run:
         from kmend.build.runner import build_dir
         from kmend.errors import CommandFailed
 
-        assert self.out_dir is not None and self.kd is not None and self.where is not None
+        assert self.out_dir is not None and self.kd is not None
+        if self.proj is not None:
+            return self._build_project()
+        assert self.where is not None
         built = build_dir(self.out_dir, self.kd)
         if not built.ok or not built.modules:
             first = built.first_error
@@ -263,11 +343,43 @@ class _Run:
                               "hash_algo": res.hash_algo}
         return DONE, f"built {self.ko.name}", str(self.kd.path), data
 
+    def _build_project(self) -> tuple[str, str, str, dict[str, Any]]:
+        from kmend.build.project import build_copy, ko_named
+        from kmend.errors import CommandFailed
+
+        assert self.out_dir is not None and self.kd is not None and self.proj is not None
+        built = build_copy(self.out_dir, self.proj.build_rel, self.kd)
+        ko = ko_named(built.modules, self.proj.module) if built.ok else None
+        if ko is None:
+            first = built.first_error
+            raise CommandFailed(f"the chosen revision does not build {self.proj.module} "
+                                f"against {self.kd.release}: "
+                                f"{first.one_line() if first else 'no such module built'}",
+                                f"see the build in {self.out_dir}")
+        self.ko = ko
+        names = ", ".join(k.name for k in built.modules)
+        self.line(f"built {len(built.modules)} module(s) in {built.seconds:.1f} s against "
+                  f"{self.kd.path}: {names}")
+        data: dict[str, Any] = {"module": str(ko), "modules": [str(k) for k in built.modules],
+                                "seconds": built.seconds}
+        if self.opts.signing_key is not None:  # every module: the siblings load with it
+            from kmend.sign.step import describe, sign_built
+
+            signed = sign_built(built.modules, self.opts.signing_key, self.kd.path)
+            for res in signed:
+                self.line(describe(res))
+            mine = next((r for r in signed if ko in (r.path, r.source)), signed[0])
+            self.prov["signed"] = f"{mine.signer} ({mine.key_id}, {mine.hash_algo})"
+            data["signed"] = {"signer": mine.signer, "key_id": mine.key_id,
+                              "hash_algo": mine.hash_algo}
+        return DONE, f"built {ko.name}", str(self.kd.path), data
+
     def check(self) -> tuple[str, str, str, dict[str, Any]]:
         from kmend.backport.checkhook import check_built
 
         assert self.ko is not None and self.kd is not None
-        summary = check_built(self.ko, self.kd.path)
+        summary = check_built(self.ko, self.kd.path,
+                              siblings=self.out_dir if self.proj is not None else None)
         for text in summary.lines:
             self.line(text)
         verdict = "will load" if summary.will_load else f"refused: {summary.first_error}"
@@ -281,8 +393,9 @@ class _Run:
         if not self.opts.preflight:
             self.line("not asked (--preflight boots the target kernel in QEMU and loads it)")
             return SKIPPED, "not asked", "", {}
-        assert self.ko is not None and self.kd is not None and self.where is not None
-        res, how = locate.boot_and_load(self.ko, self.kd.release, self.where.xen)
+        assert self.ko is not None and self.kd is not None
+        xen = self.where.xen if self.where is not None else False
+        res, how = locate.boot_and_load(self.ko, self.kd.release, xen)
         self.line(f"booted {self.kd.release}{how} in QEMU: "
                   f"{'LOADED' if res.loaded else 'REFUSED'} ({res.seconds:.1f} s)")
         for text in res.messages:
@@ -371,26 +484,6 @@ class _Run:
             stages=tuple(self.stages), provenance=provenance(self.prov), outcome=self.outcome,
             output=str(self.out_dir or ""), module=str(self.ko or ""),
             transaction=self.txn_id, seconds=round(time.monotonic() - start, 3))
-
-
-def _newest(reports: list[CrashReport]) -> tuple[int, str]:
-    """The index of the newest crash and why: by the instant of its time when every report
-    has one (files given in any order, rotated logs, offsets compared as instants; a
-    year-less syslog time has one once ``kmend.triage.scan.dated`` inferred its year),
-    else the last in the logs (a console log has no time at all)."""
-    n = len(reports)
-    if n == 1:
-        return 0, "the only one"
-    times: list[datetime] = []
-    for rep in reports:
-        when = parse(rep.timestamp)
-        if when is None:
-            break
-        times.append(when)
-    else:
-        newest = max(range(n), key=lambda i: (times[i], i))
-        return newest, f"the newest ({reports[newest].timestamp})"
-    return n - 1, "the newest (last in the logs)"
 
 
 def run_pipeline(opts: RunOptions, say: Say, stdin: TextIO, prompt_out: TextIO,

@@ -124,6 +124,8 @@ def render_report(console: Console, rep: CrashReport, index: int, total: int) ->
     if rep.registers:
         regs = " ".join(f"{k}={v}" for k, v in list(rep.registers.items())[:24])
         _kv(console, "registers", regs)
+    if rep.culprit_module and rep.culprit_module != rep.module:
+        _kv(console, "culprit", f"{rep.culprit_module} ({rep.culprit_reason})")
     if rep.modules_linked:
         mods = " ".join(rep.modules_linked)
         _kv(console, "modules", mods if len(mods) < 400 else mods[:400] + " …")
