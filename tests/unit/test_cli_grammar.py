@@ -202,3 +202,12 @@ def test_a_missing_root_is_bad_input_before_any_work(args: list[str]) -> None:
     assert res.returncode == 4, res.stderr
     assert res.stderr.count(b"\n") == 1
     assert b"--root /nonexistent/root: no such directory" in res.stderr
+
+
+def test_scan_without_a_crash_is_exit_4_with_its_document(tmp_path: Path) -> None:
+    quiet = tmp_path / "messages"
+    quiet.write_text("Dec  7 03:00:00 h sshd[1]: Accepted publickey for root\n")
+    res = kmend("scan", "--json", str(quiet))
+    assert res.returncode == 4
+    assert json.loads(res.stdout) == {"reports": [], "groups": []}
+    assert res.stderr.decode().count("\n") == 1 and b"no kernel crash found" in res.stderr

@@ -83,4 +83,10 @@ def register(app: typer.Typer) -> None:
         if result.errors:
             err_console.print(f"{len(result.errors)} path(s) could not be read")
             return InputError.exit_code
+        if result.count == 0:
+            # as every verb: no crash in the logs is exit 4 (like grep's "no match", a
+            # script can tell "nothing found" from "found"); the document is still written
+            where = "the journal" if not paths else " ".join(paths)
+            print(f"kmend: no kernel crash found in {where}", file=sys.stderr)
+            return InputError.exit_code
         return 0
