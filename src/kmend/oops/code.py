@@ -71,16 +71,20 @@ def _engine(arch: str) -> Any:
     return md
 
 
-def _decode(md: Any, data: bytes, start: int, fault: int | None) -> list[Instruction]:
+def _decode(md: Any, data: bytes, start: int, fault: int | None,
+            base: int = 0) -> list[Instruction]:
+    """Instructions from byte *start*; *base* is the kernel address of byte 0 (so a call's
+    or jump's target reads as the real address), 0 when unknown."""
     out: list[Instruction] = []
-    for address, size, mnemonic, op_str in md.disasm_lite(data[start:], start):
+    for address, size, mnemonic, op_str in md.disasm_lite(data[start:], base + start):
+        offset = address - base
         out.append(
             Instruction(
-                offset=address,
+                offset=offset,
                 size=size,
                 mnemonic=mnemonic,
                 op_str=op_str,
-                faulting=fault is not None and address == fault,
+                faulting=fault is not None and offset == fault,
             )
         )
     return out
@@ -94,26 +98,29 @@ def _reaches(md: Any, data: bytes, start: int, fault: int) -> bool:
     return False
 
 
-def disassemble(text: str) -> Code | None:
-    """Decode the ``Code:`` line in *text*; None when there is none or it is unreadable."""
+def disassemble(text: str, pc: int | None = None) -> Code | None:
+    """Decode the ``Code:`` line in *text*; None when there is none or it is unreadable.
+    With the faulting *pc* (the RIP/pc address), the bytes are placed at their kernel
+    address: the marked byte is at *pc*, and relative calls and jumps show real targets."""
     parsed = parse_code_line(text)
     if parsed is None:
         return None
     data, fault, arch = parsed
+    base = pc - fault if pc is not None and fault is not None and pc >= fault else 0
     if capstone is None:
         return Code(data.hex(), fault, (), arch)
     md = _engine(arch)
     if arch == "arm64":
-        return Code(data.hex(), fault, tuple(_decode(md, data, 0, fault)), arch)
+        return Code(data.hex(), fault, tuple(_decode(md, data, 0, fault, base)), arch)
     best: list[Instruction] = []
     if fault is not None:
         for shift in range(min(MAX_SHIFT, fault + 1)):
             if _reaches(md, data, shift, fault):
-                best = _decode(md, data, shift, fault)
+                best = _decode(md, data, shift, fault, base)
                 break
         if not best:
             # No alignment reaches the marked byte: decode from it.
-            best = _decode(md, data, fault, fault)
+            best = _decode(md, data, fault, fault, base)
     else:
         best = _decode(md, data, 0, None)
     return Code(data.hex(), fault, tuple(best), arch)

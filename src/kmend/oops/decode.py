@@ -76,7 +76,7 @@ def build_report(lines: Sequence[LogLine], region: Region, *, panicked: bool) ->
     pc = fields.program_counter(texts)
     frames = fields.call_trace(texts)
     code_line = fields.kernel_code_line(texts)
-    code = disassemble(code_line) if code_line else None
+    code = disassemble(code_line, pc.address if pc else None) if code_line else None
 
     blamed = naming.frame if naming.frame and naming.frame != "corrupted" else None
     module, function = _culprit(pc, frames, blamed)

@@ -118,9 +118,15 @@ def render_report(console: Console, rep: CrashReport, index: int, total: int) ->
             console.print(f"  {mark}{f.function}{off}{mod}{ctx}", markup=False)
     if rep.code and rep.code.instructions:
         console.print(f"[bold]code ({rep.code.arch})[/bold]")
+        # offsets in hex like the call trace's +0x.. (and objdump); with the faulting PC
+        # known, each instruction's kernel address too (the marked byte is at the PC)
+        fault = rep.code.fault_index
+        base = (rep.pc.address - fault) if (rep.pc and rep.pc.address is not None
+                                            and fault is not None) else 0
         for ins in rep.code.instructions:
             marker = "  <-- faulting instruction" if ins.faulting else ""
-            console.print(f"  {ins.offset:4d}: {ins.text}{marker}", markup=False)
+            at = f"{base + ins.offset:#x} " if base else ""
+            console.print(f"  {at}<+{ins.offset:#04x}>: {ins.text}{marker}", markup=False)
     if rep.registers:
         regs = " ".join(f"{k}={v}" for k, v in list(rep.registers.items())[:24])
         _kv(console, "registers", regs)
