@@ -74,3 +74,15 @@ def test_the_stages_flow_one_way() -> None:
 def test_only_the_cli_uses_the_report_layer() -> None:
     users = {pkg for pkg, deps in _imports().items() if "report" in deps}
     assert users <= {"cli"}, sorted(users)
+
+
+def test_revisions_are_shown_one_way() -> None:
+    from kmend.revs import short_rev
+
+    full = "73cc4bb0c79eabcdef0123456789abcdef012345"
+    assert short_rev(full) == "73cc4bb0c79e"
+    assert short_rev("v6.1.170+fix") == "v6.1.170+fix"
+    # no other place cuts a revision to a width of its own
+    cuts = [p for p in SRC.rglob("*.py")
+            for line in p.read_text().splitlines() if ".rev[:" in line]
+    assert cuts == []

@@ -19,6 +19,7 @@ from kmend.build.runner import build_dir
 from kmend.cli import options
 from kmend.cli.common import console_for, emit_json, err_console
 from kmend.errors import UsageError
+from kmend.revs import short_rev
 from kmend.sign.keys import KeyPair
 from kmend.sign.step import describe, key_for_build, sign_built
 from kmend.source.git import GitRepo
@@ -27,7 +28,7 @@ from kmend.source.project import Project
 
 def _probe_line(p: Probe) -> str:
     mark = "builds" if p.ok else "fails "
-    line = f"  {p.rev[:25]:<25} {mark} {p.seconds:5.1f}s  {p.label[:60]}"
+    line = f"  {short_rev(p.rev):<25} {mark} {p.seconds:5.1f}s  {p.label[:60]}"
     if not p.ok:
         line += f"\n      first: {p.first_diagnostic}"
         if p.needs:
@@ -168,7 +169,7 @@ def _project_backport(repo: GitRepo, project: Project, module: str, kd: Kdir, ou
         raise UsageError("--policy minimal needs --fix", "give the fix commit")
     result = project_plan(repo, project, module, kd, base=res.sha, fix=fix_sha, head=newest,
                           policy=policy, on_probe=lambda p: _say(
-                              console, f"  {p.rev[:25]:<25} {'builds' if p.ok else 'fails '} "
+                              console, f"  {short_rev(p.rev):<25} {'builds' if p.ok else 'fails '} "
                               f"{p.seconds:5.1f}s  {p.label[:60]}"
                               + ("" if p.ok else f"\n      first: {p.first_diagnostic}")))
     _say(console, f"search: {result.search}")

@@ -24,6 +24,7 @@ from kmend.errors import KmendError, NotInSource, UsageError
 from kmend.fixes.project import ProjectCrash, describe, find_project_fixes, issue_number
 from kmend.oops import CrashReport
 from kmend.oops.culprit import header_site
+from kmend.revs import short_rev
 from kmend.source.git import GitRepo
 from kmend.source.project import Project
 from kmend.source.versions import kernel_version, resolve_version, version_from_log
@@ -203,7 +204,7 @@ def search(run: ProjectRun, report: CrashReport, logs: Sequence[Path], *, base: 
 def backport(run: ProjectRun, kd: Kdir, out: Path, policy: str, say: Say) -> dict[str, Any]:
     def show(p: PProbe) -> None:
         state = "builds" if p.ok else f"fails: {p.first_diagnostic}"
-        say(f"probe {p.rev[:27]:<27} {p.kind:<14} {state}  ({p.label[:60]}; "
+        say(f"probe {short_rev(p.rev):<27} {p.kind:<14} {state}  ({p.label[:60]}; "
             f"{p.seconds:.1f} s)")
 
     result = plan(run.repo, run.project, run.module, kd, base=run.base_sha, fix=run.fix,
@@ -226,7 +227,7 @@ def backport(run: ProjectRun, kd: Kdir, out: Path, policy: str, say: Say) -> dic
         f"fix: {run.fix or '-'}", f"revision: {chosen.rev} ({chosen.kind}: {chosen.label})",
         f"policy: {policy}", f"target_kernel: {kd.release}", f"kdir: {kd.path}",
         f"search: {result.search}", "probes:",
-        *(f"  {p.rev[:25]:<25} {'builds' if p.ok else 'FAILS '} {p.kind:<14} "
+        *(f"  {short_rev(p.rev):<25} {'builds' if p.ok else 'FAILS '} {p.kind:<14} "
           f"{p.seconds:.1f}s {p.first_diagnostic}" for p in result.probes)]) + "\n"
     _, _, version = write_project_output(run.repo, chosen, out, provenance=prov,
                                          module=run.module)

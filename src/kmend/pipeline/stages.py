@@ -9,6 +9,8 @@ and why it chose; the first failing stage raises a KmendError and nothing after 
 
 from __future__ import annotations
 
+import os
+import shutil
 import tempfile
 import time
 import uuid
@@ -27,9 +29,33 @@ from kmend.pipeline import project as oot
 from kmend.pipeline.project import ProjectRun
 from kmend.pipeline.prompt import confirm, require_asker
 from kmend.pipeline.record import DONE, FAILED, SKIPPED, STAGES, RunRecord, StageResult, provenance
+from kmend.revs import short_rev
 from kmend.sign.keys import KeyPair
 from kmend.triage.choose import choose
 from kmend.triage.scan import dated
+
+#: kmend run's own work directories (no -o given) in the temporary directory.
+RUN_DIR_PREFIX = "kmend-run-"
+#: Work directories of runs older than this are removed when a new run starts.
+RUN_DIR_MAX_AGE = 7 * 24 * 3600
+
+
+def prune_old_run_dirs(now: float | None = None) -> list[Path]:
+    """Remove kmend-run-* directories of the temporary directory not touched for a week
+    (dry runs and failed runs leave theirs for inspection); return what was removed."""
+    now = time.time() if now is None else now
+    gone: list[Path] = []
+    for path in Path(tempfile.gettempdir()).glob(RUN_DIR_PREFIX + "*"):
+        try:
+            st = path.lstat()
+        except OSError:
+            continue
+        if path.is_symlink() or not path.is_dir() or st.st_uid != os.getuid():
+            continue
+        if now - st.st_mtime > RUN_DIR_MAX_AGE:
+            shutil.rmtree(path, ignore_errors=True)
+            gone.append(path)
+    return gone
 
 
 @dataclass(frozen=True)
@@ -77,6 +103,7 @@ class _Run:
         self.out_dir: Path | None = None
         self.ko: Path | None = None
         self.txn_id = ""
+        self.temp_out: Path | None = None  # the run directory kmend made (no -o given)
         self.outcome = ""
         self.proj: ProjectRun | None = None
         self._lines: list[str] = []
@@ -279,7 +306,7 @@ class _Run:
 
         def probe(p: Probe) -> None:
             state = "builds" if p.ok else f"fails: {p.first_diagnostic}"
-            self.line(f"probe {p.rev[:27]:<27} {p.kind:<11} {state}  ({p.label[:60]})")
+            self.line(f"probe {short_rev(p.rev):<27} {p.kind:<11} {state}  ({p.label[:60]})")
 
         result = plan_backport(self.where.local, module.name, self.kd, policy=policy,
                                fix=self.fix, base=self.opts.base,
@@ -312,7 +339,9 @@ class _Run:
     def _output_dir(self) -> Path:
         if self.opts.output is not None:
             return self.opts.output
-        return Path(tempfile.mkdtemp(prefix="kmend-run-"))
+        prune_old_run_dirs()
+        self.temp_out = Path(tempfile.mkdtemp(prefix=RUN_DIR_PREFIX))
+        return self.temp_out
 
     def build(self) -> tuple[str, str, str, dict[str, Any]]:
         from kmend.build.runner import build_dir
@@ -474,6 +503,11 @@ class _Run:
             raise
         if not self.outcome:
             self.outcome = f"stopped after {self.opts.until} (--until): nothing was changed"
+        if self.txn_id and self.temp_out is not None:
+            # installed: the transaction keeps the module and its sources, so kmend's own
+            # temporary directory goes (a dry run or a failure keeps it, and says where)
+            shutil.rmtree(self.temp_out, ignore_errors=True)
+            self.out_dir = None
         self.say(self.outcome)
         return self.record(start)
 

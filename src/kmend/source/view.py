@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Protocol
 
 from kmend.errors import InputError
+from kmend.revs import short_rev
 from kmend.source.git import GitRepo
 
 MAKEFILE_NAMES = ("Kbuild", "Makefile")
@@ -100,7 +101,7 @@ class GitView:
 
     @property
     def label(self) -> str:
-        return self.rev[:12]
+        return short_rev(self.rev)
 
     def read(self, path: str) -> str | None:
         rel = clean_relpath(path)
