@@ -1,4 +1,4 @@
-"""The backport stage's data types (DESIGN.md: ``BackportPlan``)."""
+"""The backport stage's data types (``BackportPlan`` and the probes behind it)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Data types of the fix search (DESIGN.md: FixCandidate and the ``fixes --json`` document)."""
+"""Data types of the fix search: FixCandidate and the ``kmend fixes --json`` document."""
 
 from __future__ import annotations
 

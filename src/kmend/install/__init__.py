@@ -1,5 +1,5 @@
 """Transactional module install: plan, journal, backup, atomic replace, depmod, initramfs,
-reload, rollback, recover, lock.  See DESIGN.md ("install") and the module docstrings.
+reload, rollback, recover, lock.  Each module's docstring says its part.
 
 Library entry points (what the CLI and ``kmend run`` call)::
 

@@ -1,4 +1,4 @@
-"""The verdict types: ``Finding`` and ``LoadVerdict`` (DESIGN.md contract)."""
+"""The verdict types: ``Finding`` and ``LoadVerdict``."""
 
 from __future__ import annotations
 

@@ -6,7 +6,8 @@ the ``journalctl`` short formats, ``/dev/kmsg`` records, ``dmesg -T``); the cons
 what printk itself adds (``<4>``, ``[  12.345678]``, ``[ T123]``), plus the syzkaller
 console decorations (``** N printk messages dropped ** ``, ``<anything> login: ``).
 
-Formats: crash-formats-and-triage-anchors.md §1.7 and §3; corpus README §2.
+Formats: RFC 3164/5424 syslog, journalctl's short/json/export output, /dev/kmsg records
+(Documentation/ABI/testing/dev-kmsg) and printk's own prefixes.
 """
 
 from __future__ import annotations
@@ -58,7 +59,8 @@ KMSG_RE = re.compile(
 _KMSG_CALLER_RE = re.compile(r"\bcaller=(?P<ctx>[TC]\d{1,10})\b")
 #: A /dev/kmsg dictionary (continuation) line: `` SUBSYSTEM=pci``.
 KMSG_DICT_RE = re.compile(r" [A-Z_][A-Z0-9_]*=")
-#: printk console prefix (corpus README §2), after the optional decorations.
+#: printk console prefix (``<lvl>``, ``[ time]``, ``[ Tpid]``/``[ Ccpu]``), after the optional
+#: decorations.
 CONSOLE_RE = re.compile(
     r"(?:<(?P<lvl>\d{1,3})>)?"
     r"\[\s*(?P<up>\d{1,10}\.\d{1,9})\]"

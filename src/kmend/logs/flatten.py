@@ -12,7 +12,8 @@ Three independent steps, all pure functions over text:
   when it finds at least two of them in the middle of the text, so ordinary lines that
   merely mention one of these words stay whole.
 
-Reference: crash-formats-and-triage-anchors.md §3 (rsyslog control-character escapes).
+rsyslog escapes control characters as ``#NNN`` (octal: ``#012`` is a newline,
+``#011`` a tab) when $EscapeControlCharactersOnReceive is on, its default.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """journald output: ``journalctl -o json`` lines and ``journalctl -o export`` entries.
 
-Fields (systemd.journal-fields(7), crash-formats-and-triage-anchors.md §3): a kernel entry
+Fields (systemd.journal-fields(7)): a kernel entry
 has ``_TRANSPORT=kernel`` (or ``SYSLOG_IDENTIFIER=kernel``); ``MESSAGE`` is a string, or —
 when it holds control or non-UTF-8 bytes — an array of byte values; ``_HOSTNAME``;
 ``__REALTIME_TIMESTAMP`` (µs since the epoch); ``_SOURCE_MONOTONIC_TIMESTAMP`` (the printk

@@ -1,8 +1,7 @@
 """Canonical crash titles: the rules that make a title comparable across runs and hosts.
 
 Addresses, line numbers, offsets, CPU numbers, PIDs and other numbers are replaced by fixed
-words, so two hosts hitting the same bug get the same title (syzkaller's convention, see
-corpus/README.md §6).
+words, so two hosts hitting the same bug get the same title (syzkaller's convention).
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """Disassemble the ``Code:`` line of a crash report with capstone.
 
 x86 prints the bytes around the faulting instruction, the faulting byte in ``<xx>`` (or, for
-a user-space RIP, ``(xx)``); since 4.x that is 42 bytes before and 21 after (reference
-crash-formats §2.7), so the first bytes usually start mid-instruction.  We try every left
-offset and keep the first decoding in which an instruction starts exactly at the marked byte.
+a user-space RIP, ``(xx)``); since 4.x that is 42 bytes before and 21 after (show_opcodes
+in arch/x86/kernel/dumpstack.c), so the first bytes usually start mid-instruction.  We try
+every left offset and keep the first decoding in which an instruction starts exactly at the
+marked byte.
 arm64 prints 32-bit words with the faulting one in parentheses; each word is one instruction,
 printed as a host-endian number, so it is converted to little-endian bytes.
 """

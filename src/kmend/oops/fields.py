@@ -1,9 +1,9 @@
 """Decode the fields of a crash report: identity line, taint, PC, registers, frames, modules.
 
-Pure functions over the report's text lines.  Each parser accepts the forms of every era the
-reference lists (crash-formats §2.2–§2.8): ``Pid: N, comm: X`` (2.6.3x), ``CPU: N PID: N
-Comm: X`` (3.10+), ``CPU: N UID: N PID: N`` (6.11), the 2025 WARNING line ``..., CPU#N:
-comm/pid``; RIP with raw addresses (≤4.9) and without (4.10+, since commit bb5e5ce545f2
+Pure functions over the report's text lines.  Each parser accepts the forms of every era:
+``Pid: N, comm: X`` (2.6.3x), ``CPU: N PID: N Comm: X`` (3.10+), ``CPU: N UID: N PID: N``
+(6.11), the 2025 WARNING line ``..., CPU#N: comm/pid``; RIP with raw addresses (≤4.9)
+and without (4.10+, since commit bb5e5ce545f2
 "x86/dumpstack: Remove kernel text addresses from stack dump"); call-trace markers inline
 (``<IRQ>``/``<EOI>``, ≤4.9) or on their own lines (4.10+, ``<TASK>`` 5.16+).
 """

@@ -2,8 +2,8 @@
 
 A line starts a report when it contains one of the header strings below (first in the
 table wins when several occur on one line) and none of that header's exclusions.  The
-table and the exclusions were derived from the kernel's message formats (reference
-crash-formats §2.10) and the syzkaller corpus's no-crash cases (corpus/README.md §1).
+table and the exclusions were derived from the kernel's own message formats and from the
+syzkaller corpus's no-crash cases (lines that look like headers but are not).
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ when the bit is set, a space (or, on RHEL 7, a dash for RHEL's private bits) whe
 ``P`` when set and ``G`` when not.  Letters were added over the years; a letter is decoded by
 itself, never by its position, and the distro decides the few letters that clash (RHEL's ``T``
 "Tech Preview" versus mainline's ``T`` struct randomisation; RHEL's ``H`` "unsupported
-hardware").  Facts from reference crash-formats §2.1.
+hardware").  The letters are those of the kernel's taint_flags table of each era.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Crash type from the title (syzkaller's classes; corpus/README.md §8)."""
+"""Crash type from the title (syzkaller's classes of crash)."""
 
 from __future__ import annotations
 

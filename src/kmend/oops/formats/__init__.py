@@ -5,7 +5,7 @@ line on; the earliest match in the header's group wins), the title template (``{
 pattern's groups, ``{frame}`` the blamed function), where the blamed frame is read from
 (``parts``), the alternative-title templates, extra functions never to blame, and whether the
 shape is a fallback that marks the report corrupted.  Derived from the kernel's own message
-formats (reference crash-formats §2.10) and the naming conventions in corpus/README.md §3–§5.
+formats and syzkaller's title conventions (observed with its parser as a black box).
 
 The tables live per header family in :mod:`.bug`, :mod:`.warning` and :mod:`.traps`; the
 format record in :mod:`.base`.  This module assembles them into :data:`GROUPS`.
