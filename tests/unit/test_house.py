@@ -86,3 +86,16 @@ def test_revisions_are_shown_one_way() -> None:
     cuts = [p for p in SRC.rglob("*.py")
             for line in p.read_text().splitlines() if ".rev[:" in line]
     assert cuts == []
+
+
+def test_comments_point_at_nothing_outside_the_repository() -> None:
+    """The rule is written where it is used, not in a document beside the clone."""
+    repo = SRC.parents[1]
+    pointers = ("../shared", "DESIGN.md", "reference/", "crash-formats", "corpus/README",
+                "corpus README", "issue #", "lab.md", "§")
+    found = [f"{p.relative_to(repo)}: {word}"
+             for top in ("src/kmend", "scripts", "bench", "ansible", ".ci")
+             for p in (repo / top).rglob("*") if p.is_file() and p.suffix in
+             {".py", ".sh", ".yml", ".md", ".j2", ""} and "egg-info" not in str(p)
+             for word in pointers if word in p.read_text(errors="replace")]
+    assert found == []
