@@ -31,3 +31,23 @@ def test_week_old_run_dirs_go_young_ones_and_links_stay() -> None:
             for f in d.iterdir():
                 f.unlink()
             d.rmdir()
+
+
+def test_the_cache_forgets_entries_unused_for_a_month(tmp_path: Path) -> None:
+    from kmend.source.tree import CACHE_MAX_AGE, prune_cache
+
+    old = tmp_path / "old-tree"
+    (old / "drivers").mkdir(parents=True)
+    fresh = tmp_path / "fresh-repo"
+    fresh.mkdir()
+    outside = tmp_path.parent / f"{tmp_path.name}-outside"
+    outside.mkdir()
+    link = tmp_path / "link"
+    link.symlink_to(outside)
+    past = time.time() - CACHE_MAX_AGE - 60
+    os.utime(old, (past, past))
+    os.utime(link, (past, past), follow_symlinks=False)
+    gone = prune_cache(tmp_path)
+    assert sorted(gone) == sorted([old, link])
+    assert fresh.is_dir() and outside.is_dir() and not link.exists()
+    outside.rmdir()

@@ -13,6 +13,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -28,14 +29,50 @@ def is_tarball(path: Path) -> bool:
     return path.is_file() and path.name.endswith(TAR_SUFFIXES)
 
 
+#: Cache entries (an unpacked tarball, a cloned repository) not touched for this long are
+#: removed the first time the cache is used in a process; they are made again on demand.
+CACHE_MAX_AGE = 30 * 24 * 3600
+_PRUNED: set[Path] = set()
+
+
+def prune_cache(path: Path, now: float | None = None) -> list[Path]:
+    """Remove the entries of the cache directory *path* older than CACHE_MAX_AGE (by their
+    own modification time; links are never followed); return what was removed."""
+    now = time.time() if now is None else now
+    gone: list[Path] = []
+    try:
+        entries = list(path.iterdir())
+    except OSError:
+        return gone
+    for entry in entries:
+        try:
+            st = entry.lstat()
+        except OSError:
+            continue
+        if now - st.st_mtime <= CACHE_MAX_AGE:
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+        gone.append(entry)
+    return gone
+
+
 def cache_dir(name: str) -> Path:
     """kmend's cache directory *name*: ``$KMEND_CACHE/NAME``, else
-    ``$XDG_CACHE_HOME/kmend/NAME`` (``~/.cache`` by default)."""
+    ``$XDG_CACHE_HOME/kmend/NAME`` (``~/.cache`` by default).  Old entries are pruned once
+    per process (see CACHE_MAX_AGE)."""
     env = os.environ.get("KMEND_CACHE")
     if env:
-        return Path(env) / name
-    xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(xdg) / "kmend" / name
+        path = Path(env) / name
+    else:
+        xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+        path = Path(xdg) / "kmend" / name
+    if path not in _PRUNED:
+        _PRUNED.add(path)
+        prune_cache(path)
+    return path
 
 
 def cache_root() -> Path:
