@@ -25,9 +25,9 @@ HELP: dict[str, str] = {
     "--base": "the revision that crashed: a tag, a version as the project writes it "
               "(v0.12.2, 0.12.2) or a commit; default: derived from the crash",
     "--head": "the newest revision to consider (default: the default branch's tip)",
-    "--index": "which crash of the logs: 0 = the first, -1 = the last (default: the last)",
-    "--policy": "which revision to build: minimal (the base plus the fix, default) or "
-                "newest (the newest revision that still builds)",
+    "--index": "which crash of the logs: 0 = the first, -1 = the last (default: the newest)",
+    "--policy": "which revision to build: minimal (the base plus the fix; the default when "
+                "a fix is known) or newest (the newest revision that still builds)",
     "--output": "where to write the result (a directory)",
     "--jobs": "parallel jobs (default: the number of CPUs)",
     "--modules-dir": "the target kernel's module tree, where dependencies are looked up "
