@@ -71,7 +71,8 @@ def export(repo: GitRepo, rev: str, root: str, dest: Path,
                 if m.issym():
                     target = posixpath.normpath(posixpath.join(posixpath.dirname(rel),
                                                                m.linkname))
-                    if target.startswith("../") or m.linkname.startswith("/"):
+                    if target == ".." or target.startswith("../") or \
+                            m.linkname.startswith("/"):
                         continue
                 elif not (m.isfile() or m.isdir()):
                     continue
