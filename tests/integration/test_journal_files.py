@@ -189,7 +189,8 @@ def test_the_local_journal_is_read(tmp_path: Path) -> None:
     the answer is one JSON document (a machine without a journal has none)."""
     need(shutil.which("journalctl"), "journalctl is not installed")
     res = kmend("scan", "--json", "--journal", "--boot", "all")
-    assert res.returncode == 0, res.stderr
     doc = json.loads(res.stdout)
     assert isinstance(doc["reports"], list)
+    # 0 with crashes, 4 (no crash in the logs) without: the document is written either way
+    assert res.returncode == (0 if doc["reports"] else 4), res.stderr
     assert kmend("scan", "--journal", str(tmp_path)).returncode == 2
