@@ -211,3 +211,22 @@ def test_scan_without_a_crash_is_exit_4_with_its_document(tmp_path: Path) -> Non
     assert res.returncode == 4
     assert json.loads(res.stdout) == {"reports": [], "groups": []}
     assert res.stderr.decode().count("\n") == 1 and b"no kernel crash found" in res.stderr
+
+
+def test_ctrl_c_during_a_long_scan_is_130_without_a_traceback(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    log = tmp_path / "many.log"
+    log.write_bytes(EXAMPLE.read_bytes() * 3000)  # 3000 crashes: a scan of several seconds
+    env = dict(os.environ, PYTHONPATH=str(REPO / "src"))
+    proc = subprocess.Popen([sys.executable, "-m", "kmend", "scan", str(log)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
+                            start_new_session=True)
+    time.sleep(1.5)
+    assert proc.poll() is None, "the scan ended before the interrupt"
+    os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C reaches the whole process group
+    assert proc.stderr is not None
+    err = proc.stderr.read()
+    assert proc.wait(timeout=60) == 130
+    assert b"Traceback" not in err and err.count(b"\n") <= 1
