@@ -24,7 +24,7 @@ from kmend import proc
 from kmend.build import diagnostics
 from kmend.build.diagnostics import Diagnostic
 from kmend.build.kdir import Kdir, require_compiler
-from kmend.build.runner import write_files
+from kmend.build.runner import place_modules, write_files
 from kmend.errors import InputError
 from kmend.source.git import GIT_TIMEOUT, GitRepo
 
@@ -119,16 +119,8 @@ def build_copy(src: Path, build_dir: str, kdir: Kdir, *, jobs: int | None = None
         shutil.copytree(src, work, symlinks=True,
                         ignore=shutil.ignore_patterns(".git", "*.ko", "*.o", ".*.cmd"))
         res = build_tree(work, build_dir, kdir, jobs=jobs, timeout=timeout)
-        placed: list[Path] = []
-        if res.ok:
-            for ko in res.modules:
-                final = src / ko.relative_to(work)
-                final.parent.mkdir(parents=True, exist_ok=True)
-                staged = final.with_name(final.name + ".kmend-new")
-                shutil.copyfile(ko, staged)
-                os.replace(staged, final)
-                placed.append(final)
-        return ProjectBuild(ok=res.ok, modules=tuple(placed), diagnostics=res.diagnostics,
+        placed = place_modules(res.modules, work, src) if res.ok else ()
+        return ProjectBuild(ok=res.ok, modules=placed, diagnostics=res.diagnostics,
                             log=res.log.replace(str(work), str(src)), seconds=res.seconds,
                             returncode=res.returncode)
 

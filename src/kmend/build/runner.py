@@ -94,6 +94,20 @@ def read_dir(src: Path) -> dict[str, str]:
     return files
 
 
+def place_modules(modules: tuple[Path, ...], built_in: Path, dest: Path) -> tuple[Path, ...]:
+    """Move the .ko files built under the work copy *built_in* to the same relative places
+    under *dest*, each replaced atomically (a staged copy renamed over the old file)."""
+    placed: list[Path] = []
+    for ko in modules:
+        final = dest / ko.relative_to(built_in)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        staged = final.with_name(final.name + ".kmend-new")
+        shutil.copyfile(ko, staged)
+        os.replace(staged, final)
+        placed.append(final)
+    return tuple(placed)
+
+
 def build_dir(src: Path, kdir: Kdir, *, jobs: int | None = None,
               timeout: float = BUILD_TIMEOUT) -> BuildResult:
     """Build the module in *src* (which has a Kbuild or Makefile); .ko files land in *src*."""
@@ -106,16 +120,8 @@ def build_dir(src: Path, kdir: Kdir, *, jobs: int | None = None,
     result, tmp = compile_files(read_dir(src), kdir, jobs=jobs or (os.cpu_count() or 1),
                                 timeout=timeout)
     try:
-        placed: list[Path] = []
-        if result.ok:
-            for ko in result.modules:
-                final = src / ko.relative_to(tmp)
-                final.parent.mkdir(parents=True, exist_ok=True)
-                staged = final.with_name(final.name + ".kmend-new")
-                shutil.copyfile(ko, staged)
-                os.replace(staged, final)
-                placed.append(final)
-        return BuildResult(ok=result.ok, modules=tuple(placed), diagnostics=result.diagnostics,
+        placed = place_modules(result.modules, tmp, src) if result.ok else ()
+        return BuildResult(ok=result.ok, modules=placed, diagnostics=result.diagnostics,
                            log=result.log.replace(str(tmp), str(src)), seconds=result.seconds,
                            returncode=result.returncode)
     finally:
