@@ -72,11 +72,9 @@ def register(app: typer.Typer) -> None:
             "--exhaustive", help="probe every candidate revision, not only until the first "
             "that builds (to see what each one lacks)")] = False,
         force: Annotated[bool, typer.Option("--force", help="replace a non-empty -o DIR")] = False,
-        sign: Annotated[bool, typer.Option(
-            "--sign", help="sign the built modules (--key/--cert, else DKMS's MOK key)")] = False,
-        key: Annotated[Path | None, typer.Option("--key", help="signing key (implies "
-                                                 "--sign)")] = None,
-        cert: Annotated[Path | None, typer.Option("--cert", help="its certificate")] = None,
+        sign: options.Sign = False,
+        key: options.Key = None,
+        cert: options.Cert = None,
         json_mode: options.Json = False,
     ) -> int:
         """Pick and prepare a revision of MODULE that builds against the target headers."""

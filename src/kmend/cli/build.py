@@ -33,11 +33,9 @@ def register(app: typer.Typer) -> None:
         jobs: options.Jobs = None,
         fix: Annotated[str | None, typer.Option("--fix", help="the fix commit these sources "
                                                 "carry (recorded in PROVENANCE)")] = None,
-        sign: Annotated[bool, typer.Option(
-            "--sign", help="sign the built modules (--key/--cert, else DKMS's MOK key)")] = False,
-        key: Annotated[Path | None, typer.Option("--key", help="signing key (implies "
-                                                 "--sign)")] = None,
-        cert: Annotated[Path | None, typer.Option("--cert", help="its certificate")] = None,
+        sign: options.Sign = False,
+        key: options.Key = None,
+        cert: options.Cert = None,
         json_mode: options.Json = False,
     ) -> int:
         """Build DIRECTORY with make -C KDIR M=… modules; .ko files land in DIRECTORY, and

@@ -47,6 +47,12 @@ Output = Annotated[Path | None, typer.Option("--output", "-o", help=HELP["--outp
 Jobs = Annotated[int | None, typer.Option("--jobs", "-j", help=HELP["--jobs"], min=1)]
 ModulesDir = Annotated[Path | None, typer.Option("--modules-dir", help=HELP["--modules-dir"])]
 
+#: Signing after a build (``build``, ``backport``, ``run``): the same three options.
+Sign = Annotated[bool, typer.Option(
+    "--sign", help="sign the built modules (--key/--cert, else DKMS's MOK key)")]
+Key = Annotated[Path | None, typer.Option("--key", help="signing key (implies --sign)")]
+Cert = Annotated[Path | None, typer.Option("--cert", help="its certificate")]
+
 #: The values ``--policy`` takes (checked before any work starts).
 POLICIES = ("minimal", "newest")
 

@@ -51,11 +51,9 @@ def register(app: typer.Typer) -> None:
                                            "locate, fixes, backport, build, check, "
                                            "preflight)")] = "install",
         output: options.Output = None,
-        sign: Annotated[bool, typer.Option(
-            "--sign", help="sign the built module (--key/--cert, else DKMS's MOK key)")] = False,
-        key: Annotated[Path | None, typer.Option("--key", help="signing key (implies "
-                                                 "--sign)")] = None,
-        cert: Annotated[Path | None, typer.Option("--cert", help="its certificate")] = None,
+        sign: options.Sign = False,
+        key: options.Key = None,
+        cert: options.Cert = None,
         json_mode: options.Json = False,
         module: Annotated[str | None, typer.Option(
             "--module", help="the module to fix (default: the crash's culprit module)")] = None,
