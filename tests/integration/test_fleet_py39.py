@@ -12,6 +12,7 @@ import glob
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -32,9 +33,17 @@ CRASH = REPO / "tests/data/crashes/6.1.0-47-amd64/bug.rsyslog.log"
 NOT_ON_HOST = ("kmend.__main__", "kmend.loadcheck.preflight")
 
 
+#: Where older interpreters are looked for besides PATH: pyenv's versions ($PYENV_ROOT, by
+#: default ~/.pyenv), as the machines this project runs on have them.
+PYENV_VERSIONS = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv") / "versions"
+
+
 def _interpreter(version: str) -> str | None:
-    found = sorted(glob.glob(f"/root/.pyenv/versions/{version}*/bin/python{version}"))
-    return found[-1] if found else None
+    found = sorted(glob.glob(f"{PYENV_VERSIONS}/{version}*/bin/python{version}"))
+    if found:
+        return found[-1]
+    on_path = shutil.which(f"python{version}")
+    return on_path if on_path and "/shims/" not in on_path else None
 
 
 def _missing(why: str) -> None:
@@ -46,7 +55,7 @@ def _missing(why: str) -> None:
 def _need(version: str, pyz: Path) -> str:
     path = _interpreter(version)
     if path is None:
-        _missing(f"no python{version} under /root/.pyenv/versions")
+        _missing(f"no python{version} on PATH or under {PYENV_VERSIONS}")
     assert path is not None
     main = zipfile.ZipFile(pyz).read("__main__.py").decode()
     if version == "3.9" and "< (3, 9)" not in main:
@@ -174,7 +183,7 @@ def test_install_status_rollback(pyz: Path, tmp_path: Path, version: str) -> Non
 def test_older_python_gets_one_line_error(pyz: Path, tmp_path: Path) -> None:
     python = _interpreter("3.8")
     if python is None:
-        _missing("no python3.8 under /root/.pyenv/versions")
+        _missing(f"no python3.8 on PATH or under {PYENV_VERSIONS}")
     assert python is not None
     res = subprocess.run([python, "-I", "-S", str(pyz), "status", "--root", str(tmp_path)],
                          capture_output=True, text=True, timeout=120, check=False)
@@ -188,7 +197,7 @@ def test_older_python_gets_one_line_error(pyz: Path, tmp_path: Path) -> None:
 def test_compat_stand_ins_behave_like_311(version: str) -> None:
     python = _interpreter(version)
     if python is None:
-        _missing(f"no python{version} under /root/.pyenv/versions")
+        _missing(f"no python{version} on PATH or under {PYENV_VERSIONS}")
     assert python is not None
     script = (
         "import json, sys\n"
