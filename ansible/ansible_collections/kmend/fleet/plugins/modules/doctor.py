@@ -15,6 +15,8 @@ description:
   - Read-only; supports check mode.
 version_added: "0.1.0"
 author: kmend
+extends_documentation_fragment:
+  - kmend.fleet.host
 options:
   logs:
     description: More logs to read (as C(--log)).
@@ -28,17 +30,6 @@ options:
     description: Seconds before C(xl list) counts as hung.
     type: float
     default: 10
-  root:
-    description:
-      - The host's root; kmend reads (and writes) only below it.
-    type: path
-    default: /
-  kmend:
-    description:
-      - Path on the host of the kmend zipapp (C(playbooks/files/build_pyz.py)); when
-        absent the installed kmend package is used.
-    type: path
-    default: /usr/local/lib/kmend/kmend.pyz
 """
 
 EXAMPLES = r"""

@@ -19,6 +19,8 @@ description:
     old and new sha256 and vermagic of the module file are shown.
 version_added: "0.1.0"
 author: kmend
+extends_documentation_fragment:
+  - kmend.fleet.host
 options:
   module:
     description: Path on the host of the built C(.ko) (copy it there first).
@@ -43,17 +45,6 @@ options:
     description: Install even if the load check says the kernel will refuse the module.
     type: bool
     default: false
-  root:
-    description:
-      - The host's root; kmend reads and writes only below it.
-    type: path
-    default: /
-  kmend:
-    description:
-      - Path on the host of the kmend zipapp (C(playbooks/files/build_pyz.py)); when
-        absent the installed kmend package is used.
-    type: path
-    default: /usr/local/lib/kmend/kmend.pyz
 notes:
   - Needs only the host's python3 and kmod (C(depmod), C(modinfo)); no compiler or headers.
   - Supports check mode and diff mode.

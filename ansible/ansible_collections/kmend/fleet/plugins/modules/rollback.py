@@ -15,6 +15,8 @@ description:
   - Supports check mode (says what it would roll back).
 version_added: "0.1.0"
 author: kmend
+extends_documentation_fragment:
+  - kmend.fleet.host
 options:
   transaction:
     description: The transaction id (M(kmend.fleet.install) returns it).
@@ -22,17 +24,6 @@ options:
   kernel:
     description: The newest fix for this kernel release.
     type: str
-  root:
-    description:
-      - The host's root; kmend reads (and writes) only below it.
-    type: path
-    default: /
-  kmend:
-    description:
-      - Path on the host of the kmend zipapp (C(playbooks/files/build_pyz.py)); when
-        absent the installed kmend package is used.
-    type: path
-    default: /usr/local/lib/kmend/kmend.pyz
 """
 
 EXAMPLES = r"""

@@ -18,6 +18,8 @@ description:
   - Read-only; supports check mode.
 version_added: "0.1.0"
 author: kmend
+extends_documentation_fragment:
+  - kmend.fleet.host
 options:
   paths:
     description: Log files or directories to read instead of the default logs.
@@ -29,17 +31,6 @@ options:
   signature:
     description: Only crashes with this kmend signature.
     type: str
-  root:
-    description:
-      - The host's root; kmend reads (and writes) only below it.
-    type: path
-    default: /
-  kmend:
-    description:
-      - Path on the host of the kmend zipapp (C(playbooks/files/build_pyz.py)); when
-        absent the installed kmend package is used.
-    type: path
-    default: /usr/local/lib/kmend/kmend.pyz
 """
 
 EXAMPLES = r"""

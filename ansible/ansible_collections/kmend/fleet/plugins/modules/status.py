@@ -14,21 +14,12 @@ description:
   - Read-only; supports check mode.
 version_added: "0.1.0"
 author: kmend
+extends_documentation_fragment:
+  - kmend.fleet.host
 options:
   kernel:
     description: Only this kernel release.
     type: str
-  root:
-    description:
-      - The host's root; kmend reads (and writes) only below it.
-    type: path
-    default: /
-  kmend:
-    description:
-      - Path on the host of the kmend zipapp (C(playbooks/files/build_pyz.py)); when
-        absent the installed kmend package is used.
-    type: path
-    default: /usr/local/lib/kmend/kmend.pyz
 """
 
 EXAMPLES = r"""
