@@ -1,6 +1,7 @@
 """The terminal display of :mod:`kmend.progress`: a Rich progress line on stderr that
 appears once a task has run for about a second and vanishes when it ends.  Used only when
-stderr is a terminal, --json is off and NO_COLOR/TERM=dumb do not ask for plain output."""
+stderr is a terminal, --json is off and TERM is not dumb.  Rich's progress module is
+imported only when a line is really shown, so short commands do not pay for it."""
 
 from __future__ import annotations
 
@@ -9,17 +10,12 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-
-from rich.progress import (
-    BarColumn,
-    Progress,
-    SpinnerColumn,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
+from typing import TYPE_CHECKING
 
 from kmend import progress
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
 
 #: Seconds a task runs before its line is shown.
 DELAY = 1.0
@@ -42,6 +38,14 @@ class _Shown:
         self.timer.start()
 
     def _start(self) -> None:
+        from rich.progress import (
+            BarColumn,
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
         from kmend.cli.common import err_console
 
         with self.lock:
