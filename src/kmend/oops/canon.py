@@ -11,7 +11,7 @@ import re
 _RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"syz-executor\d+(?:[/:]\d+)?"), "syz-executor"),
     (re.compile(r"syzkaller\d+(?:[/:]\d+)?"), "syzkaller"),
-    (re.compile(r"(?<![A-Za-z0-9])(?:0x)?[0-9a-fA-F]{6,}(?![A-Za-z0-9])"), "ADDR"),
+    (re.compile(r"(?<![A-Za-z0-9])(?:0x)?[0-9a-f]{6,}"), "ADDR"),
     (re.compile(r"(?<![0-9.])\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?![0-9.])"), "IP"),
     (re.compile(r"(\.[a-zA-Z]{1,4}):\d+(?::\d+)?"), r"\1:LINE"),
     (re.compile(r"([A-Za-z0-9_.]+)\+0x[0-9a-fA-F]+/0x[0-9a-fA-F]+"), r"\1"),

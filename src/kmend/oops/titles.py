@@ -33,7 +33,7 @@ STACK_END_RE = re.compile(
     r"|Second to last potentially related|The buggy address|Memory state around"
     r"|---\[ end trace|Kernel Offset|Modules linked in|Dumping ftrace|irq event stamp"
     r"|hardirqs last|softirqs last|Showing busy workqueues|Sending NMI from CPU"
-    r"|NMI backtrace for cpu|Mem-Info|\S+ invoked oom-killer)"
+    r"|NMI backtrace for cpu|Mem-Info)"
 )
 STALL_START_RE = re.compile(
     r"(?:apic_timer_interrupt\w*\+0x|el1h_64_irq\+0x|Exception stack|"
@@ -64,10 +64,15 @@ def _trace_frames(lines: Sequence[str], start: int) -> tuple[list[ParsedFrame], 
     return [], True
 
 
-def _frames_after(lines: Sequence[str], begin: int, limit: int = 400) -> list[ParsedFrame]:
+def _frames_after(
+    lines: Sequence[str], begin: int, limit: int = 400, *, through_trace_start: bool = False
+) -> list[ParsedFrame]:
     frames: list[ParsedFrame] = []
     for j in range(begin, min(len(lines), begin + limit)):
         text = lines[j]
+        if through_trace_start and TRACE_START_RE.match(text):
+            through_trace_start = False  # once: a register dump's own call trace follows it
+            continue
         if STACK_END_RE.match(text):
             break
         frame = parse_frame(text) or (parse_pc_line(text) if _is_pc_line(text) else None)
@@ -138,7 +143,17 @@ def _stall_frames(lines: Sequence[str], start: int) -> list[ParsedFrame]:
                 if "</IRQ>" in lines[k] or "<EOI>" in lines[k]:
                     i = k
                     break
-            after = [f for f in _frames_after(lines, i + 1) if not IRQ_ENTRY_RE.match(f.name)]
+            # The interrupted context is the one whose registers were dumped: when the next
+            # PC line after the interrupt entry is a kernel one, the loop's stack starts
+            # there, and frames printed between the two (an interleaved or half-unwound
+            # interrupt stack) are not the loop's.  A user-space PC: no loop in the kernel.
+            pc = next((p for p in range(i + 1, len(lines)) if _PC_KEY_RE.match(lines[p])), None)
+            if pc is not None and _is_pc_line(lines[pc]) and parse_pc_line(lines[pc]):
+                # the register dump may precede the interrupted task's own call trace
+                after = _frames_after(lines, pc, through_trace_start=True)
+            else:
+                after = _frames_after(lines, i + 1)
+            after = [f for f in after if not IRQ_ENTRY_RE.match(f.name)]
             if after:
                 return after
             break
