@@ -33,9 +33,19 @@ PC_LINE_RE = re.compile(
 )
 
 #: The line that opens a stack section (x86 "Call Trace:", arm64 "Call trace:", arm "Backtrace:").
-TRACE_START_RE = re.compile(r"^\s*(?:Call Trace|Call trace|Backtrace|Call Trace \(from)\s*:?")
+#: Before 4.10, x86 printed the raw stack words and then "Call Trace:" as continuations of one
+#: record, so on a console the header may end a line of hex words: with its colon, it counts
+#: anywhere in the line.
+TRACE_START_RE = re.compile(
+    r"^(?:\s*(?:Call Trace|Call trace|Backtrace|Call Trace \(from)\s*:?|.*?Call [Tt]race:)"
+)
 #: A faulting-PC line from user space (its Code: and frames are not the kernel's).
 USER_PC_RE = re.compile(r"^\s*RIP: 00(?:33|23):|^\s*EIP: 0073:")
+
+#: powerpc marks where an exception interrupted the kernel inside its call trace:
+#: ``--- interrupt: 700 at f+0x2c/0x70`` (then ``LR = g+0x..`` on older kernels, or a register
+#: dump on newer ones); f, the interrupted function, is a frame of the stack like any other.
+PPC_INTERRUPT_RE = re.compile(r"^\s*--- interrupt: [0-9a-fA-F]+ at (?P<rest>\S.*)$")
 
 ARM_FROM_RE = re.compile(r"\) from \[<[0-9a-fA-F]+>\] \((?P<name>" + _NAME + r")(?:[.+]|\))")
 
@@ -70,6 +80,9 @@ def parse_frame(line: str) -> ParsedFrame | None:
     demangled (``kmend.oops.demangle``)."""
     m = FRAME_RE.match(line)
     if m is None:
+        ppc = PPC_INTERRUPT_RE.match(line)
+        if ppc is not None:
+            return parse_frame(ppc.group("rest"))
         m2 = ARM_FROM_RE.search(line)
         if m2 is None:
             return None

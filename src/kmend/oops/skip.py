@@ -74,9 +74,12 @@ CLASSES: tuple[SkipClass, ...] = (
     ),
     SkipClass(
         "debug objects and might_sleep checks",
-        "debugobjects, might_sleep and seqcount assertions detect a misuse made by the caller",
+        "debugobjects, might_sleep and seqcount assertions detect a misuse made by the caller "
+        "(the timer and work-item is_static_object callbacks run inside debugobjects' check "
+        "on every del_timer/cancel_work, and fault there on the caller's freed object)",
         anywhere=(
-            "debug_object", "work_is_static_object", "might_sleep", "might_fault",
+            "debug_object", "work_is_static_object", "timer_is_static_object", "might_sleep",
+            "might_fault",
             "__might_resched", "seqprop_assert",
         ),
     ),
@@ -298,6 +301,17 @@ FORMAT_CLASSES: tuple[tuple[str, SkipClass], ...] = (
             anywhere=("lock", "stack", "IRQ"),
         ),
     ),
+    (
+        "WARNING in {frame}/usb_submit_urb",
+        SkipClass(
+            "synchronous USB transfers",
+            "usb_submit_urb warns about an URB the driver described wrong (a bulk pipe for "
+            "an interrupt endpoint...); the blocking helpers that built and submitted it for "
+            "the driver (usb_bulk_msg, usb_interrupt_msg and their usb_start_wait_urb) are "
+            "on the way, the driver that called them is the subject",
+            anywhere=("usb_start_wait_urb", "usb_bulk_msg", "usb_interrupt_msg"),
+        ),
+    ),
     ("INFO: task hung in", _HUNG_TASK),
     ("INFO: task can't die in", _HUNG_TASK),
     ("INFO: suspicious RCU usage in", _RCU_USAGE),
@@ -330,10 +344,13 @@ FORMAT_CLASSES: tuple[tuple[str, SkipClass], ...] = (
     (
         "KMSAN:",
         SkipClass(
-            "crypto API plumbing",
-            "KMSAN reports uninitialised bytes where the crypto API's generic layers and the "
-            "DRBG consume them; the algorithm or caller that produced them is the subject",
+            "crypto API plumbing and ciphers",
+            "KMSAN reports uninitialised bytes where the crypto API's generic layers, the "
+            "DRBG and the ciphers' encrypt routines (aes_encrypt, xts_encrypt, a mode's or a "
+            "driver's *_encrypt) consume them; the caller that handed over the uninitialised "
+            "plaintext is the subject",
             start=("crypto_", "drbg_"),
+            end=("_encrypt",),
         ),
     ),
     (

@@ -136,7 +136,9 @@ def _irqsafe_frames(lines: Sequence[str], start: int) -> list[ParsedFrame]:
 
 
 def _stall_frames(lines: Sequence[str], start: int) -> list[ParsedFrame]:
-    for i in range(start, len(lines)):
+    i = start - 1
+    while i + 1 < len(lines):
+        i += 1
         if STALL_START_RE.search(lines[i]):
             # The stall is where the timer interrupt landed: past the end of the IRQ stack.
             for k in range(i, min(len(lines), i + 8)):
@@ -156,7 +158,10 @@ def _stall_frames(lines: Sequence[str], start: int) -> list[ParsedFrame]:
             after = [f for f in after if not IRQ_ENTRY_RE.match(f.name)]
             if after:
                 return after
-            break
+            if pc is not None:
+                break
+            # No frame and no PC line after it: this entry closed another task's stack (an
+            # ARM "Exception stack" under the RCU kthread's dump); the stalled CPU's is later.
     pc = _pc_frames(lines, start)
     trace, _ = _trace_frames(lines, start)
     return pc + trace
