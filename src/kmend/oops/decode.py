@@ -62,7 +62,12 @@ def build_report(lines: Sequence[LogLine], region: Region, *, panicked: bool) ->
     """Decode *region* of *lines* into a CrashReport (None: not a crash after all)."""
     header_line = lines[region.start]
     texts = [lines[j].text for j in region.indexes]
-    naming = name_report(naming_lines(lines, region), region.header.header.name, header_line.text)
+    naming = name_report(
+        naming_lines(lines, region),
+        region.header.header.name,
+        header_line.text,
+        cut_short=region.cut is not None,
+    )
     if naming is None:
         return None
 

@@ -59,8 +59,10 @@ def collect_region(
     *,
     has_ids: bool,
     end: int | None = None,
+    interrupted: bool = False,
 ) -> Region:
-    """Gather the report that begins at *start* (see the module docstring)."""
+    """Gather the report that begins at *start* (see the module docstring).  *interrupted*:
+    the report ends at *end* because a second crash of the same context begins there."""
     ctx = line_context(lines[start])
     host = lines[start].host
     stop = len(lines) if end is None else end
@@ -84,6 +86,8 @@ def collect_region(
             if starts_second_crash(text) or any(m in text for m in INFO_WITH_STACK):
                 cut = k
                 break
+    if cut is None and interrupted:
+        cut = len(indexes)
     limit = PREFIX_LINES_TASK if ctx is not None and ctx.startswith("T") else PREFIX_LINES
     prefix: list[int] = []
     near = lines[start].lineno - LINES_BEFORE  # the reader's prefilter keeps no more

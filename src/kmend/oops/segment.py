@@ -95,7 +95,7 @@ class _Segmenter:
         self.source: str | None = None
 
     # -- closing -----------------------------------------------------------------
-    def _close(self, rep: _Open, end: int) -> Iterator[CrashReport]:
+    def _close(self, rep: _Open, end: int, *, interrupted: bool = False) -> Iterator[CrashReport]:
         # imported at the first report, not at start-up: decoding pulls in capstone and the
         # naming rules, which then load while the log reader's worker is still searching
         from kmend.oops.decode import build_report
@@ -103,7 +103,12 @@ class _Segmenter:
         del self.open[rep.key]
         host = self.window[rep.start].host
         region = collect_region(
-            self.window, rep.start, rep.hit, has_ids=host in self.ids_hosts, end=end
+            self.window,
+            rep.start,
+            rep.hit,
+            has_ids=host in self.ids_hosts,
+            end=end,
+            interrupted=interrupted,
         )
         panicked = any(
             PANIC_LINE in self.window[j].text and self.window[j].host == host
@@ -173,7 +178,7 @@ class _Segmenter:
                 and not self._nested(rep, line)
                 and not _inline_expansion(self.window[index - 1].text, line.text)
             ):
-                yield from self._close(rep, index)
+                yield from self._close(rep, index, interrupted=True)
                 rep = None
             elif rep.tail >= 0:
                 rep.tail += 1

@@ -274,9 +274,12 @@ def _fill(template: str, groups: dict[str, str], frame: str | None) -> str:
     return out.replace("{frame}", frame if frame is not None else "corrupted")
 
 
-def name_report(lines: Sequence[str], group: str, header_line: str) -> Naming | None:
+def name_report(
+    lines: Sequence[str], group: str, header_line: str, *, cut_short: bool = False
+) -> Naming | None:
     """Name the report whose text (from the header line on) is *lines*; None when the header
-    is one that only counts as a crash in a known shape (``fatal error:`` of Go programs)."""
+    is one that only counts as a crash in a known shape (``fatal error:`` of Go programs).
+    *cut_short*: the text stops where a second crash began."""
     text = "\n".join(lines)
     starts: list[int] = []
     pos = 0
@@ -311,8 +314,9 @@ def name_report(lines: Sequence[str], group: str, header_line: str) -> Naming | 
         frames: list[ParsedFrame] = []
         early: list[ParsedFrame] = []  # frames read before the call trace
         broken_trace = _trace_frames(lines, pick.line)[1]
+        trace_cut = False  # a "Call Trace:" header with no frame under it
         for part in fmt.parts:
-            if part == fm.HEADER and m.groupdict().get("func"):
+            if part == fm.HEADER and m.groupdict().get("func") and not trace_cut:
                 frames.append(ParsedFrame(m.group("func"), m.group("func"), None, None, None, True))
             elif part == fm.PC:
                 frames += _pc_frames(lines, pick.line)
@@ -321,6 +325,11 @@ def name_report(lines: Sequence[str], group: str, header_line: str) -> Naming | 
             elif part == fm.TRACE:
                 early = list(frames)
                 got, broken = _trace_frames(lines, pick.line)
+                # The header's function stands in for a stack that is missing or useless (a
+                # paste that ends early, a pre-4.x WARNING with no dump, every frame
+                # questionable), not for one that another crash cut off: that report is
+                # incomplete, its frame unknown.
+                trace_cut = cut_short and not got
                 frames += got
                 broken_trace = broken_trace or broken
             elif part == fm.STALL:
