@@ -135,11 +135,17 @@ def _irqsafe_frames(lines: Sequence[str], start: int) -> list[ParsedFrame]:
     return []
 
 
-def _stall_frames(lines: Sequence[str], start: int) -> list[ParsedFrame]:
+def _stall_frames(
+    lines: Sequence[str], start: int, *, interrupted_only: bool = False
+) -> list[ParsedFrame]:
+    """The stack of the loop a timer interrupt landed in; without an interrupt entry, the
+    faulting PC and call trace (unless *interrupted_only*: then no frame)."""
     i = start - 1
+    entered = False
     while i + 1 < len(lines):
         i += 1
         if STALL_START_RE.search(lines[i]):
+            entered = True
             # The stall is where the timer interrupt landed: past the end of the IRQ stack.
             for k in range(i, min(len(lines), i + 8)):
                 if "</IRQ>" in lines[k] or "<EOI>" in lines[k]:
@@ -149,19 +155,21 @@ def _stall_frames(lines: Sequence[str], start: int) -> list[ParsedFrame]:
             # PC line after the interrupt entry is a kernel one, the loop's stack starts
             # there, and frames printed between the two (an interleaved or half-unwound
             # interrupt stack) are not the loop's.  A user-space PC: no loop in the kernel.
-            pc = next((p for p in range(i + 1, len(lines)) if _PC_KEY_RE.match(lines[p])), None)
-            if pc is not None and _is_pc_line(lines[pc]) and parse_pc_line(lines[pc]):
+            at = next((p for p in range(i + 1, len(lines)) if _PC_KEY_RE.match(lines[p])), None)
+            if at is not None and _is_pc_line(lines[at]) and parse_pc_line(lines[at]):
                 # the register dump may precede the interrupted task's own call trace
-                after = _frames_after(lines, pc, through_trace_start=True)
+                after = _frames_after(lines, at, through_trace_start=True)
             else:
                 after = _frames_after(lines, i + 1)
             after = [f for f in after if not IRQ_ENTRY_RE.match(f.name)]
             if after:
                 return after
-            if pc is not None:
+            if at is not None:
                 break
             # No frame and no PC line after it: this entry closed another task's stack (an
             # ARM "Exception stack" under the RCU kthread's dump); the stalled CPU's is later.
+    if interrupted_only and not entered:
+        return []
     pc = _pc_frames(lines, start)
     trace, _ = _trace_frames(lines, start)
     return pc + trace
@@ -334,6 +342,8 @@ def name_report(
                 broken_trace = broken_trace or broken
             elif part == fm.STALL:
                 frames += _stall_frames(lines, pick.line)
+            elif part == fm.INTERRUPTED:
+                frames += _stall_frames(lines, pick.line, interrupted_only=True)
             elif part == fm.LOCKDEP:
                 frames += _lockdep_frames(lines, pick.line)
             elif part == fm.IRQSAFE:

@@ -17,6 +17,7 @@ from kmend.oops.formats.base import (
     BAD,
     HEADER,
     HERE,
+    INTERRUPTED,
     IRQSAFE,
     LOCKDEP,
     PC,
@@ -29,8 +30,8 @@ from kmend.oops.formats.bug import BUG_FORMATS
 from kmend.oops.formats.traps import GPF_FORMATS, KERNEL_BUG_FORMATS, PANIC_FORMATS, SIMPLE_TRAPS
 from kmend.oops.formats.warning import INFO_FORMATS, WARNING_FORMATS
 
-__all__ = ["GROUPS", "HEADER", "HERE", "IRQSAFE", "LOCKDEP", "NEEDS_FORMAT", "PC", "STALL",
-           "TRACE", "Format"]
+__all__ = ["GROUPS", "HEADER", "HERE", "INTERRUPTED", "IRQSAFE", "LOCKDEP", "NEEDS_FORMAT", "PC",
+           "STALL", "TRACE", "Format"]
 
 #: Headers that are crashes only when one of their formats matches (a bare "fatal error:" is
 #: common in ordinary messages; Go's runtime follows it with a goroutine or runtime stack).

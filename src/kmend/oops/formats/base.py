@@ -12,12 +12,16 @@ from kmend.oops.skip import compile_skips
 #   "pc"     — the frame on the first faulting-PC line (RIP:/IP:/pc :/PC is at/NIP)
 #   "trace"  — the frames under the first "Call Trace:"/"Call trace:"/"Backtrace:"
 #   "stall"  — like pc+trace but starting after the interrupt entry (stalls)
+#   "interrupted" — only what follows the interrupt entry: an RCU stall is reported from the
+#              timer interrupt that found the grace period late, and a stack without that
+#              entry (a task dump from rcu_print_task_stall) is not the stalled loop
 #   "here"   — the frames printed right under the matched line (KMSAN has no trace header)
 #   "lockdep" — functions on lockdep "at:" lines
 #   "irqsafe" — the stack under lockdep's "... which became X-irq-safe at:"
 #   "after:TEXT" — the frames under the first line that starts with TEXT
 PC, TRACE, HEADER, STALL, LOCKDEP, HERE = "pc", "trace", "header", "stall", "lockdep", "here"
 IRQSAFE = "irqsafe"
+INTERRUPTED = "interrupted"
 
 FUNC = r"(?P<func>[A-Za-z0-9_]+)"
 ADDR = r"(?:0x)?[0-9a-fA-F]+"

@@ -151,7 +151,10 @@ BUG_FORMATS = (
     F(
         r"BUG: Bad page (?P<what>state|cache)",
         "BUG: Bad page {what} in {frame}",
-        ("after:page last allocated", TRACE),
+        # The bad page is found when it is freed or handed out again: the stack printed is
+        # the victim's.  Its owner is the stack page_owner recorded at its last allocation;
+        # without that section (page_owner off) the culprit is unknown.
+        ("after:page last allocated",),
         skip=(
             r"alloc",
             r"^get_page_from_freelist",

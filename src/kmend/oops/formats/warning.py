@@ -3,7 +3,17 @@ tasks, lockdep)."""
 
 from __future__ import annotations
 
-from kmend.oops.formats.base import FUNC, HEADER, IRQSAFE, LOCKDEP, PC, STALL, TRACE, F, Format
+from kmend.oops.formats.base import (
+    FUNC,
+    HEADER,
+    INTERRUPTED,
+    IRQSAFE,
+    LOCKDEP,
+    PC,
+    TRACE,
+    F,
+    Format,
+)
 
 
 def _lockdep_formats(prefix: str) -> tuple[Format, ...]:
@@ -173,7 +183,7 @@ INFO_FORMATS = (
     F(
         r"INFO: rcu_(?:preempt|sched|bh|tasks\w*) (?:self-)?detected(?: expedited)? stalls?",
         "INFO: rcu detected stall in {frame}",
-        (STALL,),
+        (INTERRUPTED,),
         alt=("stall in {frame}",),
         blame="stall",
     ),
