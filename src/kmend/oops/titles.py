@@ -391,7 +391,8 @@ def name_report(
         type=crash_type(title),
         corrupted=bool(reasons),
         corrupted_reason="; ".join(reasons) or None,
-        frame=frame if frame else ("corrupted" if "{frame}" in fmt.template else None),
+        # a format whose title quotes the function as printed names it in a "where" group
+        frame=frame or groups.get("where") or ("corrupted" if "{frame}" in fmt.template else None),
         raw_frame=raw,
     )
 

@@ -188,7 +188,10 @@ GROUPS: dict[str, tuple[Format, ...]] = {
         F(r"rust_kernel: panicked at [^\n]*\n(?P<msg>[^\n]+)", "{msg} in {frame}", (TRACE,)),
     ),
     "SYZFAIL:": (F(r"SYZFAIL: (?P<msg>[^\n]*)", "SYZFAIL: {msg}", (), needs_stack=False),),
-    "SYZFATAL:": (F(r"SYZFATAL: (?P<msg>[^\n]*)", "SYZFATAL: {msg}", (), needs_stack=False),),
+    # every fatal executor failure also answers to the one title "SYZFATAL"
+    "SYZFATAL:": (
+        F(r"SYZFATAL: (?P<msg>[^\n]*)", "SYZFATAL: {msg}", (), alt=("SYZFATAL",), needs_stack=False),
+    ),
     "panic:": (F(r"panic: (?P<msg>[^\n]*)", "panic: {msg}", (), needs_stack=False),),
     "fatal error:": (
         F(
