@@ -65,7 +65,12 @@ def _trace_frames(lines: Sequence[str], start: int) -> tuple[list[ParsedFrame], 
 
 
 def _frames_after(
-    lines: Sequence[str], begin: int, limit: int = 400, *, through_trace_start: bool = False
+    lines: Sequence[str],
+    begin: int,
+    limit: int = 400,
+    *,
+    through_trace_start: bool = False,
+    pc_lines: bool = True,
 ) -> list[ParsedFrame]:
     frames: list[ParsedFrame] = []
     for j in range(begin, min(len(lines), begin + limit)):
@@ -75,7 +80,9 @@ def _frames_after(
             continue
         if STACK_END_RE.match(text):
             break
-        frame = parse_frame(text) or (parse_pc_line(text) if _is_pc_line(text) else None)
+        frame = parse_frame(text) or (
+            parse_pc_line(text) if pc_lines and _is_pc_line(text) else None
+        )
         if frame is not None:
             frames.append(frame)
     return frames
@@ -103,6 +110,81 @@ def _pc_frames(lines: Sequence[str], start: int) -> list[ParsedFrame]:
             if frame is not None:
                 return [frame]
     return []
+
+
+# -- fault injection interleaved with a report ------------------------------------------------
+# A failure injected by the fault-injection framework prints its own stack (FAULT_INJECTION:
+# forcing a failure ... should_fail, should_failslab, the allocator, its caller).  Without
+# printk caller ids that stack interleaves with the report's lines, and a report is read as
+# the sequence of its parts (faulting PC, call-trace header, frames), each after the last:
+# an injection frame met while a part is looked for means the lines around it are the
+# injection's, so that part is given up and what follows the injection frame is read as the
+# next part — the frames under should_failslab name the allocation that failed and the code
+# that made it.  Frames stop at the next injection frame.
+
+
+def _injection_lines(lines: Sequence[str], start: int) -> list[int]:
+    out: list[int] = []
+    for k in range(start, len(lines)):
+        frame = parse_frame(lines[k]) if "should_fail" in lines[k] else None
+        if frame is not None and frame.reliable and FAULT_INJECTION_RE.match(frame.name):
+            out.append(k)
+    return out
+
+
+def _next_at(marks: Sequence[int], cursor: int) -> int | None:
+    return next((k for k in marks if k >= cursor), None)
+
+
+def _pc_around_injection(
+    lines: Sequence[str], cursor: int, marks: Sequence[int]
+) -> tuple[list[ParsedFrame], int]:
+    """The faulting-PC part read from *cursor*: (frames, the cursor after it)."""
+    at = next((p for p in range(cursor, len(lines)) if _is_pc_line(lines[p])
+               and parse_pc_line(lines[p]) is not None), None)
+    injected = _next_at(marks, cursor)
+    if injected is not None and (at is None or injected < at):
+        return [], injected + 1  # the PC line, if any, is past the injection's dump
+    if at is None:
+        return [], cursor
+    frame = parse_pc_line(lines[at])
+    return ([frame] if frame else []), at + 1
+
+
+def _trace_around_injection(
+    lines: Sequence[str], cursor: int, marks: Sequence[int]
+) -> list[ParsedFrame]:
+    """The call-trace part read from *cursor*, up to the next injection frame."""
+    header = next((k for k in range(cursor, len(lines)) if TRACE_START_RE.match(lines[k])), None)
+    injected = _next_at(marks, cursor)
+    if injected is not None and (header is None or injected < header):
+        begin = injected + 1
+    elif header is not None:
+        begin = header + 1
+    else:
+        return []
+    stop = _next_at(marks, begin)
+    limit = (stop - begin) if stop is not None else 400
+    return _frames_after(lines, begin, limit=limit, pc_lines=False)
+
+
+def _warning_around_injection(
+    lines: Sequence[str], start: int, marks: Sequence[int], skips: Skips
+) -> list[ParsedFrame]:
+    """A WARNING's stack is read one of two ways, each on its own: the PC line and the frames
+    printed straight after it (kernels before 4.x print the stack there), else the frames
+    under the call-trace header.  The first way stands only when no injection frame broke
+    into it and it has a frame to blame."""
+    pc, cursor = _pc_around_injection(lines, start, marks)
+    broken = _next_at(marks, start) is not None and _next_at(marks, start) == cursor - 1
+    end = next((k for k in range(cursor, len(lines)) if STACK_END_RE.match(lines[k])), len(lines))
+    injected = _next_at(marks, cursor)
+    if injected is not None and injected < end:
+        broken, end = True, injected
+    first = pc + _frames_after(lines, cursor, limit=end - cursor, pc_lines=False)
+    if not broken and any(f.reliable and not is_skipped(f.name, skips) for f in first):
+        return first
+    return _trace_around_injection(lines, start, marks)
 
 
 def _lockdep_frames(lines: Sequence[str], start: int) -> list[ParsedFrame]:
@@ -323,9 +405,23 @@ def name_report(
         early: list[ParsedFrame] = []  # frames read before the call trace
         broken_trace = _trace_frames(lines, pick.line)[1]
         trace_cut = False  # a "Call Trace:" header with no frame under it
-        for part in fmt.parts:
+        marks = _injection_lines(lines, pick.line)
+        cursor = pick.line  # where the next part is looked for, when an injection interleaves
+        parts = fmt.parts
+        if marks and group == "WARNING:" and parts[:2] == (fm.PC, fm.TRACE):
+            frames = _warning_around_injection(lines, pick.line, marks, _skips(fmt, groups))
+            parts = ()
+        for part in parts:
             if part == fm.HEADER and m.groupdict().get("func") and not trace_cut:
                 frames.append(ParsedFrame(m.group("func"), m.group("func"), None, None, None, True))
+            elif part == fm.PC and marks:
+                got, cursor = _pc_around_injection(lines, cursor, marks)
+                frames += got
+            elif part == fm.TRACE and marks:
+                early = list(frames)
+                got = _trace_around_injection(lines, cursor, marks)
+                broken_trace = broken_trace or not got
+                frames += got
             elif part == fm.PC:
                 frames += _pc_frames(lines, pick.line)
             elif part == fm.HERE:
@@ -366,7 +462,7 @@ def name_report(
             chosen = _blame_hang(frames, _skips(fmt, groups))
         else:
             chosen = _blame_first(frames, _skips(fmt, groups))
-        if chosen is None and injected is not None:
+        if chosen is None and (injected is not None or marks):
             reasons.append("the stack passes through fault injection")
         if chosen is None and fm.LOCKDEP in fmt.parts and not reasons:
             # Every lock site is plumbing (flush_workqueue, say): name the first one.
