@@ -1,0 +1,429 @@
+"""Report shapes that decide which frame a title blames, against syzkaller's own parser run as
+a black box (../shared/tools/syzparse): the logs are generated here — layouts of a stall's
+interrupt entry, fault-injection stacks interleaved with a report, a powerpc exception marker,
+a call-trace header glued to stack words, report kinds of their own (synchronous USB
+transfers, KMSAN in ciphers, debugobjects callbacks) — and kmend's title (and alternative
+titles) must be syzparse's for every one.  The expected values are syzparse's output at test
+time, never kmend's."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from conftest import need, shared_dir
+from kmend import proc
+from kmend.logs import parse_text
+from kmend.oops import parse_reports
+
+P = "[   10.000000] "
+PT = "[  100.000000][    C0] "
+
+
+def _syzparse() -> Path:
+    exe = shared_dir() / "tools" / "syzparse"
+    need(exe.is_file(), f"{exe} not found (syzkaller's parser, the oracle)")
+    return exe
+
+
+def _oracle(logs: dict[str, str], workdir: Path, arch: str = "amd64") -> dict[str, dict[str, object]]:
+    """syzparse's first report for each named log: {"title": ..., "alt": [...]}."""
+    exe = _syzparse()
+    paths: dict[str, str] = {}
+    for i, (name, log) in enumerate(logs.items()):
+        path = workdir / f"{i}.log"
+        path.write_text(log)
+        paths[str(path)] = name
+    out: dict[str, dict[str, object]] = {}
+    files = list(paths)
+    for k in range(0, len(files), 300):
+        res = proc.run([exe, *files[k : k + 300]], timeout=300, extra_env={"ARCH": arch})
+        for line in res.stdout.splitlines():
+            rec = json.loads(line)
+            out.setdefault(paths[rec["file"]], rec)
+    return out
+
+
+def _kmend(log: str) -> tuple[str, tuple[str, ...]]:
+    reports = list(parse_reports(parse_text(log, source="shape")))
+    return (reports[0].title, reports[0].alt_titles) if reports else ("", ())
+
+
+def _compare(
+    logs: dict[str, str], tmp_path: Path, *, alts: bool = False, arch: str = "amd64"
+) -> list[str]:
+    """The names of the logs where kmend and syzparse disagree (title, and alt titles)."""
+    syz = _oracle(logs, tmp_path, arch)
+    wrong: list[str] = []
+    for name, log in logs.items():
+        title, alt = _kmend(log)
+        want_title = str(syz[name]["title"])
+        want_alt = tuple(sorted(syz[name]["alt"] or ()))  # type: ignore[call-overload]
+        if title != want_title or (alts and tuple(sorted(alt)) != want_alt):
+            wrong.append(f"{name}: syzkaller {want_title!r} {want_alt}, kmend {title!r} {alt}")
+    return wrong
+
+
+# -- stalls: where the interrupted loop's stack is read ----------------------------------------
+
+_RCU_HEAD = [
+    "rcu: INFO: rcu_preempt self-detected stall on CPU",
+    "rcu: \t0-....: (10500 ticks this GP) idle=8d4/1/0x4000000000000000 softirq=9000/9000 fqs=5000",
+    "\t(t=10502 jiffies g=20000 q=300)",
+    "NMI backtrace for cpu 0",
+    "CPU: 0 PID: 5000 Comm: syz-executor.0 Not tainted 6.1.0-syzkaller #0",
+]
+_LOCKUP_HEAD = [
+    "watchdog: BUG: soft lockup - CPU#0 stuck for 123s! [syz-executor.0:5000]",
+    "Modules linked in:",
+]
+_LOCKUP_STAMPS = [
+    "irq event stamp: 2531226",
+    "hardirqs last  enabled at (2531225): [<00000000f1ec093f>] zz_unlock_irq+0x78/0xe0",
+    "hardirqs last disabled at (2531226): [<000000003c6ef1cd>] apic_timer_interrupt+0xa4/0xb0",
+    "softirqs last  enabled at (41848): [<0000000081bd5f03>] __do_softirq+0x7a0/0xb85",
+    "softirqs last disabled at (41829): [<00000000d02c6d52>] irq_exit+0x1cc/0x200",
+]
+_CPU = "CPU: 0 PID: 5000 Comm: syz-executor.0 Not tainted 6.1.0-syzkaller #0"
+
+
+def _stack_lines(items: Iterable[str]) -> list[str]:
+    out: list[str] = []
+    for item in items:
+        if item.startswith(("RIP:", "RSP:", "Call Trace:", "<", "Sending", "NMI", "CPU:")):
+            out.append(item if not item.startswith("<") else " " + item)
+            if item.startswith("RIP:"):
+                out.append("RSP: 0018:ffffc90000000000 EFLAGS: 00000246")
+        else:
+            out.append(f" {item}+0x1/0x2")
+    return out
+
+
+_IRQ = ["hrtimer_interrupt", "sysvec_apic_timer_interrupt"]
+_ENTRY = "asm_sysvec_apic_timer_interrupt"
+_TAIL = ["do_syscall_64", "entry_SYSCALL_64_after_hwframe"]
+_STALL_LAYOUTS: dict[str, list[str]] = {
+    "entry-then-pc": ["Call Trace:", "<IRQ>", *_IRQ, "</IRQ>", "<TASK>", _ENTRY,
+                      "RIP: 0010:zz_loop+0x10/0x20", "zz_caller", *_TAIL],
+    "frames-between-entry-and-pc": ["Call Trace:", "<IRQ>", *_IRQ, _ENTRY, "zz_irq_side",
+                                    "RIP: 0010:zz_loop+0x10/0x20", "zz_caller", *_TAIL],
+    "no-pc-after-entry": ["Call Trace:", "<IRQ>", *_IRQ, _ENTRY, "zz_loop", "zz_caller", *_TAIL],
+    "frames-then-late-pc": ["Call Trace:", "<IRQ>", *_IRQ, _ENTRY, "zz_early", "zz_after",
+                            *_TAIL, "RIP: 0010:zz_loop+0x10/0x20", "zz_late", *_TAIL],
+    "pc-of-another-cpu": ["Call Trace:", "<IRQ>", *_IRQ, _ENTRY, "zz_early", "zz_after", *_TAIL,
+                          "</TASK>", "Sending NMI from CPU 0 to CPUs 1:", "NMI backtrace for cpu 1",
+                          "CPU: 1 PID: 5 Comm: kworker/1:0 Not tainted 6.1.0 #0", "Call Trace:",
+                          "RIP: 0010:zz_other+0x10/0x20", "zz_other_caller", *_TAIL],
+    "user-pc-after-entry": ["Call Trace:", "<IRQ>", *_IRQ, "</IRQ>", _ENTRY,
+                            "RIP: 0033:0x4179c0", "NMI backtrace for cpu 1", "Call Trace:",
+                            "zz_other", "process_one_work", "worker_thread"],
+    "no-entry": ["Call Trace:", "RIP: 0010:zz_loop+0x10/0x20", "zz_caller", *_TAIL],
+    "no-entry-no-pc": ["Call Trace:", "zz_loop", "zz_caller", *_TAIL],
+    "entry-is-first-frame": ["Call Trace:", "<IRQ>", *_IRQ, _ENTRY, "run_timer_softirq",
+                             "__do_softirq", "irq_exit", "zz_x", *_TAIL],
+}
+
+
+def test_stall_stacks_agree_with_syzkaller(tmp_path: Path, figure: Callable[[str], None]) -> None:
+    """An RCU stall is named only from the context its timer interrupt landed in (the kernel
+    PC line after the entry, else the frames after it; none without an entry); a soft lockup
+    falls back to its PC and call trace, also when a register-state line names the timer
+    interrupt before them."""
+    logs: dict[str, str] = {}
+    for name, items in _STALL_LAYOUTS.items():
+        body = _RCU_HEAD + _stack_lines(items)
+        logs[f"rcu/{name}"] = "".join(PT + line + "\n" for line in body)
+    for stamps in (False, True):
+        for loop in ("zz_loop", "memset", "_raw_spin_lock"):
+            for caller in ("zz_caller", "smp_call_function_many", "vfs_write"):
+                head = _LOCKUP_HEAD + (_LOCKUP_STAMPS if stamps else []) + [_CPU]
+                items = [f"RIP: 0010:{loop}+0x10/0x20", "Call Trace:", "<TASK>", caller,
+                         "zz_below", *_TAIL]
+                body = head + _stack_lines(items)
+                logs[f"lockup/{stamps}/{loop}/{caller}"] = "".join(PT + ln + "\n" for ln in body)
+    wrong = _compare(logs, tmp_path, alts=True)
+    figure(f"stall layouts vs syzkaller: {len(logs) - len(wrong)}/{len(logs)}")
+    assert not wrong, "\n".join(wrong)
+
+
+_ARM_STALL = """\
+rcu: INFO: rcu_sched self-detected stall on CPU
+rcu: \t0-...!: (2099 ticks this GP) idle=4c6/1/0x40000002 softirq=6646/6646 fqs=126
+\t(t=2100 jiffies g=11589 q=1)
+rcu: rcu_sched kthread starved for 1848 jiffies! g11589 f0x0 RCU_GP_WAIT_FQS(5) ->state=0x0 ->cpu=0
+rcu: RCU grace-period kthread stack dump:
+task:rcu_sched       state:R  running task     stack:    0 pid:   10 ppid:     2 flags:0x00000000
+Backtrace:
+[<80c1e5e8>] (__schedule) from [<80c1eb20>] (schedule+0x60/0xdc)
+[<80c1eb20>] (schedule) from [<80c2287c>] (schedule_timeout+0xac/0x1e8)
+[<80c2287c>] (schedule_timeout) from [<801c2674>] ({kthread_fn}+0x580/0x1020)
+[<801c2674>] ({kthread_fn}) from [<8016e220>] (kthread+0x174/0x18c)
+[<8016e220>] (kthread) from [<80100168>] (ret_from_fork+0x14/0x2c)
+Exception stack(0x814fbfb0 to 0x814fbff8)
+bfa0:                                     00000000 00000000 00000000 00000000
+NMI backtrace for cpu 0
+CPU: 0 PID: 1760 Comm: syz-executor.0 Not tainted 5.10.2 #10
+Hardware name: ARM-Versatile Express
+[<80118054>] (unwind_backtrace) from [<80110ce4>] (show_stack+0x20/0x24)
+[<80110ce4>] (show_stack) from [<80c16564>] (dump_stack+0x104/0x138)
+[<80c16564>] (dump_stack) from [<80692150>] (nmi_cpu_backtrace+0x10c/0x148)
+[<80692150>] (nmi_cpu_backtrace) from [<80c124b4>] (rcu_dump_cpu_stacks+0xcc/0x110)
+[<80c124b4>] (rcu_dump_cpu_stacks) from [<801c39e4>] (rcu_sched_clock_irq+0x6e4/0x98c)
+[<801c39e4>] (rcu_sched_clock_irq) from [<801d1124>] (update_process_times+0x94/0xf0)
+[<801d1124>] (update_process_times) from [<806ab444>] (gic_handle_irq+0xb0/0xe8)
+[<806ab444>] (gic_handle_irq) from [<80100b6c>] (__irq_svc+0x6c/0x90)
+Exception stack(0x91883f00 to 0x91883f48)
+3f00: 20b35644 7effffff 00040000 00000055 00000000 1f4cabd4 20000100 20000118
+[<80100b6c>] (__irq_svc) from [<80616f94>] ({loop}+0x140/0x1dc)
+[<80616f94>] ({loop}) from [<80321578>] ({caller}+0x124/0x170)
+[<80321578>] ({caller}) from [<80100080>] (ret_fast_syscall+0x0/0x54)
+Exception stack(0x91883fa8 to 0x91883ff0)
+3fa0:                   00000000 00000000 ffffff9c 200000c0 20000100 20000118
+"""
+
+
+def test_arm_stall_skips_the_kthread_dump(tmp_path: Path) -> None:
+    """On 32-bit ARM the RCU kthread's dump ends in an "Exception stack" with no frame after
+    it; the stalled CPU's interrupt entry comes later and names the loop."""
+    logs = {
+        f"{kfn}/{loop}/{caller}": _ARM_STALL.format(kthread_fn=kfn, loop=loop, caller=caller)
+        for kfn in ("rcu_gp_kthread", "zz_kthread_body")
+        for loop in ("check_zeroed_user", "zz_spin", "memset")
+        for caller in ("sys_openat2", "zz_ioctl_handler")
+    }
+    wrong = _compare(logs, tmp_path, alts=True, arch="arm")
+    assert not wrong, "\n".join(wrong)
+
+
+# -- fault injection interleaved with a report ---------------------------------------------------
+
+_HEADS = {
+    "gpf": ["general protection fault: 0000 [#1] SMP KASAN"],
+    "warning": ["WARNING: CPU: 0 PID: 1000 at kernel/foo.c:10 zz_hdr+0x1/0x2"],
+    "paging": ["BUG: unable to handle kernel paging request at ffffc90000e3a000",
+               "IP: zz_old_ip+0x1/0x2"],
+}
+_PIECES = ["should_fail", "should_failslab", "kmalloc", "memcpy", "zz_a", "zz_b", "zz_c",
+           "RIP: 0010:zz_rip+0x10/0x20", "RIP: 0010:memset+0x10/0x20", "Call Trace:"]
+
+
+def _injection_log(head: list[str], items: list[str]) -> str:
+    body = [*head, "CPU: 0 PID: 1000 Comm: syz-executor0 Not tainted 4.15.0+ #1"]
+    body += _stack_lines(items)
+    body += _stack_lines(_TAIL) + ["Modules linked in:"]
+    return "".join(P + line + "\n" for line in body)
+
+
+def test_fault_injection_interleavings_agree_with_syzkaller(
+    tmp_path: Path, figure: Callable[[str], None]
+) -> None:
+    """Random interleavings of a report's parts (PC line, call-trace header, frames) with
+    fault-injection frames: an injection frame ends the part being read and the lines after
+    it are read as the next part."""
+    rnd = random.Random(3)
+    logs: dict[str, str] = {}
+    for head_name, head in _HEADS.items():
+        for k in range(120):
+            items = rnd.sample(_PIECES, rnd.randint(4, 8))
+            if not any(i.startswith("should_fail") for i in items):
+                items.insert(rnd.randrange(len(items) + 1), "should_failslab")
+            logs[f"{head_name}/{k}: {items}"] = _injection_log(head, items)
+    wrong = _compare(logs, tmp_path)
+    rate = 1 - len(wrong) / len(logs)
+    print(f"\nfault-injection interleavings: {len(logs) - len(wrong)}/{len(logs)} = {rate:.1%}")
+    for line in wrong[:10]:
+        print("  ", line)
+    figure(f"fault-injection interleavings vs syzkaller ({len(logs)}): {rate:.1%}")
+    assert rate >= 0.97
+
+
+# -- frame lines and headers ---------------------------------------------------------------------
+
+_PPC = """\
+WARNING: CPU: 1 PID: 4057 at arch/powerpc/mm/slb.c:79 {header}+0x2c/0x70
+CPU: 1 PID: 4057 Comm: syz-executor.4 Not tainted 5.1.0-rc3 #7
+Call Trace:
+[c00000003ae5b800] [c00000000135c19c] dump_stack+0x128/0x1cc (unreliable)
+[c00000003ae5b9a0] [c00000000135a500] report_bug+0x150/0x270
+[c00000003ae5ba40] [c0000000000392d4] program_check_exception+0x344/0x4f0
+[c00000003ae5bac0] [c0000000000090a4] program_check_common+0x184/0x190
+--- interrupt: 700 at {interrupted}+0x2c/0x70
+    LR = {lr}+0x19c/0x2d0
+[c00000003ae5bdf0] [c00000000009651c] {caller}+0x10c/0x250
+[c00000003ae5be20] [c0000000000088f8] data_access_slb_common+0x138/0x190
+"""
+
+
+def test_powerpc_interrupt_marker_is_a_frame(tmp_path: Path) -> None:
+    """powerpc's "--- interrupt: 700 at f+0x.." names the function the trap interrupted: a
+    frame of the call trace (the "LR =" line after it is not)."""
+    logs = {
+        f"{h}/{i}/{lr}/{c}": _PPC.format(header=h, interrupted=i, lr=lr, caller=c)
+        for h in ("assert_slb_presence", "zz_hdr")
+        for i in ("assert_slb_presence", "zz_trapped", "memcpy", "_raw_spin_lock")
+        for lr in ("slb_insert_entry", "zz_lr")
+        for c in ("do_slb_fault", "zz_caller")
+    }
+    wrong = _compare(logs, tmp_path, arch="ppc64le")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_call_trace_header_glued_to_stack_words(tmp_path: Path) -> None:
+    """Before 4.10, x86 printed "Call Trace:" as a continuation of the raw stack words: the
+    header may end a line of hex words and still opens the stack."""
+    kasan = (
+        "BUG: KASAN: use-after-free in __list_del_entry+0x196/0x1d0\n"
+        + P + "Read of size 8 at addr ffff8801ce6e8e10 by task kworker/1:2/2403\n"
+    )
+    gpf = "general protection fault: 0000 [#1] SMP KASAN\n" + P + "RIP: 0010:memset+0x10/0x20\n"
+    logs: dict[str, str] = {}
+    for kind, head in (("kasan", kasan), ("gpf", gpf)):
+        for glue in ("ffff8801ce6e8e10 0000000000000008 0000000000000000Call Trace:",
+                     "0000000000000000 Call Trace:", "some words Call trace:", "Call Trace:"):
+            for caller in ("binder_release_work", "zz_caller"):
+                body = [
+                    "CPU: 1 PID: 2403 Comm: kworker/1:2 Not tainted 4.9.86 #50",
+                    " " + glue,
+                    " [<ffffffff81d956f9>] dump_stack+0xc1/0x128",
+                    " [<ffffffff81dfd0b6>] __list_del_entry+0x196/0x1d0",
+                    f" [<ffffffff82d64cbc>] {caller}+0x8c/0x260",
+                    " [<ffffffff811898a0>] process_one_work+0x7e0/0x1610",
+                ]
+                logs[f"{kind}/{glue}/{caller}"] = P + head + "".join(P + b + "\n" for b in body)
+    wrong = _compare(logs, tmp_path, alts=True)
+    assert not wrong, "\n".join(wrong)
+
+
+def test_oom_killer_line_inside_a_stack(tmp_path: Path) -> None:
+    """An "X invoked oom-killer" line printed into a call trace by another task does not end
+    it."""
+    logs: dict[str, str] = {}
+    for where in range(4):
+        frames = ["memset", "zz_first", "zz_second", "wb_workfn"]
+        items = ["RIP: 0010:memcpy+0x12/0x20", "Call Trace:", *frames]
+        body = [*_HEADS["gpf"], "CPU: 0 PID: 1 Comm: syz-executor0 Not tainted 4.15.0+ #1"]
+        lines = _stack_lines(items)
+        lines.insert(len(lines) - 4 + where,
+                     "syz-executor1 invoked oom-killer: gfp_mask=0x6202c2(GFP_HIGHUSER|"
+                     "__GFP_NOWARN), nodemask=(null), order=0, oom_score_adj=1000")
+        body += lines + _stack_lines(["process_one_work", "worker_thread", "kthread"])
+        logs[f"at {where}"] = "".join(P + line + "\n" for line in body)
+    wrong = _compare(logs, tmp_path)
+    assert not wrong, "\n".join(wrong)
+
+
+def test_hex_runs_in_function_names(tmp_path: Path) -> None:
+    """Canonical titles replace a run of 6+ lowercase hex digits after a non-alphanumeric
+    character, wherever the run ends (``show_feedback_ctrs`` -> ``show_ADDRk_ctrs``)."""
+    names = ["show_feedback_ctrs", "foo_deadbeefx", "foo_DEADBEEF", "foo_DeadBeef1", "foo_abcdefg",
+             "_deadbeefx1", "foo_0xabcdefz", "foo_decade_bar", "add_bad_cafe", "foo_12345",
+             "foo_123456", "fee1dead_x", "ab123456cd", "x_facade", "beaded_x"]
+    logs = {n: _injection_log(_HEADS["gpf"], [f"RIP: 0010:{n}+0x10/0x20", "Call Trace:",
+                                               "zz_a"]) for n in names}
+    wrong = _compare(logs, tmp_path, alts=True)
+    assert not wrong, "\n".join(wrong)
+
+
+# -- report kinds with classes of their own ------------------------------------------------------
+
+_USB_WARNING = "".join(PT + line + "\n" for line in (
+    "usb 1-1: BOGUS urb xfer, pipe 1 != type 3",
+    "WARNING: CPU: 1 PID: 1535 at drivers/usb/core/urb.c:477 usb_submit_urb+0x1188/0x13b0",
+    "Modules linked in:",
+    "CPU: 1 PID: 1535 Comm: kworker/1:2 Not tainted 5.2.0-rc1+ #9",
+    "RIP: 0010:usb_submit_urb+0x1188/0x13b0",
+    "RSP: 0018:ffffc90000000000 EFLAGS: 00010246",
+    "Call Trace:",
+    " {name}+0xca/0x13e",
+    " zz_driver_write+0xca/0x13e",
+    " hub_event+0xca/0x13e",
+    " process_one_work+0xca/0x13e",
+))
+_KMSAN = "".join(PT + line + "\n" for line in (
+    "BUG: KMSAN: uninit-value in {name}+0x10/0x20",
+    " {name}+0x10/0x20",
+    " zz_driver_crypt+0x10/0x20",
+    " do_syscall_64+0x3d/0xb0",
+    "",
+    "Uninit was created at:",
+    " __kmalloc+0x1/0x2",
+    " zz_alloc_site+0x1/0x2",
+    "",
+    "CPU: 0 PID: 1000 Comm: syz-executor.0 Not tainted 6.1.0-syzkaller #0",
+))
+_GPF_TOP = "".join(PT + line + "\n" for line in (
+    "general protection fault: 0000 [#1] SMP KASAN",
+    "CPU: 0 PID: 1713 Comm: syz-executor493 Not tainted 5.4.0-rc6-syzkaller #0",
+    "RIP: 0010:{name}+0x2c/0x60",
+    "RSP: 0018:ffff8881d3a0fc30 EFLAGS: 00010202",
+    "Call Trace:",
+    " debug_object_assert_init+0x1f9/0x2f0",
+    " del_timer+0x6d/0x100",
+    " zz_close_device+0xd2/0x1a0",
+    " __fput+0x2d7/0x840",
+))
+
+
+def _members(pieces: Iterable[str]) -> list[str]:
+    out: list[str] = []
+    for p in pieces:
+        out += [p, "__" + p, "drv_" + p, p + "_x", p + "x"]
+    return out
+
+
+def test_kind_classes_agree_with_syzkaller(tmp_path: Path) -> None:
+    """Synchronous USB transfers in usb_submit_urb's warning, cipher encrypt routines in
+    KMSAN reports, and the timer/work debugobjects callbacks: members of each class (names
+    generated from its pieces, and look-alikes outside it) get syzparse's title."""
+    usb = _members(["usb_start_wait_urb", "usb_bulk_msg", "usb_interrupt_msg"]) + [
+        "foo_start_wait_urb", "usb_sg_wait", "usb_control_msg_send", "usb_get_descriptor"]
+    kmsan = _members(["aes_encrypt", "xts_encrypt", "foo_encrypt", "_encrypt"]) + [
+        "aes_decrypt", "fooencrypt", "encrypt", "crypto_cipher_encrypt_one", "sha256_update"]
+    dobj = _members(["timer_is_static_object", "work_is_static_object"]) + [
+        "rcuhead_is_static_object", "timer_is_static", "timer_fixup_activate", "timer_foo"]
+    logs = {f"usb/{n}": _USB_WARNING.replace("{name}", n) for n in usb}
+    logs |= {f"kmsan/{n}": _KMSAN.replace("{name}", n) for n in kmsan}
+    logs |= {f"dobj/{n}": _GPF_TOP.replace("{name}", n) for n in dobj}
+    wrong = _compare(logs, tmp_path, alts=True)
+    assert not wrong, "\n".join(wrong)
+
+
+def test_cut_reports_agree_with_syzkaller(tmp_path: Path) -> None:
+    """Reports cut short: a WARNING whose call trace another crash interrupted, a KASAN report
+    without its access line, a bad page without page_owner's allocation stack."""
+    cpu = P + "CPU: 1 PID: 18244 Comm: syz-executor5 Not tainted 4.15.0-rc4+ #231\n"
+    gpf = (P + "general protection fault: 0000 [#1] SMP KASAN\n" + P
+           + "RIP: 0010:native_write_cr4+0x4/0x10\n" + P + "Call Trace:\n" + P
+           + " zz_other+0x1/0x2\n")
+    logs = {
+        "warning cut after its trace header": (
+            P + "WARNING: CPU: 1 PID: 18244 at arch/x86/foo.c:340 __switch_to+0x10bd/0x13c0\n"
+            + cpu + P + "Call Trace:\n" + gpf
+        ),
+        "warning cut before its trace": (
+            P + "WARNING: CPU: 1 PID: 18244 at arch/x86/foo.c:340 zz_warned+0x10bd/0x13c0\n"
+            + cpu + gpf
+        ),
+    }
+    for func in ("rds_cong_queue_updates", "memcpy", "__list_del_entry"):
+        logs[f"kasan without access line in {func}"] = (
+            P + f"BUG: KASAN: slab-out-of-bounds in {func}+0x4d3/0x4f0\n" + cpu + P
+            + "Call Trace:\n" + P + " dump_stack+0x1/0x2\n" + P + f" {func}+0x1/0x2\n" + P
+            + " zz_caller+0x1/0x2\n"
+        )
+    for trace in ("Call Trace:", "Call trace:"):
+        logs[f"bad page, {trace}"] = "".join(P + line + "\n" for line in (
+            "BUG: Bad page state in process syz-executor.0  pfn:1b317b",
+            "page:00000000b430fc6f refcount:0 mapcount:0 mapping:0000000000000000 index:0x0",
+            "page dumped because: PAGE_FLAGS_CHECK_AT_FREE flag(s) set",
+            "Modules linked in:",
+            "CPU: 0 PID: 6018 Comm: syz-executor.0 Not tainted 6.5.0-rc5-syzkaller #0",
+            trace, " dump_stack+0x1c/0x28", " bad_page+0x1a4/0x1c4",
+            " free_unref_page+0x80/0x3dc", " hash_sendmsg+0x480/0xe84",
+            " __sys_sendmmsg+0x318/0x7d8",
+        ))
+    logs["syzfatal"] = "SYZFATAL: executor 3 failed 11 times: failed to create temp dir\n"
+    wrong = _compare(logs, tmp_path, alts=True)
+    assert not wrong, "\n".join(wrong)
