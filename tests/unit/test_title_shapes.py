@@ -212,7 +212,7 @@ _PIECES = ["should_fail", "should_failslab", "kmalloc", "memcpy", "zz_a", "zz_b"
 def _injection_log(head: list[str], items: list[str]) -> str:
     body = [*head, "CPU: 0 PID: 1000 Comm: syz-executor0 Not tainted 4.15.0+ #1"]
     body += _stack_lines(items)
-    body += _stack_lines(_TAIL) + ["Modules linked in:"]
+    body += [*_stack_lines(_TAIL), "Modules linked in:"]
     return "".join(P + line + "\n" for line in body)
 
 
@@ -377,12 +377,18 @@ def test_kind_classes_agree_with_syzkaller(tmp_path: Path) -> None:
     """Synchronous USB transfers in usb_submit_urb's warning, cipher encrypt routines in
     KMSAN reports, and the timer/work debugobjects callbacks: members of each class (names
     generated from its pieces, and look-alikes outside it) get syzparse's title."""
-    usb = _members(["usb_start_wait_urb", "usb_bulk_msg", "usb_interrupt_msg"]) + [
-        "foo_start_wait_urb", "usb_sg_wait", "usb_control_msg_send", "usb_get_descriptor"]
-    kmsan = _members(["aes_encrypt", "xts_encrypt", "foo_encrypt", "_encrypt"]) + [
-        "aes_decrypt", "fooencrypt", "encrypt", "crypto_cipher_encrypt_one", "sha256_update"]
-    dobj = _members(["timer_is_static_object", "work_is_static_object"]) + [
-        "rcuhead_is_static_object", "timer_is_static", "timer_fixup_activate", "timer_foo"]
+    usb = [
+        *_members(["usb_start_wait_urb", "usb_bulk_msg", "usb_interrupt_msg"]),
+        "foo_start_wait_urb", "usb_sg_wait", "usb_control_msg_send", "usb_get_descriptor",
+    ]
+    kmsan = [
+        *_members(["aes_encrypt", "xts_encrypt", "foo_encrypt", "_encrypt"]),
+        "aes_decrypt", "fooencrypt", "encrypt", "crypto_cipher_encrypt_one", "sha256_update",
+    ]
+    dobj = [
+        *_members(["timer_is_static_object", "work_is_static_object"]),
+        "rcuhead_is_static_object", "timer_is_static", "timer_fixup_activate", "timer_foo",
+    ]
     logs = {f"usb/{n}": _USB_WARNING.replace("{name}", n) for n in usb}
     logs |= {f"kmsan/{n}": _KMSAN.replace("{name}", n) for n in kmsan}
     logs |= {f"dobj/{n}": _GPF_TOP.replace("{name}", n) for n in dobj}
