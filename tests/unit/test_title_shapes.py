@@ -433,3 +433,19 @@ def test_cut_reports_agree_with_syzkaller(tmp_path: Path) -> None:
     logs["syzfatal"] = "SYZFATAL: executor 3 failed 11 times: failed to create temp dir\n"
     wrong = _compare(logs, tmp_path, alts=True)
     assert not wrong, "\n".join(wrong)
+
+
+def test_symbolized_frames_with_a_suffix(tmp_path: Path) -> None:
+    """decode_stacktrace.sh replaces "+0x.." by the source location: a name that keeps its
+    compiler suffix (".cold", ".isra.0") is still a frame; a bare "name (file:line)" is not."""
+    forms = ["{f}.cold (fs/bcachefs/recovery.c:46", "{f}.isra.0 (fs/x.c:46)", "{f}.constprop.0",
+             "{f}.cold", "{f} (fs/x.c:1)", "? {f}.cold (fs/x.c:1)", "{f}.part.0 [inline]"]
+    logs: dict[str, str] = {}
+    for form in forms:
+        for func in ("journal_keys_sort", "memcpy", "zz_caller"):
+            items = ["RIP: 0010:memset+0x10/0x20", "Call Trace:"]
+            body = [*_HEADS["gpf"], "CPU: 0 PID: 1 Comm: syz-executor0 Not tainted 5.13.7 #22"]
+            body += _stack_lines(items) + [" " + form.format(f=func), " zz_sentinel+0x1/0x2"]
+            logs[form.format(f=func)] = "".join(P + line + "\n" for line in body)
+    wrong = _compare(logs, tmp_path, alts=True)
+    assert not wrong, "\n".join(wrong)
