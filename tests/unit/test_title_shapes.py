@@ -445,7 +445,7 @@ def test_symbolized_frames_with_a_suffix(tmp_path: Path) -> None:
         for func in ("journal_keys_sort", "memcpy", "zz_caller"):
             items = ["RIP: 0010:memset+0x10/0x20", "Call Trace:"]
             body = [*_HEADS["gpf"], "CPU: 0 PID: 1 Comm: syz-executor0 Not tainted 5.13.7 #22"]
-            body += _stack_lines(items) + [" " + form.format(f=func), " zz_sentinel+0x1/0x2"]
+            body += [*_stack_lines(items), " " + form.format(f=func), " zz_sentinel+0x1/0x2"]
             logs[form.format(f=func)] = "".join(P + line + "\n" for line in body)
     wrong = _compare(logs, tmp_path, alts=True)
     assert not wrong, "\n".join(wrong)
