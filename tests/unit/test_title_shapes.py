@@ -435,11 +435,13 @@ def test_cut_reports_agree_with_syzkaller(tmp_path: Path) -> None:
     assert not wrong, "\n".join(wrong)
 
 
-def test_symbolized_frames_with_a_suffix(tmp_path: Path) -> None:
+def test_frames_without_a_usable_offset(tmp_path: Path) -> None:
     """decode_stacktrace.sh replaces "+0x.." by the source location: a name that keeps its
-    compiler suffix (".cold", ".isra.0") is still a frame; a bare "name (file:line)" is not."""
+    compiler suffix (".cold", ".isra.0") is still a frame; a bare "name (file:line)" is not.
+    A console that garbled the offset ("xas_create+0x ra : ...") leaves a frame too."""
     forms = ["{f}.cold (fs/bcachefs/recovery.c:46", "{f}.isra.0 (fs/x.c:46)", "{f}.constprop.0",
-             "{f}.cold", "{f} (fs/x.c:1)", "? {f}.cold (fs/x.c:1)", "{f}.part.0 [inline]"]
+             "{f}.cold", "{f} (fs/x.c:1)", "? {f}.cold (fs/x.c:1)", "{f}.part.0 [inline]",
+             "{f}+0x ra : xas_store+0xepc :4c054f91", "{f}+ ", "{f}+abc", "{f}.cold+0xz"]
     logs: dict[str, str] = {}
     for form in forms:
         for func in ("journal_keys_sort", "memcpy", "zz_caller"):

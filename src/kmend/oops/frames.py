@@ -23,13 +23,15 @@ FRAME_RE = re.compile(
     r"(?:\s*\[(?P<mod>[A-Za-z0-9_.-]+)(?:\s+[0-9a-f]+)?\])?"
 )
 
-#: A frame whose offset the symbolizer replaced by a source location keeps its compiler suffix:
-#: ``journal_keys_sort.cold (fs/bcachefs/recovery.c:46)`` (scripts/decode_stacktrace.sh).  A
-#: name followed by ``.suffix`` and then a space or the end of the line is a frame; a bare
-#: ``name (file:line)`` is not (it is the form inlined callees take too).
-FRAME_SUFFIX_ONLY_RE = re.compile(
+#: Frames whose offset is missing or garbled.  A symbolizer replaces the offset by a source
+#: location, and the name keeps its compiler suffix: ``journal_keys_sort.cold
+#: (fs/bcachefs/recovery.c:46)`` (scripts/decode_stacktrace.sh); a console that drops
+#: characters leaves ``xas_create+0x ra : ...``.  A name followed by ``.suffix`` and then a
+#: space, the end of the line or ``+``, or a name followed directly by ``+``, is a frame; a
+#: bare ``name (file:line)`` is not (it is the form inlined callees take too).
+FRAME_LOOSE_RE = re.compile(
     r"^\s*(?:\[\s*<?(?:0x)?[0-9a-fA-F]+>?\]\s*){0,2}(?P<q>\?\s+)?"
-    r"(?P<name>" + _NAME + r")(?P<suffix>\.[A-Za-z0-9_.$]*)(?=\s|$)"
+    r"(?P<name>" + _NAME + r")(?:(?P<suffix>\.[A-Za-z0-9_.$]*)(?=\s|$|\+)|(?=\+))"
 )
 
 #: Where a frame may follow on the same line: RIP/IP/NIP/EIP/pc/PC is at/epc headers.
@@ -92,9 +94,9 @@ def parse_frame(line: str) -> ParsedFrame | None:
         ppc = PPC_INTERRUPT_RE.match(line)
         if ppc is not None:
             return parse_frame(ppc.group("rest"))
-        bare = FRAME_SUFFIX_ONLY_RE.match(line)
+        bare = FRAME_LOOSE_RE.match(line)
         if bare is not None:
-            name, suffix = readable(bare.group("name"), bare.group("suffix"))
+            name, suffix = readable(bare.group("name"), bare.group("suffix") or "")
             return ParsedFrame(name, name + suffix, None, None, None, bare.group("q") is None)
         m2 = ARM_FROM_RE.search(line)
         if m2 is None:
