@@ -451,3 +451,36 @@ def test_frames_without_a_usable_offset(tmp_path: Path) -> None:
             logs[form.format(f=func)] = "".join(P + line + "\n" for line in body)
     wrong = _compare(logs, tmp_path, alts=True)
     assert not wrong, "\n".join(wrong)
+
+
+_WAIT_CONTEXT = """\
+=============================
+[ BUG: Invalid wait context ]
+5.10.2 #14 Not tainted
+-----------------------------
+udevd/95 is trying to lock:
+81e70810 (&n->list_lock){{..-.}}-{{3:3}}, at: {func}+0x2a8/0x558 mm/slub.c:2244
+other info that might help us debug this:
+context-{{2:2}}
+2 locks held by udevd/95:
+ #0: 81dd4d20 (&mm->mmap_lock){{++++}}-{{4:4}}, at: __might_fault+0x98/0xf8 mm/memory.c:5018
+stack backtrace:
+CPU: 0 PID: 95 Comm: udevd Not tainted 5.10.2 #14
+Hardware name: ARM-Versatile Express
+Backtrace:
+[<80de0078>] (dump_backtrace) from [<80de0574>] (show_stack+0x28/0x2c)
+[<80de054c>] (show_stack) from [<80de7c10>] (dump_stack+0x154/0x1a8)
+[<80de7abc>] (dump_stack) from [<801bba34>] (__lock_acquire+0x840/0x30e0)
+[<801bec94>] (lock_acquire.part.0) from [<801bf1b0>] (lock_acquire+0x68/0x74)
+[<801bf1b0>] (lock_acquire) from [<80d0e4a8>] (_raw_spin_lock+0x3c/0x4c)
+[<80d0e4a8>] (_raw_spin_lock) from [<803981dc>] ({func}+0x2a8/0x558)
+"""
+
+
+def test_lockdep_banner_in_brackets_opens_a_pasted_report(tmp_path: Path) -> None:
+    """Lockdep's banner in brackets ("[ BUG: Invalid wait context ]", as 4.x and older
+    printed it) starts a kernel line even in a paste with no timestamps."""
+    logs = {f: _WAIT_CONTEXT.format(func=f) for f in ("deactivate_slab", "zz_locker")}
+    wrong = _compare(logs, tmp_path, alts=True, arch="arm")
+    assert not wrong, "\n".join(wrong)
+    assert all(_kmend(log)[0] for log in logs.values())
