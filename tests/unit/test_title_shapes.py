@@ -484,3 +484,38 @@ def test_lockdep_banner_in_brackets_opens_a_pasted_report(tmp_path: Path) -> Non
     wrong = _compare(logs, tmp_path, alts=True, arch="arm")
     assert not wrong, "\n".join(wrong)
     assert all(_kmend(log)[0] for log in logs.values())
+
+
+_LOCKDEP_WARNING = "".join(PT + line + "\n" for line in (
+    "WARNING: CPU: 0 PID: 17530 at kernel/locking/lockdep.c:735 look_up_lock_class+0x179/0x260",
+    "CPU: 0 PID: 17530 Comm: syz-executor.2 Not tainted 5.3.0-rc3 #0",
+    "Call Trace:",
+    " dump_stack+0x1/0x2",
+    " __warn+0x1/0x2",
+    " report_bug+0x1/0x2",
+    " do_invalid_op+0x1/0x2",
+    " invalid_op+0x1/0x2",
+    "RIP: 0010:look_up_lock_class+0x179/0x260",
+    "RSP: 0018:ffff888000000000 EFLAGS: 00010246",
+    " register_lock_class+0x1/0x2",
+    " __lock_acquire+0x1/0x2",
+    " lock_acquire+0x1/0x2",
+    " {name}+0x1/0x2",
+    " zz_lock_user+0x1/0x2",
+    " do_syscall_64+0x1/0x2",
+))
+
+
+def test_lockdep_warning_blames_past_lockdep_only(tmp_path: Path) -> None:
+    """A WARNING raised inside lockdep skips lockdep's own functions (lockdep*, mark_lock and
+    the global locking class), not every check_*/validate_*/lock_* name: those are the
+    caller's as often as lockdep's.  With and without the register dump."""
+    names = ["check_preemption_disabled", "check_foo", "check_noncircular", "validate_chain",
+             "lock_foo", "__lock_foo", "lockdep_foo", "mark_lock", "mark_lock_irq",
+             "lock_sock_nested", "_raw_spin_lock", "zz_check_x", "debug_lockdep_rcu_enabled"]
+    logs = {f"regs/{n}": _LOCKDEP_WARNING.replace("{name}", n) for n in names}
+    no_regs = "".join(ln for ln in _LOCKDEP_WARNING.splitlines(keepends=True)
+                      if "RIP:" not in ln and "RSP:" not in ln)
+    logs |= {f"no-regs/{n}": no_regs.replace("{name}", n) for n in names}
+    wrong = _compare(logs, tmp_path, alts=True)
+    assert not wrong, "\n".join(wrong)
