@@ -519,3 +519,74 @@ def test_lockdep_warning_blames_past_lockdep_only(tmp_path: Path) -> None:
     logs |= {f"no-regs/{n}": no_regs.replace("{name}", n) for n in names}
     wrong = _compare(logs, tmp_path, alts=True)
     assert not wrong, "\n".join(wrong)
+
+
+_KIND_TAIL = (
+    "CPU: 0 PID: 1000 Comm: syz-executor.0 Not tainted 6.1.0-syzkaller #0",
+    "RIP: 0010:{rip}+0x10/0x20",
+    "RSP: 0018:ffffc90000000000 EFLAGS: 00010246",
+    "Call Trace:",
+    " <TASK>",
+    " dump_stack_lvl+0x1/0x2",
+    " {name}+0x10/0x20",
+    " zz_sentinel_caller+0x10/0x20",
+    " do_syscall_64+0x3d/0xb0",
+    " </TASK>",
+)
+#: kind -> (header lines, the faulting function, the pieces of the kind's own class)
+_KIND_CLASSES: dict[str, tuple[tuple[str, ...], str, tuple[str, ...]]] = {
+    "usercopy-bug": (("usercopy: Kernel memory exposure attempt detected from SLUB object!",
+                      "kernel BUG at mm/usercopy.c:101!",
+                      "invalid opcode: 0000 [#1] PREEMPT SMP KASAN"),
+                     "usercopy_abort", ("check_", "usercopy", "__check")),
+    "usercopy-warn": (("WARNING: CPU: 0 PID: 1000 at mm/usercopy.c:78 usercopy_warn+0x1/0x2",),
+                      "usercopy_warn", ("check_", "usercopy", "__check")),
+    "list": (("list_del corruption. prev->next should be ffff888000000000",
+              "kernel BUG at lib/list_debug.c:53!", "invalid opcode: 0000 [#1] PREEMPT SMP KASAN"),
+             "__list_del_entry_valid", ("list_debug", "__list")),
+    "kernel-bug": (("kernel BUG at net/core/skbuff.c:110!",
+                    "invalid opcode: 0000 [#1] PREEMPT SMP KASAN"), "skb_panic", ("skb_",)),
+    "kobject": (("WARNING: CPU: 0 PID: 1000 at lib/kobject.c:100 kobject_add_internal+0x1/0x2",),
+                "kobject_add_internal", ("kobject_", "kobj")),
+    "proc": (("WARNING: CPU: 0 PID: 1000 at fs/proc/generic.c:100 proc_register+0x1/0x2",),
+             "proc_register", ("proc_",)),
+    "refcount": (("refcount_t: underflow; use-after-free.",
+                  "WARNING: CPU: 0 PID: 1000 at lib/refcount.c:28 refcount_warn_saturate+0x1/0x2"),
+                 "refcount_warn_saturate", ("refcount", "kref_")),
+    "kmalloc": (("WARNING: CPU: 0 PID: 1000 at mm/slab_common.c:100 kmalloc_slab+0x1/0x2",),
+                "kmalloc_slab", ("kmalloc", "krealloc", "kvmalloc", "kzalloc")),
+    "odebug": (("ODEBUG: free active (active state 0) object: ffff888012345678 object type: "
+                "timer_list hint: foo_fn+0x0/0x10",
+                "WARNING: CPU: 0 PID: 1000 at lib/debugobjects.c:505 debug_print_object+0x1/0x2"),
+               "debug_print_object", ("debug_", "__debug_", "free_obj_work")),
+    "using": (("BUG: using smp_processor_id() in preemptible [00000000] code: syz-executor.0/1000",
+               "caller is debug_smp_processor_id+0x1/0x2"),
+              "memset", ("this_cpu", "_this_cpu", "debug_smp_processor_id")),
+    "workqueue": (("BUG: workqueue leaked lock or atomic: kworker/0:1/0x00000000/5",
+                   "     last function: zz_fn"), "memset", ("process_one_work", "worker_thread")),
+    "ubsan": (("UBSAN: array-index-out-of-bounds in fs/foo.c:10:5",
+               "index 5 is out of range for type 'int [4]'"), "memset", ("ubsan", "overflow")),
+    "stack-protector": (("Kernel panic - not syncing: stack-protector: Kernel stack is corrupted "
+                         "in: zz_victim+0x1/0x2",), "memset", ("__stack_chk_fail",)),
+}
+
+
+def test_report_kind_skips_agree_with_syzkaller(
+    tmp_path: Path, figure: Callable[[str], None]
+) -> None:
+    """Each kind of report skips its own machinery (usercopy checks, proc registration,
+    this_cpu helpers...) and nothing more: names built from those pieces in every position
+    (prefix, suffix, inside another name) get syzparse's title."""
+    logs: dict[str, str] = {}
+    for kind, (head, rip, pieces) in _KIND_CLASSES.items():
+        for piece in pieces:
+            for name in (piece + "x", piece + "_y", "drv_" + piece + "z", "__" + piece + "w",
+                         "zz" + piece):
+                body = [*head, *_KIND_TAIL]
+                logs[f"{kind}/{name}"] = "".join(
+                    PT + line.replace("{rip}", rip).replace("{name}", name) + "\n" for line in body
+                )
+    wrong = _compare(logs, tmp_path)
+    figure(f"report-kind classes vs syzkaller ({len(logs)} names): "
+           f"{1 - len(wrong) / len(logs):.1%}")
+    assert not wrong, "\n".join(wrong)

@@ -185,7 +185,9 @@ BUG_FORMATS = (
         r"BUG: using (?P<fn>[A-Za-z0-9_]+\(\)) in preemptible",
         "BUG: using {fn} in preemptible code in {frame}",
         (TRACE,),
-        skip=(r"^_*this_cpu", r"^debug_smp_processor_id", r"^check_preemption_disabled"),
+        # the this_cpu accessors (any wrapper of them too) and the preemption checker run the
+        # check; the code that called them from preemptible context is the subject
+        skip=(r"this_cpu", r"^debug_smp_processor_id", r"^check_preemption_disabled"),
     ),
     F(
         r"BUG: workqueue leaked lock or atomic[^\n]*\n\s*last function: " + FUNC,

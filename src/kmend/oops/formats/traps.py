@@ -19,14 +19,16 @@ KERNEL_BUG_FORMATS = (
         r"kernel BUG at mm/usercopy\.c",
         "BUG: bad usercopy in {frame}",
         (TRACE,),
-        skip=(r"^usercopy", r"^__check", r"^check_"),
+        # hardened usercopy's checks (usercopy_abort, __check_object_size, __check_heap_object
+        # and any wrapper named after them); the copy's caller passed the bad buffer
+        skip=(r"usercopy", r"__check"),
     ),
     F(
         r"kernel BUG at lib/list_debug\.c",
         "BUG: corrupted list in {frame}",
         (PC, TRACE),
         alt=BAD,
-        skip=(r"list_debug", r"^__list"),
+        # list_add/list_del are skipped everywhere; the list_debug checkers are not special
     ),
     F(
         r"kernel BUG at (?:[^\n]*)",

@@ -55,25 +55,27 @@ WARNING_FORMATS = (
         _WARN_AT + r"\S*lib/debugobjects\.c:\d+ (?:at )?" + FUNC,
         "WARNING: ODEBUG bug in {frame}",
         (TRACE, PC),
-        skip=(r"^debug_", r"^__debug_", r"^free_obj_work"),
+        skip=(r"^debug_", r"^__debug_"),
     ),
     F(
         _WARN_AT + r"\S*mm/usercopy\.c:\d+ (?:at )?" + FUNC,
         "WARNING: bad usercopy in {frame}",
         (TRACE, PC),
-        skip=(r"^check_", r"^usercopy", r"^__check"),
+        skip=(r"usercopy", r"__check"),  # as kernel BUG at mm/usercopy.c
     ),
     F(
         _WARN_AT + r"\S*lib/kobject\.c:\d+ (?:at )?" + FUNC,
         "WARNING: kobject bug in {frame}",
         (TRACE, PC),
-        skip=(r"^kobject_", r"^kobj"),
+        skip=(r"^kobject_",),
     ),
     F(
         _WARN_AT + r"\S*fs/proc/generic\.c:\d+ (?:at )?" + FUNC,
         "WARNING: proc registration bug in {frame}",
         (TRACE, PC),
-        skip=(r"^proc_",),
+        # procfs registration helpers (proc_register, proc_mkdir_data, a driver's proc_* and
+        # *_proc_* wrappers); the module that registered the duplicate name is the subject
+        skip=(r"proc_",),
     ),
     F(
         _WARN_AT + r"\S*lib/refcount\.c:\d+ (?:at )?" + FUNC,
