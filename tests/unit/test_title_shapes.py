@@ -566,6 +566,8 @@ _KIND_CLASSES: dict[str, tuple[tuple[str, ...], str, tuple[str, ...]]] = {
                    "     last function: zz_fn"), "memset", ("process_one_work", "worker_thread")),
     "ubsan": (("UBSAN: array-index-out-of-bounds in fs/foo.c:10:5",
                "index 5 is out of range for type 'int [4]'"), "memset", ("ubsan", "overflow")),
+    "invalid-free": (("BUG: KASAN: double-free or invalid-free in kfree+0x10/0x20",),
+                     "memset", ("kfree", "vfree", "vunmap", "__free_pages")),
     "stack-protector": (("Kernel panic - not syncing: stack-protector: Kernel stack is corrupted "
                          "in: zz_victim+0x1/0x2",), "memset", ("__stack_chk_fail",)),
 }

@@ -284,6 +284,16 @@ FORMAT_CLASSES: tuple[tuple[str, SkipClass], ...] = (
         ),
     ),
     (
+        "KASAN: invalid-free in",
+        SkipClass(
+            "freeing functions",
+            "KASAN finds a double or invalid free inside the function that frees: kfree, "
+            "vfree and vunmap and every wrapper of them (kvfree, kfree_sensitive, "
+            "kvfree_call_rcu...); the caller freed what it did not own",
+            anywhere=("kfree", "vfree", "vunmap"),
+        ),
+    ),
+    (
         "WARNING: locking bug in",
         SkipClass(
             "socket lock wrappers",
