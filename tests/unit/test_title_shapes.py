@@ -205,7 +205,8 @@ _HEADS = {
     "paging": ["BUG: unable to handle kernel paging request at ffffc90000e3a000",
                "IP: zz_old_ip+0x1/0x2"],
 }
-_PIECES = ["should_fail", "should_failslab", "kmalloc", "memcpy", "zz_a", "zz_b", "zz_c",
+_PIECES = ["should_fail", "should_failslab", "should_fail_bio", "should_fail_alloc_page",
+           "kmalloc", "memcpy", "zz_a", "zz_b", "zz_c",
            "RIP: 0010:zz_rip+0x10/0x20", "RIP: 0010:memset+0x10/0x20", "Call Trace:"]
 
 
@@ -227,7 +228,7 @@ def test_fault_injection_interleavings_agree_with_syzkaller(
     for head_name, head in _HEADS.items():
         for k in range(120):
             items = rnd.sample(_PIECES, rnd.randint(4, 8))
-            if not any(i.startswith("should_fail") for i in items):
+            if not any(i in ("should_fail", "should_failslab") for i in items):
                 items.insert(rnd.randrange(len(items) + 1), "should_failslab")
             logs[f"{head_name}/{k}: {items}"] = _injection_log(head, items)
     wrong = _compare(logs, tmp_path)
@@ -374,16 +375,19 @@ def _members(pieces: Iterable[str]) -> list[str]:
 
 
 def test_kind_classes_agree_with_syzkaller(tmp_path: Path) -> None:
-    """Synchronous USB transfers in usb_submit_urb's warning, cipher encrypt routines in
-    KMSAN reports, and the timer/work debugobjects callbacks: members of each class (names
-    generated from its pieces, and look-alikes outside it) get syzparse's title."""
+    """Synchronous USB transfers in usb_submit_urb's warning, the consumers of other code's
+    bytes in KMSAN reports (ciphers, hwrng core, skb allocation, netlink acks), and the
+    timer/work debugobjects callbacks: members of each class (names generated from its
+    pieces, and look-alikes outside it) get syzparse's title."""
     usb = [
         *_members(["usb_start_wait_urb", "usb_bulk_msg", "usb_interrupt_msg"]),
         "foo_start_wait_urb", "usb_sg_wait", "usb_control_msg_send", "usb_get_descriptor",
     ]
     kmsan = [
-        *_members(["aes_encrypt", "xts_encrypt", "foo_encrypt", "_encrypt"]),
+        *_members(["aes_encrypt", "xts_encrypt", "foo_encrypt", "_encrypt", "alloc_skb",
+                   "netlink_ack", "netlink_rcv_skb", "rng_", "cipher_"]),
         "aes_decrypt", "fooencrypt", "encrypt", "crypto_cipher_encrypt_one", "sha256_update",
+        "rng_dev_read", "hwrng_fillfn", "foo_crypt_one", "netlink_unicast",
     ]
     dobj = [
         *_members(["timer_is_static_object", "work_is_static_object"]),

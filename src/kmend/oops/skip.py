@@ -354,12 +354,15 @@ FORMAT_CLASSES: tuple[tuple[str, SkipClass], ...] = (
     (
         "KMSAN:",
         SkipClass(
-            "crypto API plumbing and ciphers",
-            "KMSAN reports uninitialised bytes where the crypto API's generic layers, the "
-            "DRBG and the ciphers' encrypt routines (aes_encrypt, xts_encrypt, a mode's or a "
-            "driver's *_encrypt) consume them; the caller that handed over the uninitialised "
-            "plaintext is the subject",
-            start=("crypto_", "drbg_"),
+            "consumers of other code's bytes",
+            "KMSAN reports uninitialised bytes where generic layers consume them, not where "
+            "they were left uninitialised: the crypto API, the DRBG, single-block ciphers and "
+            "the ciphers' encrypt routines (aes_encrypt, xts_encrypt, a mode's or a driver's "
+            "*_encrypt) read the caller's plaintext; the hwrng core (rng_*) reads a device "
+            "driver's bytes; skb allocation and netlink's generic receive and ack paths carry "
+            "a protocol's message; the code that produced the bytes is the subject",
+            anywhere=("alloc_skb", "netlink_ack", "netlink_rcv_skb"),
+            start=("crypto_", "drbg_", "cipher_", "rng_"),
             end=("_encrypt",),
         ),
     ),

@@ -40,7 +40,9 @@ STALL_START_RE = re.compile(
     r"</IRQ>)"
 )
 IRQ_ENTRY_RE = re.compile(r"^(?:\w*apic_timer_interrupt\w*|el1h_64_irq\w*|irq_exit\w*)$")
-FAULT_INJECTION_RE = re.compile(r"^(?:should_fail|should_failslab|should_fail_alloc_page)")
+#: The fault-injection framework's own frames (its stack is printed when it injects a
+#: failure); should_fail_bio, should_fail_alloc_page... are ordinary callers of it.
+FAULT_INJECTION_RE = re.compile(r"^(?:should_fail|should_failslab)$")
 TIMESTAMP_IN_TITLE_RE = re.compile(r"\[ *\d+\.\d+\]")
 LOCKDEP_AT_RE = re.compile(r"(?:, at:|\bat:)\s*(?:\[<[0-9a-f]+>\]\s*)?(?P<rest>\S.*)$")
 
