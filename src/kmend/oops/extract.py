@@ -41,6 +41,10 @@ def line_context(line: LogLine) -> str | None:
     return None
 
 
+#: How many lines before a report are searched for "loading out-of-tree module taints kernel".
+OOT_LOOKBACK = 2000
+
+
 @dataclass(frozen=True, slots=True)
 class Region:
     """The lines of one report: indexes into the log's line list."""

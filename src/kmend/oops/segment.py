@@ -11,12 +11,12 @@ need are kept in memory.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 
 from kmend.logs.model import LogLine
 from kmend.logs.needles import END_TRACE, REPORT_SPAN_LINES, TAIL_LINES, continues_tail
-from kmend.oops.extract import PANIC_LINE, PREFIX_LINES_TASK, collect_region
+from kmend.oops.extract import OOT_LOOKBACK, PANIC_LINE, PREFIX_LINES_TASK, collect_region
 from kmend.oops.headers import REPLAYING, HeaderHit, find_header, starts_second_crash
 from kmend.oops.model import CrashReport
 
@@ -80,6 +80,27 @@ def is_bare(line: LogLine) -> bool:
     )
 
 
+#: printk times within one boot only grow (records of several CPUs may be out of order by
+#: microseconds); a stamp this much below the header's is a later boot of the same host.
+REBOOT_SECONDS = 0.1
+#: The first line a kernel prints at boot (``Linux version 6.1.0-47-amd64 (debian-kernel@…``).
+_BANNER_RE = re.compile(r"Linux version \d+\.\d+\S* \(")
+
+
+def _rebooted(header: LogLine, line: LogLine) -> bool:
+    """Whether *line*, of the same stream as a report's *header*, was printed by a later boot
+    (its printk time went back, or it is the boot banner): the report ended before it."""
+    if header.boot is not None and line.boot is not None and header.boot != line.boot:
+        return True
+    if (
+        header.uptime is not None
+        and line.uptime is not None
+        and line.uptime < header.uptime - REBOOT_SECONDS
+    ):
+        return True
+    return line.text.startswith("Linux version ") and _BANNER_RE.match(line.text) is not None
+
+
 def _key(line: LogLine) -> tuple[str | None, str | None]:
     ctx = line.context if line.context else None
     return (line.host, ctx)
@@ -93,13 +114,18 @@ class _Segmenter:
         #: say nothing about this one's, and the reader may skip them)
         self.ids_hosts: set[str | None] = set()
         self.source: str | None = None
+        #: indexes in ``window`` of the lines that name an out-of-tree module being loaded
+        self.oot: list[int] = []
+        self._decode: Callable[..., CrashReport | None] | None = None
 
     # -- closing -----------------------------------------------------------------
     def _close(self, rep: _Open, end: int) -> Iterator[CrashReport]:
         # imported at the first report, not at start-up: decoding pulls in capstone and the
         # naming rules, which then load while the log reader's worker is still searching
-        from kmend.oops.decode import build_report
+        if self._decode is None:
+            from kmend.oops.decode import Decoder
 
+            self._decode = Decoder()
         del self.open[rep.key]
         host = self.window[rep.start].host
         region = collect_region(
@@ -109,7 +135,9 @@ class _Segmenter:
             PANIC_LINE in self.window[j].text and self.window[j].host == host
             for j in range(rep.start, min(end, len(self.window)))
         )
-        report = build_report(self.window, region, panicked=panicked)
+        low = rep.start - OOT_LOOKBACK
+        oot = [self.window[i].text for i in self.oot if low <= i < rep.start]
+        report = self._decode(self.window, region, panicked=panicked, oot_lines=oot)
         if report is not None:
             lines = [self.window[j] for j in region.indexes]
             if region.prefix and _SEPARATOR_RE.match(self.window[region.prefix[-1]].text):
@@ -128,6 +156,7 @@ class _Segmenter:
         for rep in sorted(self.open.values(), key=lambda r: r.start):
             yield from self._close(rep, len(self.window))
         self.window = []
+        self.oot = []
         self.ids_hosts = set()
 
     def _trim(self) -> None:
@@ -136,6 +165,7 @@ class _Segmenter:
         if keep_from <= 0:
             return
         self.window = self.window[keep_from:]
+        self.oot = [i - keep_from for i in self.oot if i >= keep_from]
         for rep in self.open.values():
             rep.start -= keep_from
 
@@ -157,6 +187,8 @@ class _Segmenter:
             self.source = line.source
         index = len(self.window)
         self.window.append(line)
+        if "out-of-tree" in line.text:
+            self.oot.append(index)
         if line.context:
             self.ids_hosts.add(line.host)
         if self.open and line.lineno - self.window[self._oldest()].lineno > MAX_SPAN_LINES:
@@ -165,6 +197,9 @@ class _Segmenter:
         bare = is_bare(line)
         hit = find_header(line.text, bare=bare)
         rep = self.open.get(key)
+        if rep is not None and _rebooted(self.window[rep.start], line):
+            yield from self._close(rep, index)
+            rep = None
         if rep is not None:
             rep.lines_seen += 1
             if (
