@@ -21,7 +21,9 @@ counted there only), so skipped lines cost no Python work.  A hit that cannot be
 attributed to a host (console, dmesg or journal text, an
 unusual tag) keeps every line from ``LINES_BEFORE`` before to ``LINES_AFTER`` after it,
 and every line near it in other windows.  A hit on a syslog line of another program
-(``smartd: WARNING: …``) keeps nothing: it is no kernel message.  The last
+(``smartd: WARNING: …``) keeps nothing: it is no kernel message.  A hit on a line with
+only context needles (``kmend.logs.needles.CONTEXT_NEEDLES``: a line a later report reads,
+not the start of one) keeps that line, with no window after it.  The last
 ``LINES_BEFORE`` lines of a block inside a window are kept whole: the next block's first
 hits may need them, and their hosts are not known yet.
 """
