@@ -10,6 +10,7 @@ need are kept in memory.
 
 from __future__ import annotations
 
+import heapq
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
@@ -123,6 +124,15 @@ class _Segmenter:
         self.oot: dict[str | None, list[tuple[int, str]]] = {}
         self.last_up: dict[str | None, tuple[float | None, str | None]] = {}
         self._decode: Callable[..., CrashReport | None] | None = None
+        #: sources seen so far, and the header order key of the report closed last
+        self.sources = 0
+        self.closed_key = (0, 0)
+
+    def oldest_open(self) -> tuple[int, int] | None:
+        """The header order key of the oldest report still open, if any."""
+        if not self.open:
+            return None
+        return (self.sources, self.window[self._oldest()].lineno)
 
     # -- closing -----------------------------------------------------------------
     def _close(self, rep: _Open, end: int) -> Iterator[CrashReport]:
@@ -146,6 +156,8 @@ class _Segmenter:
             lines = [self.window[j] for j in region.indexes]
             if region.prefix and _SEPARATOR_RE.match(self.window[region.prefix[-1]].text):
                 lines.append(self.window[region.prefix[-1]])  # the report's "cut here" line
+            # the report's place in header order: (source, header line)
+            self.closed_key = (self.sources, self.window[rep.start].lineno)
             yield _with_debris_notes(report, lines)
 
     def _oldest(self) -> int:
@@ -206,6 +218,7 @@ class _Segmenter:
         if line.source != self.source:
             yield from self.flush()
             self.source = line.source
+            self.sources += 1
         index = len(self.window)
         self.window.append(line)
         self._watch_host(line)
@@ -257,13 +270,22 @@ class _Segmenter:
 
 
 def parse_reports(lines: Iterable[LogLine]) -> Iterator[CrashReport]:
-    """Every crash report in *lines*, in the order their headers appear."""
+    """Every crash report in *lines*, in the order their headers appear (a report closed
+    while one with an earlier header is still open waits for it: reports of interleaved
+    hosts and streams close in any order)."""
     seg = _Segmenter()
-    pending: list[CrashReport] = []
+    ready: list[tuple[tuple[int, int], int, CrashReport]] = []
+    count = 0
     for line in lines:
-        pending.extend(seg.feed(line))
-        if pending:
-            pending.sort(key=lambda r: r.source.first_line if r.source else 0)
-            yield from pending
-            pending.clear()
-    yield from sorted(seg.flush(), key=lambda r: r.source.first_line if r.source else 0)
+        for report in seg.feed(line):
+            heapq.heappush(ready, (seg.closed_key, count, report))
+            count += 1
+        if ready:
+            oldest = seg.oldest_open()
+            while ready and (oldest is None or ready[0][0] < oldest):
+                yield heapq.heappop(ready)[2]
+    for report in seg.flush():
+        heapq.heappush(ready, (seg.closed_key, count, report))
+        count += 1
+    while ready:
+        yield heapq.heappop(ready)[2]
