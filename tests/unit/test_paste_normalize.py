@@ -91,6 +91,13 @@ VARIANTS: dict[str, tuple[str, Callable[[list[str]], list[str]]]] = {
         # the selection started inside the header line's stamp (the separator before it lost)
         lambda ls: [_stamped(ls)[1][4:], *_stamped(ls)[2:]],
     ),
+    "interleaved-console": (
+        "another program's output glued before a kernel line",
+        lambda ls: [
+            ("panic: runtime e", "", "rror: slice boun")[i % 3] + x
+            for i, x in enumerate(_stamped(ls))
+        ],
+    ),
     "stamp-no-fraction": ("", lambda ls: [f"[  {334 + i}.] {x}" for i, x in enumerate(ls)]),
     "dmesg-H": (
         "dmesg -H stamps",

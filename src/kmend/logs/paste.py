@@ -34,7 +34,11 @@ The rules, at the start of a line (applied repeatedly, in this order):
 * a printk stamp whose start was cut off when the paste was selected (``22734.139015] INFO:
   …``, ``0.277424] ACPI …``): the rest of the stamp is removed;
 * console lines glued together by terminal-width padding (a long run of blanks, then the next
-  line's printk stamp) are cut apart, and a terminal pager's ``[173/1730]`` marker removed.
+  line's printk stamp) are cut apart, and a terminal pager's ``[173/1730]`` marker removed;
+* another program's output glued before a kernel line on a shared console (``panic: runtime
+  e[43204.878510] Kernel panic - ...``): the text before the printk stamp is removed.  Only a
+  stamp with its six-digit fraction glued to a word counts: a container puts a blank, ``:``
+  or ``>`` before the stamp.
 
 :func:`continues` says when a line is the rest of the line before it, cut by a mail client's
 hard wrap at about 72 columns: the kernel's own line grammar must show the cut (a ``CPU:``
@@ -120,6 +124,10 @@ _LOGGER_TIME_RE = re.compile(
 )
 #: The tail of a printk stamp whose "[" (and maybe some digits) the selection cut off.
 _CUT_STAMP_RE = re.compile(r"\d{0,10}\.\d{1,9}\] ?(?=\S)")
+#: A printk stamp (with its six-digit fraction) glued to the end of another writer's text on
+#: the same console line; and the characters a container puts right before a stamp.
+_GLUED_STAMP_RE = re.compile(r"\[\s{0,12}\d{1,10}\.\d{6}\]")
+_BEFORE_STAMP = frozenset(" \t:>][(=|")
 _CONSOLE_NAME_RE = re.compile(r"\[[A-Za-z][\w.-]{0,31}/[\w.-]{1,32}\] ?")
 _DMESG_T_FOREIGN_RE = re.compile(
     r"\[[^\W\d_]{2,4}\.? (?P<mon>[^\W\d_]{3,5})\.? {1,2}(?P<day>\d{1,2}) "
@@ -273,6 +281,12 @@ def _one_pass(text: str) -> tuple[str | None, str] | None:
         m = _INDENT_RE.match(text)
         if m:
             return text[m.end():], "indentation"
+    if first not in "[<":
+        pos = text.find("[", 1, 256)
+        while pos > 0:
+            if text[pos - 1] not in _BEFORE_STAMP and _GLUED_STAMP_RE.match(text, pos):
+                return text[pos:], "another program's output glued before a kernel line"
+            pos = text.find("[", pos + 1, 256)
     return None
 
 
