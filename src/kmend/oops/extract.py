@@ -41,7 +41,9 @@ def line_context(line: LogLine) -> str | None:
     return None
 
 
-#: How many lines before a report are searched for "loading out-of-tree module taints kernel".
+#: How many lines before a report are searched for "loading out-of-tree module taints kernel"
+#: when the caller of the decoder does not give them (the segmenter gives the host's lines
+#: of the boot, however far back).
 OOT_LOOKBACK = 2000
 
 

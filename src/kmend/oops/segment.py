@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 
 from kmend.logs.model import LogLine
-from kmend.logs.needles import END_TRACE, REPORT_SPAN_LINES, TAIL_LINES, continues_tail
-from kmend.oops.extract import OOT_LOOKBACK, PANIC_LINE, PREFIX_LINES_TASK, collect_region
+from kmend.logs.needles import END_TRACE, OUT_OF_TREE, REPORT_SPAN_LINES, TAIL_LINES, continues_tail
+from kmend.oops.extract import PANIC_LINE, PREFIX_LINES_TASK, collect_region
 from kmend.oops.headers import REPLAYING, HeaderHit, find_header, starts_second_crash
 from kmend.oops.model import CrashReport
 
@@ -38,6 +38,8 @@ class _Open:
     key: tuple[str | None, str | None]
     lines_seen: int = 0
     tail: int = -1  # >= 0 once END_TRACE was seen: lines of tail so far
+    #: the host's lines of this boot before the header naming an out-of-tree module
+    oot: tuple[str, ...] = ()
 
 
 #: `` func file:LINE [inline]``: the first match ends the header's head (a search, not a
@@ -87,16 +89,18 @@ REBOOT_SECONDS = 0.1
 _BANNER_RE = re.compile(r"Linux version \d+\.\d+\S* \(")
 
 
-def _rebooted(header: LogLine, line: LogLine) -> bool:
-    """Whether *line*, of the same stream as a report's *header*, was printed by a later boot
-    (its printk time went back, or it is the boot banner): the report ended before it."""
-    if header.boot is not None and line.boot is not None and header.boot != line.boot:
+#: Bounds of the per-host state: hosts remembered, out-of-tree lines per host and boot.
+MAX_HOSTS = 4096
+MAX_OOT_LINES = 64
+
+
+def _rebooted(uptime: float | None, boot: str | None, line: LogLine) -> bool:
+    """Whether *line* was printed by a later boot than a line of the same host with printk
+    time *uptime* and journal boot id *boot*: its boot id differs, its printk time went
+    back, or it is the boot banner."""
+    if boot is not None and line.boot is not None and boot != line.boot:
         return True
-    if (
-        header.uptime is not None
-        and line.uptime is not None
-        and line.uptime < header.uptime - REBOOT_SECONDS
-    ):
+    if uptime is not None and line.uptime is not None and line.uptime < uptime - REBOOT_SECONDS:
         return True
     return line.text.startswith("Linux version ") and _BANNER_RE.match(line.text) is not None
 
@@ -114,8 +118,10 @@ class _Segmenter:
         #: say nothing about this one's, and the reader may skip them)
         self.ids_hosts: set[str | None] = set()
         self.source: str | None = None
-        #: indexes in ``window`` of the lines that name an out-of-tree module being loaded
-        self.oot: list[int] = []
+        #: per host, this boot's lines naming an out-of-tree module being loaded (line
+        #: number, text), and the host's last printk time and boot (to see it reboot)
+        self.oot: dict[str | None, list[tuple[int, str]]] = {}
+        self.last_up: dict[str | None, tuple[float | None, str | None]] = {}
         self._decode: Callable[..., CrashReport | None] | None = None
 
     # -- closing -----------------------------------------------------------------
@@ -135,9 +141,7 @@ class _Segmenter:
             PANIC_LINE in self.window[j].text and self.window[j].host == host
             for j in range(rep.start, min(end, len(self.window)))
         )
-        low = rep.start - OOT_LOOKBACK
-        oot = [self.window[i].text for i in self.oot if low <= i < rep.start]
-        report = self._decode(self.window, region, panicked=panicked, oot_lines=oot)
+        report = self._decode(self.window, region, panicked=panicked, oot_lines=rep.oot)
         if report is not None:
             lines = [self.window[j] for j in region.indexes]
             if region.prefix and _SEPARATOR_RE.match(self.window[region.prefix[-1]].text):
@@ -156,7 +160,8 @@ class _Segmenter:
         for rep in sorted(self.open.values(), key=lambda r: r.start):
             yield from self._close(rep, len(self.window))
         self.window = []
-        self.oot = []
+        self.oot = {}
+        self.last_up = {}
         self.ids_hosts = set()
 
     def _trim(self) -> None:
@@ -165,7 +170,6 @@ class _Segmenter:
         if keep_from <= 0:
             return
         self.window = self.window[keep_from:]
-        self.oot = [i - keep_from for i in self.oot if i >= keep_from]
         for rep in self.open.values():
             rep.start -= keep_from
 
@@ -181,14 +185,30 @@ class _Segmenter:
         )
 
     # -- feeding -----------------------------------------------------------------
+    def _watch_host(self, line: LogLine) -> None:
+        """Keep the host's out-of-tree lines of this boot (forgotten when it reboots)."""
+        host = line.host
+        last = self.last_up.get(host)
+        if last is not None and _rebooted(last[0], last[1], line):
+            self.oot.pop(host, None)
+        if line.uptime is not None or line.boot is not None:
+            if len(self.last_up) >= MAX_HOSTS:
+                self.last_up.clear()
+            self.last_up[host] = (line.uptime, line.boot)
+        if OUT_OF_TREE in line.text:
+            if len(self.oot) >= MAX_HOSTS:
+                self.oot.clear()
+            seen = self.oot.setdefault(host, [])
+            if len(seen) < MAX_OOT_LINES and all(text != line.text for _, text in seen):
+                seen.append((line.lineno, line.text))
+
     def feed(self, line: LogLine) -> Iterator[CrashReport]:
         if line.source != self.source:
             yield from self.flush()
             self.source = line.source
         index = len(self.window)
         self.window.append(line)
-        if "out-of-tree" in line.text:
-            self.oot.append(index)
+        self._watch_host(line)
         if line.context:
             self.ids_hosts.add(line.host)
         if self.open and line.lineno - self.window[self._oldest()].lineno > MAX_SPAN_LINES:
@@ -197,7 +217,9 @@ class _Segmenter:
         bare = is_bare(line)
         hit = find_header(line.text, bare=bare)
         rep = self.open.get(key)
-        if rep is not None and _rebooted(self.window[rep.start], line):
+        if rep is not None and _rebooted(
+            self.window[rep.start].uptime, self.window[rep.start].boot, line
+        ):
             yield from self._close(rep, index)
             rep = None
         if rep is not None:
@@ -223,7 +245,8 @@ class _Segmenter:
                 yield from self._close(rep, index)
                 rep = None
         if rep is None and hit is not None and key not in self.open and REPLAYING not in line.text:
-            self.open[key] = _Open(index, hit, key)
+            oot = tuple(text for n, text in self.oot.get(line.host, ()) if n < line.lineno)
+            self.open[key] = _Open(index, hit, key, oot=oot)
         if REPLAYING in line.text and index > 0:
             # "** replaying previous printk message **": the header before it was a replay.
             prev = self.open.get(_key(self.window[index - 1]))
