@@ -596,3 +596,22 @@ def test_report_kind_skips_agree_with_syzkaller(
     figure(f"report-kind classes vs syzkaller ({len(logs)} names): "
            f"{1 - len(wrong) / len(logs):.1%}")
     assert not wrong, "\n".join(wrong)
+
+
+def test_segment_related_gpf_in_a_paste(tmp_path: Path) -> None:
+    """x86 prefixes a bad-segment fault with "segment-related": still a kernel line when the
+    paste has no timestamps."""
+    body = (
+        "segment-related general protection fault: beec [#2] PREEMPT SMP KASAN PTI\n"
+        "CPU: 0 PID: 1858 Comm: ioctl Tainted: G      D           5.4.0-rc7+ #567\n"
+        "RIP: 0010:{rip}+0x1b/0x60\n"
+        "RSP: 0018:ffff8880af777cf8 EFLAGS: 00010246\n"
+        "Call Trace:\n"
+        " do_vfs_ioctl+0x48e/0x1040\n"
+        " ksys_ioctl+0x9b/0xc0\n"
+    )
+    logs = {rip: body.replace("{rip}", rip)
+            for rip in ("deliberately_dereference_bad_address", "memcpy")}
+    wrong = _compare(logs, tmp_path, alts=True)
+    assert not wrong, "\n".join(wrong)
+    assert all(_kmend(log)[0] for log in logs.values())

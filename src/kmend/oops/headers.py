@@ -139,12 +139,13 @@ class HeaderHit:
 
 #: What may stand before a header on a line with no container (no printk stamp, level or
 #: syslog prefix: a pasted line): nothing, or up to three subsystem tags (``watchdog: ``,
-#: ``NMI watchdog: ``, ``rcu: ``, ``CPU 0 ``, ``[drm] ``), or the ``[ `` of lockdep's banners
+#: ``NMI watchdog: ``, ``rcu: ``, ``CPU 0 ``, ``[drm] ``), the ``[ `` of lockdep's banners
 #: before 4.x (``[ BUG: Invalid wait context ]``, ``[ INFO: possible circular locking
-#: dependency detected ]``).  Anything else is prose that mentions a crash ("Here is a sample
-#: BUG: ..."), which never opens a report.
+#: dependency detected ]``), or the hint x86 puts before a general protection fault caused by
+#: a bad segment (``segment-related general protection fault: beec [#2]``).  Anything else is
+#: prose that mentions a crash ("Here is a sample BUG: ..."), which never opens a report.
 _KERNEL_PREFIX_RE = re.compile(
-    r"\s{0,16}(?:\[ )?"
+    r"\s{0,16}(?:\[ |segment-related )?"
     r"(?:(?:\[[^\]\s]{1,64}\]:?|[\w.\-/]{1,40}(?: [\w.\-/]{1,40})?:|CPU \d{1,5}) ){0,3}"
 )
 
