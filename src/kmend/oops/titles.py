@@ -62,7 +62,10 @@ def _trace_frames(lines: Sequence[str], start: int) -> tuple[list[ParsedFrame], 
     """Frames of the first stack section at or after *start*; and whether it looked broken."""
     for i in range(start, len(lines)):
         if TRACE_START_RE.match(lines[i]):
-            return _frames_after(lines, i + 1), _section_broken(lines, i)
+            # a register dump inside the trace (the task an interrupt stack returned to) is
+            # not a frame of it: its PC was the faulting-PC part's to read, if the kind reads
+            # one
+            return _frames_after(lines, i + 1, pc_lines=False), _section_broken(lines, i)
     return [], True
 
 
