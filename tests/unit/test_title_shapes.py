@@ -204,6 +204,11 @@ _HEADS = {
     "warning": ["WARNING: CPU: 0 PID: 1000 at kernel/foo.c:10 zz_hdr+0x1/0x2"],
     "paging": ["BUG: unable to handle kernel paging request at ffffc90000e3a000",
                "IP: zz_old_ip+0x1/0x2"],
+    "kasan": ["BUG: KASAN: use-after-free in {hdr}+0x1/0x2",
+              "Read of size 8 at addr ffff888012345678 by task syz-executor0/1000"],
+    "odebug": ["ODEBUG: free active (active state 0) object: ffff888012345678 object type: "
+               "timer_list hint: zz_fn+0x0/0x10",
+               "WARNING: CPU: 0 PID: 1000 at lib/debugobjects.c:505 debug_print_object+0x1/0x2"],
 }
 _PIECES = ["should_fail", "should_failslab", "should_fail_bio", "should_fail_alloc_page",
            "kmalloc", "memcpy", "zz_a", "zz_b", "zz_c",
@@ -230,7 +235,10 @@ def test_fault_injection_interleavings_agree_with_syzkaller(
             items = rnd.sample(_PIECES, rnd.randint(4, 8))
             if not any(i in ("should_fail", "should_failslab") for i in items):
                 items.insert(rnd.randrange(len(items) + 1), "should_failslab")
-            logs[f"{head_name}/{k}: {items}"] = _injection_log(head, items)
+            hdr = rnd.choice(["zz_hdr", "memcpy"])
+            logs[f"{head_name}/{k}: {hdr} {items}"] = _injection_log(
+                [h.replace("{hdr}", hdr) for h in head], items
+            )
     wrong = _compare(logs, tmp_path)
     rate = 1 - len(wrong) / len(logs)
     print(f"\nfault-injection interleavings: {len(logs) - len(wrong)}/{len(logs)} = {rate:.1%}")
@@ -615,3 +623,38 @@ def test_segment_related_gpf_in_a_paste(tmp_path: Path) -> None:
     wrong = _compare(logs, tmp_path, alts=True)
     assert not wrong, "\n".join(wrong)
     assert all(_kmend(log)[0] for log in logs.values())
+
+
+_IRQ_HEADS = {
+    "kasan": ["BUG: KASAN: slab-out-of-bounds in memcpy+0x10/0x20",
+              "Read of size 8 at addr ffff888012345678 by task syz-executor.0/1000"],
+    "odebug": _HEADS["odebug"],
+    "warning": ["WARNING: CPU: 0 PID: 1000 at kernel/foo.c:10 {rip}+0x1/0x2"],
+    "gpf": ["general protection fault: 0000 [#1] SMP KASAN",
+            "RIP: 0010:{rip}+0x1/0x2",
+            "RSP: 0018:ffffc90000000000 EFLAGS: 00000246"],
+}
+
+
+def test_register_dump_inside_a_trace(tmp_path: Path) -> None:
+    """A trace that passes through an interrupt prints the interrupted task's registers in
+    the middle ("RIP: 0010:f" after "<TASK> asm_sysvec_..."): that line is not one of the
+    trace's frames; a WARNING reads its own PC line and what follows it before the trace."""
+    names = ["zz_func", "memcpy", "debug_object_free", "_raw_spin_lock"]
+    logs: dict[str, str] = {}
+    for kind, head in _IRQ_HEADS.items():
+        for irq in names:
+            for rip in names:
+                for after in ("zz_after", "mutex_lock"):
+                    body = [*(h.replace("{rip}", rip) for h in head),
+                            "CPU: 0 PID: 1000 Comm: syz-executor.0 Not tainted 6.1.0 #0",
+                            "Call Trace:", " <IRQ>", " dump_stack_lvl+0x1/0x2",
+                            f" {irq}+0x1/0x2", " </IRQ>", " <TASK>",
+                            " asm_sysvec_apic_timer_interrupt+0x1/0x2",
+                            f"RIP: 0010:{rip}+0x1/0x2",
+                            "RSP: 0018:ffffc90000000000 EFLAGS: 00000246",
+                            f" {after}+0x1/0x2", " zz_caller+0x1/0x2", " do_syscall_64+0x1/0x2",
+                            " </TASK>"]
+                    logs[f"{kind}/{irq}/{rip}/{after}"] = "".join(PT + b + "\n" for b in body)
+    wrong = _compare(logs, tmp_path, alts=True)
+    assert not wrong, "\n".join(wrong)

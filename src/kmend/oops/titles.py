@@ -173,23 +173,26 @@ def _trace_around_injection(
     return _frames_after(lines, begin, limit=limit, pc_lines=False)
 
 
-def _warning_around_injection(
+def _warning_stack(
     lines: Sequence[str], start: int, marks: Sequence[int], skips: Skips
-) -> list[ParsedFrame]:
-    """A WARNING's stack is read one of two ways, each on its own: the PC line and the frames
-    printed straight after it (kernels before 4.x print the stack there), else the frames
-    under the call-trace header.  The first way stands only when no injection frame broke
-    into it and it has a frame to blame."""
+) -> tuple[list[ParsedFrame], bool]:
+    """A WARNING's stack is read one of two ways, each on its own: the PC line where WARN
+    trapped and the frames printed straight after it (kernels before 4.x print the stack
+    there; an interrupt stack printed before the PC is not the warning's), else the frames
+    under the call-trace header.  The first way stands only when it has a frame to blame and
+    no injection frame broke into it.  Returns the frames and whether the first way stood."""
     pc, cursor = _pc_around_injection(lines, start, marks)
     broken = _next_at(marks, start) is not None and _next_at(marks, start) == cursor - 1
     end = next((k for k in range(cursor, len(lines)) if STACK_END_RE.match(lines[k])), len(lines))
     injected = _next_at(marks, cursor)
     if injected is not None and injected < end:
         broken, end = True, injected
+    if not pc:  # no PC line: the first way has nothing to start from
+        return _trace_around_injection(lines, start, marks), False
     first = pc + _frames_after(lines, cursor, limit=end - cursor, pc_lines=False)
     if not broken and any(f.reliable and not is_skipped(f.name, skips) for f in first):
-        return first
-    return _trace_around_injection(lines, start, marks)
+        return first, True
+    return _trace_around_injection(lines, start, marks), False
 
 
 def _lockdep_frames(lines: Sequence[str], start: int) -> list[ParsedFrame]:
@@ -412,13 +415,21 @@ def name_report(
         trace_cut = False  # a "Call Trace:" header with no frame under it
         marks = _injection_lines(lines, pick.line)
         cursor = pick.line  # where the next part is looked for, when an injection interleaves
-        parts = fmt.parts
-        if marks and group == "WARNING:" and parts[:2] == (fm.PC, fm.TRACE):
-            frames = _warning_around_injection(lines, pick.line, marks, _skips(fmt, groups))
-            parts = ()
-        for part in parts:
-            if part == fm.HEADER and m.groupdict().get("func") and not trace_cut:
+        for part in fmt.parts:
+            if (
+                part == fm.HEADER
+                and m.groupdict().get("func")
+                and not trace_cut
+                # a WARNING's header stands in for a missing stack, not for one an injected
+                # failure's dump broke into
+                and not (marks and fm.WARN in fmt.parts)
+            ):
                 frames.append(ParsedFrame(m.group("func"), m.group("func"), None, None, None, True))
+            elif part == fm.WARN:
+                got, trapped = _warning_stack(lines, pick.line, marks, _skips(fmt, groups))
+                early = list(frames) + (got if trapped else [])
+                trace_cut = cut_short and not got  # see the trace part below
+                frames += got
             elif part == fm.PC and marks:
                 got, cursor = _pc_around_injection(lines, cursor, marks)
                 frames += got
@@ -478,7 +489,7 @@ def name_report(
         else:
             title_name = chosen.name
             raw = chosen.full_name.split(".")[0]
-        needs_trace = fmt.needs_stack and fm.TRACE in fmt.parts
+        needs_trace = fmt.needs_stack and (fm.TRACE in fmt.parts or fm.WARN in fmt.parts)
         if needs_trace and broken_trace and not _found_before_trace(chosen, early):
             reasons.append("the call trace is missing or empty")
     frame = shorten_syscall(title_name) if title_name else None

@@ -23,6 +23,7 @@ from kmend.oops.formats.base import (
     PC,
     STALL,
     TRACE,
+    WARN,
     F,
     Format,
 )
@@ -31,7 +32,7 @@ from kmend.oops.formats.traps import GPF_FORMATS, KERNEL_BUG_FORMATS, PANIC_FORM
 from kmend.oops.formats.warning import INFO_FORMATS, WARNING_FORMATS
 
 __all__ = ["GROUPS", "HEADER", "HERE", "INTERRUPTED", "IRQSAFE", "LOCKDEP", "NEEDS_FORMAT", "PC",
-           "STALL", "TRACE", "Format"]
+           "STALL", "TRACE", "WARN", "Format"]
 
 #: Headers that are crashes only when one of their formats matches (a bare "fatal error:" is
 #: common in ordinary messages; Go's runtime follows it with a goroutine or runtime stack).

@@ -12,6 +12,7 @@ from kmend.oops.skip import compile_skips
 #   "pc"     — the frame on the first faulting-PC line (RIP:/IP:/pc :/PC is at/NIP)
 #   "trace"  — the frames under the first "Call Trace:"/"Call trace:"/"Backtrace:"
 #   "stall"  — like pc+trace but starting after the interrupt entry (stalls)
+#   "warn"   — a WARNING's stack: the PC line and the frames right after it, else the trace
 #   "interrupted" — only what follows the interrupt entry: an RCU stall is reported from the
 #              timer interrupt that found the grace period late, and a stack without that
 #              entry (a task dump from rcu_print_task_stall) is not the stalled loop
@@ -22,6 +23,7 @@ from kmend.oops.skip import compile_skips
 PC, TRACE, HEADER, STALL, LOCKDEP, HERE = "pc", "trace", "header", "stall", "lockdep", "here"
 IRQSAFE = "irqsafe"
 INTERRUPTED = "interrupted"
+WARN = "warn"
 
 #: A function name on a header line.  C and Rust names never start with a digit: an
 #: unsymbolized address in a function's place ("at mac.c:208 0x82b64874 [mt7603e@...]")

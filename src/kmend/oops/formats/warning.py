@@ -9,8 +9,8 @@ from kmend.oops.formats.base import (
     INTERRUPTED,
     IRQSAFE,
     LOCKDEP,
-    PC,
     TRACE,
+    WARN,
     F,
     Format,
 )
@@ -54,25 +54,25 @@ WARNING_FORMATS = (
     F(
         _WARN_AT + r"\S*lib/debugobjects\.c:\d+ (?:at )?" + FUNC,
         "WARNING: ODEBUG bug in {frame}",
-        (TRACE, PC),
+        (WARN,),
         skip=(r"^debug_", r"^__debug_"),
     ),
     F(
         _WARN_AT + r"\S*mm/usercopy\.c:\d+ (?:at )?" + FUNC,
         "WARNING: bad usercopy in {frame}",
-        (TRACE, PC),
+        (WARN,),
         skip=(r"usercopy", r"__check"),  # as kernel BUG at mm/usercopy.c
     ),
     F(
         _WARN_AT + r"\S*lib/kobject\.c:\d+ (?:at )?" + FUNC,
         "WARNING: kobject bug in {frame}",
-        (TRACE, PC),
+        (WARN,),
         skip=(r"^kobject_",),
     ),
     F(
         _WARN_AT + r"\S*fs/proc/generic\.c:\d+ (?:at )?" + FUNC,
         "WARNING: proc registration bug in {frame}",
-        (TRACE, PC),
+        (WARN,),
         # procfs registration helpers (proc_register, proc_mkdir_data, a driver's proc_* and
         # *_proc_* wrappers); the module that registered the duplicate name is the subject
         skip=(r"proc_",),
@@ -80,13 +80,13 @@ WARNING_FORMATS = (
     F(
         _WARN_AT + r"\S*lib/refcount\.c:\d+ (?:at )?" + FUNC,
         "WARNING: refcount bug in {frame}",
-        (TRACE, PC),
+        (WARN,),
         skip=(r"^refcount", r"^kref_"),
     ),
     F(
         _WARN_AT + r"\S*kernel/locking/lockdep\.c:\d+ (?:at )?" + FUNC,
         "WARNING: locking bug in {frame}",
-        (TRACE, PC),
+        (WARN,),
         # lockdep's own bookkeeping; the locking class (lock_acquire, *lock_class...) is
         # skipped everywhere; check_*/validate_* names are as often the caller's
         skip=(r"^lockdep", r"^mark_lock"),
@@ -94,7 +94,7 @@ WARNING_FORMATS = (
     F(
         _WARN_AT + r"\S*mm/\S+\.c:\d+ (?:at )?(?:__)?(?:kmalloc|krealloc|kvmalloc)\w*",
         "WARNING: kmalloc bug in {frame}",
-        (TRACE, PC),
+        (WARN,),
         skip=(
             r"^kmalloc",
             r"^krealloc",
@@ -114,13 +114,13 @@ WARNING_FORMATS = (
     F(
         _WARN_AT + r"\S*mm/\S+\.c:\d+ (?:at )?__vmalloc_node",
         "WARNING: zero-size vmalloc in {frame}",
-        (TRACE, PC),
+        (WARN,),
         skip=(r"vmalloc",),
     ),
     F(
         _WARN_AT + r"\S*drivers/usb/core/urb\.c:\d+ (?:at )?usb_submit_urb",
         "WARNING in {frame}/usb_submit_urb",
-        (TRACE, PC),
+        (WARN,),
     ),
     # The function on the WARNING line is where WARN() fired: the PC.  Once the report's body
     # was printed (the "CPU: N PID: N" / "Pid: N, comm:" line __warn prints before the stack)
@@ -130,11 +130,11 @@ WARNING_FORMATS = (
     F(
         _WARN_AT + r"\S+:\d+ (?:at )?" + FUNC + _BODY,
         "WARNING in {frame}",
-        (PC, TRACE, HEADER),
+        (WARN, HEADER),
     ),
-    F(_WARN_AT + FUNC + r"\+0x" + _BODY, "WARNING in {frame}", (PC, TRACE, HEADER)),
-    F(_WARN_AT + r"\S+:\d+ (?:at )?" + FUNC, "WARNING in {frame}", (PC, TRACE)),
-    F(_WARN_AT + FUNC + r"\+0x", "WARNING in {frame}", (PC, TRACE)),
+    F(_WARN_AT + FUNC + r"\+0x" + _BODY, "WARNING in {frame}", (WARN, HEADER)),
+    F(_WARN_AT + r"\S+:\d+ (?:at )?" + FUNC, "WARNING in {frame}", (WARN,)),
+    F(_WARN_AT + FUNC + r"\+0x", "WARNING in {frame}", (WARN,)),
     *_lockdep_formats("WARNING"),
     F(
         r"WARNING: suspicious RCU usage",
@@ -178,7 +178,7 @@ WARNING_FORMATS = (
         (TRACE,),
     ),
     F(r"WARNING: .* still has locks held!", "WARNING: still has locks held in {frame}", (TRACE,)),
-    F(r"WARNING: (?:CPU:|at )", "WARNING in {frame}", (PC, TRACE), corrupted=True),
+    F(r"WARNING: (?:CPU:|at )", "WARNING in {frame}", (WARN,), corrupted=True),
     F(r"WARNING: *$", "WARNING: corrupted", (), corrupted=True, needs_stack=False),
 )
 
