@@ -658,3 +658,29 @@ def test_register_dump_inside_a_trace(tmp_path: Path) -> None:
                     logs[f"{kind}/{irq}/{rip}/{after}"] = "".join(PT + b + "\n" for b in body)
     wrong = _compare(logs, tmp_path, alts=True)
     assert not wrong, "\n".join(wrong)
+
+
+def test_stall_dispatchers_by_form(tmp_path: Path) -> None:
+    """Which syscall and socket forms dispatch (accept and setsockopt themselves, not accept4
+    or a *x variant; listen; the kernel_* forms; compat_ioctl and vfs_ioctl anywhere in a
+    name), and a frame of a skipped class never counts as a dispatcher (a lock helper named
+    do_mmap_read_unlock, a tracepoint named after task_work_run)."""
+    names = [
+        "accept", "accept_x", "sys_accept", "sys_accept4", "__sys_accept4", "__do_sys_accept4",
+        "sys_acceptx", "kernel_accept4", "setsockopt", "setsockopt_x", "sys_setsockoptx",
+        "kernel_setsockopt", "kernel_setsockoptx", "listen", "listenx", "sys_listen",
+        "__sys_listen", "ksys_listen", "__se_sys_listen", "SyS_listen", "__x64_sys_listen",
+        "kernel_listen", "inet_listen", "compat_ioctl_preallocate", "compat_ioctl_x",
+        "vfs_ioctl", "vfs_ioctl_x", "x_vfs_ioctl", "connect_x", "ioctl_x", "do_mmap",
+        "do_mmap_x", "do_mmap_read_unlock", "hrtimer_run_queues", "x_hrtimer_run_queues",
+        "task_work_run", "perf_trace_task_work_run", "sk_common_release", "x_sk_common_release",
+        "sock_release_x",
+    ]
+    logs: dict[str, str] = {}
+    for name in names:
+        items = ["Call Trace:", "<IRQ>", *_IRQ, "</IRQ>", "<TASK>", _ENTRY,
+                 "RIP: 0010:zz_loop_top+0x10/0x20", name, "zz_loop_below", "__x64_sys_zzcall",
+                 *_TAIL]
+        logs[name] = "".join(PT + line + "\n" for line in _RCU_HEAD + _stack_lines(items))
+    wrong = _compare(logs, tmp_path, alts=True)
+    assert not wrong, "\n".join(wrong)

@@ -454,24 +454,28 @@ DISPATCHERS: tuple[SkipClass, ...] = (
     ),
     SkipClass(
         "syscalls that dispatch to a driver or protocol",
-        "ioctl, connect, socketpair, setsockopt and accept hand the call to whatever file or "
-        "socket they act on",
+        "ioctl, connect, socketpair, setsockopt, accept and listen hand the call to whatever "
+        "file or socket they act on (the syscall itself and its in-kernel kernel_* forms; "
+        "accept4 and the *x variants are other calls)",
         start=(
             r"(?:__pfx_)?(?:(?:SYSC|SyS|sys|ksys|__se_sys|__do_sys|__sys|___sys|____sys|compat_SyS"
             r"|__x64_sys|__ia32_sys|__arm64_sys|__ia32_compat_sys|__x64_compat_sys)_)?"
             r"(?:ioctl|connect|socketpair)",
             r"(?:__pfx_)?(?:(?:SYSC|SyS|sys|ksys|__se_sys|__do_sys|__sys|___sys|____sys|compat_SyS)"
-            r"_)?(?:setsockopt|accept)",
+            r"_)?(?:setsockopt|accept)$",
+            r"(?:(?:SYSC|SyS|sys|ksys|__se_sys|__do_sys|__sys|___sys|____sys|compat_SyS)_)?listen$",
             r"(?:__pfx_)?(?:compat_sock_ioctl|ioctl_has_perm|ioctl_preallocate)",
         ),
-        anywhere=("do_vfs_ioctl", "blkdev_ioctl", "kernel_accept"),
-        end=("compat_ioctl",),
+        anywhere=(
+            "vfs_ioctl", "blkdev_ioctl", "compat_ioctl", "kernel_accept", "kernel_setsockopt",
+            "kernel_listen",
+        ),
     ),
     SkipClass(
         "softirqs and timers",
         "softirq, tasklet and timer dispatch run callbacks registered elsewhere",
         anywhere=(
-            "do_softirq", "run_ksoftirqd", "hrtimer_run_softirq", "__hrtimer_run_queues",
+            "do_softirq", "run_ksoftirqd", "hrtimer_run_softirq", "hrtimer_run_queues",
             "__run_timers", "run_timer_softirq", "call_timer_fn", r"tasklet_\w*action",
         ),
     ),
@@ -488,6 +492,7 @@ DISPATCHERS: tuple[SkipClass, ...] = (
             "vfs_read", "vfs_write", "vfs_iter_read", "vfs_iter_write", "vfs_open",
             "do_dentry_open", "new_sync_read", "new_sync_write", "do_iter_read",
             "do_iter_write", "do_iter_readv_writev", "do_mmap", "mmap_region",
+            "sk_common_release",
         ),
         start=(
             r"(?:__pfx_)?(?:__)?sock_release",

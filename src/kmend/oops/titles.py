@@ -306,16 +306,15 @@ def _renamed(frame: ParsedFrame, name: str) -> ParsedFrame:
 
 
 def _blame_stall(frames: Sequence[ParsedFrame], skips: Skips) -> ParsedFrame | None:
-    reliable = [f for f in frames if f.reliable]
-    for frame in reliable:
+    """The frame above the first dispatcher.  Frames of the skipped classes are not on the
+    stack for this (a lock helper named do_mmap_read_unlock dispatches nothing); a CPU
+    waiting in smp_call_function for the others is named by that wait."""
+    kept = [f for f in frames if f.reliable and not is_skipped(f.name, skips)]
+    for i, frame in enumerate(kept):
         if "smp_call_function" in frame.name:
             return _renamed(frame, "smp_call_function")
-    for i, frame in enumerate(reliable):
         if is_dispatcher(frame.name):
-            for above in reversed(reliable[:i]):
-                if not is_skipped(above.name, skips):
-                    return above
-            return _blame_first(reliable[i:], skips)
+            return kept[i - 1] if i else frame
     return None  # no dispatcher: the stack is cut or not the stalled task's
 
 
