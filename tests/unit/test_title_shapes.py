@@ -684,3 +684,29 @@ def test_stall_dispatchers_by_form(tmp_path: Path) -> None:
         logs[name] = "".join(PT + line + "\n" for line in _RCU_HEAD + _stack_lines(items))
     wrong = _compare(logs, tmp_path, alts=True)
     assert not wrong, "\n".join(wrong)
+
+
+_HUNG = [
+    "INFO: task syz-executor.0:5000 blocked for more than 143 seconds.",
+    "      Not tainted 6.1.0-syzkaller #0",
+    "task:syz-executor.0  state:D stack:26000 pid:5000  ppid:4000   flags:0x00004004",
+    "Call Trace:", " <TASK>", " __schedule+0x1/0x2", " schedule+0x1/0x2", " {name}+0x1/0x2",
+    " zz_hung_caller+0x1/0x2", " __x64_sys_zzcall+0x1/0x2", " do_syscall_64+0x1/0x2",
+    " </TASK>",
+]
+
+
+def test_hung_task_names(tmp_path: Path) -> None:
+    """A task hung waiting for RTNL is named by the frame that waits (rtnl_lock,
+    rtnl_lock_killable, a sysfs_rtnl_lock wrapper) as printed; functions that merely have
+    "sleep" in their name are ordinary.  The sleep helpers themselves are where kmend
+    deliberately differs: a task put to sleep by msleep() hangs in msleep's caller."""
+    names = ["rtnl_lock", "rtnl_lock_killable", "rtnl_lock_interruptible", "sysfs_rtnl_lock",
+             "x_rtnl_lock_y", "rtnl_unlock", "rtnl_trylock", "sleep_millisecs_store",
+             "tick_nohz_get_sleep_length", "kcompactd_sleep", "foo_sleep_bar", "zz_waiter"]
+    logs = {n: "".join(PT + line.replace("{name}", n) + "\n" for line in _HUNG) for n in names}
+    wrong = _compare(logs, tmp_path, alts=True)
+    assert not wrong, "\n".join(wrong)
+    for helper in ("msleep", "usleep_range_state", "ssleep", "fsleep", "do_nanosleep"):
+        log = "".join(PT + line.replace("{name}", helper) + "\n" for line in _HUNG)
+        assert _kmend(log)[0] == "INFO: task hung in zz_hung_caller"

@@ -234,11 +234,13 @@ _HUNG_TASK = SkipClass(
         "sched", "wait", "completion", "_lock", "rwsem", "down", "kthread",
         "cancel_delayed_work", "synchronize", "context_switch", "__switch_to", "rcu_barrier",
         "rtlock_slowlock",
-        # msleep/usleep_range/schedule_timeout: syzkaller blames the sleep helper
-        # itself; a task hung in msleep was put to sleep by its caller, which kmend
-        # names (a real hung crashmod task blames crashmod_run, not msleep)
-        "sleep",
+        # the sleep helpers (msleep, usleep_range, ssleep, fsleep, *nanosleep): syzkaller
+        # blames the helper itself; a task hung in msleep was put to sleep by its caller,
+        # which kmend names (a real hung crashmod task blames crashmod_run, not msleep).
+        # Other names that merely contain "sleep" are ordinary functions.
+        "nanosleep",
     ),
+    start=("msleep", "usleep", "ssleep", "fsleep"),
 )
 
 _RCU_USAGE = SkipClass(

@@ -321,8 +321,8 @@ def _blame_stall(frames: Sequence[ParsedFrame], skips: Skips) -> ParsedFrame | N
 def _blame_hang(frames: Sequence[ParsedFrame], skips: Skips) -> ParsedFrame | None:
     reliable = [f for f in frames if f.reliable]
     for frame in reliable:
-        if frame.name.startswith("rtnl_lock"):
-            return _renamed(frame, "rtnl_lock")
+        if "rtnl_lock" in frame.name:  # any way of waiting for RTNL, named as it is
+            return frame
     for frame in reliable:
         if re.search(r"synchronize_(?:rcu|srcu|net|sched)", frame.name):
             return _renamed(frame, "synchronize_rcu")
