@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from kmend.cli import options
-from kmend.cli.common import console_for, emit_json, print_verdict
+from kmend.cli.common import emit_json, say
 from kmend.errors import InputError, KmendError, UsageError
 
 if TYPE_CHECKING:
@@ -120,17 +120,18 @@ class Checker:
 
 def _one(checker: Checker, path: Path, json_mode: bool) -> int:
     from kmend.ko import read_module
-    from kmend.loadcheck.render import verdict_json, verdict_lines
+    from kmend.loadcheck.render import verdict_lines
 
     mod = read_module(path)
     verdict, target, note = checker.check(mod)
-    console = console_for(json_mode)
     word = "LOADS" if verdict.will_load else "REFUSED"
     for i, line in enumerate(verdict_lines(verdict, mod)):
-        print_verdict(console, line, word if i == 0 else None)
+        say(json_mode, line, word if i == 0 else None)
     if note:
-        console.print(f"  note: {note}", markup=False, highlight=False, soft_wrap=True)
+        say(json_mode, f"  note: {note}")
     if json_mode:
+        from kmend.loadcheck.render import verdict_json
+
         emit_json({**verdict_json(verdict, mod, target), "note": note})
     return 0 if verdict.will_load else 1
 
@@ -139,7 +140,6 @@ def _many(checker: Checker, paths: list[Path], json_mode: bool) -> int:
     from kmend.ko import read_module
     from kmend.loadcheck.render import verdict_json
 
-    console = console_for(json_mode)
     docs: list[dict[str, Any]] = []
     counts = {"LOADS": 0, "REFUSED": 0, "ERROR": 0}
     notes: set[str] = set()
@@ -151,25 +151,27 @@ def _many(checker: Checker, paths: list[Path], json_mode: bool) -> int:
         except KmendError as err:
             if isinstance(err, UsageError):
                 raise
-            word, first, doc = "ERROR", err.message, {"path": str(path), "error": err.message,
-                                                      "exit_code": err.exit_code}
+            word, first = "ERROR", err.message
+            if json_mode:
+                docs.append({"path": str(path), "error": err.message,
+                             "exit_code": err.exit_code})
         else:
             word = "LOADS" if verdict.will_load else "REFUSED"
             found = verdict.first_error or next((f for f in verdict.findings if f.kernel),
                                                 None)
             first = found.message if found is not None else ""
-            doc = {**verdict_json(verdict, mod, target), "note": note}
+            if json_mode:  # the document only when it is printed (a tree has thousands)
+                docs.append({**verdict_json(verdict, mod, target), "note": note})
             if note:
                 notes.add(note)
         counts[word] += 1
-        docs.append(doc)
         line = f"{path.name:<{width}} : {word}" + (f"  {first}" if first else "")
-        print_verdict(console, line, word)
+        say(json_mode, line, word)
     summary = (f"{len(paths)} modules: {counts['LOADS']} load, {counts['REFUSED']} refused"
                + (f", {counts['ERROR']} unreadable" if counts["ERROR"] else ""))
-    console.print(summary, markup=False, highlight=False, soft_wrap=True)
+    say(json_mode, summary)
     for note in sorted(notes):
-        console.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
+        say(json_mode, f"note: {note}")
     if json_mode:
         emit_json(docs)
     if counts["ERROR"] and not counts["REFUSED"]:

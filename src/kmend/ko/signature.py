@@ -17,8 +17,11 @@ a key that does not verify is ``-EKEYREJECTED`` (insmod: "Key was rejected by se
 
 from __future__ import annotations
 
+import binascii
+import functools
+import re
 import struct
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -220,7 +223,15 @@ def _int(blob: bytes, el: tuple[int, int, int]) -> int:
 
 def parse_pkcs7(blob: bytes) -> SignerInfo | None:
     """The first SignerInfo of a PKCS#7 SignedData; None where the DER does not have the
-    shape the kernel's ASN.1 decoder (crypto/asymmetric_keys/pkcs7.asn1) accepts."""
+    shape the kernel's ASN.1 decoder (crypto/asymmetric_keys/pkcs7.asn1) accepts.
+
+    Remembered for the last few signatures: reading a module parses its signature, and
+    checking it right after (:func:`verify`) parses the same bytes again."""
+    return _parse_pkcs7_cached(bytes(blob))
+
+
+@functools.lru_cache(maxsize=16)
+def _parse_pkcs7_cached(blob: bytes) -> SignerInfo | None:
     try:
         top = _want(_tlv(blob, 0), 0x30)  # ContentInfo
         if top[2] != len(blob):
@@ -336,6 +347,76 @@ def load_certs(paths: list[Path] | tuple[Path, ...]) -> list[x509.Certificate]:
 
 
 
+# --- who a certificate names, without the X.509 library ----------------------------
+
+
+@dataclass(frozen=True)
+class CertIdentity:
+    """What the kernel compares a signature's signer with (x509_public_key / pkcs7 key
+    lookup): the issuer and serial number, or the subject key identifier."""
+
+    issuer_der: bytes
+    serial: int
+    skid: bytes | None  # None: the certificate has no subjectKeyIdentifier extension
+
+    def may_sign(self, info: SignerInfo) -> bool:
+        """False when this certificate certainly is not *info*'s signer (only the serial
+        number is compared: the X.509 library compares its own encoding of the issuer)."""
+        if info.serial is not None:
+            return self.serial == info.serial
+        return self.skid is not None and self.skid == info.skid
+
+
+_SKID_OID = "2.5.29.14"
+_PEM_CERT = re.compile(rb"-----BEGIN CERTIFICATE-----(.*?)-----END CERTIFICATE-----", re.S)
+
+
+def _cert_identity(der: bytes) -> CertIdentity:
+    """Certificate ::= SEQUENCE { tbsCertificate SEQUENCE { [0] version OPTIONAL,
+    serialNumber, signature, issuer, validity, subject, subjectPublicKeyInfo,
+    [1] [2] unique ids OPTIONAL, [3] extensions OPTIONAL }, ... } (RFC 5280 4.1)."""
+    top = _want(_tlv(der, 0), 0x30)
+    if top[2] != len(der):
+        raise ValueError("bytes after the certificate")
+    tbs = _want(_children(der, top[1], top[2])[0], 0x30)
+    fields = _children(der, tbs[1], tbs[2])
+    if fields[0][0] == 0xA0:
+        fields = fields[1:]
+    serial = _int(der, fields[0])
+    _want(fields[1], 0x30)
+    issuer = _want(fields[2], 0x30)
+    skid: bytes | None = None
+    for tag, start, _end in fields[6:]:
+        if tag != 0xA3:
+            continue
+        exts = _want(_tlv(der, start), 0x30)
+        for ext in _children(der, exts[1], exts[2]):
+            parts = _children(der, *_want(ext, 0x30)[1:])
+            if _oid(der[_want(parts[0], 0x06)[1]:parts[0][2]]) != _SKID_OID:
+                continue
+            value = _want(parts[-1], 0x04)
+            inner = _want(_tlv(der, value[1]), 0x04)
+            if skid is not None or inner[2] != value[2]:
+                raise ValueError("unexpected subjectKeyIdentifier")
+            skid = der[inner[1]:inner[2]]
+    return CertIdentity(_element(der, issuer), serial, skid)
+
+
+def cert_identities(data: bytes) -> list[CertIdentity] | None:
+    """Who each certificate of a PEM or DER file's *data* names, read with the DER walker
+    (no X.509 library); None when the data is not plainly that (then only the X.509
+    library can tell)."""
+    try:
+        if b"-----BEGIN" not in data:
+            return [_cert_identity(data)]
+        blocks = _PEM_CERT.findall(data)
+        if not blocks or data.count(b"-----BEGIN") != len(blocks):
+            return None
+        return [_cert_identity(binascii.a2b_base64(b)) for b in blocks]
+    except (ValueError, IndexError, TypeError, binascii.Error):
+        return None
+
+
 # --- verification (what verify_pkcs7_signature() decides) -------------------------
 
 #: verdicts of :func:`verify`, named after the kernel's errno
@@ -372,10 +453,14 @@ def _matches(cert: x509.Certificate, info: SignerInfo) -> bool:
     return bool(ski.value.digest == info.skid)
 
 
-def verify(data: bytes, certs: Iterable[x509.Certificate]) -> Verification:
+def verify(data: bytes, certs: Iterable[x509.Certificate], *,
+           may_match: Callable[[SignerInfo], bool] | None = None) -> Verification:
     """Verify the signature appended to module bytes *data* (decompressed) against *certs*,
     in the order the kernel does: trailer, PKCS#7 parse, module-signature rules, key
-    lookup (-ENOKEY), then the signature itself (-EKEYREJECTED)."""
+    lookup (-ENOKEY), then the signature itself (-EKEYREJECTED).
+
+    When *may_match* says that no certificate can be the signer, *certs* is not iterated
+    (it may load them on demand): the answer is -ENOKEY."""
     if not data.endswith(MAGIC):
         return Verification(NODATA, "no signature appended")
     modlen = len(data) - len(MAGIC)
@@ -414,7 +499,9 @@ def verify(data: bytes, certs: Iterable[x509.Certificate]) -> Verification:
     if not is_rsa and not info.pkey_oid.startswith(_ECDSA_PREFIXES):
         return Verification(NOPKG, f"unsupported public key algorithm {info.pkey_oid}",
                             **base)
-    cert = next((c for c in certs if _matches(c, info)), None)
+    cert = None
+    if may_match is None or may_match(info):
+        cert = next((c for c in certs if _matches(c, info)), None)
     if cert is None:
         return Verification(NOKEY, "no trusted certificate matches the signer "
                             f"'{info.signer}' (key {info.key_id})", **base)

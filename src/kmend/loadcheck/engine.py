@@ -12,8 +12,10 @@ booted: "once" messages are printed, no taint set yet.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kmend.kernel.kconfig import enabled
 from kmend.kernel.target import KernelTarget
@@ -34,6 +36,9 @@ from kmend.loadcheck.enforcement import Enforcement, Trust
 from kmend.loadcheck.era import GPL_COMPATIBLE, Era, era_of
 from kmend.loadcheck.model import ERROR, TAINT, WARNING, Finding, LoadVerdict
 from kmend.loadcheck.providers import ProviderIndex, normalize
+
+if TYPE_CHECKING:
+    from cryptography import x509
 
 NO_NAME = "(missing .modinfo section or name field)"
 #: kernel/panic.c taint_flags order, for printing the letters
@@ -352,7 +357,10 @@ def _check_duplicates(st: _State, index: ProviderIndex) -> None:
 
 def verify_file(module: ModuleFile, trust: Trust) -> Verification:
     """Verify *module*'s signature (re-reading its file) against *trust*'s certificates."""
-    return verify(module_image(module.path), trust.certs)
+    def certs() -> Iterator[x509.Certificate]:  # loaded only when one may be the signer
+        yield from trust.certs
+
+    return verify(module_image(module.path), certs(), may_match=trust.may_match)
 
 
 def check_module(
