@@ -1,19 +1,26 @@
 """Pull the module-relevant parts out of a relocatable ELF64 (a kernel module).
 
-Pure over bytes: no file system access.  The ELF header and section headers are read
-with :mod:`struct` (the layout is the System V ABI's ``Elf64_Ehdr`` / ``Elf64_Shdr``): a
-module needs only its section table, ``.symtab`` and a few sections' bytes, and reading
+Pure over an :class:`Image` (bytes, or a file read on demand): no file system access of
+its own.  The ELF header and section headers are read with :mod:`struct` (the layout is
+the System V ABI's ``Elf64_Ehdr`` / ``Elf64_Shdr``): a module needs only its section
+table, ``.symtab`` and a few sections' bytes (about a fifth of the file), and reading
 them directly is an order of magnitude faster than a general ELF library, which matters
-when a whole kernel tree (thousands of modules) is checked in one call.  Every
-malformation is turned into one :class:`~kmend.errors.InputError` line by
-:func:`parse_elf`.
+when a whole kernel tree (thousands of modules) is checked in one call.  The symbol table
+is read column by column (memoryview casts), and only the names of undefined symbols and
+of the export bookkeeping are decoded.  Every malformation is turned into one
+:class:`~kmend.errors.InputError` line by :func:`parse_elf`.
 """
 
 from __future__ import annotations
 
+import re
 import struct
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
+from itertools import compress
+from operator import not_
+from typing import Protocol
 
 from kmend._compat import zip_strict
 from kmend.errors import InputError
@@ -28,7 +35,20 @@ _THIS_MODULE_NAME_OFFSET = 24
 _MODULE_NAME_LEN = 56
 _VERSION_RECORD = 64  # struct modversion_info on 64-bit: unsigned long crc + char name[56]
 _VERSION = struct.Struct("<Q56s")
+_VERSION_NAMES = re.compile(r"(?s).{8}(?=([^\x00]{0,56})).{56}")
 _SHF_ALLOC = 0x2
+
+
+class Image(Protocol):
+    """The bytes of a module: ``bytes``, or a file whose ranges are read when sliced."""
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, key: slice, /) -> bytes: ...
+
+
+#: ``struct`` casts of the symbol table below assume the host's byte order is the ELF's.
+_LITTLE = sys.byteorder == "little"
 
 
 @dataclass(frozen=True)
@@ -70,27 +90,33 @@ _TYPES = {0: "ET_NONE", 1: "ET_REL", 2: "ET_EXEC", 3: "ET_DYN", 4: "ET_CORE"}
 class Section:
     """One section header, and its bytes on demand."""
 
-    __slots__ = ("_image", "flags", "index", "link", "name", "name_at", "offset", "size",
-                 "type")
+    __slots__ = ("_data", "_image", "flags", "index", "link", "name", "name_at", "offset",
+                 "size", "type")
 
-    def __init__(self, image: bytes, index: int, fields: tuple[int, ...]) -> None:
+    def __init__(self, image: Image, index: int, fields: tuple[int, ...]) -> None:
         self._image = image
+        self._data: bytes | None = None
         self.index = index
         self.name = ""
-        (self.name_at, self.type, self.flags, _addr, self.offset, self.size, self.link,
-         *_rest) = fields
+        self.name_at = fields[0]
+        self.type = fields[1]
+        self.flags = fields[2]
+        self.offset = fields[4]
+        self.size = fields[5]
+        self.link = fields[6]
 
     def data(self) -> bytes:
-        if self.type == _SHT_NOBITS:
-            return b""
-        return self._image[self.offset: self.offset + self.size]
+        if self._data is None:
+            self._data = (b"" if self.type == _SHT_NOBITS
+                          else self._image[self.offset: self.offset + self.size])
+        return self._data
 
 
-def parse_elf(data: bytes, what: str) -> ElfFacts:
+def parse_elf(data: Image, what: str) -> ElfFacts:
     """Parse a module image (signature trailer already removed)."""
-    if not data:
+    if not len(data):
         raise InputError(f"{what}: empty file", "give the path of a built .ko")
-    if not data.startswith(ELF_MAGIC):
+    if data[:4] != ELF_MAGIC:
         raise InputError(
             f"{what}: not an ELF file (starts with {data[:4]!r})",
             "give a kernel module (.ko, .ko.xz, .ko.zst or .ko.gz)",
@@ -109,14 +135,15 @@ def parse_elf(data: bytes, what: str) -> ElfFacts:
         ) from exc
 
 
-def _sections(data: bytes, what: str) -> tuple[str, list[Section]]:
+def _sections(data: Image, what: str) -> tuple[str, list[Section]]:
     """Check the ELF header (ELF64, little-endian, x86_64, ET_REL) and read the section
     headers with their names."""
-    elfclass = {1: 32, 2: 64}.get(data[4], data[4])
+    head = data[:64]
+    elfclass = {1: 32, 2: 64}.get(head[4], head[4])
     (e_type, e_machine, _ver, _entry, _phoff, shoff, _flags, _ehsize, _phentsize, _phnum,
-     shentsize, shnum, shstrndx) = _EHDR.unpack_from(data, 16)
+     shentsize, shnum, shstrndx) = _EHDR.unpack_from(head, 16)
     machine = _MACHINES.get(e_machine, f"machine {e_machine}")
-    if elfclass != 64 or data[5] != 1 or machine not in SUPPORTED_MACHINES:
+    if elfclass != 64 or head[5] != 1 or machine not in SUPPORTED_MACHINES:
         raise InputError(
             f"{what}: wrong architecture: ELF{elfclass} {machine}, kmend checks x86_64 modules",
             "build the module for the target's architecture",
@@ -131,10 +158,15 @@ def _sections(data: bytes, what: str) -> tuple[str, list[Section]]:
             f"{what}: corrupt or truncated: the section header table ends past the end of "
             "the file", "re-copy or rebuild the module",
         )
-    sections = [Section(data, i, _SHDR.unpack_from(data, shoff + i * shentsize))
-                for i in range(shnum)]
+    table = data[shoff: shoff + shnum * shentsize]
+    if shentsize == _SHDR.size:
+        headers = list(_SHDR.iter_unpack(table))
+    else:
+        headers = [_SHDR.unpack_from(table, i * shentsize) for i in range(shnum)]
+    size = len(data)
+    sections = [Section(data, i, fields) for i, fields in enumerate(headers)]
     for sec in sections:
-        if sec.type != _SHT_NOBITS and sec.offset + sec.size > len(data):
+        if sec.type != _SHT_NOBITS and sec.offset + sec.size > size:
             raise InputError(
                 f"{what}: truncated: section #{sec.index} ends past the end of the file",
                 "re-copy or rebuild the module",
@@ -142,12 +174,18 @@ def _sections(data: bytes, what: str) -> tuple[str, list[Section]]:
     if not 0 < shstrndx < shnum:
         raise InputError(f"{what}: corrupt ELF: no section name table", "rebuild the module")
     names = sections[shstrndx].data()
-    for sec in sections:
-        at = sec.name_at
-        if at >= len(names) and at:
-            raise InputError(f"{what}: corrupt ELF: a section name lies outside the name "
-                             "table", "rebuild the module")
-        sec.name = _cstr(names, at)
+    top = max(sec.name_at for sec in sections)
+    if top >= len(names) and top:
+        raise InputError(f"{what}: corrupt ELF: a section name lies outside the name "
+                         "table", "rebuild the module")
+    if names.isascii():  # decoded once, then cut at each name's NUL
+        text = names.decode("ascii")
+        for sec in sections:
+            end = text.find("\0", sec.name_at)
+            sec.name = text[sec.name_at: end if end >= 0 else len(text)]
+    else:
+        for sec in sections:
+            sec.name = _cstr(names, sec.name_at)
     return machine, sections
 
 
@@ -182,8 +220,18 @@ def _versions(sections: dict[str, Section]) -> tuple[dict[str, int], bool, str]:
     if sec is None or not _allocated(sec):
         return {}, False, ""
     raw = sec.data()
-    out: dict[str, int] = {}
     usable = len(raw) - len(raw) % _VERSION_RECORD
+    if _LITTLE:
+        # each record's name up to its NUL, found by one regular expression over the
+        # section read as Latin-1 (one character per byte); the CRC is the low half of
+        # the unsigned long
+        names = _VERSION_NAMES.findall(raw[:usable].decode("latin-1"))
+        if "".join(names).isascii():
+            low = memoryview(raw)[:usable].cast("I")[0::_VERSION_RECORD // 4].tolist()
+            fast = dict(zip_strict(names, low))
+            if len(fast) == len(names):  # (a name twice: the first counts, see below)
+                return fast, True, "__versions"
+    out: dict[str, int] = {}
     for crc, raw_name in _VERSION.iter_unpack(raw[:usable]):
         name = raw_name.split(b"\0", 1)[0].decode("utf-8", "replace")
         out.setdefault(name, crc & 0xFFFFFFFF)
@@ -205,7 +253,11 @@ def _cstr(raw: bytes, offset: int) -> str:
 def _symbols(
     sections: list[Section],
 ) -> tuple[bool, tuple[str, ...], tuple[str, ...], tuple[ExportedSymbol, ...]]:
-    """Walk .symtab (Elf64_Sym records) with struct."""
+    """Walk .symtab (Elf64_Sym records): undefined symbols in table order, and exports.
+
+    Symbol 0 (the null symbol) and symbols without a name are skipped.  Of the defined
+    symbols only the export bookkeeping (``__ksymtab_*``, ``__crc_*``, ``__kstrtabns_*``)
+    matters; the others' names are not even decoded."""
     symtab = next((s for s in sections if s.type == _SHT_SYMTAB), None)
     if symtab is None:
         return False, (), (), ()
@@ -215,53 +267,70 @@ def _symbols(
     strtab = sections[link].data()
     text = strtab.decode("ascii") if strtab.isascii() else None  # names decoded once
     raw = symtab.data()
+    usable = len(raw) - len(raw) % _SYM.size
+    if _LITTLE:
+        view = memoryview(raw)[:usable]
+        st_names = view.cast("I")[0::_SYM.size // 4].tolist()
+        shndx = view.cast("H")[3::_SYM.size // 2].tolist()
+    else:
+        records = list(_SYM.iter_unpack(raw[:usable]))
+        st_names = [r[0] for r in records]
+        shndx = [r[3] for r in records]
+    info = raw[4:usable:_SYM.size]
+
+    def name_at(offset: int) -> str:
+        if text is not None:
+            end = text.find("\0", offset)
+            return text[offset: end if end >= 0 else len(text)]
+        return _cstr(strtab, offset)
+
     undefined: list[str] = []
     weak: list[str] = []
+    for i in compress(range(len(shndx)), map(not_, shndx)):
+        if i and st_names[i]:
+            (weak if info[i] >> 4 == _STB_WEAK else undefined).append(name_at(st_names[i]))
+    # where a name starting with an export prefix could begin (any match, as a name may
+    # begin inside another one's string)
+    starts: set[int] = set()
+    for prefix in _EXPORT_PREFIXES:
+        at = strtab.find(prefix)
+        while at >= 0:
+            starts.add(at)
+            at = strtab.find(prefix, at + 1)
     ksymtab: dict[str, str] = {}
     crc_syms: dict[str, tuple[int, int]] = {}
     ns_syms: dict[str, tuple[int, int]] = {}
-    usable = len(raw) - len(raw) % _SYM.size
-    # symbol 0 is the null symbol
-    for st_name, st_info, _other, shndx, value, _size in _SYM.iter_unpack(
-            raw[_SYM.size:usable]):
-        if st_name == 0:
+    for i in compress(range(len(st_names)), map(starts.__contains__, st_names)) if starts else ():
+        ndx = shndx[i]
+        if not i or not st_names[i] or ndx == _SHN_UNDEF:
             continue
-        # Only undefined symbols and the export bookkeeping matter: other defined symbols
-        # are skipped without decoding their names.
-        if shndx != _SHN_UNDEF and not strtab.startswith(_EXPORT_PREFIXES, st_name):
-            continue
-        if text is not None:
-            end = text.find("\0", st_name)
-            name = text[st_name: end if end >= 0 else len(text)]
-        else:
-            name = _cstr(strtab, st_name)
-        if shndx == _SHN_UNDEF:
-            (weak if st_info >> 4 == _STB_WEAK else undefined).append(name)
-        elif name.startswith("__ksymtab_") and shndx < len(sections):
-            ksymtab[name[len("__ksymtab_"):]] = sections[shndx].name
+        name = name_at(st_names[i])
+        value = _SYM.unpack_from(raw, i * _SYM.size)[4]
+        if name.startswith("__ksymtab_") and ndx < len(sections):
+            ksymtab[name[len("__ksymtab_"):]] = sections[ndx].name
         elif name.startswith("__crc_"):
-            crc_syms[name[len("__crc_"):]] = (shndx, value)
-        elif name.startswith("__kstrtabns_") and shndx < len(sections):
-            ns_syms[name[len("__kstrtabns_"):]] = (shndx, value)
+            crc_syms[name[len("__crc_"):]] = (ndx, value)
+        elif name.startswith("__kstrtabns_") and ndx < len(sections):
+            ns_syms[name[len("__kstrtabns_"):]] = (ndx, value)
     exports = []
     for name, secname in ksymtab.items():
         export = "EXPORT_SYMBOL_GPL" if "_gpl" in secname else "EXPORT_SYMBOL"
         crc: int | None = None
         if name in crc_syms:
-            shndx, value = crc_syms[name]
-            if shndx == _SHN_ABS:
+            ndx, value = crc_syms[name]
+            if ndx == _SHN_ABS:
                 crc = value & 0xFFFFFFFF
-            elif shndx < len(sections):
-                crc = struct.unpack_from("<I", sections[shndx].data(), value)[0]
+            elif ndx < len(sections):
+                crc = struct.unpack_from("<I", sections[ndx].data(), value)[0]
         namespace = ""
         if name in ns_syms:
-            shndx_ns, value_ns = ns_syms[name]
-            namespace = _cstr(sections[shndx_ns].data(), value_ns)
+            ndx_ns, value_ns = ns_syms[name]
+            namespace = _cstr(sections[ndx_ns].data(), value_ns)
         exports.append(ExportedSymbol(name, export, namespace, crc))
     return True, tuple(undefined), tuple(weak), tuple(exports)
 
 
-def _facts(data: bytes, what: str) -> ElfFacts:
+def _facts(data: Image, what: str) -> ElfFacts:
     machine, section_list = _sections(data, what)
     sections: dict[str, Section] = {}
     this_module_count = 0
