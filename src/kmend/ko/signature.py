@@ -33,6 +33,8 @@ if TYPE_CHECKING:  # cryptography is imported where it is used: a fleet host may
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes
 
+    from kmend.ko.elfread import Image
+
 MAGIC = b"~Module signature appended~\n"
 _STRUCT = struct.Struct(">BBBBB3xI")
 PKEY_ID_PKCS7 = 2
@@ -90,29 +92,40 @@ def trailer(sig_len: int) -> bytes:
     return _STRUCT.pack(0, 0, PKEY_ID_PKCS7, 0, 0, sig_len) + MAGIC
 
 
-def split_raw(data: bytes) -> tuple[bytes, bytes | None, int | None]:
-    """(module bytes, the signature blob, id_type); blob None when unsigned or corrupt."""
-    if not data.endswith(MAGIC) or len(data) < len(MAGIC) + _STRUCT.size:
-        return data, None, None
-    end = len(data) - len(MAGIC)
-    _algo, _hash, id_type, signer_len, key_len, sig_len = _STRUCT.unpack_from(
-        data, end - _STRUCT.size
-    )
+def signature_extent(data: Image) -> tuple[int, bytes | None, int | None]:
+    """(length of the module before its signature, the signature blob, id_type); the
+    length is all of *data* and the blob None when unsigned or corrupt.  Reads only the
+    end of *data*."""
+    size = len(data)
+    if size < len(MAGIC) + _STRUCT.size:
+        return size, None, None
+    tail = data[size - len(MAGIC) - _STRUCT.size:]
+    if tail[_STRUCT.size:] != MAGIC:
+        return size, None, None
+    end = size - len(MAGIC)
+    _algo, _hash, id_type, signer_len, key_len, sig_len = _STRUCT.unpack(tail[:_STRUCT.size])
     start = end - _STRUCT.size - sig_len - signer_len - key_len
     if start < 0:
-        return data, None, id_type
+        return size, None, id_type
     blob = data[end - _STRUCT.size - sig_len : end - _STRUCT.size]
-    return data[:start], blob, id_type
+    return start, blob, id_type
 
 
-def split_signature(data: bytes) -> tuple[bytes, ModuleSignature | None]:
-    """Return (module bytes without the trailer, the parsed trailer or None)."""
-    body, blob, id_type = split_raw(data)
+def split_raw(data: bytes) -> tuple[bytes, bytes | None, int | None]:
+    """(module bytes, the signature blob, id_type); blob None when unsigned or corrupt."""
+    length, blob, id_type = signature_extent(data)
+    return (data if blob is None else data[:length]), blob, id_type
+
+
+def read_signature(data: Image) -> tuple[int, ModuleSignature | None]:
+    """(length of the module before the trailer, the parsed trailer or None)."""
+    length, blob, id_type = signature_extent(data)
     if id_type is None:
-        return data, None
+        return length, None
     if blob is None:
-        sig_len = _STRUCT.unpack_from(data, len(data) - len(MAGIC) - _STRUCT.size)[5]
-        return data, ModuleSignature(id_type="corrupt", sig_len=sig_len)
+        sig_len = _STRUCT.unpack(data[len(data) - len(MAGIC) - _STRUCT.size:
+                                      len(data) - len(MAGIC)])[5]
+        return length, ModuleSignature(id_type="corrupt", sig_len=sig_len)
     sig = ModuleSignature(id_type=_ID_TYPES.get(id_type, f"unknown({id_type})"),
                           sig_len=len(blob))
     if id_type == PKEY_ID_PKCS7:
@@ -120,7 +133,13 @@ def split_signature(data: bytes) -> tuple[bytes, ModuleSignature | None]:
         if info is not None:
             sig = ModuleSignature("PKCS#7", len(blob), info.signer, info.key_id,
                                   info.hash_algo)
-    return body, sig
+    return length, sig
+
+
+def split_signature(data: bytes) -> tuple[bytes, ModuleSignature | None]:
+    """Return (module bytes without the trailer, the parsed trailer or None)."""
+    length, sig = read_signature(data)
+    return (data if length == len(data) else data[:length]), sig
 
 
 # --- a minimal DER walker (only what the PKCS#7 SignerInfo needs) -----------------
@@ -453,7 +472,7 @@ def _matches(cert: x509.Certificate, info: SignerInfo) -> bool:
     return bool(ski.value.digest == info.skid)
 
 
-def verify(data: bytes, certs: Iterable[x509.Certificate], *,
+def verify(data: Image, certs: Iterable[x509.Certificate], *,
            may_match: Callable[[SignerInfo], bool] | None = None) -> Verification:
     """Verify the signature appended to module bytes *data* (decompressed) against *certs*,
     in the order the kernel does: trailer, PKCS#7 parse, module-signature rules, key
@@ -461,14 +480,14 @@ def verify(data: bytes, certs: Iterable[x509.Certificate], *,
 
     When *may_match* says that no certificate can be the signer, *certs* is not iterated
     (it may load them on demand): the answer is -ENOKEY."""
-    if not data.endswith(MAGIC):
+    tail = data[max(0, len(data) - len(MAGIC) - _STRUCT.size):]  # only the end is read
+    if not tail.endswith(MAGIC):
         return Verification(NODATA, "no signature appended")
     modlen = len(data) - len(MAGIC)
     if modlen <= _STRUCT.size:
         return Verification(BADMSG, "the file is shorter than a signature trailer")
-    algo, hsh, id_type, signer_len, key_len, sig_len = _STRUCT.unpack_from(
-        data, modlen - _STRUCT.size)
-    pad = data[modlen - _STRUCT.size + 5 : modlen - _STRUCT.size + 8]
+    algo, hsh, id_type, signer_len, key_len, sig_len = _STRUCT.unpack(tail[:_STRUCT.size])
+    pad = tail[5:8]
     if sig_len >= modlen - _STRUCT.size:
         return Verification(BADMSG, "the signature length runs past the file")
     if id_type != PKEY_ID_PKCS7:
@@ -480,7 +499,7 @@ def verify(data: bytes, certs: Iterable[x509.Certificate], *,
                             kernel_message="module: PKCS#7 signature info has unexpected "
                             "non-zero params")
     end = modlen - _STRUCT.size
-    body, blob = data[: end - sig_len], data[end - sig_len : end]
+    blob = data[end - sig_len : end]
     info = parse_pkcs7(blob)
     if info is None:
         return Verification(BADMSG, "the PKCS#7 signature is not readable DER")
@@ -508,6 +527,7 @@ def verify(data: bytes, certs: Iterable[x509.Certificate], *,
     from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
     from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
+    body = data[: end - sig_len]
     hash_cls = hash_class(info.hash_algo)
     subject = cert.subject.rfc4514_string()
     pub = cert.public_key()

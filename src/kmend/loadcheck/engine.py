@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from kmend.kernel.kconfig import enabled
 from kmend.kernel.target import KernelTarget
 from kmend.ko.model import ModuleFile
-from kmend.ko.reader import module_image
+from kmend.ko.reader import open_image
 from kmend.ko.signature import (
     BADMSG,
     NODATA,
@@ -360,7 +360,8 @@ def verify_file(module: ModuleFile, trust: Trust) -> Verification:
     def certs() -> Iterator[x509.Certificate]:  # loaded only when one may be the signer
         yield from trust.certs
 
-    return verify(module_image(module.path), certs(), may_match=trust.may_match)
+    with open_image(module.path) as image:  # (only its end is read unless a key matches)
+        return verify(image, certs(), may_match=trust.may_match)
 
 
 def check_module(
