@@ -72,17 +72,28 @@ def read_bytes(path: Path) -> bytes:
         os.close(fd)
 
 
+#: Bytes read at once at each end of a plain module: the ELF header at the start; the
+#: section header table, the section names and the signature at the end (where Kbuild's
+#: linker and sign-file put them).
+_HEAD, _TAIL = 64, 8192
+
+
 class FileImage:
-    """The first *size* bytes of an open regular file as an :class:`~kmend.ko.elfread.Image`:
-    each slice is one ``pread``.  (A file that shrinks meanwhile reads short, which the
-    parser reports as a corrupt module.)"""
+    """The first *size* bytes of a regular file as an :class:`~kmend.ko.elfread.Image`:
+    a slice is read with ``pread``, its two ends once each.  (A file that shrinks
+    meanwhile reads short, which the parser reports as a corrupt module.)  Without a
+    descriptor the file is opened when a slice outside the ends is first asked for."""
 
-    __slots__ = ("_fd", "_path", "_size")
+    __slots__ = ("_ends", "_fd", "_file_size", "_opened", "_path", "_size")
 
-    def __init__(self, fd: int, size: int, path: Path) -> None:
+    def __init__(self, fd: int | None, size: int, path: Path,
+                 ends: dict[int, bytes] | None = None) -> None:
         self._fd = fd
-        self._size = size
+        self._opened = False
+        self._size = self._file_size = size
         self._path = path
+        #: offset → bytes read there (the head and the tail)
+        self._ends: dict[int, bytes] = {} if ends is None else ends
 
     def __len__(self) -> int:
         return self._size
@@ -93,20 +104,47 @@ class FileImage:
             raise ValueError("a module image is read in one piece")
         if stop <= start:
             return b""
+        tail_at = max(0, self._file_size - _TAIL)  # (a small file is all tail)
+        if start >= tail_at:
+            return self._end(tail_at, self._file_size - tail_at)[start - tail_at:stop - tail_at]
+        if stop <= _HEAD:
+            return self._end(0, _HEAD)[start:stop]
+        return self._pread(start, stop - start)
+
+    def _end(self, at: int, size: int) -> bytes:
+        found = self._ends.get(at)
+        if found is None:
+            found = self._ends[at] = self._pread(at, size)
+        return found
+
+    def _pread(self, at: int, size: int) -> bytes:
+        if self._fd is None:
+            self._fd, _st = _open(self._path)
+            self._opened = True
         try:
-            return os.pread(self._fd, stop - start, start)
+            return os.pread(self._fd, size, at)
         except OSError as exc:
             raise InputError(f"{self._path}: cannot read ({exc.strerror})",
                              "check the file") from exc
 
     def prefix(self, size: int) -> FileImage:
-        return FileImage(self._fd, min(size, self._size), self._path)
+        """The first *size* bytes (sharing what was read)."""
+        view = FileImage(self._fd, self._file_size, self._path, self._ends)
+        view._size = min(size, self._size)
+        return view
+
+    def close(self) -> None:
+        """Close the descriptor this image opened itself."""
+        if self._opened and self._fd is not None:
+            os.close(self._fd)
+        self._fd = None
+        self._opened = False
 
 
-#: The image of the compressed module read last, by (path, size, mtime): checking a
-#: module verifies its signature right after reading it, and a .ko.xz is not
-#: decompressed twice.
-_LAST: dict[tuple[Path, int, int], bytes] = {}
+#: What was read of the module read last, by (path, size, mtime): checking a module
+#: verifies its signature right after reading it, and a .ko.xz is not decompressed
+#: twice (its image), nor the end of a .ko read twice (the ends of its FileImage).
+_LAST: dict[tuple[Path, int, int], bytes | dict[int, bytes]] = {}
 
 
 @contextlib.contextmanager
@@ -117,8 +155,15 @@ def open_image(path: Path) -> Iterator[Image]:
         cached = _LAST.get((path, st.st_size, st.st_mtime_ns))
     except OSError:
         cached = None
-    if cached is not None:
+    if isinstance(cached, bytes):
         yield cached
+        return
+    if cached is not None:
+        image = FileImage(None, st.st_size, path, cached)
+        try:
+            yield image
+        finally:
+            image.close()
         return
     fd, st = _open(path)
     try:
@@ -185,12 +230,16 @@ def read_module(path: str | os.PathLike[str]) -> ModuleFile:
     p = Path(path)
     _LAST.clear()
     fd, st = _open(p)
+    key = (p, st.st_size, st.st_mtime_ns)
     try:
-        if not compression_of(os.pread(fd, 8, 0)):
-            return _parse(FileImage(fd, st.st_size, p), "", p)
+        image = FileImage(fd, st.st_size, p)
+        if not compression_of(image[:8]):
+            module = _parse(image, "", p)
+            _LAST[key] = image._ends
+            return module
         elf_bytes, compression = decompress(_read_all(fd, p), str(p))
     finally:
         os.close(fd)
     module = _parse(elf_bytes, compression, p)
-    _LAST[(p, st.st_size, st.st_mtime_ns)] = elf_bytes
+    _LAST[key] = elf_bytes
     return module

@@ -18,11 +18,10 @@ a key that does not verify is ``-EKEYREJECTED`` (insmod: "Key was rejected by se
 from __future__ import annotations
 
 import binascii
-import functools
 import re
 import struct
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -240,17 +239,33 @@ def _int(blob: bytes, el: tuple[int, int, int]) -> int:
     return int.from_bytes(blob[el[1] : el[2]], "big", signed=True)
 
 
+#: The last few signatures' DER up to the signature value, with what it says: the modules
+#: one key signed differ only in the bytes of that value (the last element), so a blob
+#: that starts with the same bytes and has the same length has the same SignerInfo but
+#: for the signature.  (A kernel tree is thousands of modules signed by one key.)
+_SAME_SIGNER: list[tuple[int, int, bytes, SignerInfo]] = []
+
+
 def parse_pkcs7(blob: bytes) -> SignerInfo | None:
     """The first SignerInfo of a PKCS#7 SignedData; None where the DER does not have the
-    shape the kernel's ASN.1 decoder (crypto/asymmetric_keys/pkcs7.asn1) accepts.
+    shape the kernel's ASN.1 decoder (crypto/asymmetric_keys/pkcs7.asn1) accepts."""
+    blob = bytes(blob)
+    for length, start, prefix, info in _SAME_SIGNER:
+        if len(blob) == length and blob.startswith(prefix):
+            return replace(info, signature=blob[start:])
+    parsed = _parse_pkcs7(blob)
+    if parsed is None:
+        return None
+    info, value_at = parsed
+    if value_at is not None:
+        _SAME_SIGNER.insert(0, (len(blob), value_at, blob[:value_at], info))
+        del _SAME_SIGNER[4:]
+    return info
 
-    Remembered for the last few signatures: reading a module parses its signature, and
-    checking it right after (:func:`verify`) parses the same bytes again."""
-    return _parse_pkcs7_cached(bytes(blob))
 
-
-@functools.lru_cache(maxsize=16)
-def _parse_pkcs7_cached(blob: bytes) -> SignerInfo | None:
+def _parse_pkcs7(blob: bytes) -> tuple[SignerInfo, int | None] | None:
+    """:func:`parse_pkcs7`, and where the signature value starts when it is the last thing
+    in *blob*."""
     try:
         top = _want(_tlv(blob, 0), 0x30)  # ContentInfo
         if top[2] != len(blob):
@@ -306,8 +321,9 @@ def _parse_pkcs7_cached(blob: bytes) -> SignerInfo | None:
             signer, raw = "", blob[sid[1] : sid[2]]
             skid = raw
         key_id = ":".join(f"{b:02X}" for b in raw)
-        return SignerInfo(version, content_type, signer, key_id, hash_algo, has_authattrs,
-                          pkey_oid, signature, issuer_der, serial, skid)
+        return (SignerInfo(version, content_type, signer, key_id, hash_algo, has_authattrs,
+                           pkey_oid, signature, issuer_der, serial, skid),
+                sig_el[1] if sig_el[2] == len(blob) else None)
     except (ValueError, IndexError, TypeError):
         return None
 
