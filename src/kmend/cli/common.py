@@ -94,6 +94,38 @@ def say(json_mode: bool, line: str, word: str | None = None) -> None:
         print_verdict(console_for(json_mode), line, word)
 
 
+class Lines:
+    """:func:`say` for many lines: written in blocks when they go plain to a pipe or a
+    file (a kernel tree is thousands of lines), else one by one through the console.
+    Use as a context manager (the last block is written at the end)."""
+
+    BLOCK = 256
+
+    def __init__(self, json_mode: bool) -> None:
+        self.json_mode = json_mode
+        self.stream = plain_stream(json_mode)
+        self.pending: list[str] = []
+
+    def say(self, line: str, word: str | None = None) -> None:
+        if self.stream is None:
+            print_verdict(console_for(self.json_mode), line, word)
+            return
+        self.pending.append(line)
+        if len(self.pending) >= self.BLOCK:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.stream is not None and self.pending:
+            block, self.pending = "\n".join(self.pending), []
+            _write_line(self.stream, block)
+
+    def __enter__(self) -> Lines:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.flush()
+
+
 def _write_line(stream: IO[str], line: str) -> None:
     try:
         stream.write(line + "\n")
