@@ -19,7 +19,7 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from itertools import compress
-from operator import not_
+from operator import itemgetter, not_
 from typing import Protocol
 
 from kmend._compat import zip_strict
@@ -135,9 +135,52 @@ def parse_elf(data: Image, what: str) -> ElfFacts:
         ) from exc
 
 
-def _sections(data: Image, what: str) -> tuple[str, list[Section]]:
-    """Check the ELF header (ELF64, little-endian, x86_64, ET_REL) and read the section
-    headers with their names."""
+class _Table:
+    """The section table: headers unpacked at once, a :class:`Section` made (and named)
+    when asked for.  A module has some forty sections; a check reads about eight."""
+
+    def __init__(self, data: Image, headers: list[tuple[int, ...]], names: bytes) -> None:
+        self._data = data
+        self._headers = headers
+        self._names = names
+        self._name_at = [fields[0] for fields in headers]
+        self._made: dict[int, Section] = {}
+
+    def __len__(self) -> int:
+        return len(self._headers)
+
+    def __getitem__(self, index: int) -> Section:
+        sec = self._made.get(index)
+        if sec is None:
+            sec = self._made[index] = Section(self._data, index, self._headers[index])
+            sec.name = _cstr(self._names, sec.name_at)
+        return sec
+
+    def named(self, name: str) -> list[int]:
+        """The indices of the sections called *name*, in table order."""
+        raw, names = name.encode(), self._names
+        starts: set[int] = set()  # where the name and its NUL (or the table's end) lie
+        at = names.find(raw + b"\0")
+        while at >= 0:
+            starts.add(at)
+            at = names.find(raw + b"\0", at + 1)
+        if names.endswith(raw):
+            starts.add(len(names) - len(raw))
+        if not starts:
+            return []
+        return list(compress(range(len(self._headers)), map(starts.__contains__, self._name_at)))
+
+    def first_named(self, name: str) -> Section | None:
+        found = self.named(name)
+        return self[found[0]] if found else None
+
+    def first_of_type(self, sh_type: int) -> Section | None:
+        return next((self[i] for i, h in enumerate(self._headers) if h[1] == sh_type), None)
+
+
+def _sections(data: Image, what: str) -> tuple[str, _Table]:
+    """Check the ELF header (ELF64, little-endian, x86_64, ET_REL) and the section header
+    table (every section inside the file, every name inside the name table)."""
     head = data[:64]
     elfclass = {1: 32, 2: 64}.get(head[4], head[4])
     (e_type, e_machine, _ver, _entry, _phoff, shoff, _flags, _ehsize, _phentsize, _phnum,
@@ -164,29 +207,20 @@ def _sections(data: Image, what: str) -> tuple[str, list[Section]]:
     else:
         headers = [_SHDR.unpack_from(table, i * shentsize) for i in range(shnum)]
     size = len(data)
-    sections = [Section(data, i, fields) for i, fields in enumerate(headers)]
-    for sec in sections:
-        if sec.type != _SHT_NOBITS and sec.offset + sec.size > size:
+    for index, fields in enumerate(headers):  # name, type, flags, addr, offset, size, ...
+        if fields[1] != _SHT_NOBITS and fields[4] + fields[5] > size:
             raise InputError(
-                f"{what}: truncated: section #{sec.index} ends past the end of the file",
+                f"{what}: truncated: section #{index} ends past the end of the file",
                 "re-copy or rebuild the module",
             )
     if not 0 < shstrndx < shnum:
         raise InputError(f"{what}: corrupt ELF: no section name table", "rebuild the module")
-    names = sections[shstrndx].data()
-    top = max(sec.name_at for sec in sections)
+    names = Section(data, shstrndx, headers[shstrndx]).data()
+    top = max(map(itemgetter(0), headers))
     if top >= len(names) and top:
         raise InputError(f"{what}: corrupt ELF: a section name lies outside the name "
                          "table", "rebuild the module")
-    if names.isascii():  # decoded once, then cut at each name's NUL
-        text = names.decode("ascii")
-        for sec in sections:
-            end = text.find("\0", sec.name_at)
-            sec.name = text[sec.name_at: end if end >= 0 else len(text)]
-    else:
-        for sec in sections:
-            sec.name = _cstr(names, sec.name_at)
-    return machine, sections
+    return machine, _Table(data, headers, names)
 
 
 def _allocated(sec: Section) -> bool:
@@ -207,16 +241,16 @@ def _modinfo(raw: bytes) -> tuple[dict[str, tuple[str, ...]], int]:
     return {k: tuple(v) for k, v in out.items()}, count
 
 
-def _versions(sections: dict[str, Section]) -> tuple[dict[str, int], bool, str]:
-    crcs_sec = sections.get("__version_ext_crcs")
-    names_sec = sections.get("__version_ext_names")
+def _versions(sections: _Table) -> tuple[dict[str, int], bool, str]:
+    crcs_sec = sections.first_named("__version_ext_crcs")
+    names_sec = sections.first_named("__version_ext_names")
     if crcs_sec is not None and names_sec is not None and _allocated(crcs_sec):
         raw_crcs = crcs_sec.data()
         names = [n.decode("utf-8", "replace") for n in names_sec.data().split(b"\0") if n]
         count = min(len(raw_crcs) // 4, len(names))
         crcs = struct.unpack_from(f"<{count}I", raw_crcs)
         return dict(zip_strict(names[:count], crcs)), True, "__version_ext"
-    sec = sections.get("__versions")
+    sec = sections.first_named("__versions")
     if sec is None or not _allocated(sec):
         return {}, False, ""
     raw = sec.data()
@@ -251,14 +285,14 @@ def _cstr(raw: bytes, offset: int) -> str:
 
 
 def _symbols(
-    sections: list[Section],
+    sections: _Table,
 ) -> tuple[bool, tuple[str, ...], tuple[str, ...], tuple[ExportedSymbol, ...]]:
     """Walk .symtab (Elf64_Sym records): undefined symbols in table order, and exports.
 
     Symbol 0 (the null symbol) and symbols without a name are skipped.  Of the defined
     symbols only the export bookkeeping (``__ksymtab_*``, ``__crc_*``, ``__kstrtabns_*``)
     matters; the others' names are not even decoded."""
-    symtab = next((s for s in sections if s.type == _SHT_SYMTAB), None)
+    symtab = sections.first_of_type(_SHT_SYMTAB)
     if symtab is None:
         return False, (), (), ()
     link = symtab.link
@@ -287,8 +321,15 @@ def _symbols(
     undefined: list[str] = []
     weak: list[str] = []
     for i in compress(range(len(shndx)), map(not_, shndx)):
-        if i and st_names[i]:
-            (weak if info[i] >> 4 == _STB_WEAK else undefined).append(name_at(st_names[i]))
+        at = st_names[i]
+        if not (i and at):
+            continue
+        if text is not None:
+            end = text.find("\0", at)
+            name = text[at: end] if end >= 0 else text[at:]
+        else:
+            name = _cstr(strtab, at)
+        (weak if info[i] >> 4 == _STB_WEAK else undefined).append(name)
     # where a name starting with an export prefix could begin (any match, as a name may
     # begin inside another one's string)
     starts: set[int] = set()
@@ -331,19 +372,13 @@ def _symbols(
 
 
 def _facts(data: Image, what: str) -> ElfFacts:
-    machine, section_list = _sections(data, what)
-    sections: dict[str, Section] = {}
-    this_module_count = 0
-    this_module: Section | None = None
-    for sec in section_list:
-        sections.setdefault(sec.name, sec)
-        if sec.name == THIS_MODULE:
-            this_module_count += 1
-            this_module = sec
-    modinfo_sec = sections.get(".modinfo")
+    machine, sections = _sections(data, what)
+    this_modules = sections.named(THIS_MODULE)
+    this_module = sections[this_modules[-1]] if this_modules else None
+    modinfo_sec = sections.first_named(".modinfo")
     modinfo, modinfo_count = _modinfo(modinfo_sec.data()) if modinfo_sec is not None else ({}, 0)
     versions, has_versions, source = _versions(sections)
-    has_symtab, undefined, weak, exports = _symbols(section_list)
+    has_symtab, undefined, weak, exports = _symbols(sections)
     tm_name = None
     tm_size = None
     if this_module is not None:
@@ -364,6 +399,6 @@ def _facts(data: Image, what: str) -> ElfFacts:
         exports=exports,
         has_symtab=has_symtab,
         this_module_size=tm_size,
-        this_module_count=this_module_count,
+        this_module_count=len(this_modules),
         this_module_name=tm_name,
     )
