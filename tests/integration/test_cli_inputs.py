@@ -193,3 +193,27 @@ def test_the_kernel_defaults_to_the_modules_vermagic(tmp_path: Path) -> None:
     assert res.returncode == 3 and f"kernel {absent}" in one_line_error(res)
     res = kmend("preflight", str(ko), "--timeout", "5")
     assert res.returncode == 4 and f"vmlinuz-{absent} not found" in one_line_error(res)
+
+
+def test_check_many_modules_in_workers_says_the_same(tmp_path: Path) -> None:
+    """A directory of several hundred modules is checked by worker processes (--jobs):
+    the lines, their order, the JSON documents and the exit code are those of one process.
+    The modules: Debian's own (the kernel loads them) and one built for 6.12 (refused)."""
+    kernel_ready(K61)
+    tree = Path(f"/lib/modules/{K61}/kernel/drivers")
+    mods = sorted(tree.rglob("*.ko"))[:300]
+    assert len(mods) == 300
+    (tmp_path / "m").mkdir()
+    for ko in mods:
+        shutil.copyfile(ko, tmp_path / "m" / f"{ko.parent.name}-{ko.name}")
+    shutil.copyfile(build_module(K612), tmp_path / "m" / "zz-built-for-6.12.ko")
+    one = kmend("check", str(tmp_path / "m"), "--kernel", K61, "--jobs", "1")
+    two = kmend("check", str(tmp_path / "m"), "--kernel", K61, "--jobs", "2")
+    assert one.returncode == two.returncode == 1, one.stderr
+    assert one.stdout == two.stdout
+    assert one.stdout.strip().splitlines()[-1] == "301 modules: 300 load, 1 refused"
+    assert "zz-built-for-6.12.ko" in one.stdout.splitlines()[-2]
+    js1 = kmend("check", str(tmp_path / "m"), "--kernel", K61, "--jobs", "1", "--json")
+    js2 = kmend("check", str(tmp_path / "m"), "--kernel", K61, "--jobs", "2", "--json")
+    assert json.loads(js1.stdout) == json.loads(js2.stdout)
+    assert [d["will_load"] for d in json.loads(js2.stdout)] == [True] * 300 + [False]
