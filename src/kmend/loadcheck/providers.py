@@ -60,6 +60,9 @@ def find_modules(tree: Path, names: Iterable[str]) -> dict[str, Path]:
 _MEMO: dict[int, tuple[KernelTarget, dict[str, Provider | None]]] = {}
 
 
+_UNSEEN = Provider("", "", None, False)
+
+
 def _memo_for(target: KernelTarget) -> dict[str, Provider | None] | None:
     if not isinstance(target.symvers, SymversTable):
         return None
@@ -110,10 +113,10 @@ class ProviderIndex:
         memo = self._memo
         if memo is None:
             found = self._from_symvers(symbol)
-        elif symbol in memo:
-            found = memo[symbol]
         else:
-            found = memo[symbol] = self._from_symvers(symbol)
+            found = memo.get(symbol, _UNSEEN)
+            if found is _UNSEEN:
+                found = memo[symbol] = self._from_symvers(symbol)
         return found if found is not None else self._extra.get(symbol)
 
     def _from_symvers(self, symbol: str) -> Provider | None:
