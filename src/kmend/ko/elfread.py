@@ -175,7 +175,8 @@ class _Table:
         return self[found[0]] if found else None
 
     def first_of_type(self, sh_type: int) -> Section | None:
-        return next((self[i] for i, h in enumerate(self._headers) if h[1] == sh_type), None)
+        types = list(map(itemgetter(1), self._headers))
+        return self[types.index(sh_type)] if sh_type in types else None
 
 
 def _sections(data: Image, what: str) -> tuple[str, _Table]:

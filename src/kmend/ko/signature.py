@@ -250,9 +250,13 @@ def parse_pkcs7(blob: bytes) -> SignerInfo | None:
     """The first SignerInfo of a PKCS#7 SignedData; None where the DER does not have the
     shape the kernel's ASN.1 decoder (crypto/asymmetric_keys/pkcs7.asn1) accepts."""
     blob = bytes(blob)
-    for length, start, prefix, info in _SAME_SIGNER:
+    for at, (length, start, prefix, info) in enumerate(_SAME_SIGNER):
         if len(blob) == length and blob.startswith(prefix):
-            return replace(info, signature=blob[start:])
+            if info.signature != blob[start:]:  # (the same blob again: the same object)
+                info = replace(info, signature=blob[start:])
+                del _SAME_SIGNER[at]
+                _SAME_SIGNER.insert(0, (length, start, prefix, info))
+            return info
     parsed = _parse_pkcs7(blob)
     if parsed is None:
         return None
