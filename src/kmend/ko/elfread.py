@@ -231,10 +231,11 @@ def _allocated(sec: Section) -> bool:
 def _modinfo(raw: bytes) -> tuple[dict[str, tuple[str, ...]], int]:
     out: dict[str, list[str]] = {}
     count = 0
-    for item in raw.split(b"\0"):
-        if not item:
-            continue
-        key, sep, value = item.decode("utf-8", "replace").partition("=")
+    # (ASCII, as it always is, is decoded at once)
+    items = (raw.decode("ascii").split("\0") if raw.isascii()
+             else [i.decode("utf-8", "replace") for i in raw.split(b"\0")])
+    for item in items:
+        key, sep, value = item.partition("=")
         if not sep:
             continue
         out.setdefault(key, []).append(value)
