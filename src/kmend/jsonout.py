@@ -69,6 +69,51 @@ def encode_at(obj: Any, depth: int, flat_below: int) -> Encoded:
     return Encoded("".join(out))
 
 
+class RecordWriter:
+    """:func:`encode_at` of dataclass records at *depth*, one line per field (``flat_below``
+    is ``depth + 1``), for a stream of many: a field value shared by identity with an
+    earlier record (the frames of a repeated crash, decoded once) is encoded once.  The
+    values are kept alive while remembered (an id is unique only while its object lives),
+    at most *size* of them."""
+
+    def __init__(self, depth: int, size: int = 4096) -> None:
+        self.depth = depth
+        self.size = size
+        self._seen: dict[int, tuple[Any, str]] = {}
+
+    def __call__(self, obj: Any) -> Encoded:
+        kind = type(obj)
+        names = _FIELDS.get(kind)
+        if names is None:
+            if not dataclasses.is_dataclass(obj) or isinstance(obj, type):
+                return encode_at(obj, self.depth, self.depth + 1)
+            names = _FIELDS[kind] = tuple(
+                (f.name, f.metadata.get("json") == "hex") for f in dataclasses.fields(obj)
+            )
+        if not names:
+            return Encoded("{}")
+        seen = self._seen
+        pad = ",\n" + "  " * (self.depth + 1)
+        out: list[str] = []
+        for name, hexed in names:
+            value = getattr(obj, name)
+            if type(value) in _SCALARS or type(value) is int or hexed:
+                text = _ONE_LINE(_hex(value) if hexed else to_jsonable(value))
+            else:
+                known = seen.get(id(value))
+                if known is not None and known[0] is value:
+                    text = known[1]
+                else:
+                    text = _ONE_LINE(to_jsonable(value))
+                    if len(seen) >= self.size:
+                        seen.clear()
+                    seen[id(value)] = (value, text)
+            out.append(_ONE_LINE(name) + ": " + text)
+        return Encoded(
+            "{" + pad[1:] + pad.join(out) + "\n" + "  " * self.depth + "}"
+        )
+
+
 def dumps(obj: Any, *, flat_below: int | None = None) -> str:
     """One JSON document (indented, stable key order of the dataclasses).
 

@@ -217,16 +217,19 @@ def test_ctrl_c_during_a_long_scan_is_130_without_a_traceback(tmp_path: Path) ->
     import signal
     import time
 
-    log = tmp_path / "many.log"
-    log.write_bytes(EXAMPLE.read_bytes() * 3000)  # 3000 crashes: a scan of several seconds
     env = dict(os.environ, PYTHONPATH=str(REPO / "src"))
-    proc = subprocess.Popen([sys.executable, "-m", "kmend", "scan", str(log)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
-                            start_new_session=True)
+    # a scan of standard input that is still open: long whatever the machine's speed, and
+    # big enough (many blocks) that the log reader's worker process is running
+    proc = subprocess.Popen([sys.executable, "-m", "kmend", "scan", "-"],
+                            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, env=env, start_new_session=True)
+    assert proc.stdin is not None and proc.stderr is not None
+    proc.stdin.write(EXAMPLE.read_bytes() * 3000)
+    proc.stdin.flush()
     time.sleep(1.5)
     assert proc.poll() is None, "the scan ended before the interrupt"
     os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C reaches the whole process group
-    assert proc.stderr is not None
     err = proc.stderr.read()
+    proc.stdin.close()
     assert proc.wait(timeout=60) == 130
     assert b"Traceback" not in err and err.count(b"\n") <= 1

@@ -7,7 +7,9 @@ log text by hand.
 
 from __future__ import annotations
 
-from kmend.logs import parse_text
+from pathlib import Path
+
+from kmend.logs import parse_text, read_paths
 from kmend.oops import parse_reports
 from kmend.oops.culprit import choose, header_site, module_flags, oot_loaded
 
@@ -71,3 +73,37 @@ def test_rules() -> None:
     # only the "loading out-of-tree" line names it
     c = choose("videodev", {}, oot_lines=["v4l2loopback"])
     assert c.module == "v4l2loopback" and "taints kernel" in c.reason
+
+
+def _syslog(host: str, lines: list[tuple[float, str]]) -> list[str]:
+    return [f"Dec  3 10:00:00 {host} kernel: [{up:12.6f}] {text}" for up, text in lines]
+
+
+def test_out_of_tree_line_of_the_same_boot_is_read_however_far_back(tmp_path: Path) -> None:
+    """The taint line is printed once per boot, when the module loads; the crash may come
+    thousands of lines later (here without flags in "Modules linked in", as kernels before
+    3.x print it).  It names the culprit with the reader's prefilter on and off, and a
+    crash of the next boot (printk time back near zero) is not blamed on it."""
+    warning = [
+        "------------[ cut here ]------------",
+        "WARNING: CPU: 4 PID: 414 at drivers/media/v4l2-core/v4l2-dev.c:863 "
+        "__video_register_device+0x6cd/0xfe0 [videodev]",
+        "Modules linked in: v4l2loopback videodev mc crypto_user ip_tables x_tables ext4",
+        "CPU: 4 PID: 414 Comm: systemd-modules Tainted: G           O      5.4.1-zen2-1-zen #1",
+        "RIP: 0010:__video_register_device+0x6cd/0xfe0 [videodev]",
+        "---[ end trace 5a6e4cb3b2b8d1c1 ]---",
+    ]
+    boot1 = [(3.1, "v4l2loopback: loading out-of-tree module taints kernel.")]
+    boot1 += [(4.0 + i / 100, f"eth0: rx queue {i} reset") for i in range(6000)]
+    boot1 += [(90.0, text) for text in warning]
+    boot2 = [(2.0, "Linux version 5.4.1-zen2-1-zen (linux-zen@archlinux) (gcc version 9.2.0)")]
+    boot2 += [(5.0, text) for text in warning]
+    noise = [f"Dec  3 10:00:00 db-02 sshd[77]: session {i} opened" for i in range(3000)]
+    log = tmp_path / "messages"
+    mine = _syslog("cam-01", boot1) + _syslog("cam-01", boot2)
+    log.write_text("\n".join(mine[:3000] + noise + mine[3000:]) + "\n")
+    for prefilter in (True, False):
+        reps = list(parse_reports(read_paths([str(log)], prefilter=prefilter)))
+        assert [r.module for r in reps] == ["videodev", "videodev"], prefilter
+        assert [r.culprit_module for r in reps] == ["v4l2loopback", "videodev"], prefilter
+        assert "taints kernel" in reps[0].culprit_reason

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import json
 from dataclasses import dataclass
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 from kmend.jsonout import dumps, encode_at, to_jsonable
 
@@ -71,3 +71,19 @@ def test_parts_encoded_ahead_give_the_same_text() -> None:
         "groups": DOC["groups"],
     }
     assert dumps(ahead, flat_below=3) == dumps(DOC, flat_below=3)
+
+
+def test_record_writer_is_encode_at_also_for_values_shared_between_records() -> None:
+    from dataclasses import replace
+
+    from kmend.jsonout import RecordWriter
+    from kmend.logs import read_paths
+    from kmend.oops import parse_reports
+
+    example = Path(__file__).resolve().parents[2] / "examples" / "w-xen09-messages.log"
+    (rep,) = parse_reports(read_paths([str(example)]))
+    twin = replace(rep, host="other", uptime=1.5)  # frames, registers… are the same objects
+    write = RecordWriter(2, size=2)  # small: the memory is emptied on the way
+    for record in (rep, twin, rep, *DOC["reports"]):
+        assert write(record) == encode_at(record, 2, 3)
+    assert '"host": "other"' in write(twin)

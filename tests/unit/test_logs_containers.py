@@ -124,6 +124,12 @@ def fields(ll: LogLine) -> tuple[object, ...]:
             "6.13.0-04048-g4f561a87745a,13,468,514729715,-,ncfrag=0/1135;Call Trace:",
             (None, None, None, "Call Trace:", 514.729715, 5),
         ),
+        # a vendor kernel's printk time without its fraction (MIPS CI20, 3.0.8)
+        (
+            "[  240.] INFO: task kinteractiveup:64 blocked for more than 120 seconds.",
+            (None, None, None, "INFO: task kinteractiveup:64 blocked for more than 120 seconds.",
+             240.0, None),
+        ),
         # a plain console line without any prefix keeps its text whole
         (
             "  RIP: 0010:foo+0x5/0x10",

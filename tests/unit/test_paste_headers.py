@@ -264,3 +264,28 @@ def test_hard_lockup_found_by_the_prefilter(tmp_path: Path) -> None:
     path.write_text(noise + lockup + noise, encoding="utf-8")
     reports = list(parse_reports(read_paths([str(path)], prefilter=True)))
     assert [r.title for r in reports] == ["watchdog: hard LOCKUP in mlx5_eq_comp_int"]
+
+
+# A MIPS 5.10 WARNING from an OpenWrt router whose site is an unsymbolized module address
+# (the kernel had no symbols for the module).
+UNSYMBOLIZED_WARNING = """\
+[51713.845733] WARNING: CPU: 3 PID: 798 at target-mipsel_24kc_musl/linux-ramips_mt7621/mt76-2022-07-03-93e3fce9/mt7603/mac.c:208 0x82b64874 [mt7603e@3e6ee6ae+0x96e0]
+[51713.860229] Modules linked in: mt7603e mt76 mac80211 cfg80211
+[51713.930912] CPU: 3 PID: 798 Comm: napi/phy0-7 Not tainted 5.10.127 #0
+[51713.937331] Stack : 00000000 8071f078 809a0000 80000000 00000000 00000000 00000000 00000000
+"""
+
+
+def test_warning_at_an_unsymbolized_address_names_no_function() -> None:
+    """A function name never starts with a digit: an address where the WARNING line names
+    its function is no function, and with no frame elsewhere the report's frame is unknown
+    (syzkaller instead falls back to the raw line: path, "ADDR" and "[" in its title)."""
+    (report,) = _reports(UNSYMBOLIZED_WARNING)
+    assert report.title == "WARNING in corrupted"
+    symbolized = UNSYMBOLIZED_WARNING.replace(
+        "0x82b64874 [mt7603e@3e6ee6ae+0x96e0]", "mt7603_mac_tx_ba_reset+0x44/0x100 [mt7603e]"
+    )
+    # symbolized, the line names where WARN fired (the rule for a WARNING with a body and no
+    # call trace; syzkaller says "corrupted" there too)
+    (report,) = _reports(symbolized)
+    assert report.title == "WARNING in mt7603_mac_tx_ba_reset"

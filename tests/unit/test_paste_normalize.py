@@ -78,6 +78,27 @@ VARIANTS: dict[str, tuple[str, Callable[[list[str]], list[str]]]] = {
         lambda ls: [("INFO: ", "WARN: ", "CRIT: ")[i % 3] + x for i, x in enumerate(_stamped(ls))],
     ),
     "console-name": ("console name prefix", lambda ls: ["[guest0/uart0] " + x for x in _stamped(ls)]),
+    "logger-datetime": (
+        "console logger time prefix",
+        lambda ls: [f"[2026-03-28 22:39:{i % 60:02d}] " + x for i, x in enumerate(_stamped(ls))],
+    ),
+    "serial-clock": (
+        "console logger time prefix",
+        lambda ls: [f"[22:22:59:{i % 1000:03d}] " + x for i, x in enumerate(_stamped(ls))],
+    ),
+    "stamp-cut-first": (
+        "printk stamp cut at the start",
+        # the selection started inside the header line's stamp (the separator before it lost)
+        lambda ls: [_stamped(ls)[1][4:], *_stamped(ls)[2:]],
+    ),
+    "interleaved-console": (
+        "another program's output glued before a kernel line",
+        lambda ls: [
+            ("panic: runtime e", "", "rror: slice boun")[i % 3] + x
+            for i, x in enumerate(_stamped(ls))
+        ],
+    ),
+    "stamp-no-fraction": ("", lambda ls: [f"[  {334 + i}.] {x}" for i, x in enumerate(ls)]),
     "dmesg-H": (
         "dmesg -H stamps",
         lambda ls: ["[Mar 8 17:07] " + ls[0]] + [f"[  +0.{i:06d}] {x}" for i, x in enumerate(ls[1:])],

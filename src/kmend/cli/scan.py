@@ -9,7 +9,7 @@ import typer
 
 from kmend.cli.common import console_for, err_console, write_stdout
 from kmend.errors import InputError, UsageError
-from kmend.jsonout import encode_at
+from kmend.jsonout import RecordWriter, encode_at
 from kmend.logs.journalfile import JournalQuery
 from kmend.oops import CrashReport
 from kmend.triage.scan import scan
@@ -21,10 +21,11 @@ class _JsonStream:
 
     def __init__(self) -> None:
         self.count = 0
+        self._encode = RecordWriter(2)
         write_stdout('{\n  "reports": [')
 
     def report(self, rep: CrashReport) -> None:
-        write_stdout(("," if self.count else "") + "\n    " + encode_at(rep, 2, 3))
+        write_stdout(("," if self.count else "") + "\n    " + self._encode(rep))
         self.count += 1
 
     def finish(self, groups: object) -> None:

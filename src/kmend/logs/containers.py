@@ -60,10 +60,10 @@ _KMSG_CALLER_RE = re.compile(r"\bcaller=(?P<ctx>[TC]\d{1,10})\b")
 #: A /dev/kmsg dictionary (continuation) line: `` SUBSYSTEM=pci``.
 KMSG_DICT_RE = re.compile(r" [A-Z_][A-Z0-9_]*=")
 #: printk console prefix (``<lvl>``, ``[ time]``, ``[ Tpid]``/``[ Ccpu]``), after the optional
-#: decorations.
+#: decorations.  Some vendor kernels print the time without its fraction (``[  240.] ``).
 CONSOLE_RE = re.compile(
     r"(?:<(?P<lvl>\d{1,3})>)?"
-    r"\[\s*(?P<up>\d{1,10}\.\d{1,9})\]"
+    r"\[\s*(?P<up>\d{1,10}\.\d{0,9})\]"
     r"(?: ?\[\s*(?P<ctx>[TC]\d{1,10})\])?"
     r" ?"
 )

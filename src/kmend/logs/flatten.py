@@ -88,7 +88,10 @@ def split_stamps(text: str) -> list[str]:
     are how the console shows interleaved or continued (pr_cont) output, which syzkaller
     keeps as one line.
     """
-    if len(text) < 60 or text[0] not in "<[" or not _STAMP_START_RE.match(text):
+    # every stamp ends in "] ": fewer than three of them, and the line is not flattened
+    if len(text) < 60 or text[0] not in "<[" or text.count("] ") < 3:
+        return [text]
+    if not _STAMP_START_RE.match(text):
         return [text]
     cuts = list(_STAMP_MID_RE.finditer(text, 1))
     if len(cuts) < 2:

@@ -37,6 +37,12 @@ PREFILTER_NEEDLES: tuple[bytes, ...] = (
     b"LOCKUP",  # the NMI watchdog's "Watchdog detected hard LOCKUP on cpu N"
 )
 
+#: Lines a report reads from long before it, kept by the reader alone (no report window):
+#: the "loading out-of-tree module taints kernel" line, printed once per boot when the first
+#: out-of-tree module loads, names the module a later crash may be the fault of.
+CONTEXT_NEEDLES: tuple[bytes, ...] = (b"out-of-tree",)
+OUT_OF_TREE = "out-of-tree"
+
 #: How many lines before a needle hit the reader must keep (report prefix, syzkaller keeps 50
 #: same-task lines before the crash line) and after it (the report body).
 LINES_BEFORE = 64

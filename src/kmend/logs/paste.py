@@ -17,7 +17,9 @@ The rules, at the start of a line (applied repeatedly, in this order):
 * line numbers of a quoted ``cat -n`` / ``nl`` (``  247\\t…``, ``11745 [ 4622.1] …``);
 * log collectors' prefixes: an Android kernel-log export (``1276.705430:   <1> (01-28
   07:22:33.304698634) ``), a CI clock (``16:56:35 [ 82.6] …``, ``2018/01/09 14:28:48 ``),
-  console names (``[guest0/uart0] ``), level tags (``INFO:``/``WARN:``/``CRIT:`` before a
+  console names (``[guest0/uart0] ``), a console logger's bracketed time
+  (``[2026-03-28 22:39:25] [    2.5] …`` of a Xen guest console log, ``[22:22:59:896] `` of a
+  serial terminal), level tags (``INFO:``/``WARN:``/``CRIT:`` before a
   console stamp or a crash line: never read as the kernel's own ``INFO:``), OpenWrt
   ``logread`` prefixes,
   ``dmesg -H`` stamps (``[Mar 8 17:07]``, ``[  +0.000005]``), ``dmesg -T`` stamps in another
@@ -29,8 +31,14 @@ The rules, at the start of a line (applied repeatedly, in this order):
   ``Okt``, ``mrt``, ``déc.``, ``ene``…): rewritten with the English name, so that the container
   parser reads the host and the time; other programs' lines in that shape are dropped;
 * indentation in front of a console stamp or a syslog prefix;
+* a printk stamp whose start was cut off when the paste was selected (``22734.139015] INFO:
+  …``, ``0.277424] ACPI …``): the rest of the stamp is removed;
 * console lines glued together by terminal-width padding (a long run of blanks, then the next
-  line's printk stamp) are cut apart, and a terminal pager's ``[173/1730]`` marker removed.
+  line's printk stamp) are cut apart, and a terminal pager's ``[173/1730]`` marker removed;
+* another program's output glued before a kernel line on a shared console (``panic: runtime
+  e[43204.878510] Kernel panic - ...``): the text before the printk stamp is removed.  Only a
+  stamp with its six-digit fraction glued to a word counts: a container puts a blank, ``:``
+  or ``>`` before the stamp.
 
 :func:`continues` says when a line is the rest of the line before it, cut by a mail client's
 hard wrap at about 72 columns: the kernel's own line grammar must show the cut (a ``CPU:``
@@ -73,7 +81,7 @@ _ENGLISH = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct"
 _ENGLISH_SET = frozenset(_ENGLISH)
 
 _MON = "(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
-_STAMP = r"\[\s{0,12}\d{1,10}\.\d{1,9}\]"
+_STAMP = r"\[\s{0,12}\d{1,10}\.\d{0,9}\]"
 
 _FENCE_RE = re.compile(r"\s{0,8}(?:`{3,8}|~{3,8})[\w+.-]{0,32}\s{0,8}$")
 _QUOTE_RE = re.compile(r"(?:>[ \t]?)+")
@@ -107,6 +115,19 @@ _LEVEL_TAG_RE = re.compile(
     # kernel's own INFO:/WARNING: lines never go on like that
     r"|[a-z][\w-]{1,24}(?: [\w.:-]{1,32}){0,2}: )"
 )
+#: A console logger's own time in brackets before the line it captured: a date and time
+#: (Qubes' and other guest console logs) or a time of day with its fraction (serial terminal
+#: programs).  A printk stamp has no "-" or ":" in it, so the two never meet.
+_LOGGER_TIME_RE = re.compile(
+    r"\[(?:\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[.,:]\d{1,9})?"
+    r"|\d\d:\d\d:\d\d[.,:]\d{1,9})\] ?"
+)
+#: The tail of a printk stamp whose "[" (and maybe some digits) the selection cut off.
+_CUT_STAMP_RE = re.compile(r"\d{0,10}\.\d{1,9}\] ?(?=\S)")
+#: A printk stamp (with its six-digit fraction) glued to the end of another writer's text on
+#: the same console line; and the characters a container puts right before a stamp.
+_GLUED_STAMP_RE = re.compile(r"\[\s{0,12}\d{1,10}\.\d{6}\]")
+_BEFORE_STAMP = frozenset(" \t:>][(=|")
 _CONSOLE_NAME_RE = re.compile(r"\[[A-Za-z][\w.-]{0,31}/[\w.-]{1,32}\] ?")
 _DMESG_T_FOREIGN_RE = re.compile(
     r"\[[^\W\d_]{2,4}\.? (?P<mon>[^\W\d_]{3,5})\.? {1,2}(?P<day>\d{1,2}) "
@@ -220,10 +241,16 @@ def _one_pass(text: str) -> tuple[str | None, str] | None:
         m = _CLOCK_RE.match(text)
         if m:
             return text[m.end():], "clock prefix"
+        m = _CUT_STAMP_RE.match(text)
+        if m:
+            return text[m.end():], "printk stamp cut at the start"
     if first == "[":
         m = _CONSOLE_NAME_RE.match(text)
         if m:
             return text[m.end():], "console name prefix"
+        m = _LOGGER_TIME_RE.match(text)
+        if m:
+            return text[m.end():], "console logger time prefix"
         m = _DMESG_H_RE.match(text)
         if m:
             return text[m.end():], "dmesg -H stamps"
@@ -254,6 +281,12 @@ def _one_pass(text: str) -> tuple[str | None, str] | None:
         m = _INDENT_RE.match(text)
         if m:
             return text[m.end():], "indentation"
+    if first not in "[<":
+        pos = text.find("[", 1, 256)
+        while pos > 0:
+            if text[pos - 1] not in _BEFORE_STAMP and _GLUED_STAMP_RE.match(text, pos):
+                return text[pos:], "another program's output glued before a kernel line"
+            pos = text.find("[", pos + 1, 256)
     return None
 
 
@@ -269,7 +302,10 @@ def clean_line(text: str) -> Cleaned | None:
         if not text:
             return Cleaned(("",), tuple(rules))
     first = text[0]
-    if first == "[" and text[1:2] in _STAMP_SECOND and "+" not in text[:14]:  # printk stamp
+    if (
+        first == "[" and text[1:2] in _STAMP_SECOND and "+" not in text[:14]
+        and text[3:4] != ":" and text[5:6] != "-"
+    ):  # printk stamp
         padded = "        " in text
         return _clean_tail(text, tuple(rules)) if padded or rules else None
     if first not in _DEBRIS_FIRST and not first.isalpha() and "@" not in text[:64]:

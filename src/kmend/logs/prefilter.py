@@ -21,7 +21,9 @@ counted there only), so skipped lines cost no Python work.  A hit that cannot be
 attributed to a host (console, dmesg or journal text, an
 unusual tag) keeps every line from ``LINES_BEFORE`` before to ``LINES_AFTER`` after it,
 and every line near it in other windows.  A hit on a syslog line of another program
-(``smartd: WARNING: …``) keeps nothing: it is no kernel message.  The last
+(``smartd: WARNING: …``) keeps nothing: it is no kernel message.  A hit on a line with
+only context needles (``kmend.logs.needles.CONTEXT_NEEDLES``: a line a later report reads,
+not the start of one) keeps that line, with no window after it.  The last
 ``LINES_BEFORE`` lines of a block inside a window are kept whole: the next block's first
 hits may need them, and their hosts are not known yet.
 """
@@ -34,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from kmend.logs.lines import MAX_LINE, Block, Piece
 from kmend.logs.needles import (
+    CONTEXT_NEEDLES,
     END_TRACE,
     LINES_AFTER,
     LINES_BEFORE,
@@ -95,7 +98,9 @@ def hit_hosts(line: bytes) -> HostKeys:
 class NeedleFinder:
     """All start offsets of any needle in ``data[start:end]``, sorted."""
 
-    def __init__(self, needles: Sequence[bytes] = PREFILTER_NEEDLES + CONTAINER_NEEDLES) -> None:
+    def __init__(
+        self, needles: Sequence[bytes] = PREFILTER_NEEDLES + CONTAINER_NEEDLES + CONTEXT_NEEDLES
+    ) -> None:
         self.needles = tuple(needles)
         self._engines = _fast_engines(self.needles)
 
@@ -493,13 +498,21 @@ class WindowFilter:
             end = min(end, hl + self.count(data, ls, close))
         return end
 
+    def _context_only(self, data: bytes, ls: int, le: int) -> bool:
+        """Whether the needles of the line ``data[ls:le]`` are all context needles (a line
+        kept alone, not the start of a report)."""
+        for h in self.finder.hits(data, ls, le):
+            if not any(data.startswith(n, h) for n in CONTEXT_NEEDLES):
+                return False
+        return True
+
     def _scan(
         self, data: bytes, bstart: int, bend: int, first: int
-    ) -> list[tuple[int, int, HostKeys, int]]:
+    ) -> list[tuple[int, int, HostKeys, int, bool]]:
         """The hit lines of the block: (line number, line start offset, hosts, last line
-        its reports may take), one per line; also records them in ``_block_hits`` and
-        counts the block's lines."""
-        found: list[tuple[int, int, HostKeys, int]] = []
+        its reports may take, whether it is a context line kept alone), one per line; also
+        records them in ``_block_hits`` and counts the block's lines."""
+        found: list[tuple[int, int, HostKeys, int, bool]] = []
         block_hits: list[tuple[int, HostKeys, int]] = []
         prev_h, prev_line = bstart, first
         last_hl = -1
@@ -513,9 +526,13 @@ class WindowFilter:
             ls = data.rfind(b"\n", bstart, h) + 1 or bstart
             le = data.find(b"\n", h, bend)
             keys = hit_hosts(data[ls : le if le >= 0 else bend])
-            end = self._end_of(data, ls, bend, hl, keys) if keys else hl
+            if self._context_only(data, ls, le if le >= 0 else bend):
+                end = hl  # the line alone: it opens no report
+                found.append((hl, ls, keys, end, True))
+            else:
+                end = self._end_of(data, ls, bend, hl, keys) if keys else hl
+                found.append((hl, ls, keys, end, False))
             block_hits.append((hl, keys, end))
-            found.append((hl, ls, keys, end))
         self._line = prev_line + count(data, prev_h, bend)
         self._block_hits = block_hits
         return found
@@ -556,13 +573,13 @@ class WindowFilter:
             cur = (bstart, first, self._keep_until, bstart, first)
         floor = bstart  # nothing before this offset may be emitted again
         hold = _back(data, bend, self.before, bstart) if hits or cur else bend
-        for hl, ls, keys, end in hits:
+        for hl, ls, keys, end, context in hits:
             if not keys:
                 continue  # another program's syslog line: no report starts there
             # a host's report may take its lines until the segmenter closes it (at the end
             # of its tail, or as stale); lines of unknown hosts are all parsed, for as
-            # long as a report may be
-            end_line = hl + self.after if keys == ALL else end
+            # long as a report may be; a context line is kept alone
+            end_line = hl + self.after if keys == ALL and not context else end
             if cur is not None and hl - self.before <= cur[2] + 1:
                 if end_line > cur[2]:
                     cur = (cur[0], cur[1], end_line, ls, hl)

@@ -69,7 +69,8 @@ def _prefiltered(raw: Iterator[Block], wf: WindowFilter) -> Iterator[Block | Non
     if PARALLEL and big and worker.available():
         yield from worker.filter_in_child(rest, wf)
         return
-    wf.count, wf.advance = fast_line_ops()
+    if big:  # numpy's ops pay from several blocks on (its import costs 40 ms)
+        wf.count, wf.advance = fast_line_ops()
     for block in rest:
         yield from wf.feed(block)
 

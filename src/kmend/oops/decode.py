@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from dataclasses import replace
 
 from kmend.logs.model import LogLine
 from kmend.oops import culprit as culprits
 from kmend.oops import fields
 from kmend.oops.code import disassemble
-from kmend.oops.extract import PANIC_LINE, Region, naming_lines
+from kmend.oops.extract import OOT_LOOKBACK, PANIC_LINE, Region, naming_lines
 from kmend.oops.frames import shorten_syscall
 from kmend.oops.location import guilty_location
 from kmend.oops.model import CrashReport, Frame, ProgramCounter, SourceSpan
@@ -22,8 +23,6 @@ SIGNATURE_FRAMES = 3
 #: The most of a report's text kept in ``raw`` (a report is at most 1500 lines of at most
 #: 1 KiB; real ones are a few KiB).
 MAX_RAW = 256 << 10
-#: How many lines before a report are searched for "loading out-of-tree module taints kernel".
-OOT_LOOKBACK = 2000
 
 
 def signature(title: str, module: str | None, frames: Sequence[str]) -> str:
@@ -58,8 +57,23 @@ def _culprit(
     return module, function
 
 
-def build_report(lines: Sequence[LogLine], region: Region, *, panicked: bool) -> CrashReport | None:
-    """Decode *region* of *lines* into a CrashReport (None: not a crash after all)."""
+def oot_before(lines: Sequence[LogLine], start: int) -> list[str]:
+    """The "loading out-of-tree module" lines among the ``OOT_LOOKBACK`` lines before *start*
+    (the culprit rules read them: the module may have been loaded long before it crashed)."""
+    return [
+        ln.text for ln in lines[max(0, start - OOT_LOOKBACK) : start] if "out-of-tree" in ln.text
+    ]
+
+
+def build_report(
+    lines: Sequence[LogLine],
+    region: Region,
+    *,
+    panicked: bool,
+    oot_lines: Sequence[str] | None = None,
+) -> CrashReport | None:
+    """Decode *region* of *lines* into a CrashReport (None: not a crash after all).
+    *oot_lines* are :func:`oot_before` of the region's start, when the caller knows them."""
     header_line = lines[region.start]
     texts = [lines[j].text for j in region.indexes]
     naming = name_report(naming_lines(lines, region), region.header.header.name, header_line.text)
@@ -103,8 +117,7 @@ def build_report(lines: Sequence[LogLine], region: Region, *, panicked: bool) ->
     span = SourceSpan(first.source, first.lineno, last.lineno)
     flags = culprits.module_flags(texts)
     faulted = module or culprits.header_site(header_line.text)[1]
-    before = [ln.text for ln in lines[max(0, region.start - OOT_LOOKBACK):region.start]
-              if "out-of-tree" in ln.text]
+    before = list(oot_lines) if oot_lines is not None else oot_before(lines, region.start)
     guilty = culprits.choose(faulted, flags, taint=taint.raw if taint else "",
                              frame_modules=[f.module for f in frames if f.module],
                              oot_lines=culprits.oot_loaded(before + texts))
@@ -162,4 +175,83 @@ def build_report(lines: Sequence[LogLine], region: Region, *, panicked: bool) ->
         modules_flags=flags,
         culprit_module=guilty.module,
         culprit_reason=guilty.reason,
+    )
+
+
+class Decoder:
+    """:func:`build_report` that decodes each distinct report text once.
+
+    Logs repeat crashes: a ``WARN_ON`` in a loop prints the same report thousands of times,
+    a crash loop puts it in every boot.  Every field of a report but where and when it was
+    seen is a function of its lines' texts, the region's shape, the panic flag and the
+    out-of-tree lines before it; those are the key, and a repeat gets the decoded fields of
+    the first with its own host, time, boot, uptime and line span.  Reports with cut
+    over-long lines (whose notes name line numbers) are always decoded.  The memory is
+    bounded by the characters of the texts it keeps (least recently used first out).
+    """
+
+    def __init__(self, max_chars: int = 8 << 20) -> None:
+        self._memo: dict[tuple[object, ...], CrashReport | None] = {}
+        self._sizes: dict[tuple[object, ...], int] = {}
+        self._chars = 0
+        self.max_chars = max_chars
+        self.hits = 0
+
+    def __call__(
+        self,
+        lines: Sequence[LogLine],
+        region: Region,
+        *,
+        panicked: bool,
+        oot_lines: Sequence[str] | None = None,
+    ) -> CrashReport | None:
+        # only the distinct lines matter (the culprit rules read the module names in them)
+        oot_lines = list(dict.fromkeys(
+            oot_before(lines, region.start) if oot_lines is None else oot_lines
+        ))  # fmt: skip
+        texts: list[str] = []
+        for j in (*region.prefix, *region.indexes):
+            line = lines[j]
+            if line.cut:
+                return build_report(lines, region, panicked=panicked, oot_lines=oot_lines)
+            texts.append(line.text)
+        key = (
+            region.header.header.name, region.header.pos, len(region.prefix), region.cut,
+            panicked, tuple(oot_lines), tuple(texts),
+        )  # fmt: skip
+        memo = self._memo
+        if key in memo:
+            self.hits += 1
+            cached = memo.pop(key)
+            memo[key] = cached  # the most recently used goes last
+            if cached is None:
+                return None
+            return _placed(cached, lines, region)
+        report = build_report(lines, region, panicked=panicked, oot_lines=oot_lines)
+        size = sum(map(len, texts)) + sum(map(len, oot_lines)) + 64
+        if size <= self.max_chars // 4:
+            memo[key] = report
+            self._sizes[key] = size
+            self._chars += size
+            while self._chars > self.max_chars:
+                old = next(iter(memo))
+                del memo[old]
+                self._chars -= self._sizes.pop(old)
+        return report
+
+
+def _placed(report: CrashReport, lines: Sequence[LogLine], region: Region) -> CrashReport:
+    """*report* (decoded from the same texts elsewhere) with the place and time of *region*."""
+    header_line = lines[region.start]
+    first = lines[region.indexes[0]]
+    if region.prefix and "cut here" in lines[region.prefix[-1]].text:
+        first = lines[region.prefix[-1]]
+    last = lines[region.indexes[-1]]
+    return replace(
+        report,
+        host=header_line.host,
+        timestamp=header_line.timestamp,
+        boot_id=header_line.boot,
+        uptime=header_line.uptime,
+        source=SourceSpan(first.source, first.lineno, last.lineno),
     )

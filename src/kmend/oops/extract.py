@@ -41,6 +41,12 @@ def line_context(line: LogLine) -> str | None:
     return None
 
 
+#: How many lines before a report are searched for "loading out-of-tree module taints kernel"
+#: when the caller of the decoder does not give them (the segmenter gives the host's lines
+#: of the boot, however far back).
+OOT_LOOKBACK = 2000
+
+
 @dataclass(frozen=True, slots=True)
 class Region:
     """The lines of one report: indexes into the log's line list."""

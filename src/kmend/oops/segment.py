@@ -10,12 +10,13 @@ need are kept in memory.
 
 from __future__ import annotations
 
+import heapq
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 
 from kmend.logs.model import LogLine
-from kmend.logs.needles import END_TRACE, REPORT_SPAN_LINES, TAIL_LINES, continues_tail
+from kmend.logs.needles import END_TRACE, OUT_OF_TREE, REPORT_SPAN_LINES, TAIL_LINES, continues_tail
 from kmend.oops.extract import PANIC_LINE, PREFIX_LINES_TASK, collect_region
 from kmend.oops.headers import REPLAYING, HeaderHit, find_header, starts_second_crash
 from kmend.oops.model import CrashReport
@@ -38,6 +39,8 @@ class _Open:
     key: tuple[str | None, str | None]
     lines_seen: int = 0
     tail: int = -1  # >= 0 once END_TRACE was seen: lines of tail so far
+    #: the host's lines of this boot before the header naming an out-of-tree module
+    oot: tuple[str, ...] = ()
 
 
 #: `` func file:LINE [inline]``: the first match ends the header's head (a search, not a
@@ -80,6 +83,29 @@ def is_bare(line: LogLine) -> bool:
     )
 
 
+#: printk times within one boot only grow (records of several CPUs may be out of order by
+#: microseconds); a stamp this much below the header's is a later boot of the same host.
+REBOOT_SECONDS = 0.1
+#: The first line a kernel prints at boot (``Linux version 6.1.0-47-amd64 (debian-kernel@…``).
+_BANNER_RE = re.compile(r"Linux version \d+\.\d+\S* \(")
+
+
+#: Bounds of the per-host state: hosts remembered, out-of-tree lines per host and boot.
+MAX_HOSTS = 4096
+MAX_OOT_LINES = 64
+
+
+def _rebooted(uptime: float | None, boot: str | None, line: LogLine) -> bool:
+    """Whether *line* was printed by a later boot than a line of the same host with printk
+    time *uptime* and journal boot id *boot*: its boot id differs, its printk time went
+    back, or it is the boot banner."""
+    if boot is not None and line.boot is not None and boot != line.boot:
+        return True
+    if uptime is not None and line.uptime is not None and line.uptime < uptime - REBOOT_SECONDS:
+        return True
+    return line.text.startswith("Linux version ") and _BANNER_RE.match(line.text) is not None
+
+
 def _key(line: LogLine) -> tuple[str | None, str | None]:
     ctx = line.context if line.context else None
     return (line.host, ctx)
@@ -93,13 +119,29 @@ class _Segmenter:
         #: say nothing about this one's, and the reader may skip them)
         self.ids_hosts: set[str | None] = set()
         self.source: str | None = None
+        #: per host, this boot's lines naming an out-of-tree module being loaded (line
+        #: number, text), and the host's last printk time and boot (to see it reboot)
+        self.oot: dict[str | None, list[tuple[int, str]]] = {}
+        self.last_up: dict[str | None, tuple[float | None, str | None]] = {}
+        self._decode: Callable[..., CrashReport | None] | None = None
+        #: sources seen so far, and the header order key of the report closed last
+        self.sources = 0
+        self.closed_key = (0, 0)
+
+    def oldest_open(self) -> tuple[int, int] | None:
+        """The header order key of the oldest report still open, if any."""
+        if not self.open:
+            return None
+        return (self.sources, self.window[self._oldest()].lineno)
 
     # -- closing -----------------------------------------------------------------
     def _close(self, rep: _Open, end: int) -> Iterator[CrashReport]:
         # imported at the first report, not at start-up: decoding pulls in capstone and the
         # naming rules, which then load while the log reader's worker is still searching
-        from kmend.oops.decode import build_report
+        if self._decode is None:
+            from kmend.oops.decode import Decoder
 
+            self._decode = Decoder()
         del self.open[rep.key]
         host = self.window[rep.start].host
         region = collect_region(
@@ -109,11 +151,13 @@ class _Segmenter:
             PANIC_LINE in self.window[j].text and self.window[j].host == host
             for j in range(rep.start, min(end, len(self.window)))
         )
-        report = build_report(self.window, region, panicked=panicked)
+        report = self._decode(self.window, region, panicked=panicked, oot_lines=rep.oot)
         if report is not None:
             lines = [self.window[j] for j in region.indexes]
             if region.prefix and _SEPARATOR_RE.match(self.window[region.prefix[-1]].text):
                 lines.append(self.window[region.prefix[-1]])  # the report's "cut here" line
+            # the report's place in header order: (source, header line)
+            self.closed_key = (self.sources, self.window[rep.start].lineno)
             yield _with_debris_notes(report, lines)
 
     def _oldest(self) -> int:
@@ -128,6 +172,8 @@ class _Segmenter:
         for rep in sorted(self.open.values(), key=lambda r: r.start):
             yield from self._close(rep, len(self.window))
         self.window = []
+        self.oot = {}
+        self.last_up = {}
         self.ids_hosts = set()
 
     def _trim(self) -> None:
@@ -151,12 +197,31 @@ class _Segmenter:
         )
 
     # -- feeding -----------------------------------------------------------------
+    def _watch_host(self, line: LogLine) -> None:
+        """Keep the host's out-of-tree lines of this boot (forgotten when it reboots)."""
+        host = line.host
+        last = self.last_up.get(host)
+        if last is not None and _rebooted(last[0], last[1], line):
+            self.oot.pop(host, None)
+        if line.uptime is not None or line.boot is not None:
+            if len(self.last_up) >= MAX_HOSTS:
+                self.last_up.clear()
+            self.last_up[host] = (line.uptime, line.boot)
+        if OUT_OF_TREE in line.text:
+            if len(self.oot) >= MAX_HOSTS:
+                self.oot.clear()
+            seen = self.oot.setdefault(host, [])
+            if len(seen) < MAX_OOT_LINES and all(text != line.text for _, text in seen):
+                seen.append((line.lineno, line.text))
+
     def feed(self, line: LogLine) -> Iterator[CrashReport]:
         if line.source != self.source:
             yield from self.flush()
             self.source = line.source
+            self.sources += 1
         index = len(self.window)
         self.window.append(line)
+        self._watch_host(line)
         if line.context:
             self.ids_hosts.add(line.host)
         if self.open and line.lineno - self.window[self._oldest()].lineno > MAX_SPAN_LINES:
@@ -165,6 +230,11 @@ class _Segmenter:
         bare = is_bare(line)
         hit = find_header(line.text, bare=bare)
         rep = self.open.get(key)
+        if rep is not None and _rebooted(
+            self.window[rep.start].uptime, self.window[rep.start].boot, line
+        ):
+            yield from self._close(rep, index)
+            rep = None
         if rep is not None:
             rep.lines_seen += 1
             if (
@@ -188,7 +258,8 @@ class _Segmenter:
                 yield from self._close(rep, index)
                 rep = None
         if rep is None and hit is not None and key not in self.open and REPLAYING not in line.text:
-            self.open[key] = _Open(index, hit, key)
+            oot = tuple(text for n, text in self.oot.get(line.host, ()) if n < line.lineno)
+            self.open[key] = _Open(index, hit, key, oot=oot)
         if REPLAYING in line.text and index > 0:
             # "** replaying previous printk message **": the header before it was a replay.
             prev = self.open.get(_key(self.window[index - 1]))
@@ -199,13 +270,22 @@ class _Segmenter:
 
 
 def parse_reports(lines: Iterable[LogLine]) -> Iterator[CrashReport]:
-    """Every crash report in *lines*, in the order their headers appear."""
+    """Every crash report in *lines*, in the order their headers appear (a report closed
+    while one with an earlier header is still open waits for it: reports of interleaved
+    hosts and streams close in any order)."""
     seg = _Segmenter()
-    pending: list[CrashReport] = []
+    ready: list[tuple[tuple[int, int], int, CrashReport]] = []
+    count = 0
     for line in lines:
-        pending.extend(seg.feed(line))
-        if pending:
-            pending.sort(key=lambda r: r.source.first_line if r.source else 0)
-            yield from pending
-            pending.clear()
-    yield from sorted(seg.flush(), key=lambda r: r.source.first_line if r.source else 0)
+        for report in seg.feed(line):
+            heapq.heappush(ready, (seg.closed_key, count, report))
+            count += 1
+        if ready:
+            oldest = seg.oldest_open()
+            while ready and (oldest is None or ready[0][0] < oldest):
+                yield heapq.heappop(ready)[2]
+    for report in seg.flush():
+        heapq.heappush(ready, (seg.closed_key, count, report))
+        count += 1
+    while ready:
+        yield heapq.heappop(ready)[2]

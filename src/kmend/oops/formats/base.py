@@ -19,7 +19,10 @@ from kmend.oops.skip import compile_skips
 PC, TRACE, HEADER, STALL, LOCKDEP, HERE = "pc", "trace", "header", "stall", "lockdep", "here"
 IRQSAFE = "irqsafe"
 
-FUNC = r"(?P<func>[A-Za-z0-9_]+)"
+#: A function name on a header line.  C and Rust names never start with a digit: an
+#: unsymbolized address in a function's place ("at mac.c:208 0x82b64874 [mt7603e@...]")
+#: names no function, and the report is then named from its frames.
+FUNC = r"(?P<func>[A-Za-z_][A-Za-z0-9_]*)"
 ADDR = r"(?:0x)?[0-9a-fA-F]+"
 
 
