@@ -227,7 +227,7 @@ def _parse(elf: Image, compression: str, path: Path) -> ModuleFile:
 
 def read_module(path: str | os.PathLike[str]) -> ModuleFile:
     """Read a .ko, .ko.xz, .ko.zst or .ko.gz; raise InputError (one line) if it is not one."""
-    p = Path(path)
+    p = path if isinstance(path, Path) else Path(path)
     _LAST.clear()
     fd, st = _open(p)
     key = (p, st.st_size, st.st_mtime_ns)
