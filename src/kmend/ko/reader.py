@@ -127,6 +127,12 @@ class FileImage:
             raise InputError(f"{self._path}: cannot read ({exc.strerror})",
                              "check the file") from exc
 
+    @property
+    def ends(self) -> dict[int, bytes]:
+        """What was read of the file's two ends (offset → bytes), to make another image
+        of the same file from."""
+        return self._ends
+
     def prefix(self, size: int) -> FileImage:
         """The first *size* bytes (sharing what was read)."""
         view = FileImage(self._fd, self._file_size, self._path, self._ends)
@@ -235,7 +241,7 @@ def read_module(path: str | os.PathLike[str]) -> ModuleFile:
         image = FileImage(fd, st.st_size, p)
         if not compression_of(image[:8]):
             module = _parse(image, "", p)
-            _LAST[key] = image._ends
+            _LAST[key] = image.ends
             return module
         elf_bytes, compression = decompress(_read_all(fd, p), str(p))
     finally:
