@@ -39,7 +39,8 @@ def collect_modules(paths: list[Path]) -> list[Path]:
             inside: list[Path] = []
             for dirpath, dirnames, filenames in os.walk(path):
                 dirnames.sort()
-                inside += [Path(dirpath) / f for f in sorted(filenames) if is_module_file(f)]
+                base = Path(dirpath)
+                inside += [base / f for f in sorted(filenames) if is_module_file(f)]
             if not inside:
                 raise InputError(f"{path}: no kernel modules (.ko, .ko.xz, .ko.zst, .ko.gz) "
                                  "under it", "give a module file or a directory holding some")
