@@ -14,6 +14,10 @@ Then a whole installed kernel tree, one process each, wall and CPU (user+sys) ti
   kmend check --kernel-tree R          vs  depmod -e -E R's Module.symvers -n R
                                           (the goal: within 3x)
 
+kmend runs as installed (its bytecode compiled: PYTHONDONTWRITEBYTECODE is dropped from
+its environment, after one warm-up run), once with its default --jobs (the CPUs) and once
+with --jobs 1 (one process, like depmod).
+
 Prints the best-of-REPEAT wall time of each and the ratio, then every module on which the
 two disagree: what kmend predicts the kernel will print first vs depmod's first warning.
 Nothing is asserted.  Usage: bench/check.py [--kernel R] [--foreign R] [--count N] [--repeat N]
@@ -97,7 +101,7 @@ def single_module(base: Path, modules: list[Path], kernel: str, kdir: Path,
     one = base / "one"
     (one / "lib/modules" / kernel / "extra").mkdir(parents=True)
     shutil.copyfile(hello, one / "lib/modules" / kernel / "extra/hello.ko")
-    env = {"PYTHONPATH": str(REPO / "src")}
+    env = kmend_env()
     k_best = d_best = float("inf")
     for _ in range(repeat):
         start = time.perf_counter()
@@ -112,7 +116,7 @@ def single_module(base: Path, modules: list[Path], kernel: str, kdir: Path,
 
 
 def _timed(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
-    """(wall, CPU user+sys) seconds of one process."""
+    """(wall, CPU user+sys) seconds of one process (and its children)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False,
@@ -122,24 +126,38 @@ def _timed(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, f
     return elapsed, (after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
 
 
+def kmend_env() -> dict[str, str]:
+    """The environment kmend runs in here: this tree's sources, bytecode written (as an
+    installed kmend has it: without, every run compiles each module it imports)."""
+    env = dict(os.environ, PYTHONPATH=str(REPO / "src"))
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
 def kernel_tree(kernel: str, repeat: int) -> None:
-    """`kmend check --kernel-tree R` against `depmod -e -E` on the same installed tree."""
+    """`kmend check --kernel-tree` against `depmod -e -E` on the same installed tree."""
     symvers = kdir_of(kernel) / "Module.symvers"
     count = sum(1 for p in (Path("/lib/modules") / kernel).rglob("*.ko*") if p.is_file())
-    env = dict(os.environ, PYTHONPATH=str(REPO / "src"))
-    runs: dict[str, list[tuple[float, float]]] = {"kmend": [], "depmod": []}
+    env = kmend_env()
+    kmend = [sys.executable, "-m", "kmend", "check", "--kernel-tree", kernel]
+    cases = {"kmend check --kernel-tree": kmend, "  ... --jobs 1": [*kmend, "--jobs", "1"],
+             "depmod -e -E -n": ["depmod", "-e", "-E", str(symvers), "-n", kernel]}
+    _timed(kmend, env)  # warm-up: bytecode written, files in the page cache
+    runs: dict[str, list[tuple[float, float]]] = {k: [] for k in cases}
     for _ in range(repeat):
-        runs["kmend"].append(_timed([sys.executable, "-m", "kmend", "check", "--kernel-tree",
-                                     kernel], env))
-        runs["depmod"].append(_timed(["depmod", "-e", "-E", str(symvers), "-n", kernel]))
+        for name, argv in cases.items():
+            runs[name].append(_timed(argv, env if argv is not cases["depmod -e -E -n"] else None))
     best = {k: (min(w for w, _ in v), min(c for _, c in v)) for k, v in runs.items()}
-    print(f"\nthe whole tree of {kernel} ({count} modules), one process each, best of {repeat}:")
-    print(f"  kmend check --kernel-tree : {best['kmend'][0]:6.2f} s wall, "
-          f"{best['kmend'][1]:6.2f} s CPU")
-    print(f"  depmod -e -E -n           : {best['depmod'][0]:6.2f} s wall, "
-          f"{best['depmod'][1]:6.2f} s CPU")
-    print(f"  ratio kmend/depmod: {best['kmend'][0] / best['depmod'][0]:.1f}x wall, "
-          f"{best['kmend'][1] / best['depmod'][1]:.1f}x CPU (goal <= 3x)")
+    print(f"\nthe whole tree of {kernel} ({count} modules), one process each "
+          f"(kmend: default --jobs = {os.cpu_count()} CPUs), best of {repeat}:")
+    for name, (w, c) in best.items():
+        print(f"  {name:26s}: {w:6.2f} s wall, {c:6.2f} s CPU")
+    dw, dc = best["depmod -e -E -n"]
+    for name in ("kmend check --kernel-tree", "  ... --jobs 1"):
+        w, c = best[name]
+        print(f"  ratio {name.strip()}/depmod: {w / dw:.1f}x wall, {c / dc:.1f}x CPU "
+              "(goal <= 3x)")
+    print(f"  load average: {os.getloadavg()[0]:.2f}")
 
 
 def _last_word(text: str) -> str:

@@ -32,7 +32,9 @@ sys.path[:0] = [str(REPO / "src"), str(REPO / "tests")]
 
 import hostile  # noqa: E402
 
-ENV = dict(os.environ, PYTHONPATH=str(REPO / "src"))
+#: this tree's sources, bytecode written (as an installed kmend has it)
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+ENV["PYTHONPATH"] = str(REPO / "src")
 KMEND = [sys.executable, "-m", "kmend"]
 
 

@@ -12,13 +12,16 @@ import gzip
 import hashlib
 import json
 import lzma
+import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import zstandard
 
+from conftest import REPO
 from install_support import K61, K612, build_module, kernel_ready, kmend, make_root
 
 pytestmark = pytest.mark.integration
@@ -193,3 +196,48 @@ def test_the_kernel_defaults_to_the_modules_vermagic(tmp_path: Path) -> None:
     assert res.returncode == 3 and f"kernel {absent}" in one_line_error(res)
     res = kmend("preflight", str(ko), "--timeout", "5")
     assert res.returncode == 4 and f"vmlinuz-{absent} not found" in one_line_error(res)
+
+
+def test_check_many_modules_in_workers_says_the_same(tmp_path: Path) -> None:
+    """A directory of several hundred modules is checked by worker processes (--jobs):
+    the lines, their order, the JSON documents and the exit code are those of one process.
+    The modules: Debian's own (the kernel loads them) and one built for 6.12 (refused)."""
+    kernel_ready(K61)
+    tree = Path(f"/lib/modules/{K61}/kernel/drivers")
+    mods = sorted(tree.rglob("*.ko"))[:300]
+    assert len(mods) == 300
+    (tmp_path / "m").mkdir()
+    for ko in mods:
+        shutil.copyfile(ko, tmp_path / "m" / f"{ko.parent.name}-{ko.name}")
+    shutil.copyfile(build_module(K612), tmp_path / "m" / "zz-built-for-6.12.ko")
+    one = kmend("check", str(tmp_path / "m"), "--kernel", K61, "--jobs", "1")
+    two = kmend("check", str(tmp_path / "m"), "--kernel", K61, "--jobs", "2")
+    assert one.returncode == two.returncode == 1, one.stderr
+    assert one.stdout == two.stdout
+    assert one.stdout.strip().splitlines()[-1] == "301 modules: 300 load, 1 refused"
+    assert "zz-built-for-6.12.ko" in one.stdout.splitlines()[-2]
+    js1 = kmend("check", str(tmp_path / "m"), "--kernel", K61, "--jobs", "1", "--json")
+    js2 = kmend("check", str(tmp_path / "m"), "--kernel", K61, "--jobs", "2", "--json")
+    assert json.loads(js1.stdout) == json.loads(js2.stdout)
+    assert [d["will_load"] for d in json.loads(js2.stdout)] == [True] * 300 + [False]
+
+
+def test_checking_one_module_to_a_pipe_loads_only_what_it_needs() -> None:
+    """`kmend check ONE.ko` (its start-up is most of its time): plain lines to a pipe need
+    no Rich, a plain .ko no log decompressors (kmend.logs), and a module DKMS's key did not
+    sign no X.509 library; the verdict is the kernel's (it loads its own module)."""
+    kernel_ready(K61)
+    ko = Path(f"/lib/modules/{K61}/kernel/drivers/xen/xen-evtchn.ko")
+    code = ("import sys\nfrom kmend.cli import main\n"
+            f"rc = main(['check', {str(ko)!r}, '--kernel', {K61!r}])\n"
+            "loaded = sorted({m.split('.')[0] for m in sys.modules} & {'rich', 'cryptography'}"
+            " | {m for m in sys.modules if m.startswith('kmend.logs')})\n"
+            "print('RC', rc, 'LOADED', loaded)\n")
+    env = dict(os.environ, PYTHONPATH=str(REPO / "src"))
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=env, timeout=120, check=False)
+    assert res.stdout.splitlines()[0].startswith("xen-evtchn.ko → 6.1.0-47-amd64: LOADS")
+    last = res.stdout.splitlines()[-1]
+    if os.uname().release == K61:  # the live kernel: its enrolled MOKs are read as X.509
+        last = last.replace("'cryptography'", "").replace("[, ", "[").replace(", ]", "]")
+    assert last == "RC 0 LOADED []", res.stdout + res.stderr

@@ -133,3 +133,33 @@ def test_extended_modversions_preferred(built_modules: dict[str, dict[str, Path]
     mod = read_module(out)
     assert mod.versions_source == "__version_ext"
     assert dict(mod.versions) == {names[0]: 0xDEADBEEF, names[1]: 0x12345678}
+
+
+def nm_undefined(path: Path) -> tuple[list[str], list[str]]:
+    """(strong, weak) undefined symbols in symbol-table order, as binutils' nm lists them."""
+    out = proc.run(["nm", "-p", "--undefined-only", str(path)], timeout=60).stdout
+    pairs = [line.split() for line in out.splitlines() if line.strip()]
+    return ([n for kind, n in pairs if kind == "U"], [n for kind, n in pairs if kind in "wv"])
+
+
+def test_debian_modules_of_every_size_read_like_kmod_and_nm() -> None:
+    """A plain .ko is read in pieces (its two ends, the sections a check needs): the
+    smallest, a middle-sized and the largest module of a Debian tree, each as modinfo,
+    modprobe --dump-modversions and nm read the whole file."""
+    tree = Path("/lib/modules/6.1.0-47-amd64/kernel")
+    need(tree.is_dir() and shutil.which("modinfo") and shutil.which("nm"),
+         "linux-image-6.1.0-47-amd64 or binutils not installed")
+    by_size = sorted(tree.rglob("*.ko"), key=lambda p: (p.stat().st_size, str(p)))
+    picked = [by_size[0], by_size[len(by_size) // 2], by_size[-1]]
+    assert picked[0].stat().st_size < 8192 < picked[-1].stat().st_size  # all-tail and not
+    for path in picked:
+        mod = read_module(path)
+        assert mod.vermagic == modinfo(path, "vermagic")[0]
+        assert list(mod.depends) == [d for d in ",".join(modinfo(path, "depends")).split(",")
+                                     if d]
+        assert mod.signature is not None
+        assert mod.signature.signer == modinfo(path, "signer")[0]
+        assert mod.signature.key_id == modinfo(path, "sig_key")[0]
+        assert dict(mod.versions) == dump_modversions(path)
+        assert (list(mod.undefined), list(mod.weak_undefined)) == nm_undefined(path), path
+        assert mod.size == path.stat().st_size

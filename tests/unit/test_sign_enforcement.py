@@ -4,13 +4,21 @@ The messages are the kernel's printk formats; errno strings are strerror()'s."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from pathlib import Path
 
+from kmend import proc
 from kmend.kernel.symvers import SymversEntry
 from kmend.kernel.target import KernelTarget
 from kmend.ko.model import ModuleFile
-from kmend.ko.signature import load_certs, split_signature
+from kmend.ko.signature import (
+    cert_identities,
+    load_certs,
+    parse_pkcs7,
+    split_raw,
+    split_signature,
+)
 from kmend.loadcheck import check_module
 from kmend.loadcheck.dmesg import first_error
 from kmend.loadcheck.enforcement import Enforcement, Trust, detect
@@ -116,3 +124,65 @@ def test_refusal_lines_are_recognised_in_dmesg() -> None:
     assert first_error(["Loading of module with unavailable key is rejected"]) is not None
     assert first_error(["PKCS7: Invalid module sig (has authattrs)"]) is not None
 
+
+
+def _openssl_cert(directory: Path, cn: str) -> tuple[Path, Path, str]:
+    """A key and a self-signed certificate made by openssl, and openssl's own text of it."""
+    key, pem = directory / f"{cn}.key", directory / f"{cn}.pem"
+    proc.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={cn}",
+              "-days", "2", "-keyout", key, "-out", pem], timeout=120)
+    text = proc.run(["openssl", "x509", "-in", pem, "-noout", "-serial", "-ext",
+                     "subjectKeyIdentifier"], timeout=60).stdout
+    return key, pem, text
+
+
+def test_certificate_identities_as_openssl_reads_them(tmp_path: Path) -> None:
+    """Serial number and subject key id read without the X.509 library, from PEM and DER,
+    are the ones openssl prints."""
+    key, pem, text = _openssl_cert(tmp_path, "one")
+    _k2, pem2, text2 = _openssl_cert(tmp_path, "two")
+    der = tmp_path / "one.der"
+    proc.run(["openssl", "x509", "-in", pem, "-outform", "DER", "-out", der], timeout=60)
+
+    def facts(txt: str) -> tuple[int, bytes]:
+        serial = re.search(r"serial=([0-9A-F]+)", txt)
+        skid = re.search(r"Key Identifier:\s*\n\s*([0-9A-F:]+)", txt)
+        assert serial and skid, txt
+        return int(serial[1], 16), bytes.fromhex(skid[1].replace(":", ""))
+
+    for data in (pem.read_bytes(), der.read_bytes()):
+        ids = cert_identities(data)
+        assert ids is not None and [(i.serial, i.skid) for i in ids] == [facts(text)]
+        assert b"one" in ids[0].issuer_der
+    both = cert_identities(pem.read_bytes() + pem2.read_bytes())
+    assert both is not None and [(i.serial, i.skid) for i in both] == [facts(text),
+                                                                        facts(text2)]
+    assert cert_identities(key.read_bytes()) is None  # a private key: not a certificate
+    assert cert_identities(der.read_bytes()[:-5]) is None  # truncated DER
+
+
+def test_default_certificates_loaded_only_for_their_signer(tmp_path: Path) -> None:
+    """With DKMS's certificate as the only trusted one (read on demand), a module signed by
+    another key is -ENOKEY without loading it, and one signed by its key verifies."""
+    key, pem, _ = _openssl_cert(tmp_path, "one")
+    key2, pem2, _ = _openssl_cert(tmp_path, "two")
+    signed, _ = sign_bytes(b"\x7fELF" + b"\0" * 4000, key, pem)
+    ko = tmp_path / "m.ko"
+    ko.write_bytes(signed)
+    _b, sig = split_signature(signed)
+    mod = module(path=ko, signature=sig)
+    info = parse_pkcs7(split_raw(signed)[1] or b"")
+    assert info is not None
+    other = Trust(later=[(pem2, "DKMS key two")])
+    assert not other.may_match(info)
+    assert _first(mod, Enforcement(True), other) == (
+        "Loading of module with unavailable key is rejected")
+    mine = Trust(later=[(pem, "DKMS key one")])
+    assert mine.may_match(info)
+    v = check_module(mod, target(), enforcement=Enforcement(True), trust=mine)
+    assert v.will_load and v.signature_check is not None and v.signature_check.result == "ok"
+    # a file only the X.509 library could read is left to it (here: not a certificate)
+    odd = Trust(later=[(key2, "not a certificate")])
+    assert odd.may_match(info)
+    assert _first(mod, Enforcement(True), odd) == (
+        "Loading of module with unavailable key is rejected")

@@ -8,13 +8,14 @@ Exit 0: the kernel will load every module; 1: it will refuse one; others: errors
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from kmend.cli import options
-from kmend.cli.common import console_for, emit_json, print_verdict
+from kmend.cli.common import Lines, emit_json, say
 from kmend.errors import InputError, KmendError, UsageError
 
 if TYPE_CHECKING:
@@ -38,7 +39,8 @@ def collect_modules(paths: list[Path]) -> list[Path]:
             inside: list[Path] = []
             for dirpath, dirnames, filenames in os.walk(path):
                 dirnames.sort()
-                inside += [Path(dirpath) / f for f in sorted(filenames) if is_module_file(f)]
+                base = Path(dirpath)
+                inside += [base / f for f in sorted(filenames) if is_module_file(f)]
             if not inside:
                 raise InputError(f"{path}: no kernel modules (.ko, .ko.xz, .ko.zst, .ko.gz) "
                                  "under it", "give a module file or a directory holding some")
@@ -120,62 +122,121 @@ class Checker:
 
 def _one(checker: Checker, path: Path, json_mode: bool) -> int:
     from kmend.ko import read_module
-    from kmend.loadcheck.render import verdict_json, verdict_lines
+    from kmend.loadcheck.render import verdict_lines
 
     mod = read_module(path)
     verdict, target, note = checker.check(mod)
-    console = console_for(json_mode)
     word = "LOADS" if verdict.will_load else "REFUSED"
     for i, line in enumerate(verdict_lines(verdict, mod)):
-        print_verdict(console, line, word if i == 0 else None)
+        say(json_mode, line, word if i == 0 else None)
     if note:
-        console.print(f"  note: {note}", markup=False, highlight=False, soft_wrap=True)
+        say(json_mode, f"  note: {note}")
     if json_mode:
+        from kmend.loadcheck.render import verdict_json
+
         emit_json({**verdict_json(verdict, mod, target), "note": note})
     return 0 if verdict.will_load else 1
 
 
-def _many(checker: Checker, paths: list[Path], json_mode: bool) -> int:
+#: One module's line: (verdict word, first message, JSON document or None, note).
+_Result = tuple[str, str, "dict[str, Any] | None", str]
+
+
+def _check_path(checker: Checker, path: Path, json_mode: bool) -> _Result:
     from kmend.ko import read_module
     from kmend.loadcheck.render import verdict_json
 
-    console = console_for(json_mode)
+    try:
+        mod = read_module(path)
+        verdict, target, note = checker.check(mod)
+    except KmendError as err:
+        if isinstance(err, UsageError):
+            raise
+        error = {"path": str(path), "error": err.message, "exit_code": err.exit_code}
+        return "ERROR", err.message, error if json_mode else None, ""
+    word = "LOADS" if verdict.will_load else "REFUSED"
+    found = verdict.first_error or next((f for f in verdict.findings if f.kernel), None)
+    first = found.message if found is not None else ""
+    # the document only when it is printed (a tree has thousands)
+    doc = {**verdict_json(verdict, mod, target), "note": note} if json_mode else None
+    return word, first, doc, note
+
+
+#: Fewer modules than this are checked in this process (a worker costs more than it saves).
+PARALLEL_FROM = 256
+#: Modules per task given to a worker.
+_CHUNK = 64
+#: What the forked workers use (set before they are forked, read in them).
+_WORK: list[tuple[Checker, bool]] = []
+
+
+def _worker_init() -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C: the parent stops the workers
+
+
+def _check_chunk(chunk: list[Path]) -> list[_Result] | tuple[str, str]:
+    checker, json_mode = _WORK[0]
+    try:
+        return [_check_path(checker, path, json_mode) for path in chunk]
+    except UsageError as err:
+        return err.message, err.hint
+
+
+def _results(checker: Checker, paths: list[Path], json_mode: bool,
+             jobs: int) -> Iterator[_Result]:
+    """Each module's result, in order; with *jobs* > 1 from forked worker processes."""
+    if jobs <= 1 or len(paths) < PARALLEL_FROM or not hasattr(os, "fork"):
+        for path in paths:
+            yield _check_path(checker, path, json_mode)
+        return
+    import multiprocessing
+    import sys
+
+    chunks = [paths[i:i + _CHUNK] for i in range(0, len(paths), _CHUNK)]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    _WORK[:] = [(checker, json_mode)]
+    with multiprocessing.get_context("fork").Pool(min(jobs, len(chunks)),
+                                                  initializer=_worker_init) as pool:
+        for done in pool.imap(_check_chunk, chunks):
+            if isinstance(done, tuple):
+                raise UsageError(*done)
+            yield from done
+
+
+def _many(checker: Checker, paths: list[Path], json_mode: bool, jobs: int = 1) -> int:
     docs: list[dict[str, Any]] = []
     counts = {"LOADS": 0, "REFUSED": 0, "ERROR": 0}
     notes: set[str] = set()
     width = max(len(p.name) for p in paths)
-    for path in paths:
-        try:
-            mod = read_module(path)
-            verdict, target, note = checker.check(mod)
-        except KmendError as err:
-            if isinstance(err, UsageError):
-                raise
-            word, first, doc = "ERROR", err.message, {"path": str(path), "error": err.message,
-                                                      "exit_code": err.exit_code}
-        else:
-            word = "LOADS" if verdict.will_load else "REFUSED"
-            found = verdict.first_error or next((f for f in verdict.findings if f.kernel),
-                                                None)
-            first = found.message if found is not None else ""
-            doc = {**verdict_json(verdict, mod, target), "note": note}
+    with Lines(json_mode) as out:
+        results = _results(checker, paths, json_mode, jobs)
+        for path, (word, first, doc, note) in zip(paths, results, strict=True):
+            if doc is not None:
+                docs.append(doc)
             if note:
                 notes.add(note)
-        counts[word] += 1
-        docs.append(doc)
-        line = f"{path.name:<{width}} : {word}" + (f"  {first}" if first else "")
-        print_verdict(console, line, word)
-    summary = (f"{len(paths)} modules: {counts['LOADS']} load, {counts['REFUSED']} refused"
-               + (f", {counts['ERROR']} unreadable" if counts["ERROR"] else ""))
-    console.print(summary, markup=False, highlight=False, soft_wrap=True)
-    for note in sorted(notes):
-        console.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
+            counts[word] += 1
+            out.say(f"{path.name:<{width}} : {word}" + (f"  {first}" if first else ""), word)
+        out.say(f"{len(paths)} modules: {counts['LOADS']} load, {counts['REFUSED']} refused"
+                + (f", {counts['ERROR']} unreadable" if counts["ERROR"] else ""))
+        for note in sorted(notes):
+            out.say(f"note: {note}")
     if json_mode:
         emit_json(docs)
     if counts["ERROR"] and not counts["REFUSED"]:
         raise InputError(f"{counts['ERROR']} of {len(paths)} modules could not be read",
                          "the lines marked ERROR say why")
     return 1 if counts["REFUSED"] else 0
+
+
+def _cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
 
 
 def register(app: typer.Typer) -> None:
@@ -204,6 +265,7 @@ def register(app: typer.Typer) -> None:
             help="a certificate the target trusts (enrolled MOK; repeatable); default: "
                  "DKMS's mok.pub and, live, the enrolled MOKs")] = None,
         json: options.Json = False,
+        jobs: options.Jobs = None,
     ) -> int:
         """Will the kernel accept MODULE, and what will it print?  (0 loads, 1 refused)"""
         from kmend.loadcheck.enforcement import LOCKDOWN_LEVELS
@@ -234,4 +296,4 @@ def register(app: typer.Typer) -> None:
                                    "lockdown": lockdown})
         if len(files) == 1 and kernel_tree is None and not paths[0].is_dir():
             return _one(checker, files[0], json)
-        return _many(checker, files, json)
+        return _many(checker, files, json, jobs or _cpus())

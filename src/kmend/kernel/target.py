@@ -20,14 +20,14 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from kmend.errors import EnvironmentMissing, InputError, KmendError
 from kmend.kernel.kconfig import compose_vermagic, enabled, parse_config
 from kmend.kernel.paths import resolve_in_root
-from kmend.kernel.symvers import SymversEntry, load_symvers, modversions_in
+from kmend.kernel.symvers import SymversEntry, load_symvers, module_owners, modversions_in
 
 _DEFINE = re.compile(r'^#define\s+(\w+)\s+(.*)$', re.M)
 
@@ -53,7 +53,7 @@ class KernelTarget:
     #: where each fact came from, for the report ("vermagic": "composed from auto.conf")
     sources: Mapping[str, str] = field(default_factory=dict)
     #: names of the modules (not vmlinux) that export something in Module.symvers
-    module_owners: frozenset[str] = frozenset()
+    module_owners: Collection[str] = frozenset()
 
     # --- facts derived from the config ------------------------------------------------
     @property
@@ -149,7 +149,7 @@ class KernelTarget:
             modversions=modversions_in(symvers),
             sig_enforce=False,
             symvers_path=p,
-            module_owners=_owners(symvers),
+            module_owners=module_owners(symvers),
             sources={"symvers": str(p), "vermagic": "unknown (no kernel config given)"},
         )
 
@@ -170,10 +170,6 @@ def target_in_root(release: str, root: str | os.PathLike[str] = "/") -> tuple[Ke
 
 
 # --- helpers --------------------------------------------------------------------------
-
-
-def _owners(symvers: Mapping[str, SymversEntry]) -> frozenset[str]:
-    return frozenset(e.module_name for e in symvers.values() if e.module != "vmlinux")
 
 
 def _read(path: Path) -> str | None:
@@ -301,5 +297,5 @@ def _assemble(  # noqa: PLR0917
         this_module_size=size,
         symvers_path=symvers_path,
         sources=sources,
-        module_owners=_owners(symvers),
+        module_owners=module_owners(symvers),
     )

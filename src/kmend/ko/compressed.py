@@ -6,7 +6,6 @@ import io
 from typing import Any
 
 from kmend.errors import InputError
-from kmend.logs.open import DamagedInput, Decompressing
 
 #: No real module comes near this; a larger output is a decompression bomb.
 MAX_MODULE_BYTES = 512 * 1024 * 1024
@@ -57,6 +56,9 @@ def decompress(data: bytes, what: str) -> tuple[bytes, str]:
     kind = compression_of(data)
     if not kind:
         return data, ""
+    # imported here: importing kmend.logs costs more than checking a plain .ko
+    from kmend.logs.open import DamagedInput, Decompressing
+
     stream = Decompressing(io.BytesIO(data), _STREAM_KIND[kind], what)
     try:
         cap = min(MAX_MODULE_BYTES, max(MIN_CAP, MAX_RATIO * len(data)))

@@ -17,9 +17,11 @@ a key that does not verify is ``-EKEYREJECTED`` (insmod: "Key was rejected by se
 
 from __future__ import annotations
 
+import binascii
+import re
 import struct
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +31,8 @@ from kmend.ko.model import ModuleSignature
 if TYPE_CHECKING:  # cryptography is imported where it is used: a fleet host may lack it
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes
+
+    from kmend.ko.elfread import Image
 
 MAGIC = b"~Module signature appended~\n"
 _STRUCT = struct.Struct(">BBBBB3xI")
@@ -87,29 +91,40 @@ def trailer(sig_len: int) -> bytes:
     return _STRUCT.pack(0, 0, PKEY_ID_PKCS7, 0, 0, sig_len) + MAGIC
 
 
-def split_raw(data: bytes) -> tuple[bytes, bytes | None, int | None]:
-    """(module bytes, the signature blob, id_type); blob None when unsigned or corrupt."""
-    if not data.endswith(MAGIC) or len(data) < len(MAGIC) + _STRUCT.size:
-        return data, None, None
-    end = len(data) - len(MAGIC)
-    _algo, _hash, id_type, signer_len, key_len, sig_len = _STRUCT.unpack_from(
-        data, end - _STRUCT.size
-    )
+def signature_extent(data: Image) -> tuple[int, bytes | None, int | None]:
+    """(length of the module before its signature, the signature blob, id_type); the
+    length is all of *data* and the blob None when unsigned or corrupt.  Reads only the
+    end of *data*."""
+    size = len(data)
+    if size < len(MAGIC) + _STRUCT.size:
+        return size, None, None
+    tail = data[size - len(MAGIC) - _STRUCT.size:]
+    if tail[_STRUCT.size:] != MAGIC:
+        return size, None, None
+    end = size - len(MAGIC)
+    _algo, _hash, id_type, signer_len, key_len, sig_len = _STRUCT.unpack(tail[:_STRUCT.size])
     start = end - _STRUCT.size - sig_len - signer_len - key_len
     if start < 0:
-        return data, None, id_type
+        return size, None, id_type
     blob = data[end - _STRUCT.size - sig_len : end - _STRUCT.size]
-    return data[:start], blob, id_type
+    return start, blob, id_type
 
 
-def split_signature(data: bytes) -> tuple[bytes, ModuleSignature | None]:
-    """Return (module bytes without the trailer, the parsed trailer or None)."""
-    body, blob, id_type = split_raw(data)
+def split_raw(data: bytes) -> tuple[bytes, bytes | None, int | None]:
+    """(module bytes, the signature blob, id_type); blob None when unsigned or corrupt."""
+    length, blob, id_type = signature_extent(data)
+    return (data if blob is None else data[:length]), blob, id_type
+
+
+def read_signature(data: Image) -> tuple[int, ModuleSignature | None]:
+    """(length of the module before the trailer, the parsed trailer or None)."""
+    length, blob, id_type = signature_extent(data)
     if id_type is None:
-        return data, None
+        return length, None
     if blob is None:
-        sig_len = _STRUCT.unpack_from(data, len(data) - len(MAGIC) - _STRUCT.size)[5]
-        return data, ModuleSignature(id_type="corrupt", sig_len=sig_len)
+        sig_len = _STRUCT.unpack(data[len(data) - len(MAGIC) - _STRUCT.size:
+                                      len(data) - len(MAGIC)])[5]
+        return length, ModuleSignature(id_type="corrupt", sig_len=sig_len)
     sig = ModuleSignature(id_type=_ID_TYPES.get(id_type, f"unknown({id_type})"),
                           sig_len=len(blob))
     if id_type == PKEY_ID_PKCS7:
@@ -117,7 +132,13 @@ def split_signature(data: bytes) -> tuple[bytes, ModuleSignature | None]:
         if info is not None:
             sig = ModuleSignature("PKCS#7", len(blob), info.signer, info.key_id,
                                   info.hash_algo)
-    return body, sig
+    return length, sig
+
+
+def split_signature(data: bytes) -> tuple[bytes, ModuleSignature | None]:
+    """Return (module bytes without the trailer, the parsed trailer or None)."""
+    length, sig = read_signature(data)
+    return (data if length == len(data) else data[:length]), sig
 
 
 # --- a minimal DER walker (only what the PKCS#7 SignerInfo needs) -----------------
@@ -218,9 +239,37 @@ def _int(blob: bytes, el: tuple[int, int, int]) -> int:
     return int.from_bytes(blob[el[1] : el[2]], "big", signed=True)
 
 
+#: The last few signatures' DER up to the signature value, with what it says: the modules
+#: one key signed differ only in the bytes of that value (the last element), so a blob
+#: that starts with the same bytes and has the same length has the same SignerInfo but
+#: for the signature.  (A kernel tree is thousands of modules signed by one key.)
+_SAME_SIGNER: list[tuple[int, int, bytes, SignerInfo]] = []
+
+
 def parse_pkcs7(blob: bytes) -> SignerInfo | None:
     """The first SignerInfo of a PKCS#7 SignedData; None where the DER does not have the
     shape the kernel's ASN.1 decoder (crypto/asymmetric_keys/pkcs7.asn1) accepts."""
+    blob = bytes(blob)
+    for at, (length, start, prefix, info) in enumerate(_SAME_SIGNER):
+        if len(blob) == length and blob.startswith(prefix):
+            if info.signature != blob[start:]:  # (the same blob again: the same object)
+                info = replace(info, signature=blob[start:])
+                del _SAME_SIGNER[at]
+                _SAME_SIGNER.insert(0, (length, start, prefix, info))
+            return info
+    parsed = _parse_pkcs7(blob)
+    if parsed is None:
+        return None
+    info, value_at = parsed
+    if value_at is not None:
+        _SAME_SIGNER.insert(0, (len(blob), value_at, blob[:value_at], info))
+        del _SAME_SIGNER[4:]
+    return info
+
+
+def _parse_pkcs7(blob: bytes) -> tuple[SignerInfo, int | None] | None:
+    """:func:`parse_pkcs7`, and where the signature value starts when it is the last thing
+    in *blob*."""
     try:
         top = _want(_tlv(blob, 0), 0x30)  # ContentInfo
         if top[2] != len(blob):
@@ -276,8 +325,9 @@ def parse_pkcs7(blob: bytes) -> SignerInfo | None:
             signer, raw = "", blob[sid[1] : sid[2]]
             skid = raw
         key_id = ":".join(f"{b:02X}" for b in raw)
-        return SignerInfo(version, content_type, signer, key_id, hash_algo, has_authattrs,
-                          pkey_oid, signature, issuer_der, serial, skid)
+        return (SignerInfo(version, content_type, signer, key_id, hash_algo, has_authattrs,
+                           pkey_oid, signature, issuer_der, serial, skid),
+                sig_el[1] if sig_el[2] == len(blob) else None)
     except (ValueError, IndexError, TypeError):
         return None
 
@@ -336,6 +386,76 @@ def load_certs(paths: list[Path] | tuple[Path, ...]) -> list[x509.Certificate]:
 
 
 
+# --- who a certificate names, without the X.509 library ----------------------------
+
+
+@dataclass(frozen=True)
+class CertIdentity:
+    """What the kernel compares a signature's signer with (x509_public_key / pkcs7 key
+    lookup): the issuer and serial number, or the subject key identifier."""
+
+    issuer_der: bytes
+    serial: int
+    skid: bytes | None  # None: the certificate has no subjectKeyIdentifier extension
+
+    def may_sign(self, info: SignerInfo) -> bool:
+        """False when this certificate certainly is not *info*'s signer (only the serial
+        number is compared: the X.509 library compares its own encoding of the issuer)."""
+        if info.serial is not None:
+            return self.serial == info.serial
+        return self.skid is not None and self.skid == info.skid
+
+
+_SKID_OID = "2.5.29.14"
+_PEM_CERT = re.compile(rb"-----BEGIN CERTIFICATE-----(.*?)-----END CERTIFICATE-----", re.S)
+
+
+def _cert_identity(der: bytes) -> CertIdentity:
+    """Certificate ::= SEQUENCE { tbsCertificate SEQUENCE { [0] version OPTIONAL,
+    serialNumber, signature, issuer, validity, subject, subjectPublicKeyInfo,
+    [1] [2] unique ids OPTIONAL, [3] extensions OPTIONAL }, ... } (RFC 5280 4.1)."""
+    top = _want(_tlv(der, 0), 0x30)
+    if top[2] != len(der):
+        raise ValueError("bytes after the certificate")
+    tbs = _want(_children(der, top[1], top[2])[0], 0x30)
+    fields = _children(der, tbs[1], tbs[2])
+    if fields[0][0] == 0xA0:
+        fields = fields[1:]
+    serial = _int(der, fields[0])
+    _want(fields[1], 0x30)
+    issuer = _want(fields[2], 0x30)
+    skid: bytes | None = None
+    for tag, start, _end in fields[6:]:
+        if tag != 0xA3:
+            continue
+        exts = _want(_tlv(der, start), 0x30)
+        for ext in _children(der, exts[1], exts[2]):
+            parts = _children(der, *_want(ext, 0x30)[1:])
+            if _oid(der[_want(parts[0], 0x06)[1]:parts[0][2]]) != _SKID_OID:
+                continue
+            value = _want(parts[-1], 0x04)
+            inner = _want(_tlv(der, value[1]), 0x04)
+            if skid is not None or inner[2] != value[2]:
+                raise ValueError("unexpected subjectKeyIdentifier")
+            skid = der[inner[1]:inner[2]]
+    return CertIdentity(_element(der, issuer), serial, skid)
+
+
+def cert_identities(data: bytes) -> list[CertIdentity] | None:
+    """Who each certificate of a PEM or DER file's *data* names, read with the DER walker
+    (no X.509 library); None when the data is not plainly that (then only the X.509
+    library can tell)."""
+    try:
+        if b"-----BEGIN" not in data:
+            return [_cert_identity(data)]
+        blocks = _PEM_CERT.findall(data)
+        if not blocks or data.count(b"-----BEGIN") != len(blocks):
+            return None
+        return [_cert_identity(binascii.a2b_base64(b)) for b in blocks]
+    except (ValueError, IndexError, TypeError, binascii.Error):
+        return None
+
+
 # --- verification (what verify_pkcs7_signature() decides) -------------------------
 
 #: verdicts of :func:`verify`, named after the kernel's errno
@@ -372,18 +492,22 @@ def _matches(cert: x509.Certificate, info: SignerInfo) -> bool:
     return bool(ski.value.digest == info.skid)
 
 
-def verify(data: bytes, certs: Iterable[x509.Certificate]) -> Verification:
+def verify(data: Image, certs: Iterable[x509.Certificate], *,
+           may_match: Callable[[SignerInfo], bool] | None = None) -> Verification:
     """Verify the signature appended to module bytes *data* (decompressed) against *certs*,
     in the order the kernel does: trailer, PKCS#7 parse, module-signature rules, key
-    lookup (-ENOKEY), then the signature itself (-EKEYREJECTED)."""
-    if not data.endswith(MAGIC):
+    lookup (-ENOKEY), then the signature itself (-EKEYREJECTED).
+
+    When *may_match* says that no certificate can be the signer, *certs* is not iterated
+    (it may load them on demand): the answer is -ENOKEY."""
+    tail = data[max(0, len(data) - len(MAGIC) - _STRUCT.size):]  # only the end is read
+    if not tail.endswith(MAGIC):
         return Verification(NODATA, "no signature appended")
     modlen = len(data) - len(MAGIC)
     if modlen <= _STRUCT.size:
         return Verification(BADMSG, "the file is shorter than a signature trailer")
-    algo, hsh, id_type, signer_len, key_len, sig_len = _STRUCT.unpack_from(
-        data, modlen - _STRUCT.size)
-    pad = data[modlen - _STRUCT.size + 5 : modlen - _STRUCT.size + 8]
+    algo, hsh, id_type, signer_len, key_len, sig_len = _STRUCT.unpack(tail[:_STRUCT.size])
+    pad = tail[5:8]
     if sig_len >= modlen - _STRUCT.size:
         return Verification(BADMSG, "the signature length runs past the file")
     if id_type != PKEY_ID_PKCS7:
@@ -395,7 +519,7 @@ def verify(data: bytes, certs: Iterable[x509.Certificate]) -> Verification:
                             kernel_message="module: PKCS#7 signature info has unexpected "
                             "non-zero params")
     end = modlen - _STRUCT.size
-    body, blob = data[: end - sig_len], data[end - sig_len : end]
+    blob = data[end - sig_len : end]
     info = parse_pkcs7(blob)
     if info is None:
         return Verification(BADMSG, "the PKCS#7 signature is not readable DER")
@@ -414,13 +538,16 @@ def verify(data: bytes, certs: Iterable[x509.Certificate]) -> Verification:
     if not is_rsa and not info.pkey_oid.startswith(_ECDSA_PREFIXES):
         return Verification(NOPKG, f"unsupported public key algorithm {info.pkey_oid}",
                             **base)
-    cert = next((c for c in certs if _matches(c, info)), None)
+    cert = None
+    if may_match is None or may_match(info):
+        cert = next((c for c in certs if _matches(c, info)), None)
     if cert is None:
         return Verification(NOKEY, "no trusted certificate matches the signer "
                             f"'{info.signer}' (key {info.key_id})", **base)
     from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
     from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
+    body = data[: end - sig_len]
     hash_cls = hash_class(info.hash_algo)
     subject = cert.subject.rfc4514_string()
     pub = cert.public_key()

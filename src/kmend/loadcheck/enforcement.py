@@ -29,7 +29,14 @@ from kmend.errors import KmendError
 from kmend.kernel.kconfig import enabled
 from kmend.kernel.paths import resolve_in_root
 from kmend.kernel.target import KernelTarget
-from kmend.ko.signature import load_certs, x509_module
+from kmend.ko.signature import (
+    CertIdentity,
+    SignerInfo,
+    cert_identities,
+    load_certs,
+    read_small,
+    x509_module,
+)
 
 if TYPE_CHECKING:  # a fleet host may lack cryptography: imported where certificates are read
     from cryptography import x509
@@ -63,13 +70,35 @@ class Trust:
     """The certificates the target's keyrings hold, as far as kmend can know them.
 
     Certificate files found by default (DKMS's) are read on first use: a module without a
-    signature never needs them, and reading them is what imports the X.509 library."""
+    signature never needs them, and reading them is what imports the X.509 library.  A
+    module signed by a key none of them names (a distribution's own modules) needs only
+    the certificates' serial numbers and key ids, which :meth:`may_match` reads without
+    that library."""
 
     def __init__(self, certs: Sequence[x509.Certificate] = (), sources: Sequence[str] = (),
                  *, later: Sequence[tuple[Path, str]] = ()) -> None:
         self._certs = list(certs)
         self._sources = list(sources)  # one description per certificate
         self._later = list(later)  # (file, description), read when first needed
+        self._identities: list[CertIdentity] | None = None
+
+    def may_match(self, info: SignerInfo) -> bool:
+        """False when no trusted certificate can be *info*'s signer (told without loading
+        the certificates not yet loaded, when their files are plain PEM or DER)."""
+        if self._certs:
+            return True
+        if self._identities is None:
+            found: list[CertIdentity] = []
+            for path, _name in self._later:
+                try:
+                    ids = cert_identities(read_small(path, "certificate"))
+                except KmendError:
+                    continue  # _load skips it too: no trusted key
+                if ids is None:
+                    return True  # only the X.509 library can read it
+                found += ids
+            self._identities = found
+        return any(i.may_sign(info) for i in self._identities)
 
     def _load(self) -> None:
         later, self._later = self._later, []

@@ -12,13 +12,15 @@ booted: "once" messages are printed, no taint set yet.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kmend.kernel.kconfig import enabled
 from kmend.kernel.target import KernelTarget
 from kmend.ko.model import ModuleFile
-from kmend.ko.reader import module_image
+from kmend.ko.reader import open_image
 from kmend.ko.signature import (
     BADMSG,
     NODATA,
@@ -34,6 +36,9 @@ from kmend.loadcheck.enforcement import Enforcement, Trust
 from kmend.loadcheck.era import GPL_COMPATIBLE, Era, era_of
 from kmend.loadcheck.model import ERROR, TAINT, WARNING, Finding, LoadVerdict
 from kmend.loadcheck.providers import ProviderIndex, normalize
+
+if TYPE_CHECKING:
+    from cryptography import x509
 
 NO_NAME = "(missing .modinfo section or name field)"
 #: kernel/panic.c taint_flags order, for printing the letters
@@ -301,8 +306,11 @@ def _resolve_symbols(st: _State, index: ProviderIndex) -> None:
     err_notfound = -2 if st.era.unknown_err_enoent else 0
     refused = False
     missing_ns = enabled(st.target.config, "CONFIG_MODULE_ALLOW_MISSING_NAMESPACE_IMPORTS")
+    # (hoisted: this loop runs for every undefined symbol of every module of a tree)
+    lookup, mod_name, needs = index.lookup, st.mod_name, st.needs
+    versions = st.module.versions if st.module.has_versions else None
     for symbol in st.module.undefined:
-        prov = index.lookup(symbol)
+        prov = lookup(symbol)
         if prov is not None and prov.gpl_only and not gplok:
             st.hints.append(f"{symbol} is exported GPL-only and the module's license "
                             f"'{st.module.license}' is not GPL-compatible: declare a "
@@ -316,7 +324,11 @@ def _resolve_symbols(st: _State, index: ProviderIndex) -> None:
             st.add("symbol", ERROR, f"{st.mod_name}: Unknown symbol {symbol} (err {err_notfound})")
             refused = True
             continue
-        if not _check_version(st, symbol, prov.crc):
+        crc = prov.crc
+        # the common case inline (the CRCs agree), every other one as check_version() says
+        if not (crc is None or (versions is not None
+                                and versions.get(symbol) == crc & 0xFFFFFFFF)) \
+                and not _check_version(st, symbol, crc):
             st.add("symbol", ERROR, f"{st.mod_name}: Unknown symbol {symbol} (err -22)")
             refused = True
             continue
@@ -332,8 +344,9 @@ def _resolve_symbols(st: _State, index: ProviderIndex) -> None:
                 st.add("symbol", ERROR, f"{st.mod_name}: Unknown symbol {symbol} (err -22)")
                 refused = True
                 continue
-        if prov.owner not in {"vmlinux", st.mod_name} and prov.owner not in st.needs:
-            st.needs.append(prov.owner)
+        owner = prov.owner
+        if owner not in ("vmlinux", mod_name) and owner not in needs:
+            needs.append(owner)
     if refused:
         raise Refused
 
@@ -352,7 +365,11 @@ def _check_duplicates(st: _State, index: ProviderIndex) -> None:
 
 def verify_file(module: ModuleFile, trust: Trust) -> Verification:
     """Verify *module*'s signature (re-reading its file) against *trust*'s certificates."""
-    return verify(module_image(module.path), trust.certs)
+    def certs() -> Iterator[x509.Certificate]:  # loaded only when one may be the signer
+        yield from trust.certs
+
+    with open_image(module.path) as image:  # (only its end is read unless a key matches)
+        return verify(image, certs(), may_match=trust.may_match)
 
 
 def check_module(

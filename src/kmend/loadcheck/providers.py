@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kmend.errors import KmendError
+from kmend.kernel.symvers import SymversTable
 from kmend.kernel.target import KernelTarget
 from kmend.ko.model import ModuleFile
 from kmend.ko.reader import read_module
@@ -53,6 +54,26 @@ def find_modules(tree: Path, names: Iterable[str]) -> dict[str, Path]:
     return {name: index[name] for name in wanted if name in index}
 
 
+#: Providers from a target's Module.symvers (or None: not there), remembered per target
+#: while it is in use: checking a kernel tree looks up the same few thousand symbols
+#: 200,000 times.  Only for a :class:`SymversTable`, which nothing changes.
+_MEMO: dict[int, tuple[KernelTarget, dict[str, Provider | None]]] = {}
+
+
+_UNSEEN = Provider("", "", None, False)
+
+
+def _memo_for(target: KernelTarget) -> dict[str, Provider | None] | None:
+    if not isinstance(target.symvers, SymversTable):
+        return None
+    found = _MEMO.get(id(target))
+    if found is None or found[0] is not target:
+        if len(_MEMO) >= 4:
+            _MEMO.clear()
+        found = _MEMO[id(target)] = (target, {})
+    return found[1]
+
+
 class ProviderIndex:
     """Symbol → provider lookups for one check."""
 
@@ -60,6 +81,7 @@ class ProviderIndex:
         self._target = target
         self._extra: dict[str, Provider] = {}
         self.tree_modules: dict[str, ModuleFile] = {}
+        self._memo = _memo_for(target)
 
     def add_module(self, mod: ModuleFile) -> None:
         self.tree_modules[mod.name] = mod
@@ -88,9 +110,19 @@ class ProviderIndex:
         return missing
 
     def lookup(self, symbol: str) -> Provider | None:
+        memo = self._memo
+        if memo is None:
+            found = self._from_symvers(symbol)
+        else:
+            found = memo.get(symbol, _UNSEEN)
+            if found is _UNSEEN:
+                found = memo[symbol] = self._from_symvers(symbol)
+        return found if found is not None else self._extra.get(symbol)
+
+    def _from_symvers(self, symbol: str) -> Provider | None:
         entry = self._target.symvers.get(symbol)
         if entry is not None:
             owner = "vmlinux" if entry.module == "vmlinux" else entry.module_name
             crc = entry.crc if self._target.modversions else None
             return Provider(symbol, owner, crc, entry.gpl_only, entry.namespace)
-        return self._extra.get(symbol)
+        return None

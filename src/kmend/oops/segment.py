@@ -84,12 +84,10 @@ def is_bare(line: LogLine) -> bool:
 
 
 #: printk times within one boot only grow (records of several CPUs may be out of order by
-#: microseconds); a stamp this much below the header's is a later boot of the same host.
+#: microseconds); a stamp this much below an earlier one of the same host is a later boot.
 REBOOT_SECONDS = 0.1
 #: The first line a kernel prints at boot (``Linux version 6.1.0-47-amd64 (debian-kernel@…``).
 _BANNER_RE = re.compile(r"Linux version \d+\.\d+\S* \(")
-
-
 #: Bounds of the per-host state: hosts remembered, out-of-tree lines per host and boot.
 MAX_HOSTS = 4096
 MAX_OOT_LINES = 64
