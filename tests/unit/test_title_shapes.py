@@ -698,15 +698,17 @@ _HUNG = [
 
 def test_hung_task_names(tmp_path: Path) -> None:
     """A task hung waiting for RTNL is named by the frame that waits (rtnl_lock,
-    rtnl_lock_killable, a sysfs_rtnl_lock wrapper) as printed; functions that merely have
-    "sleep" in their name are ordinary.  The sleep helpers themselves are where kmend
-    deliberately differs: a task put to sleep by msleep() hangs in msleep's caller."""
+    rtnl_lock_killable, a sysfs_rtnl_lock wrapper) as printed, unless that frame is of a
+    skipped class; functions that merely have "sleep" in their name are ordinary.  The
+    in-kernel sleep helpers are where kmend deliberately differs: a task put to sleep by
+    msleep() hangs in msleep's caller."""
     names = ["rtnl_lock", "rtnl_lock_killable", "rtnl_lock_interruptible", "sysfs_rtnl_lock",
-             "x_rtnl_lock_y", "rtnl_unlock", "rtnl_trylock", "sleep_millisecs_store",
-             "tick_nohz_get_sleep_length", "kcompactd_sleep", "foo_sleep_bar", "zz_waiter"]
+             "x_rtnl_lock_y", "rtnl_unlock", "rtnl_trylock", "refcount_dec_and_rtnl_lock",
+             "sleep_millisecs_store", "tick_nohz_get_sleep_length", "kcompactd_sleep",
+             "foo_sleep_bar", "do_nanosleep", "__x64_sys_nanosleep", "zz_waiter"]
     logs = {n: "".join(PT + line.replace("{name}", n) + "\n" for line in _HUNG) for n in names}
     wrong = _compare(logs, tmp_path, alts=True)
     assert not wrong, "\n".join(wrong)
-    for helper in ("msleep", "usleep_range_state", "ssleep", "fsleep", "do_nanosleep"):
+    for helper in ("msleep", "msleep_interruptible", "usleep_range_state", "ssleep", "fsleep"):
         log = "".join(PT + line.replace("{name}", helper) + "\n" for line in _HUNG)
         assert _kmend(log)[0] == "INFO: task hung in zz_hung_caller"

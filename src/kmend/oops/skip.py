@@ -234,12 +234,11 @@ _HUNG_TASK = SkipClass(
         "sched", "wait", "completion", "_lock", "rwsem", "down", "kthread",
         "cancel_delayed_work", "synchronize", "context_switch", "__switch_to", "rcu_barrier",
         "rtlock_slowlock",
-        # the sleep helpers (msleep, usleep_range, ssleep, fsleep, *nanosleep): syzkaller
-        # blames the helper itself; a task hung in msleep was put to sleep by its caller,
-        # which kmend names (a real hung crashmod task blames crashmod_run, not msleep).
-        # Other names that merely contain "sleep" are ordinary functions.
-        "nanosleep",
     ),
+    # the in-kernel sleep helpers (msleep, usleep_range, ssleep, fsleep): syzkaller blames
+    # the helper itself; a task hung in msleep was put to sleep by its caller, which kmend
+    # names (a real hung crashmod task blames crashmod_run, not msleep).  Other names that
+    # contain "sleep" (the nanosleep syscall a task asked for, ...) are ordinary functions.
     start=("msleep", "usleep", "ssleep", "fsleep"),
 )
 

@@ -321,7 +321,9 @@ def _blame_stall(frames: Sequence[ParsedFrame], skips: Skips) -> ParsedFrame | N
 def _blame_hang(frames: Sequence[ParsedFrame], skips: Skips) -> ParsedFrame | None:
     reliable = [f for f in frames if f.reliable]
     for frame in reliable:
-        if "rtnl_lock" in frame.name:  # any way of waiting for RTNL, named as it is
+        # any way of waiting for RTNL, named as it is (a refcount helper that takes it on
+        # the way is a refcount helper)
+        if "rtnl_lock" in frame.name and not is_skipped(frame.name):
             return frame
     for frame in reliable:
         if re.search(r"synchronize_(?:rcu|srcu|net|sched)", frame.name):
