@@ -86,7 +86,7 @@ def fix_patch(dest_dir: Path) -> Path:
     """The upstream unbinding fix, cut at test time from the 6.1 → 6.12 diff of evtchn.c.
 
     "xen/evtchn: avoid WARN() when unbinding an event channel" is the change that adds
-    ``unbinding`` (reference/real-backport-case.md, change 4); its hunks are the ones of
+    ``unbinding`` (the fourth of the 6.1 → 6.12 changes to the file); its hunks are the ones of
     the diff that mention it.  Needs :func:`kmend_cache` active.
     """
     old = Tarball(SRC61).unpack_dirs(["drivers/xen"]).read("drivers/xen/evtchn.c")

@@ -2,7 +2,7 @@
 
 Sources come from Debian's tarballs in /usr/src at test time (kmend unpacks only the
 Makefiles and drivers/xen into a per-session cache); nothing from them is committed.
-What this records (see ../shared/reference/real-backport-case.md): 6.12's evtchn.c does
+What this records (found by building 6.12's file against 6.1's headers): 6.12's evtchn.c does
 not compile against 6.1 — the new two-argument evtchn_make_refcounted(), xen_evtchn_close(),
 IOCTL_EVTCHN_BIND_STATIC and struct ioctl_evtchn_bind are missing — and kmend says so and
 what to do; the fix ("xen/evtchn: avoid WARN() when unbinding an event channel", the hunks

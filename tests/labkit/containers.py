@@ -1,7 +1,7 @@
 """Wrap kernel log records in the containers logs arrive in (for fixtures and benchmarks).
 
 Input is a list of :class:`Record` (syslog level, printk time in seconds, text).  Output
-formats (reference/crash-formats-and-triage-anchors.md §1.7, §3):
+formats, as rsyslog, journalctl and dmesg write them:
 
 * RFC3164 syslog: ``Nov 26 03:04:05 host kernel: [    1.720029] text`` (day space-padded)
 * rsyslog RFC3339: ``2026-11-26T03:04:06.720029+00:00 host kernel: text``

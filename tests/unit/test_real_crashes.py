@@ -15,7 +15,7 @@ from kmend.oops import CrashReport, parse_reports
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "crashes"
 
-#: How each crash kind must be named (syzkaller's conventions, corpus/README.md §3).
+#: How each crash kind must be named (syzkaller's conventions: the kind, then " in " and the function).
 TITLES: dict[str, str] = {
     "bug": "kernel BUG in crashmod_bug",
     "warn": "WARNING in crashmod_warn",

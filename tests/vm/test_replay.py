@@ -1,4 +1,4 @@
-"""The replay (issue #7): a real xen_evtchn crash on a Xen host under QEMU, cured by `kmend run`.
+"""The replay: a real xen_evtchn crash on a Xen host under QEMU, cured by `kmend run`.
 
 0. the source history: scripts/make-xen-history.py builds, at test time, a git history of
    drivers/xen from Debian's linux-source-6.1 and -6.12 packages: v6.1, a commit injecting
