@@ -15,7 +15,12 @@ if [ -n "$missing" ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "setup: installing Debian packages:$missing" >&2
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
+    if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null; then
+      # the 6.12 kernel and the linux-source packages are in bookworm-security, which an
+      # installed Debian 12 lists but a bare debootstrap does not
+      echo "setup: apt-get install failed; /etc/apt/sources.list* must list bookworm and bookworm-security" >&2
+      exit 1
+    fi
   else
     echo "setup: missing Debian packages (run as root or: sudo apt-get install$missing)" >&2
   fi

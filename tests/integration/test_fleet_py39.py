@@ -33,12 +33,20 @@ CRASH = REPO / "tests/data/crashes/6.1.0-47-amd64/bug.rsyslog.log"
 NOT_ON_HOST = ("kmend.__main__", "kmend.loadcheck.preflight")
 
 
-#: Where older interpreters are looked for besides PATH: pyenv's versions ($PYENV_ROOT, by
-#: default ~/.pyenv), as the machines this project runs on have them.
+#: The older distributions' own interpreters, unpacked by scripts/test.sh
+#: (scripts/older-pythons.sh): Debian 11's 3.9, Ubuntu 22.04's 3.10, Ubuntu 20.04's 3.8 —
+#: what such hosts really run, and what a fresh Debian 12 can have without pyenv.
+DISTRO_PYTHONS = REPO / ".venv/pythons"
+#: Where they are looked for next: pyenv's versions ($PYENV_ROOT, by default ~/.pyenv),
+#: then PATH.
 PYENV_VERSIONS = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv") / "versions"
+WHERE = f"under {DISTRO_PYTHONS} (scripts/older-pythons.sh), {PYENV_VERSIONS} or on PATH"
 
 
 def _interpreter(version: str) -> str | None:
+    found = sorted(glob.glob(f"{DISTRO_PYTHONS}/*/usr/bin/python{version}"))
+    if found:
+        return found[-1]
     found = sorted(glob.glob(f"{PYENV_VERSIONS}/{version}*/bin/python{version}"))
     if found:
         return found[-1]
@@ -55,7 +63,7 @@ def _missing(why: str) -> None:
 def _need(version: str, pyz: Path) -> str:
     path = _interpreter(version)
     if path is None:
-        _missing(f"no python{version} on PATH or under {PYENV_VERSIONS}")
+        _missing(f"no python{version} {WHERE}")
     assert path is not None
     main = zipfile.ZipFile(pyz).read("__main__.py").decode()
     if version == "3.9" and "< (3, 9)" not in main:
@@ -183,7 +191,7 @@ def test_install_status_rollback(pyz: Path, tmp_path: Path, version: str) -> Non
 def test_older_python_gets_one_line_error(pyz: Path, tmp_path: Path) -> None:
     python = _interpreter("3.8")
     if python is None:
-        _missing(f"no python3.8 on PATH or under {PYENV_VERSIONS}")
+        _missing(f"no python3.8 {WHERE}")
     assert python is not None
     res = subprocess.run([python, "-I", "-S", str(pyz), "status", "--root", str(tmp_path)],
                          capture_output=True, text=True, timeout=120, check=False)
@@ -197,7 +205,7 @@ def test_older_python_gets_one_line_error(pyz: Path, tmp_path: Path) -> None:
 def test_compat_stand_ins_behave_like_311(version: str) -> None:
     python = _interpreter(version)
     if python is None:
-        _missing(f"no python{version} on PATH or under {PYENV_VERSIONS}")
+        _missing(f"no python{version} {WHERE}")
     assert python is not None
     script = (
         "import json, sys\n"
