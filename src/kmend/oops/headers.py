@@ -40,6 +40,9 @@ HEADERS: tuple[Header, ...] = (
             r"uses deprecated v2 capabilities",
             r"uses wireless extensions",
             r"Unsupported flag value\(s\)",
+            # user-space sanitizer runtimes ("WARNING: ThreadSanitizer: data race (pid=12)");
+            # the kernel's own sanitizers say "BUG: KCSAN:", "BUG: KASAN:", "UBSAN:"
+            r"WARNING: [a-z]{0,16}Sanitizer:",
             flags=re.IGNORECASE,
         ),
     ),
