@@ -319,3 +319,45 @@ def test_other_panic_lines_stay_headers() -> None:
     for line in ("Kernel panic - not syncing: Fatal exception",
                  "panic: executor failed: failed to mmap"):
         assert find_header(line, bare=True) is not None
+
+
+#: Warnings real tools print, as people paste them beside their kernel logs: apt's (apt 1.x
+#: on), pip's (20.x on), docker info's and Go programs' panics.  syzkaller reads only kernel
+#: consoles and names each a crash (its verbatim-WARNING and "panic:" titles); in a paste
+#: with no kernel report after them they are user space.
+USER_SPACE_PASTES = (
+    "$ sudo apt install foo\n\nWARNING: apt does not have a stable CLI interface. Use with "
+    "caution in scripts.\n\nReading package lists... Done\n",
+    "WARNING: Running pip as the 'root' user can result in broken permissions and conflicting "
+    "behaviour with the system package manager.\n",
+    "Kernel Version: 5.4.0-42-generic\nWARNING: No swap limit support\n",
+    "panic: open /etc/app.yaml: no such file or directory\n\ngoroutine 1 [running]:\n"
+    "main.main()\n\t/app/main.go:9 +0x1d\nexit status 2\n",
+)
+
+
+@pytest.mark.parametrize("paste", USER_SPACE_PASTES)
+def test_user_space_warnings_in_a_paste_are_no_crash(paste: str) -> None:
+    assert list(parse_reports(parse_text(paste))) == []
+
+
+#: The kernel's own checker WARNINGs, pasted bare and cut short: the ruler, taint line and
+#: locks follow the header.
+KERNEL_CHECKER_PASTES = (
+    "WARNING: possible circular locking dependency detected\n6.1.0 #1 Not tainted\n"
+    "------------------------------------------------------\n"
+    "kworker/0:1/12 is trying to acquire lock:\n",
+    "WARNING: suspicious RCU usage\n6.1.0-rc1 #1 Not tainted\n"
+    "-----------------------------\ninclude/linux/rcupdate.h:1 Illegal context switch in "
+    "RCU read-side critical section!\n",
+)
+
+
+@pytest.mark.parametrize("paste", KERNEL_CHECKER_PASTES)
+def test_kernel_checker_warnings_pasted_bare_stay_crashes(paste: str, tmp_path: Path) -> None:
+    (tmp_path / "p.txt").write_text(paste)
+    syz = json.loads(subprocess.run([str(Path(shared_dir()) / "tools" / "syzparse"),
+                                     str(tmp_path / "p.txt")], capture_output=True, text=True,
+                                    check=True, timeout=60).stdout.splitlines()[0])  # fmt: skip
+    assert syz["title"]  # a crash (its title for such a cut report is not asserted here)
+    assert len(list(parse_reports(parse_text(paste)))) == 1

@@ -38,6 +38,40 @@ _GO_RUNTIME = re.compile(
     r"|unexpected signal during runtime|stack overflow))"
 )
 
+#: Lines only a kernel report has after its header: a call trace and its frames, registers,
+#: the "CPU: N PID: N" identity, the module list, a lockdep or RCU checker's ruler and help.
+_KERNEL_BODY_RE = re.compile(
+    r"Call [Tt]race:|\b[RE]IP: |\bpc : |\blr : |Modules linked in|CPU: \d{1,5} PID: \d"
+    r"|Hardware name: |stack backtrace:|Backtrace:|\[<[0-9a-f]{8,16}>\]"
+    r"|\w\+0x[0-9a-f]{1,16}/0x[0-9a-f]{1,16}|---\[ end trace|Code: |^-{8,}\s*$"
+    r"|other info that might help|Tainted: |Not tainted"
+)
+#: __warn()'s own header lines: "WARNING: CPU: 0 PID: 1 at f.c:1 fn+0x1/0x2" (4.x on),
+#: "WARNING: at f.c:1 fn()" (2.6 to 3.x).
+_WARN_SITE_RE = re.compile(r"WARNING: (?:CPU: \d{1,5} PID: \d{1,10} at |at \S{1,255}:\d)")
+#: A goroutine's stack (the Go runtime's "goroutine 1 [running]:").
+_GOROUTINE_RE = re.compile(r"\s*goroutine \d{1,12} \[[\w ,]{1,64}\]:")
+
+
+def user_space_report(header: str, texts: list[str]) -> str | None:
+    """Why a report that opened on a bare line (no printk stamp, level or syslog prefix: a
+    paste) is a user-space program's message and no kernel crash, or None.
+
+    * A "WARNING:" line that is not __warn()'s own and has no kernel report after it: the
+      warnings of apt, pip, docker and every other tool people paste next to their logs
+      ("WARNING: apt does not have a stable CLI interface.").  A kernel checker's WARNING
+      ("WARNING: possible circular locking dependency detected") is followed by its ruler,
+      locks and stack.
+    * A "panic:" or "fatal error:" whose lines hold a goroutine's stack: a Go program's.
+    """
+    if header == "WARNING:" and texts and not _WARN_SITE_RE.search(texts[0]):
+        if not any(_KERNEL_BODY_RE.search(t) for t in texts[1:]):
+            return "a program's WARNING line with no kernel report after it"
+    if header in ("panic:", "fatal error:") and any(_GOROUTINE_RE.match(t) for t in texts):
+        return "a Go program's panic (a goroutine's stack follows)"
+    return None
+
+
 HEADERS: tuple[Header, ...] = (
     Header("BUG:", _rx(r"ODEBUG:", r"(?<![A-Za-z_])DEBUG:", r"Boot_DEBUG:")),
     Header(

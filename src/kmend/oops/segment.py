@@ -18,7 +18,13 @@ from dataclasses import dataclass, replace
 from kmend.logs.model import LogLine
 from kmend.logs.needles import END_TRACE, OUT_OF_TREE, REPORT_SPAN_LINES, TAIL_LINES, continues_tail
 from kmend.oops.extract import PANIC_LINE, PREFIX_LINES_TASK, collect_region
-from kmend.oops.headers import REPLAYING, HeaderHit, find_header, starts_second_crash
+from kmend.oops.headers import (
+    REPLAYING,
+    HeaderHit,
+    find_header,
+    starts_second_crash,
+    user_space_report,
+)
 from kmend.oops.model import CrashReport
 
 MAX_REPORT_LINES = 1500
@@ -150,6 +156,10 @@ class _Segmenter:
             end=end,
             interrupted=interrupted,
         )
+        if is_bare(self.window[rep.start]) and user_space_report(
+            rep.hit.header.name, [self.window[j].text for j in region.indexes]
+        ):
+            return
         panicked = any(
             PANIC_LINE in self.window[j].text and self.window[j].host == host
             for j in range(rep.start, min(end, len(self.window)))
