@@ -64,9 +64,13 @@ def user_space_report(header: str, texts: list[str]) -> str | None:
       locks and stack.
     * A "panic:" or "fatal error:" whose lines hold a goroutine's stack: a Go program's.
     """
-    if header == "WARNING:" and texts and not _WARN_SITE_RE.search(texts[0]):
-        if not any(_KERNEL_BODY_RE.search(t) for t in texts[1:]):
-            return "a program's WARNING line with no kernel report after it"
+    if (
+        header == "WARNING:"
+        and texts
+        and not _WARN_SITE_RE.search(texts[0])
+        and not any(_KERNEL_BODY_RE.search(t) for t in texts[1:])
+    ):
+        return "a program's WARNING line with no kernel report after it"
     if header in ("panic:", "fatal error:") and any(_GOROUTINE_RE.match(t) for t in texts):
         return "a Go program's panic (a goroutine's stack follows)"
     return None
