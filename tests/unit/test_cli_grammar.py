@@ -233,3 +233,40 @@ def test_ctrl_c_during_a_long_scan_is_130_without_a_traceback(tmp_path: Path) ->
     proc.stdin.close()
     assert proc.wait(timeout=60) == 130
     assert b"Traceback" not in err and err.count(b"\n") <= 1
+
+
+def test_a_bug_in_kmend_is_one_line_exit_70_and_a_json_document(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A stand-in for a bug (nothing real fails on purpose): a verb that raises an
+    # ordinary exception.  The README: one line, exit 70, a traceback only with
+    # KMEND_DEBUG=1.
+    import typer
+
+    import kmend.cli.app as app_mod
+
+    def buggy_app(only: str | None = None) -> typer.Typer:
+        app = typer.Typer()
+
+        @app.command("status")
+        def _status(json: bool = typer.Option(False, "--json")) -> int:
+            raise ValueError("a bug")
+
+        @app.command("other")
+        def _other() -> int:  # two commands: typer keeps the verb name
+            return 0
+
+        return app
+
+    monkeypatch.setattr(app_mod, "build_app", buggy_app)
+    monkeypatch.delenv("KMEND_DEBUG", raising=False)
+    assert main(["status"]) == 70
+    out = capsys.readouterr()
+    assert out.err == ("kmend: error: internal error: ValueError: a bug — set KMEND_DEBUG=1 "
+                       "for a traceback and report it\n")
+    assert main(["status", "--json"]) == 70
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["error"]["code"] == 70 and doc["error"]["kind"] == "internal"
+    monkeypatch.setenv("KMEND_DEBUG", "1")
+    with pytest.raises(ValueError, match="a bug"):
+        main(["status"])

@@ -343,3 +343,21 @@ def test_banner_search_in_syslog_kmsg_and_gzip(tmp_path: Path) -> None:
     other = tmp_path / "other.log"
     other.write_text(syslog + "Nov 26 04:09:59 web-lab01 app: Linux version 9 is out\n")
     assert last_banner_line(str(other)) == 0
+
+
+def test_log_text_in_the_human_table_is_printed_never_read_as_markup(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A log is untrusted: a BUG line naming a path with brackets ("[/x]" is a closing
+    # tag to Rich) is printed as it is, not parsed (a MarkupError ended doctor with a
+    # traceback).  The detail quotes the crash: the file as the log wrote it.
+    location, _module, _comm, _pid = _example_facts()
+    hostile = location.replace("drivers/xen/", "drivers/[/x]/[bold]")
+    log = tmp_path / "messages"
+    log.write_text(EXAMPLE.read_text().replace(location, hostile))
+    _host_tree(tmp_path, xenstored=None, xl_rc=137, seconds=10.0)
+    rc = main(["doctor", "--root", str(tmp_path), "--only-logs", "--log", str(log)])
+    out = capsys.readouterr()
+    assert rc == 1, out.err
+    assert "internal error" not in out.err
+    assert hostile in " ".join(line.strip("│ ") for line in out.out.splitlines())

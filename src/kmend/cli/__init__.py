@@ -140,17 +140,19 @@ def _run_verb(args: list[str], json_mode: bool) -> int:
         return _fail(EXIT_INTERRUPTED, "aborted", "", json_mode=json_mode)
     except (BrokenPipeError, KeyboardInterrupt):
         raise
+    except Exception as exc:
+        # (before the BaseException clause: the first matching clause wins, and every
+        # Exception is a BaseException)
+        if os.environ.get("KMEND_DEBUG"):
+            raise
+        return _fail(EXIT_INTERNAL, f"internal error: {type(exc).__name__}: {exc}",
+                     "set KMEND_DEBUG=1 for a traceback and report it", json_mode=json_mode)
     except BaseException as exc:
         if _pipe_closed(exc):
             raise
         if isinstance(exc, SystemExit):
             return int(exc.code) if isinstance(exc.code, int) else 1
         raise
-    except Exception as exc:
-        if os.environ.get("KMEND_DEBUG"):
-            raise
-        return _fail(EXIT_INTERNAL, f"internal error: {type(exc).__name__}: {exc}",
-                     "set KMEND_DEBUG=1 for a traceback and report it", json_mode=json_mode)
     return int(result) if isinstance(result, int) else 0
 
 

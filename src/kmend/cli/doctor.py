@@ -27,8 +27,9 @@ def render(console: Console, report: DoctorReport) -> None:
         console.print(f"next: {report.next_command}", markup=False, soft_wrap=True)
     table = Table("check", "ok", "detail")
     for check in report.checks:
-        table.add_row(check.name, Text("yes", style="green") if check.ok
-                      else Text("NO", style="bold red"), check.detail)
+        # Text, never markup: a detail quotes log paths and crash titles (untrusted)
+        table.add_row(Text(check.name), Text("yes", style="green") if check.ok
+                      else Text("NO", style="bold red"), Text(check.detail))
     console.print(table)
     for i, crash in enumerate(report.crashes):
         who = f"{crash.comm} pid {crash.pid}" if crash.comm else "no process"
