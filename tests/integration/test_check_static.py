@@ -143,6 +143,6 @@ def test_headers_without_symvers(tmp_path: Path, capsys: pytest.CaptureFixture[s
     code, _, err = run_cli(["check", str(built_modules[K57]["hello"]), "--kdir", str(fake)], capsys)
     assert code == 4 and "without Module.symvers" in err and len(err.strip().splitlines()) == 1
     code, _, err = run_cli(["check", str(built_modules[K57]["hello"]), "--kdir", str(tmp_path / "nope")], capsys)
-    assert code == 3 and "no such kernel headers directory" in err
+    assert code == 4 and f"--kdir {tmp_path / 'nope'}: no such directory" in err
     code, _, err = run_cli(["check", str(built_modules[K57]["hello"]), "--kernel", "9.9.9-nope"], capsys)
     assert code == 3 and "apt-get install linux-headers-9.9.9-nope" in err

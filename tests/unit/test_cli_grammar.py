@@ -270,3 +270,41 @@ def test_a_bug_in_kmend_is_one_line_exit_70_and_a_json_document(
     monkeypatch.setenv("KMEND_DEBUG", "1")
     with pytest.raises(ValueError, match="a bug"):
         main(["status"])
+
+
+_KDIR_VERBS = {
+    "check": ["check", str(EXAMPLE)],
+    "build": ["build", str(REPO / "examples")],
+    "backport": ["backport", "--source", str(REPO), "--module", "m", "-o", "/nonexistent/o"],
+    "rebuild": ["rebuild", "--kernel", "6.1.0-47-amd64"],
+    "run": ["run", str(EXAMPLE), "--source", str(REPO), "--dry-run"],
+    "sign": ["sign", str(EXAMPLE)],
+}
+
+
+@pytest.mark.parametrize("verb", sorted(_KDIR_VERBS))
+def test_a_missing_kdir_is_bad_input_and_a_kernel_with_a_slash_usage_in_every_verb(
+    verb: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The README's grammar: a missing directory given to --kdir is exit 4, a malformed
+    # --kernel exit 2, both before any work (the module and the log given here are not
+    # even modules: nothing was read).
+    args = _KDIR_VERBS[verb]
+    assert main([*args, "--kdir", "/nonexistent/kdir"]) == 4
+    err = capsys.readouterr().err
+    assert err.startswith("kmend: error: --kdir /nonexistent/kdir: no such directory"), err
+    if verb != "rebuild":
+        assert main([*args, "--kernel", "../../etc"]) == 2
+        assert "--kernel '../../etc' is not a kernel release" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("verb", ["status", "rollback", "rebuild", "install", "preflight",
+                                  "build", "backport", "run"])
+def test_a_kernel_release_with_a_slash_is_usage_before_any_work(
+    verb: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = {"install": ["install", str(EXAMPLE)], "preflight": ["preflight", str(EXAMPLE)],
+            **_KDIR_VERBS}.get(verb, [verb])
+    args = [a for a in args if a != "--kernel" and a != "6.1.0-47-amd64"]
+    assert main([*args, "--kernel", "a/b"]) == 2, capsys.readouterr().err
+    assert "--kernel 'a/b' is not a kernel release" in capsys.readouterr().err

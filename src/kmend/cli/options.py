@@ -34,10 +34,34 @@ HELP: dict[str, str] = {
                      "(default: ROOT/lib/modules/KERNEL)",
 }
 
+
+
+def _root(value: Path) -> Path:
+    """--root is checked when it is parsed, in every verb (exit 4 when missing)."""
+    existing_dir(value, "--root")
+    return value
+
+
+def _kdir(value: Path | None) -> Path | None:
+    """--kdir as given: a missing directory is bad input (exit 4) in every verb; a default
+    one that is missing (no headers installed) is the environment's (exit 3, later)."""
+    return existing_dir(value, "--kdir")
+
+
+def _modules_dir(value: Path | None) -> Path | None:
+    return existing_dir(value, "--modules-dir")
+
+
+def check_kernel(value: str | None) -> str | None:
+    """--kernel has the form of a release in every verb (exit 2 otherwise)."""
+    return kernel_release(value)
+
+
 Json = Annotated[bool, typer.Option("--json", help=HELP["--json"])]
-Root = Annotated[Path, typer.Option("--root", help=HELP["--root"])]
-Kernel = Annotated[str | None, typer.Option("--kernel", help=HELP["--kernel"])]
-Kdir = Annotated[Path | None, typer.Option("--kdir", help=HELP["--kdir"])]
+Root = Annotated[Path, typer.Option("--root", help=HELP["--root"], callback=_root)]
+Kernel = Annotated[str | None, typer.Option("--kernel", help=HELP["--kernel"],
+                                            callback=check_kernel)]
+Kdir = Annotated[Path | None, typer.Option("--kdir", help=HELP["--kdir"], callback=_kdir)]
 Source = Annotated[str | None, typer.Option("--source", help=HELP["--source"])]
 Base = Annotated[str | None, typer.Option("--base", help=HELP["--base"])]
 Head = Annotated[str | None, typer.Option("--head", help=HELP["--head"])]
@@ -45,7 +69,8 @@ Index = Annotated[int | None, typer.Option("--index", help=HELP["--index"])]
 Policy = Annotated[str, typer.Option("--policy", help=HELP["--policy"])]
 Output = Annotated[Path | None, typer.Option("--output", "-o", help=HELP["--output"])]
 Jobs = Annotated[int | None, typer.Option("--jobs", "-j", help=HELP["--jobs"], min=1)]
-ModulesDir = Annotated[Path | None, typer.Option("--modules-dir", help=HELP["--modules-dir"])]
+ModulesDir = Annotated[Path | None, typer.Option("--modules-dir", help=HELP["--modules-dir"],
+                                                 callback=_modules_dir)]
 
 #: Signing after a build (``build``, ``backport``, ``run``): the same three options.
 Sign = Annotated[bool, typer.Option(
