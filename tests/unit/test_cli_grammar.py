@@ -308,3 +308,14 @@ def test_a_kernel_release_with_a_slash_is_usage_before_any_work(
     args = [a for a in args if a != "--kernel" and a != "6.1.0-47-amd64"]
     assert main([*args, "--kernel", "a/b"]) == 2, capsys.readouterr().err
     assert "--kernel 'a/b' is not a kernel release" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "0", "-5"])
+def test_preflight_timeout_is_a_positive_finite_number_before_any_work(
+    value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # (the module is the example log: nothing is read before the options are checked)
+    assert main(["preflight", str(EXAMPLE), "--timeout", value]) == 2
+    err = capsys.readouterr().err
+    assert err == (f"kmend: error: --timeout {float(value):g}: not a positive number of "
+                   "seconds — e.g. --timeout 300\n")

@@ -361,3 +361,14 @@ def test_log_text_in_the_human_table_is_printed_never_read_as_markup(
     assert rc == 1, out.err
     assert "internal error" not in out.err
     assert hostile in " ".join(line.strip("│ ") for line in out.out.splitlines())
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "0", "-1"])
+def test_xl_timeout_that_never_fires_or_fires_at_once_is_usage(
+    value: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # nan and inf were taken (a host with xl would then wait forever on a hung xl list)
+    assert main(["doctor", "--root", str(tmp_path), "--xl-timeout", value]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"kmend: error: --xl-timeout {float(value):g}: not a positive "
+                          "number of seconds"), err

@@ -66,6 +66,7 @@ def register(app: typer.Typer) -> None:
     ) -> int:
         """Is this Xen host healthy?  xl, xenstored, devices, modules, crashes since boot."""
         options.existing_dir(root, "--root")
+        options.positive_seconds(xl_timeout, "--xl-timeout", DEFAULT_TIMEOUT)
         report = examine(root, log or (), default_logs=not only_logs, xl_timeout=xl_timeout)
         if json_out:
             emit_json(report)

@@ -109,3 +109,16 @@ def kernel_release(kernel: str | None) -> str | None:
         raise UsageError(f"--kernel {kernel!r} is not a kernel release",
                          "e.g. 6.1.0-47-amd64 (uname -r)")
     return kernel
+
+
+def positive_seconds(value: float, option: str, example: float) -> float:
+    """*value* when it is a finite number of seconds above 0; exit 2 otherwise (nan, inf,
+    0, negative: a timeout that never fires or fires at once)."""
+    import math
+
+    from kmend.errors import UsageError
+
+    if not math.isfinite(value) or value <= 0:
+        raise UsageError(f"{option} {value:g}: not a positive number of seconds",
+                         f"e.g. {option} {example:g}")
+    return value

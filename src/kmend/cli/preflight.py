@@ -8,7 +8,6 @@ the kernel's verdict.  Exit 0: loaded; 1: refused; others: errors.py codes.
 
 from __future__ import annotations
 
-import math
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -75,9 +74,7 @@ def register(app: typer.Typer) -> None:
 
         Without --kernel-image or --kernel the installed kernel the module was built for
         (its vermagic) is booted, else the running kernel."""
-        if not math.isfinite(timeout) or timeout <= 0:
-            raise UsageError(f"--timeout {timeout}: not a positive number of seconds",
-                             "e.g. --timeout 300")
+        options.positive_seconds(timeout, "--timeout", 300)
         if kernel_image is not None and kernel is not None:
             raise UsageError("give --kernel-image or --kernel, not both",
                              "e.g. --kernel 6.1.0-57-amd64")
