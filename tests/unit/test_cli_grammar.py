@@ -319,3 +319,9 @@ def test_preflight_timeout_is_a_positive_finite_number_before_any_work(
     err = capsys.readouterr().err
     assert err == (f"kmend: error: --timeout {float(value):g}: not a positive number of "
                    "seconds — e.g. --timeout 300\n")
+
+
+def test_kernel_tree_errors_name_kernel_tree(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", "--kernel-tree", "/lib/modules/6.1.0-47-amd64"]) == 2
+    assert capsys.readouterr().err.startswith(
+        "kmend: error: --kernel-tree '/lib/modules/6.1.0-47-amd64' is not a kernel release")

@@ -101,12 +101,12 @@ def existing_dir(path: Path | None, option: str) -> Path | None:
     return path
 
 
-def kernel_release(kernel: str | None) -> str | None:
+def kernel_release(kernel: str | None, option: str = "--kernel") -> str | None:
     """*kernel* when it has the form of a release (no "/", not empty); exit 2 otherwise."""
     from kmend.errors import UsageError
 
     if kernel is not None and (not kernel or "/" in kernel or kernel in {".", ".."}):
-        raise UsageError(f"--kernel {kernel!r} is not a kernel release",
+        raise UsageError(f"{option} {kernel!r} is not a kernel release",
                          "e.g. 6.1.0-47-amd64 (uname -r)")
     return kernel
 
