@@ -492,12 +492,23 @@ def test_crash_in_a_module_not_in_the_source(demo: dict[str, Any]) -> None:
 
 def test_no_headers_for_the_target(kernel_history: dict[str, Any]) -> None:
     # The example's own kernel (3.10.20, CentOS) is the default target: no headers here.
-    code, _, err = run("--dry-run", str(EXAMPLE), "--source", kernel_history["repo"])
+    # The fix search needs none: triage, locate and fixes run, and the run stops at the
+    # first stage that needs the headers (backport), saying which package has them.
+    code, doc, err = run("--dry-run", str(EXAMPLE), "--source", kernel_history["repo"],
+                         "--json")
     assert code == 3
     line = one_error_line(err)
     assert "no kernel headers for 3.10.20-11.el6.centos.alt.x86_64" in line
     assert "kernel-devel-3.10.20-11.el6.centos.alt.x86_64" in line
-    assert "[3/8]" not in err  # it stops before the slow stages
+    assert [(s["name"], s["status"]) for s in doc["stages"]] == [
+        ("triage", "done"), ("locate", "done"), ("fixes", "done"), ("backport", "failed")]
+    assert stages(doc)["fixes"]["data"]["subject"] == kernel_history["roles"]["fix"]["subject"]
+    assert doc["outcome"].startswith("stopped at backport: no kernel headers for 3.10.20-11")
+    # a target the operator names is checked before any search
+    code, doc, err = run("--dry-run", str(EXAMPLE), "--source", kernel_history["repo"],
+                         "--kernel", "9.9.9-1-amd64", "--json")
+    assert code == 3 and "no kernel headers for 9.9.9-1-amd64" in one_error_line(err)
+    assert [s["name"] for s in doc["stages"]] == ["triage", "locate"]
 
 
 def test_no_terminal_and_no_yes_refuses_before_any_work(demo: dict[str, Any],

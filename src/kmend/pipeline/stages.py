@@ -21,7 +21,7 @@ from typing import Any, TextIO
 
 from kmend.backport.model import Probe
 from kmend.build.kdir import Kdir, find_kdir
-from kmend.errors import InputError, KmendError, NotInSource, UsageError
+from kmend.errors import EnvironmentMissing, InputError, KmendError, NotInSource, UsageError
 from kmend.logs import read_paths
 from kmend.oops import CrashReport
 from kmend.pipeline import locate
@@ -98,6 +98,9 @@ class _Run:
         self.prov: dict[str, Any] = {"run": uuid.uuid4().hex[:12]}
         self.report: CrashReport | None = None
         self.kd: Kdir | None = None
+        #: the crashed kernel's headers are not here: the error, raised by the first stage
+        #: that needs them (the fix search does not)
+        self.kd_missing: EnvironmentMissing | None = None
         self.where: locate.Location | None = None
         self.fix: str | None = opts.fix
         self.out_dir: Path | None = None
@@ -175,9 +178,18 @@ class _Run:
         if self.wanted("backport"):
             release = self.opts.kernel or (None if self.opts.kdir else
                                            self.report.kernel_release)
-            if self.opts.kdir is None and self.opts.kernel is None:
+            defaulted = self.opts.kdir is None and self.opts.kernel is None
+            if defaulted:
                 self.line(f"target: the crashed kernel {release} (no --kdir/--kernel given)")
-            self.kd = find_kdir(self.opts.kdir, release)
+            try:
+                self.kd = find_kdir(self.opts.kdir, release)
+            except EnvironmentMissing as err:
+                if not defaulted:
+                    raise  # a target the operator named: said before any search
+                self.kd_missing = err
+                self.line(f"no headers for {release} here: the fix search goes on, the "
+                          f"backport stops ({err.hint})")
+                return
             self.line(f"target headers: {self.kd.path} ({self.kd.release})")
             if (self.report.kernel_release and self.kd.release != self.report.kernel_release):
                 self.line(f"note: the crashed kernel is {self.report.kernel_release}; the "
@@ -277,6 +289,8 @@ class _Run:
         from kmend.backport.planner import plan_backport
         from kmend.backport.search import default_jobs
 
+        if self.kd_missing is not None:
+            raise self.kd_missing
         assert self.kd is not None
         if self.proj is not None:
             policy = self.opts.policy or ("minimal" if self.fix else "newest")
