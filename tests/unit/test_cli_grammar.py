@@ -56,7 +56,8 @@ def test_dash_h_is_help_for_every_verb_with_plain_metavars(verb: str,
     assert main([verb, "-h"]) == 0
     out = capsys.readouterr().out
     assert out.startswith(f"Usage: kmend {verb} ")
-    assert "Example:" in out and EXAMPLES[verb] in out.replace("\n    ", " ")
+    example = out.split("Example:")[1]
+    assert " ".join(example.replace(" \\\n", " ").split()) == EXAMPLES[verb]  # shell lines
     for python_type in ("<str>", "<path>", "<int>", "<float>", "<list[", "{"):
         assert python_type not in out.split("Example:")[0], (verb, python_type, out)
 
@@ -325,3 +326,13 @@ def test_kernel_tree_errors_name_kernel_tree(capsys: pytest.CaptureFixture[str])
     assert main(["check", "--kernel-tree", "/lib/modules/6.1.0-47-amd64"]) == 2
     assert capsys.readouterr().err.startswith(
         "kmend: error: --kernel-tree '/lib/modules/6.1.0-47-amd64' is not a kernel release")
+
+
+def test_every_help_fits_80_columns(monkeypatch: pytest.MonkeyPatch,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    for verb in VERBS:
+        assert main([verb, "-h"]) == 0
+        out = capsys.readouterr().out
+        long = [line for line in out.splitlines() if len(line) > 80]
+        assert not long, (verb, long)

@@ -80,6 +80,25 @@ def _pipe_closed(exc: BaseException) -> bool:
     return type(exc).__name__ == "PipeClosed" and type(exc).__module__ == "kmend.cli.common"
 
 
+def _shell_lines(example: str, width: int = 70) -> list[str]:
+    """*example* cut into shell lines (joined by `` \\``) that fit 80 columns with the
+    help's indent; an option stays on the line of its value."""
+    words: list[str] = []
+    for token in example.split(" "):
+        if words and words[-1].startswith("-") and " " not in words[-1] \
+                and not token.startswith("-"):
+            words[-1] += " " + token
+        else:
+            words.append(token)
+    lines = [""]
+    for word in words:
+        if lines[-1] and len(lines[-1]) + 1 + len(word) > width:
+            lines.append(word)
+        else:
+            lines[-1] = f"{lines[-1]} {word}".strip()
+    return lines
+
+
 def _polish_help(command: Any) -> None:
     """Usage lines in the argparse convention (``--kernel KERNEL``, ``PATHS...``) instead of
     Python type names (``<str>``, ``{paths}``): a metavar for every parameter without one.
@@ -89,7 +108,8 @@ def _polish_help(command: Any) -> None:
     commands = getattr(command, "commands", None)
     for cmd in commands.values() if isinstance(commands, dict) else [command]:
         if cmd.name in EXAMPLES and not cmd.epilog:
-            cmd.epilog = f"\b\nExample:\n  {EXAMPLES[cmd.name]}"
+            lines = _shell_lines(EXAMPLES[cmd.name])
+            cmd.epilog = "\b\nExample:\n  " + " \\\n      ".join(lines)
         for param in getattr(cmd, "params", []):
             if param.metavar is not None or getattr(param, "is_flag", False) \
                     or getattr(param, "count", False):
