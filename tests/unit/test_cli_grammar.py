@@ -336,3 +336,29 @@ def test_every_help_fits_80_columns(monkeypatch: pytest.MonkeyPatch,
         out = capsys.readouterr().out
         long = [line for line in out.splitlines() if len(line) > 80]
         assert not long, (verb, long)
+
+
+@pytest.mark.parametrize("verb", ["check", "sign", "install", "preflight"])
+def test_a_module_that_is_a_device_or_a_directory_is_named_so_in_every_verb(
+    verb: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # /dev/zero exists: "no such file" was wrong (and a device is never opened)
+    assert main([verb, "/dev/zero"]) == 4
+    assert capsys.readouterr().err.startswith(
+        "kmend: error: /dev/zero: a character device, not a module file")
+    assert main([verb, str(tmp_path / "nope.ko")]) == 4
+    assert capsys.readouterr().err.startswith(f"kmend: error: {tmp_path / 'nope.ko'}: no such")
+    if verb != "check":  # check takes directories of modules
+        assert main([verb, str(tmp_path)]) == 4
+        assert capsys.readouterr().err.startswith(
+            f"kmend: error: {tmp_path}: a directory, not a module file")
+
+
+def test_a_file_that_is_not_elf_says_its_first_bytes_in_hex(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "notes.ko"
+    path.write_bytes(b"hello, world\n")
+    assert main(["check", str(path), "--kernel", "6.1.0-47-amd64"]) == 4
+    err = capsys.readouterr().err
+    assert "not an ELF file (it starts with the bytes 68 65 6c 6c)" in err, err

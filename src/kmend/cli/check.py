@@ -45,8 +45,8 @@ def collect_modules(paths: list[Path]) -> list[Path]:
                 raise InputError(f"{path}: no kernel modules (.ko, .ko.xz, .ko.zst, .ko.gz) "
                                  "under it", "give a module file or a directory holding some")
             found += inside
-        elif path.is_file():
-            found.append(path)
+        elif path.exists():
+            found.append(options.module_file(path))
         else:
             raise InputError(f"{path}: no such file or directory", "give the module's path")
     return found

@@ -122,3 +122,27 @@ def positive_seconds(value: float, option: str, example: float) -> float:
         raise UsageError(f"{option} {value:g}: not a positive number of seconds",
                          f"e.g. {option} {example:g}")
     return value
+
+
+def module_file(path: Path) -> Path:
+    """*path* when it is a regular file (a module, compressed or not); one line and exit 4
+    otherwise, the same words in every verb that takes a module: missing, a directory, or
+    a device or FIFO (never opened: /dev/zero would never end)."""
+    import stat
+
+    from kmend.errors import InputError
+
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file", "give the module's path") from None
+    except OSError as err:
+        raise InputError(f"{path}: cannot read ({err.strerror})", "give the module's path") \
+            from None
+    if stat.S_ISREG(mode):
+        return path
+    kind = ("a directory" if stat.S_ISDIR(mode) else "a character device" if stat.S_ISCHR(mode)
+            else "a block device" if stat.S_ISBLK(mode) else "a FIFO" if stat.S_ISFIFO(mode)
+            else "a special file")
+    raise InputError(f"{path}: {kind}, not a module file",
+                     "give a .ko, .ko.xz, .ko.zst or .ko.gz file")

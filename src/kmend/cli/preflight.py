@@ -16,7 +16,7 @@ import typer
 
 from kmend.cli import options
 from kmend.cli.common import console_for, emit_json, print_verdict
-from kmend.errors import InputError, UsageError
+from kmend.errors import UsageError
 
 if TYPE_CHECKING:  # kmend.lab (QEMU) is imported only when the verb runs
     from kmend.loadcheck.preflight import PreflightResult
@@ -83,8 +83,7 @@ def register(app: typer.Typer) -> None:
         if cert and not secure_boot:
             raise UsageError("--cert enrolls a MOK for a --secure-boot boot",
                              "add --secure-boot")
-        if not module.is_file():
-            raise InputError(f"{module}: no such file", "give the module's path")
+        options.module_file(module)
         from kmend.lab import SecureBootConfig
         from kmend.lab import kernel_image as installed_image
         from kmend.loadcheck.preflight import preflight
