@@ -304,7 +304,7 @@ class _Run:
             self.prov.update(source=self.opts.source, policy=policy,
                              revision=data["chosen_rev"], revision_kind=data["chosen_kind"],
                              probes=f"{len(data['probes'])} probed against {self.kd.release}")
-            return (DONE, f"{data['chosen_kind']} {data['chosen_rev']} ({policy})",
+            return (DONE, f"{data['chosen_kind']} {short_rev(data['chosen_rev'])} ({policy})",
                     self.opts.source, data)
         assert self.where is not None
         module = self.where.require_module(self.opts.source)
@@ -336,7 +336,8 @@ class _Run:
         if result.chosen is None:
             raise KmendError(f"no revision of {module.name} with the fix builds against "
                              f"{self.kd.release}", "see the explanation above")
-        self.line(f"chosen: {plan.chosen_rev} ({plan.chosen_kind}: {plan.chosen_label})")
+        self.line(f"chosen: {short_rev(plan.chosen_rev or '')} ({plan.chosen_kind}: "
+                  f"{plan.chosen_label})")
         self.prov.update(revision=plan.chosen_rev, revision_kind=plan.chosen_kind)
         mod = module_at(result.chosen.view, result.candidates.module)
         assert mod is not None
@@ -348,7 +349,8 @@ class _Run:
                 "probes": [{"rev": p.rev, "kind": p.kind, "ok": p.ok,
                             "first_diagnostic": p.first_diagnostic} for p in plan.probes],
                 "explanation": list(plan.explanation), "output": str(self.out_dir)}
-        return DONE, f"{plan.chosen_kind} {plan.chosen_rev} ({policy})", self.opts.source, data
+        return (DONE, f"{plan.chosen_kind} {short_rev(plan.chosen_rev or '')} ({policy})",
+                self.opts.source, data)
 
     def _output_dir(self) -> Path:
         if self.opts.output is not None:
