@@ -490,6 +490,22 @@ def test_crash_in_a_module_not_in_the_source(demo: dict[str, Any]) -> None:
     assert doc["outcome"].startswith("stopped at locate: module xen_evtchn")
 
 
+
+def test_a_relative_source_is_recorded_absolute(kernel_history: dict[str, Any],
+                                                 tmp_path: Path) -> None:
+    # PROVENANCE outlives the working directory: kmend rebuild runs from a kernel hook
+    # in /, where "linux.git" names nothing.
+    need((KDIR61 / "Module.symvers").is_file(), f"linux-headers-{K61}")
+    repo = Path(kernel_history["repo"])
+    out = tmp_path / "out"
+    env = dict(os.environ, PYTHONPATH=str(REPO / "src"))
+    res = subprocess.run([sys.executable, "-m", "kmend", "run", str(EXAMPLE), "--source",
+                          repo.name, "--kdir", str(KDIR61), "--dry-run", "-o", str(out)],
+                         cwd=repo.parent, env=env, capture_output=True, text=True,
+                         timeout=300, check=False)
+    assert res.returncode == 0, res.stderr
+    assert json.loads((out / "PROVENANCE").read_text())["source"] == str(repo)
+
 def test_no_headers_for_the_target(kernel_history: dict[str, Any]) -> None:
     # The example's own kernel (3.10.20, CentOS) is the default target: no headers here.
     # The fix search needs none: triage, locate and fixes run, and the run stops at the

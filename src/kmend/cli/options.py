@@ -52,6 +52,16 @@ def _modules_dir(value: Path | None) -> Path | None:
     return existing_dir(value, "--modules-dir")
 
 
+def _source(value: str | None) -> str | None:
+    """A local --source as an absolute path: the PROVENANCE that records it outlives the
+    working directory (kmend rebuild runs from a kernel hook, in /).  URLs unchanged."""
+    import os
+
+    if value and "://" not in value and os.path.exists(value):
+        return os.path.abspath(value)
+    return value
+
+
 def check_kernel(value: str | None) -> str | None:
     """--kernel has the form of a release in every verb (exit 2 otherwise)."""
     return kernel_release(value)
@@ -62,7 +72,8 @@ Root = Annotated[Path, typer.Option("--root", help=HELP["--root"], callback=_roo
 Kernel = Annotated[str | None, typer.Option("--kernel", help=HELP["--kernel"],
                                             callback=check_kernel)]
 Kdir = Annotated[Path | None, typer.Option("--kdir", help=HELP["--kdir"], callback=_kdir)]
-Source = Annotated[str | None, typer.Option("--source", help=HELP["--source"])]
+Source = Annotated[str | None, typer.Option("--source", help=HELP["--source"],
+                                            callback=_source)]
 Base = Annotated[str | None, typer.Option("--base", help=HELP["--base"])]
 Head = Annotated[str | None, typer.Option("--head", help=HELP["--head"])]
 Index = Annotated[int | None, typer.Option("--index", help=HELP["--index"])]
