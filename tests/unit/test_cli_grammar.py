@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -362,3 +363,19 @@ def test_a_file_that_is_not_elf_says_its_first_bytes_in_hex(
     assert main(["check", str(path), "--kernel", "6.1.0-47-amd64"]) == 4
     err = capsys.readouterr().err
     assert "not an ELF file (it starts with the bytes 68 65 6c 6c)" in err, err
+
+
+@pytest.mark.parametrize("args", [["check", str(EXAMPLE), "-j", "abc"],
+                                  ["check", str(EXAMPLE), "-j", "0"],
+                                  ["preflight", str(EXAMPLE), "--timeout", "soon"],
+                                  ["show", str(EXAMPLE), "--index", "last"],
+                                  ["fixes", str(EXAMPLE), "--limit", "x"]])
+def test_a_value_of_the_wrong_kind_is_said_without_python_type_names(
+    args: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("kmend: error: ")
+    assert not re.search(r"\b(int|float|integer)\b|x>=|range", err), err
+    assert main([args[0], "-h"]) == 0
+    assert "x>=" not in capsys.readouterr().out

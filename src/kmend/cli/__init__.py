@@ -80,6 +80,20 @@ def _pipe_closed(exc: BaseException) -> bool:
     return type(exc).__name__ == "PipeClosed" and type(exc).__module__ == "kmend.cli.common"
 
 
+#: The parser's words for a value of the wrong type, as people say them (no Python type
+#: names in what kmend prints).
+_TYPE_WORDS = {"is not a valid int.": "is not a whole number.",
+               "is not a valid integer.": "is not a whole number.",
+               "is not a valid float.": "is not a number.",
+               "is not a valid int range.": "is not a whole number."}
+
+
+def _plain_types(message: str) -> str:
+    for words, plain in _TYPE_WORDS.items():
+        message = message.replace(words, plain)
+    return message
+
+
 def _shell_lines(example: str, width: int = 70) -> list[str]:
     """*example* cut into shell lines (joined by `` \\``) that fit 80 columns with the
     help's indent; an option stays on the line of its value."""
@@ -153,7 +167,7 @@ def _run_verb(args: list[str], json_mode: bool) -> int:
         # Usage errors (bad option, missing argument): one line, exit 2.
         code = int(getattr(exc, "exit_code", 2))
         fmt = getattr(exc, "format_message", None)
-        message = fmt() if callable(fmt) else str(exc)
+        message = _plain_types(fmt() if callable(fmt) else str(exc))
         return _fail(code, message, f"kmend {args[0]} -h shows the options",
                      json_mode=json_mode)
     except typer.Abort:

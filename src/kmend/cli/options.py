@@ -62,6 +62,15 @@ def _source(value: str | None) -> str | None:
     return value
 
 
+def _jobs(value: int | None) -> int | None:
+    """-j N: at least 1 (exit 2 otherwise)."""
+    from kmend.errors import UsageError
+
+    if value is not None and value < 1:
+        raise UsageError(f"--jobs {value}: not a number of jobs (1 or more)", "e.g. -j 4")
+    return value
+
+
 def check_kernel(value: str | None) -> str | None:
     """--kernel has the form of a release in every verb (exit 2 otherwise)."""
     return kernel_release(value)
@@ -79,7 +88,8 @@ Head = Annotated[str | None, typer.Option("--head", help=HELP["--head"])]
 Index = Annotated[int | None, typer.Option("--index", help=HELP["--index"])]
 Policy = Annotated[str, typer.Option("--policy", help=HELP["--policy"])]
 Output = Annotated[Path | None, typer.Option("--output", "-o", help=HELP["--output"])]
-Jobs = Annotated[int | None, typer.Option("--jobs", "-j", help=HELP["--jobs"], min=1)]
+Jobs = Annotated[int | None, typer.Option("--jobs", "-j", help=HELP["--jobs"],
+                                          callback=_jobs)]
 ModulesDir = Annotated[Path | None, typer.Option("--modules-dir", help=HELP["--modules-dir"],
                                                  callback=_modules_dir)]
 
