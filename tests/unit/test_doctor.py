@@ -372,3 +372,30 @@ def test_xl_timeout_that_never_fires_or_fires_at_once_is_usage(
     err = capsys.readouterr().err
     assert err.startswith(f"kmend: error: --xl-timeout {float(value):g}: not a positive "
                           "number of seconds"), err
+
+
+def test_an_empty_or_damaged_log_is_no_evidence(tmp_path: Path) -> None:
+    """A --log with no line in it, or one cut short (a truncated .gz), cannot vouch for
+    the host: not healthy (both were "healthy").  The lines before the damage are read."""
+    empty = tmp_path / "messages"
+    empty.write_text("")
+    rc, doc = _cli("--root", str(tmp_path), "--only-logs", "--log", str(empty), "--json")
+    assert rc == 1 and doc is not None and doc["healthy"] is False
+    assert doc["verdict"].startswith("unknown: no kernel log read") and doc["logs_read"] == []
+    # a quiet log of this host, gzipped and cut short: its lines vouch only up to the cut
+    host = "w-xen10"
+    (tmp_path / "etc").mkdir()
+    (tmp_path / "etc" / "hostname").write_text(host + "\n")
+    quiet = f"Dec 23 00:59:59 {host} kernel: e1000e: eth0 NIC Link is Up\n" * 4000
+    whole = gzip.compress(quiet.encode())
+    cut = tmp_path / "messages.1.gz"
+    cut.write_bytes(whole[: len(whole) - 20])
+    rc, doc = _cli("--root", str(tmp_path), "--only-logs", "--log", str(cut), "--json")
+    assert rc == 1 and doc is not None and doc["healthy"] is False
+    assert doc["verdict"] == f"unknown: could not read {cut} to its end (damaged)"
+    assert doc["logs_read"] == [str(cut)]
+    assert any("truncated gzip data" in e for e in doc["log_errors"])
+    (tmp_path / "messages.gz").write_bytes(whole)  # the same log whole: healthy
+    rc, doc = _cli("--root", str(tmp_path), "--only-logs", "--log",
+                   str(tmp_path / "messages.gz"), "--json")
+    assert rc == 0 and doc is not None and doc["healthy"] is True

@@ -46,7 +46,7 @@ def render(console: Console, report: DoctorReport) -> None:
     console.print("logs read: " + (", ".join(report.logs_read) or "none"), markup=False,
                   soft_wrap=True)
     for err in report.log_errors:
-        console.print(f"log not read: {err}", markup=False)
+        console.print(f"log problem: {err}", markup=False, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:
