@@ -222,18 +222,29 @@ def test_ctrl_c_during_a_long_scan_is_130_without_a_traceback(tmp_path: Path) ->
     env = dict(os.environ, PYTHONPATH=str(REPO / "src"))
     # a scan of standard input that is still open: long whatever the machine's speed, and
     # big enough (many blocks) that the log reader's worker process is running
-    proc = subprocess.Popen([sys.executable, "-m", "kmend", "scan", "-"],
-                            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, env=env, start_new_session=True)
+    # SIGINT as a terminal's foreground job has it: a shell starts background jobs (and
+    # whatever runs this suite from one) with SIGINT ignored, which exec passes on, while a
+    # handled signal is reset to the default in the new program
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "kmend", "scan", "-"],
+                                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, env=env, start_new_session=True)
+    finally:
+        signal.signal(signal.SIGINT, before)
     assert proc.stdin is not None and proc.stderr is not None
-    proc.stdin.write(EXAMPLE.read_bytes() * 3000)
-    proc.stdin.flush()
-    time.sleep(1.5)
-    assert proc.poll() is None, "the scan ended before the interrupt"
-    os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C reaches the whole process group
-    err = proc.stderr.read()
-    proc.stdin.close()
-    assert proc.wait(timeout=60) == 130
+    try:
+        proc.stdin.write(EXAMPLE.read_bytes() * 3000)
+        proc.stdin.flush()
+        time.sleep(1.5)
+        assert proc.poll() is None, "the scan ended before the interrupt"
+        os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C reaches the whole process group
+        _, err = proc.communicate(timeout=60)  # closes stdin too
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 130
     assert b"Traceback" not in err and err.count(b"\n") <= 1
 
 

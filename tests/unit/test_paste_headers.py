@@ -289,3 +289,33 @@ def test_warning_at_an_unsymbolized_address_names_no_function() -> None:
     # call trace; syzkaller says "corrupted" there too)
     (report,) = _reports(symbolized)
     assert report.title == "WARNING in mt7603_mac_tx_ba_reset"
+
+
+#: What the Go runtime prints when a Go program dies (its runtime's own messages), each as
+#: the first line of a paste with no kernel line.
+GO_RUNTIME_LINES = (
+    "panic: runtime error: invalid memory address or nil pointer dereference",
+    "panic: runtime error: index out of range [3] with length 3",
+    "panic: assignment to entry in nil map [recovered]",
+    "fatal error: concurrent map writes",
+    "fatal error: all goroutines are asleep - deadlock!",
+    "fatal error: runtime: out of memory",
+    "fatal error: unexpected signal during runtime execution",
+    "fatal error: stack overflow",
+)
+
+
+@pytest.mark.parametrize("line", GO_RUNTIME_LINES)
+def test_go_runtime_crash_is_no_kernel_crash(line: str) -> None:
+    paste = (f"{line}\n[signal SIGSEGV: segmentation violation code=0x1 addr=0x28 pc=0x1385f7c]\n\n"
+             "goroutine 1 [running]:\nmain.main()\n\t/src/app/main.go:202 +0xe7\n")
+    assert find_header(line, bare=True) is None
+    assert list(parse_reports(parse_text(paste))) == []
+
+
+def test_other_panic_lines_stay_headers() -> None:
+    """The kernel's panic, and the bare "panic:" of the tools driving a fuzzed kernel (syzparse
+    names both crashes)."""
+    for line in ("Kernel panic - not syncing: Fatal exception",
+                 "panic: executor failed: failed to mmap"):
+        assert find_header(line, bare=True) is not None

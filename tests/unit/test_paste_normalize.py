@@ -15,6 +15,7 @@ import pytest
 from kmend.logs import parse_text
 from kmend.logs.paste import clean_line, continues
 from kmend.oops import CrashReport, parse_reports
+from kmend.oops.headers import find_header
 from paste_cases import Case, load_cases
 
 CASES = {c.name.split("-", 1)[0]: c for c in load_cases()}
@@ -123,6 +124,34 @@ VARIANTS: dict[str, tuple[str, Callable[[list[str]], list[str]]]] = {
     "prompt-glued": (
         "shell prompt",
         lambda ls: ["[root@fedora-starfive gpio]# " + _stamped(ls)[0], *_stamped(ls)[1:]],
+    ),
+    # Gentoo's default prompt ("user@host dir $"), a command that is no log reader, empty
+    # prompts, then the console's first line glued to a prompt (a VirtualBox host's FRED oops)
+    "prompt-gentoo": (
+        "shell prompt",
+        lambda ls: [
+            'lo@odyssey ~ $ VBoxManage startvm "Ubuntu VPN" --type headless',
+            "lo@odyssey ~ $ ",
+            "lo@odyssey ~ $ " + _stamped(ls)[0],
+            *_stamped(ls)[1:],
+        ],
+    ),
+    # Docker for Mac's VM log: Go's time format with the zone, the syslog facility and level,
+    # the tag; another program's line in it (with a crash word) is no kernel line
+    "zoned-facility": (
+        "log collector prefix with zone and facility",
+        lambda ls: [
+            "2016-07-31 16:26:52 +0000 UTC daemon.err dockerd[1010]: WARNING: no swap limit",
+            *(
+                f"2016-07-31 16:26:{i % 60:02d} +0000 UTC kern.{('alert', 'warn')[i % 2]} kernel: {x}"
+                for i, x in enumerate(ls)
+            ),
+        ],
+    ),
+    # the reporter's markdown bold around the lines that matter
+    "bold": (
+        "markdown bold markers",
+        lambda ls: ["**" + _stamped(ls)[0] + "**", *_stamped(ls)[1:3], "**" + _stamped(ls)[3] + "** ", *_stamped(ls)[4:]],
     ),
     "prompt-command": (
         "shell prompt",
@@ -271,3 +300,26 @@ def test_continues_needs_grammar_or_a_frame() -> None:
     assert not continues(long_line.rstrip(), "continued text", framed=False)
     assert not continues(long_line.rstrip(), "Call Trace:", framed=True)
     assert not continues(long_line.rstrip(), "  indented", framed=True)
+
+
+def test_kernel_lines_starting_with_stars_are_kept() -> None:
+    """printk's own starred lines have a blank after the stars: no bold markers to remove."""
+    for line in ("** 5 printk messages dropped **", "** replaying previous printk message **"):
+        got = clean_line(line)
+        assert got is None or got.lines == (line,)
+
+
+def test_user_space_sanitizer_warning_is_no_crash() -> None:
+    """A ThreadSanitizer report pasted from a program's stderr (Janus, -fsanitize=thread):
+    "WARNING: ThreadSanitizer: data race (pid=12)" is a user-space runtime's header; the
+    kernel's data-race detector says "BUG: KCSAN: data-race in ..."."""
+    text = (
+        "==================\n"
+        "WARNING: ThreadSanitizer: data race (pid=12)\n"
+        "  Write of size 8 at 0x7b70024ff800 by thread T1:\n"
+        "    #0 free <null> (libtsan.so.0+0x35f45)\n"
+        "    #1 janus_log_freebuffers /tmp/janus-gateway/log.c:75 (janus+0xd5971)\n"
+    )
+    assert list(parse_reports(parse_text(text))) == []
+    assert find_header("WARNING: MemorySanitizer: use-of-uninitialized-value") is None
+    assert find_header("WARNING: CPU: 0 PID: 79 at mm/slub.c:3567 kfree+0x2c5/0x300") is not None

@@ -24,7 +24,7 @@ from kmend import proc
 from kmend.build import diagnostics
 from kmend.build.diagnostics import Diagnostic
 from kmend.build.kdir import Kdir, require_compiler
-from kmend.build.runner import place_modules, write_files
+from kmend.build.runner import MAKE_ENV, place_modules, write_files
 from kmend.errors import InputError
 from kmend.source.git import GIT_TIMEOUT, GitRepo
 
@@ -96,8 +96,7 @@ def build_tree(src: Path, build_dir: str, kdir: Kdir, *, jobs: int | None = None
     res = proc.run(["make", "-C", str(kdir.path), f"M={where}",
                     f"-j{max(1, jobs or (os.cpu_count() or 1))}", "modules"],
                    timeout=timeout, check=False,
-                   extra_env={"LC_ALL": "C", "LANG": "C", "KBUILD_VERBOSE": "0",
-                              "MAKEFLAGS": "", "MFLAGS": ""})
+                   extra_env=MAKE_ENV)
     seconds = time.monotonic() - start
     log = res.stdout + res.stderr
     diags = diagnostics.parse(log, str(where))

@@ -25,6 +25,16 @@ BUILD_TIMEOUT = 900.0
 _SKIP = {".git", ".tmp_versions"}
 
 
+#: The environment of every module build: gcc's messages in the C locale, whatever the
+#: caller's.  Setting LC_ALL is not enough: the kernel's top Makefile unexports it, and
+#: a Python started with no LANG (a fresh machine over ssh, ``env -i``) exports
+#: LC_CTYPE=C.UTF-8 to its children (PEP 538), with which gcc quotes names as ‘x’ instead
+#: of 'x'.  So each category that gcc reads is set too.  No inherited MAKEFLAGS either.
+MAKE_ENV: Mapping[str, str] = {
+    "LC_ALL": "C", "LANG": "C", "LC_CTYPE": "C", "LC_MESSAGES": "C", "KBUILD_VERBOSE": "0",
+    "MAKEFLAGS": "", "MFLAGS": "",
+}
+
 @dataclass(frozen=True, slots=True)
 class BuildResult:
     ok: bool
@@ -64,8 +74,7 @@ def compile_files(files: Mapping[str, str], kdir: Kdir, *, timeout: float = BUIL
     res = proc.run(
         ["make", "-C", str(kdir.path), f"M={tmp}", f"-j{max(1, jobs)}", "modules"],
         timeout=timeout, check=False,
-        extra_env={"LC_ALL": "C", "LANG": "C", "KBUILD_VERBOSE": "0",
-                   "MAKEFLAGS": "", "MFLAGS": ""},
+        extra_env=MAKE_ENV,
     )
     seconds = time.monotonic() - start
     log = res.stdout + res.stderr

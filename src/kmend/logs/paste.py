@@ -10,16 +10,18 @@ start like a printk console line or carry no debris marker are passed over at on
 
 The rules, at the start of a line (applied repeatedly, in this order):
 
-* markdown code fences (```` ``` ````, ``~~~``) are dropped; backticks around a line removed;
+* markdown code fences (```` ``` ````, ``~~~``) are dropped; backticks and bold markers
+  (``**``) around a line removed;
 * quote markers ``>``/``> >``/``>>`` of replies;
 * shell prompts: ``root@host:~# dmesg | tail`` (a command: dropped), a prompt glued to the
-  first console line (``[root@h gpio]# [ 12.3] …``: removed);
+  first console line (``[root@h gpio]# [ 12.3] …``, ``user@host ~ $ [ 186.3] …``: removed);
 * line numbers of a quoted ``cat -n`` / ``nl`` (``  247\\t…``, ``11745 [ 4622.1] …``);
 * log collectors' prefixes: an Android kernel-log export (``1276.705430:   <1> (01-28
   07:22:33.304698634) ``), a CI clock (``16:56:35 [ 82.6] …``, ``2018/01/09 14:28:48 ``),
   console names (``[guest0/uart0] ``), a console logger's bracketed time
   (``[2026-03-28 22:39:25] [    2.5] …`` of a Xen guest console log, ``[22:22:59:896] `` of a
-  serial terminal), level tags (``INFO:``/``WARN:``/``CRIT:`` before a
+  serial terminal), a collector's zoned time and syslog facility (``2016-07-31 16:26:53 +0000
+  UTC kern.alert kernel: ``), level tags (``INFO:``/``WARN:``/``CRIT:`` before a
   console stamp or a crash line: never read as the kernel's own ``INFO:``), OpenWrt
   ``logread`` prefixes,
   ``dmesg -H`` stamps (``[Mar 8 17:07]``, ``[  +0.000005]``), ``dmesg -T`` stamps in another
@@ -86,10 +88,17 @@ _STAMP = r"\[\s{0,12}\d{1,10}\.\d{0,9}\]"
 _FENCE_RE = re.compile(r"\s{0,8}(?:`{3,8}|~{3,8})[\w+.-]{0,32}\s{0,8}$")
 _QUOTE_RE = re.compile(r"(?:>[ \t]?)+")
 _BACKTICK_RE = re.compile(r"`{1,2}(?!`)")
+#: Markdown bold around a line a reporter wanted to point at (``**[ 29.7] BUG: ...**``).  The
+#: kernel's own lines that start with stars have a blank after them (``** 5 printk messages
+#: dropped **``, ``** replaying previous printk message **``).
+_BOLD_RE = re.compile(r"\*\*(?=\S)")
+_TRAIL_BOLD_RE = re.compile(r"(?<=\S)\*\*\s{0,8}$")
 _TRAIL_BACKTICK_RE = re.compile(r"`{1,3}[\s\"']{0,8}$")
 _PROMPT_RE = re.compile(
     r"(?:\[[\w.-]{1,64}@[\w.-]{1,255}(?: [^\]]{0,128})?\][#$]"
     r"|[\w.-]{1,64}@[\w.-]{1,255}:[^\s#$]{0,256}\s?[#$]"
+    # Gentoo's default "\u@\h \W \$": the directory after a blank, not a colon
+    r"|[\w.-]{1,64}@[\w.-]{1,255} [^\s#$]{1,256} [#$]"
     r"|[#$])\s+"
 )
 _COMMAND_RE = re.compile(
@@ -140,6 +149,14 @@ _LOGREAD_RE = re.compile(
     r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) " + _MON + r" [ \d]\d \d\d:\d\d:\d\d \d{4} "
     r"(?P<fac>[a-z]{2,8})\.[a-z]{3,7} (?P<tag>[^\s:\[]{1,64})(?:\[\d{1,10}\])?: "
 )
+#: A log collector's line: a date and time with its zone (Go's time format, ``2016-07-31
+#: 16:26:53 +0000 UTC``, as Docker for Mac's VM log writes it), then the syslog facility and
+#: level (``kern.alert``) and the tag.  Lines of other tags are other programs' lines.
+_ZONED_FACILITY_RE = re.compile(
+    r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:\.\d{1,9})?(?: ?(?:Z|[+-]\d\d:?\d\d))?(?: [A-Z]{2,5})? "
+    r"[a-z]{2,8}\.(?:emerg|alert|crit|err|warn|warning|notice|info|debug) "
+    r"(?P<tag>[^\s:\[]{1,64})(?:\[\d{1,10}\])?: "
+)
 _WALL_RE = re.compile(r"(?:Broadcast message|Message) from \S{1,255} at .{0,64}\.\.\.\s{0,8}$")
 _BARE_KERNEL_RE = re.compile(
     r"\s{0,8}(?:" + _MON + r" {1,2}\d{1,2} \d\d:\d\d:\d\d(?:\.\d{1,9})? )?kernel:(?: |(?=\[))"
@@ -162,7 +179,7 @@ _LINE_START_RE = re.compile(
 )
 
 #: Characters a line with debris can start with (any other line is passed over at once).
-_DEBRIS_FIRST = frozenset("`~>$#[ \t0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZk")
+_DEBRIS_FIRST = frozenset("`~>$#*[ \t0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZk")
 _STAMP_SECOND = frozenset(" 0123456789")
 _CONSOLE_LINE_RE = re.compile(r"(?:<\d{1,3}>)?" + _STAMP + r"(?:\[\s{0,8}[TC]\d{1,10}\])? ?\S")
 
@@ -220,6 +237,12 @@ def _one_pass(text: str) -> tuple[str | None, str] | None:
             return (rest[: t.start()] if t else rest), "backticks"
     if first == ">":
         return text[_QUOTE_RE.match(text).end():], "quote markers"  # type: ignore[union-attr]
+    if first == "*":
+        m = _BOLD_RE.match(text)
+        if m:
+            rest = text[m.end():]
+            t = _TRAIL_BOLD_RE.search(rest)
+            return (rest[: t.start()] if t else rest), "markdown bold markers"
     if first in "$#[" or "@" in text[:64]:
         m = _PROMPT_RE.match(text)
         if m:
@@ -241,6 +264,11 @@ def _one_pass(text: str) -> tuple[str | None, str] | None:
         m = _CLOCK_RE.match(text)
         if m:
             return text[m.end():], "clock prefix"
+        m = _ZONED_FACILITY_RE.match(text)
+        if m:
+            if m["tag"] != "kernel":
+                return None, "other programs' log lines"
+            return text[m.end():], "log collector prefix with zone and facility"
         m = _CUT_STAMP_RE.match(text)
         if m:
             return text[m.end():], "printk stamp cut at the start"

@@ -25,6 +25,19 @@ def _rx(*patterns: str, flags: int = 0) -> tuple[re.Pattern[str], ...]:
     return tuple(re.compile(p, flags) for p in patterns)
 
 
+#: The Go runtime's own crash lines: "panic: runtime error: invalid memory address or nil
+#: pointer dereference", "panic: X [recovered]", "fatal error: concurrent map writes",
+#: "fatal error: all goroutines are asleep - deadlock!", "fatal error: runtime: out of
+#: memory", "fatal error: unexpected signal during runtime execution", "fatal error: stack
+#: overflow".  The bare "panic:" and "fatal error:" headers are there for the Go tools that
+#: drive a fuzzed kernel (syzkaller's logs name them so), but a Go program's crash pasted
+#: with no kernel line — docker, kubelet, any CLI — is user space, never a kernel crash.
+_GO_RUNTIME = re.compile(
+    r"^\s*(?:panic: (?:runtime error: |.*\[recovered\]$)"
+    r"|fatal error: (?:concurrent map |all goroutines are asleep|runtime: "
+    r"|unexpected signal during runtime|stack overflow))"
+)
+
 HEADERS: tuple[Header, ...] = (
     Header("BUG:", _rx(r"ODEBUG:", r"(?<![A-Za-z_])DEBUG:", r"Boot_DEBUG:")),
     Header(
@@ -40,6 +53,9 @@ HEADERS: tuple[Header, ...] = (
             r"uses deprecated v2 capabilities",
             r"uses wireless extensions",
             r"Unsupported flag value\(s\)",
+            # user-space sanitizer runtimes ("WARNING: ThreadSanitizer: data race (pid=12)");
+            # the kernel's own sanitizers say "BUG: KCSAN:", "BUG: KASAN:", "UBSAN:"
+            r"WARNING: [a-z]{0,16}Sanitizer:",
             flags=re.IGNORECASE,
         ),
     ),
@@ -84,10 +100,10 @@ HEADERS: tuple[Header, ...] = (
     Header("Unhandled fault:"),
     Header("Alignment trap:"),
     Header("trusty: panic"),
-    Header("fatal error:", _rx(r"ALSA"), at_start=True),
+    Header("fatal error:", (*_rx(r"ALSA"), _GO_RUNTIME), at_start=True),
     Header("SYZFAIL:"),
     Header("SYZFATAL:"),
-    Header("panic:", _rx(r"_panic:"), at_start=True),
+    Header("panic:", (*_rx(r"_panic:"), _GO_RUNTIME), at_start=True),
     # The NMI watchdog: "watchdog: Watchdog detected hard LOCKUP on cpu 30" (4.15+),
     # "NMI watchdog: Watchdog detected hard LOCKUP on cpu 2" (4.x), powerpc's
     # "watchdog: CPU 5 self-detected hard LOCKUP @ f+0x10/0x20" and "Watchdog CPU:59 Hard
