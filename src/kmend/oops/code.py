@@ -75,7 +75,7 @@ def _engine(arch: str) -> Any:
 #: Relative branches, whose one immediate operand is a target address.
 _X86_BRANCH = frozenset({"call", "loop", "loope", "loopne", "jrcxz", "jecxz", "jcxz", "xbegin"})
 _ARM64_BRANCH = frozenset({"b", "bl", "cbz", "cbnz", "tbz", "tbnz"})
-_TARGET_RE = re.compile(r"(?P<pre>(?:[^#]*, )?#?)(?P<target>0x[0-9a-f]+|\d+)")
+_NUMBER_RE = re.compile(r"0x[0-9a-f]+|[0-9]+")
 
 
 def _window_target(mnemonic: str, op_str: str) -> str:
@@ -84,14 +84,15 @@ def _window_target(mnemonic: str, op_str: str) -> str:
     an address computed from 0 (``0xffffffffffffffc5``)."""
     branch = (mnemonic in _X86_BRANCH or mnemonic.startswith("j")
               or mnemonic in _ARM64_BRANCH or mnemonic.startswith("b."))
-    m = _TARGET_RE.fullmatch(op_str) if branch else None
-    if m is None:
+    head, sep, last = op_str.rpartition(", ")  # arm64: the target is the last operand
+    number = last.removeprefix("#")
+    if not branch or not _NUMBER_RE.fullmatch(number):
         return op_str
-    target = int(m["target"], 0)
+    target = int(number, 0)
     if target >= 1 << 63:
         target -= 1 << 64
     sign = "-" if target < 0 else "+"
-    return f"{m['pre'].removesuffix('#')}<{sign}{abs(target):#04x}>"
+    return f"{head}{sep}<{sign}{abs(target):#04x}>"
 
 
 def _decode(md: Any, data: bytes, start: int, fault: int | None,
