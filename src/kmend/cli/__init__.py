@@ -75,9 +75,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _pipe_closed(exc: BaseException) -> bool:
-    if isinstance(exc, BrokenPipeError):
-        return True
-    return type(exc).__name__ == "PipeClosed" and type(exc).__module__ == "kmend.cli.common"
+    """A write to a closed stdout that did not go through kmend.cli.common (which sends
+    the rest to /dev/null and lets the verb finish): nothing more can be done then."""
+    return isinstance(exc, BrokenPipeError)
 
 
 #: The parser's words for a value of the wrong type, as people say them (no Python type
