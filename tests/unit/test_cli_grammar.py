@@ -211,8 +211,18 @@ def test_scan_without_a_crash_is_exit_4_with_its_document(tmp_path: Path) -> Non
     quiet.write_text("Dec  7 03:00:00 h sshd[1]: Accepted publickey for root\n")
     res = kmend("scan", "--json", str(quiet))
     assert res.returncode == 4
-    assert json.loads(res.stdout) == {"reports": [], "groups": []}
+    assert json.loads(res.stdout) == {"reports": [], "groups": [], "error": {
+        "code": 4, "kind": "input", "message": f"no kernel crash found in {quiet}",
+        "hint": "check the file, or give another log"}}
     assert res.stderr.decode().count("\n") == 1 and b"no kernel crash found" in res.stderr
+    # an unreadable path: the reports of the others, and the error object
+    res = kmend("scan", "--json", str(tmp_path / "gone.log"), str(EXAMPLE))
+    assert res.returncode == 4
+    doc = json.loads(res.stdout)
+    assert len(doc["reports"]) == 1 and doc["error"]["code"] == 4
+    assert doc["error"]["message"] == (f"1 path(s) could not be read: {tmp_path / 'gone.log'}: "
+                                       "no such file or directory")
+    assert "error" not in json.loads(kmend("scan", "--json", str(EXAMPLE)).stdout)
 
 
 def test_ctrl_c_during_a_long_scan_is_130_without_a_traceback(tmp_path: Path) -> None:
