@@ -400,3 +400,12 @@ def test_a_value_of_the_wrong_kind_is_said_without_python_type_names(
     assert not re.search(r"\b(int|float|integer)\b|x>=|range", err), err
     assert main([args[0], "-h"]) == 0
     assert "x>=" not in capsys.readouterr().out
+
+
+def test_report_json_with_an_unreadable_path_carries_the_error_object(tmp_path: Path) -> None:
+    res = kmend("report", "--json", str(tmp_path / "gone.log"), str(EXAMPLE), "-o",
+                str(tmp_path / "out"))
+    assert res.returncode == 4
+    doc = json.loads(res.stdout)
+    assert doc["reports"] == 1 and doc["error"]["code"] == 4 and doc["error"]["kind"] == "input"
+    assert str(tmp_path / "gone.log") in doc["error"]["message"]
