@@ -24,7 +24,6 @@ from kmend.errors import InputError
 BUILD_TIMEOUT = 900.0
 _SKIP = {".git", ".tmp_versions"}
 
-
 #: The environment of every module build: gcc's messages in the C locale, whatever the
 #: caller's.  Setting LC_ALL is not enough: the kernel's top Makefile unexports it, and
 #: a Python started with no LANG (a fresh machine over ssh, ``env -i``) exports
@@ -34,6 +33,7 @@ MAKE_ENV: Mapping[str, str] = {
     "LC_ALL": "C", "LANG": "C", "LC_CTYPE": "C", "LC_MESSAGES": "C", "KBUILD_VERBOSE": "0",
     "MAKEFLAGS": "", "MFLAGS": "",
 }
+
 
 @dataclass(frozen=True, slots=True)
 class BuildResult:
