@@ -252,7 +252,7 @@ def test_missing_headers_name_the_package(history: tuple[Path, dict[str, str]], 
                          "kmend-demo", "--kernel", "9.9.9-1-amd64", "-o", str(tmp_path / "o"))
     assert code == 3 and "apt-get install linux-headers-9.9.9-1-amd64" in err
     code, _, err = kmend(capsys, "build", str(tmp_path), "--kdir", str(tmp_path / "nokdir"))
-    assert code == 3 and "no such kernel build directory" in err
+    assert code == 4 and f"--kdir {tmp_path / 'nokdir'}: no such directory" in err
 
 
 def test_compiler_missing(history: tuple[Path, dict[str, str]], kdir61: Path, tmp_path: Path,

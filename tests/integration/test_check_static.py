@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import need
 from kmend.cli import main
 from kmend.kernel.target import KernelTarget
 from kmend.ko import read_module
@@ -143,6 +144,23 @@ def test_headers_without_symvers(tmp_path: Path, capsys: pytest.CaptureFixture[s
     code, _, err = run_cli(["check", str(built_modules[K57]["hello"]), "--kdir", str(fake)], capsys)
     assert code == 4 and "without Module.symvers" in err and len(err.strip().splitlines()) == 1
     code, _, err = run_cli(["check", str(built_modules[K57]["hello"]), "--kdir", str(tmp_path / "nope")], capsys)
-    assert code == 3 and "no such kernel headers directory" in err
+    assert code == 4 and f"--kdir {tmp_path / 'nope'}: no such directory" in err
     code, _, err = run_cli(["check", str(built_modules[K57]["hello"]), "--kernel", "9.9.9-nope"], capsys)
     assert code == 3 and "apt-get install linux-headers-9.9.9-nope" in err
+
+
+def test_a_root_without_headers_says_whose_headers_checked_it_with_or_without_kernel(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # The README: when the root has no headers for the kernel, check (as install) uses
+    # this machine's headers of the same release and says so -- also when --kernel names
+    # the release (that note was dropped).  A real module of Debian's 6.1.0-47 kernel.
+    module = Path(f"/lib/modules/{K47}/kernel/net/key/af_key.ko")
+    need(module.is_file() and Path(f"/lib/modules/{K47}/build/Module.symvers").is_file(),
+         f"Debian's {K47} modules and headers are not installed")
+    (tmp_path / "lib/modules" / K47).mkdir(parents=True)
+    note = f"checked against this machine's headers for {K47} (none under {tmp_path})"
+    for extra in ([], ["--kernel", K47]):
+        assert main(["check", str(module), "--root", str(tmp_path), *extra]) == 0
+        assert f"  note: {note}\n" in capsys.readouterr().out, extra
+        assert main(["check", str(module), "--root", str(tmp_path), "--json", *extra]) == 0
+        assert json.loads(capsys.readouterr().out)["note"] == note, extra

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import zstandard
 
-from conftest import REPO
+from conftest import REPO, need
 from install_support import K61, K612, build_module, kernel_ready, kmend, make_root
 
 pytestmark = pytest.mark.integration
@@ -241,3 +241,36 @@ def test_checking_one_module_to_a_pipe_loads_only_what_it_needs() -> None:
     if os.uname().release == K61:  # the live kernel: its enrolled MOKs are read as X.509
         last = last.replace("'cryptography'", "").replace("[, ", "[").replace(", ]", "]")
     assert last == "RC 0 LOADED []", res.stdout + res.stderr
+
+
+def _with_reader_gone(args: list[str]) -> tuple[int, bytes, bytes]:
+    """`kmend ARGS | head -1`: the reader takes one line and closes the pipe."""
+    env = dict(os.environ, PYTHONPATH=str(REPO / "src"))
+    proc = subprocess.Popen([sys.executable, "-m", "kmend", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env)
+    assert proc.stdout is not None and proc.stderr is not None
+    first = proc.stdout.readline()
+    proc.stdout.close()
+    err = proc.stderr.read()
+    return proc.wait(timeout=300), first, err
+
+
+def test_a_reader_that_goes_away_changes_no_exit_code(tmp_path: Path) -> None:
+    # `kmend check … | head -1` and `kmend doctor | head -1` said 0 (success) when the
+    # reader went away after the first line, whatever the verdict; the verb now finishes
+    # with its output going nowhere.  The output is larger than a pipe's buffer, so the
+    # closed pipe is met: a 6.12 module first (refused by 6.1: its symbol versions are
+    # 6.12's), then every module of the installed 6.1.0-47 tree.
+    refused = Path(f"/lib/modules/{K612}/kernel/net/key/af_key.ko.xz")
+    need(refused.is_file() and Path(f"/lib/modules/{K61}/kernel").is_dir(),
+         f"the {K61} and {K612} kernels' modules are not installed")
+    args = ["check", str(refused), "--kernel-tree", K61]
+    whole = kmend(*args)
+    assert whole.returncode == 1 and len(whole.stdout) > 1 << 17, whole.stderr
+    code, first, err = _with_reader_gone(args)
+    assert (code, err) == (1, b"")
+    assert first.startswith(b"af_key.ko.xz") and b"REFUSED" in first
+    # doctor: a root with no log is not healthy (its verdict is the first line)
+    (tmp_path / "var/log").mkdir(parents=True)
+    code, first, err = _with_reader_gone(["doctor", "--root", str(tmp_path)])
+    assert code == 1 and first.startswith(b"verdict: unknown"), err

@@ -155,6 +155,35 @@ def test_human_table(history: dict[str, Any], capsys: pytest.CaptureFixture[str]
     assert sha(history, "fix")[:12] in first_row
 
 
+
+def test_repository_text_is_never_markup_and_a_closed_pipe_is_success(
+        history: dict[str, Any], examples_dir: Path, tmp_path: Path) -> None:
+    # A repository is untrusted: a subject with "[/x]" (a closing tag to Rich) and
+    # "[b]…[/b]" is printed as written (it ended kmend fixes with a traceback), and
+    # `kmend fixes … | head -1` ends with 0 like every verb.
+    clone = tmp_path / "linux"
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.org", "-C", str(clone)]
+    proc.run(["git", "clone", "-q", history["repo"], str(clone)], timeout=120)
+    with open(clone / "drivers/xen/evtchn.c", "a") as fh:
+        fh.write("/* touched */\n")
+    subject = "xen/evtchn: [/x] [b]tidy[/b]"
+    proc.run([*git, "commit", "-q", "-a", "-m", subject], timeout=60)
+    env = dict(os.environ, PYTHONPATH=str(REPO / "src"), COLUMNS="400")
+    argv = [sys.executable, "-m", "kmend", "fixes", str(examples_dir / "w-xen09-messages.log"),
+            "--source", str(clone), "--limit", "0"]
+    res = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300,
+                         check=False)
+    assert res.returncode == 0, res.stderr
+    assert subject in res.stdout
+    piped = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    assert piped.stdout is not None and piped.stderr is not None
+    first = piped.stdout.readline()
+    piped.stdout.close()
+    err = piped.stderr.read()
+    assert piped.wait(timeout=300) == 0, err
+    assert first.startswith(b"base v3.10.20 ") and err == b""
+
+
 def test_heavy_backport_distro_warns(history: dict[str, Any],
                                      capsys: pytest.CaptureFixture[str]) -> None:
     doc = run_json(capsys, "--source", history["repo"], "--file", "drivers/xen/evtchn.c",

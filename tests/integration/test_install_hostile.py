@@ -226,7 +226,7 @@ def test_bad_input_gives_one_line_and_a_distinct_code(tmp_path: Path) -> None:
     text.write_text("not a module\n")
     _clean_failure(kmend("install", str(text), "--root", str(root)), 4, "not an ELF file")
     _clean_failure(kmend("install", str(tmp_path / "nope.ko"), "--root", str(root)), 4,
-                   "is not a file")
+                   f"{tmp_path / 'nope.ko'}: no such file")
     _clean_failure(kmend("install", str(ko), "--root", str(root), "--mode", "sideways"), 2,
                    "--mode")
     bad = tmp_path / "prov.json"

@@ -263,7 +263,7 @@ def test_dry_run_example_backports_the_fix_for_6_1(kernel_history: dict[str, Any
     lines = backport_lines(err)
     assert lines[0].startswith("search: smallest change first:")
     assert "in history order, oldest first" in lines[0]
-    assert f"chosen: {fix} (revision: {EVTCHN_FIX_SUBJECT})" in err
+    assert f"chosen: {fix[:12]} (revision: {EVTCHN_FIX_SUBJECT})" in err  # as people read it
 
 
 def test_dry_run_example_with_the_crashed_version_as_base(kernel_history: dict[str, Any],
@@ -490,14 +490,41 @@ def test_crash_in_a_module_not_in_the_source(demo: dict[str, Any]) -> None:
     assert doc["outcome"].startswith("stopped at locate: module xen_evtchn")
 
 
+
+def test_a_relative_source_is_recorded_absolute(kernel_history: dict[str, Any],
+                                                 tmp_path: Path) -> None:
+    # PROVENANCE outlives the working directory: kmend rebuild runs from a kernel hook
+    # in /, where "linux.git" names nothing.
+    need((KDIR61 / "Module.symvers").is_file(), f"linux-headers-{K61}")
+    repo = Path(kernel_history["repo"])
+    out = tmp_path / "out"
+    env = dict(os.environ, PYTHONPATH=str(REPO / "src"))
+    res = subprocess.run([sys.executable, "-m", "kmend", "run", str(EXAMPLE), "--source",
+                          repo.name, "--kdir", str(KDIR61), "--dry-run", "-o", str(out)],
+                         cwd=repo.parent, env=env, capture_output=True, text=True,
+                         timeout=300, check=False)
+    assert res.returncode == 0, res.stderr
+    assert json.loads((out / "PROVENANCE").read_text())["source"] == str(repo)
+
 def test_no_headers_for_the_target(kernel_history: dict[str, Any]) -> None:
     # The example's own kernel (3.10.20, CentOS) is the default target: no headers here.
-    code, _, err = run("--dry-run", str(EXAMPLE), "--source", kernel_history["repo"])
+    # The fix search needs none: triage, locate and fixes run, and the run stops at the
+    # first stage that needs the headers (backport), saying which package has them.
+    code, doc, err = run("--dry-run", str(EXAMPLE), "--source", kernel_history["repo"],
+                         "--json")
     assert code == 3
     line = one_error_line(err)
     assert "no kernel headers for 3.10.20-11.el6.centos.alt.x86_64" in line
     assert "kernel-devel-3.10.20-11.el6.centos.alt.x86_64" in line
-    assert "[3/8]" not in err  # it stops before the slow stages
+    assert [(s["name"], s["status"]) for s in doc["stages"]] == [
+        ("triage", "done"), ("locate", "done"), ("fixes", "done"), ("backport", "failed")]
+    assert stages(doc)["fixes"]["data"]["subject"] == kernel_history["roles"]["fix"]["subject"]
+    assert doc["outcome"].startswith("stopped at backport: no kernel headers for 3.10.20-11")
+    # a target the operator names is checked before any search
+    code, doc, err = run("--dry-run", str(EXAMPLE), "--source", kernel_history["repo"],
+                         "--kernel", "9.9.9-1-amd64", "--json")
+    assert code == 3 and "no kernel headers for 9.9.9-1-amd64" in one_error_line(err)
+    assert [s["name"] for s in doc["stages"]] == ["triage", "locate"]
 
 
 def test_no_terminal_and_no_yes_refuses_before_any_work(demo: dict[str, Any],

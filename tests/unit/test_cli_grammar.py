@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -56,7 +57,8 @@ def test_dash_h_is_help_for_every_verb_with_plain_metavars(verb: str,
     assert main([verb, "-h"]) == 0
     out = capsys.readouterr().out
     assert out.startswith(f"Usage: kmend {verb} ")
-    assert "Example:" in out and EXAMPLES[verb] in out.replace("\n    ", " ")
+    example = out.split("Example:")[1]
+    assert " ".join(example.replace(" \\\n", " ").split()) == EXAMPLES[verb]  # shell lines
     for python_type in ("<str>", "<path>", "<int>", "<float>", "<list[", "{"):
         assert python_type not in out.split("Example:")[0], (verb, python_type, out)
 
@@ -209,8 +211,18 @@ def test_scan_without_a_crash_is_exit_4_with_its_document(tmp_path: Path) -> Non
     quiet.write_text("Dec  7 03:00:00 h sshd[1]: Accepted publickey for root\n")
     res = kmend("scan", "--json", str(quiet))
     assert res.returncode == 4
-    assert json.loads(res.stdout) == {"reports": [], "groups": []}
+    assert json.loads(res.stdout) == {"reports": [], "groups": [], "error": {
+        "code": 4, "kind": "input", "message": f"no kernel crash found in {quiet}",
+        "hint": "check the file, or give another log"}}
     assert res.stderr.decode().count("\n") == 1 and b"no kernel crash found" in res.stderr
+    # an unreadable path: the reports of the others, and the error object
+    res = kmend("scan", "--json", str(tmp_path / "gone.log"), str(EXAMPLE))
+    assert res.returncode == 4
+    doc = json.loads(res.stdout)
+    assert len(doc["reports"]) == 1 and doc["error"]["code"] == 4
+    assert doc["error"]["message"] == (f"1 path(s) could not be read: {tmp_path / 'gone.log'}: "
+                                       "no such file or directory")
+    assert "error" not in json.loads(kmend("scan", "--json", str(EXAMPLE)).stdout)
 
 
 def test_ctrl_c_during_a_long_scan_is_130_without_a_traceback(tmp_path: Path) -> None:
@@ -244,3 +256,156 @@ def test_ctrl_c_during_a_long_scan_is_130_without_a_traceback(tmp_path: Path) ->
             proc.wait()
     assert proc.returncode == 130
     assert b"Traceback" not in err and err.count(b"\n") <= 1
+
+
+def test_a_bug_in_kmend_is_one_line_exit_70_and_a_json_document(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A stand-in for a bug (nothing real fails on purpose): a verb that raises an
+    # ordinary exception.  The README: one line, exit 70, a traceback only with
+    # KMEND_DEBUG=1.
+    import typer
+
+    import kmend.cli.app as app_mod
+
+    def buggy_app(only: str | None = None) -> typer.Typer:
+        app = typer.Typer()
+
+        @app.command("status")
+        def _status(json: bool = typer.Option(False, "--json")) -> int:
+            raise ValueError("a bug")
+
+        @app.command("other")
+        def _other() -> int:  # two commands: typer keeps the verb name
+            return 0
+
+        return app
+
+    monkeypatch.setattr(app_mod, "build_app", buggy_app)
+    monkeypatch.delenv("KMEND_DEBUG", raising=False)
+    assert main(["status"]) == 70
+    out = capsys.readouterr()
+    assert out.err == ("kmend: error: internal error: ValueError: a bug — set KMEND_DEBUG=1 "
+                       "for a traceback and report it\n")
+    assert main(["status", "--json"]) == 70
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["error"]["code"] == 70 and doc["error"]["kind"] == "internal"
+    monkeypatch.setenv("KMEND_DEBUG", "1")
+    with pytest.raises(ValueError, match="a bug"):
+        main(["status"])
+
+
+_KDIR_VERBS = {
+    "check": ["check", str(EXAMPLE)],
+    "build": ["build", str(REPO / "examples")],
+    "backport": ["backport", "--source", str(REPO), "--module", "m", "-o", "/nonexistent/o"],
+    "rebuild": ["rebuild", "--kernel", "6.1.0-47-amd64"],
+    "run": ["run", str(EXAMPLE), "--source", str(REPO), "--dry-run"],
+    "sign": ["sign", str(EXAMPLE)],
+}
+
+
+@pytest.mark.parametrize("verb", sorted(_KDIR_VERBS))
+def test_a_missing_kdir_is_bad_input_and_a_kernel_with_a_slash_usage_in_every_verb(
+    verb: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The README's grammar: a missing directory given to --kdir is exit 4, a malformed
+    # --kernel exit 2, both before any work (the module and the log given here are not
+    # even modules: nothing was read).
+    args = _KDIR_VERBS[verb]
+    assert main([*args, "--kdir", "/nonexistent/kdir"]) == 4
+    err = capsys.readouterr().err
+    assert err.startswith("kmend: error: --kdir /nonexistent/kdir: no such directory"), err
+    if verb != "rebuild":
+        assert main([*args, "--kernel", "../../etc"]) == 2
+        assert "--kernel '../../etc' is not a kernel release" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("verb", ["status", "rollback", "rebuild", "install", "preflight",
+                                  "build", "backport", "run"])
+def test_a_kernel_release_with_a_slash_is_usage_before_any_work(
+    verb: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = {"install": ["install", str(EXAMPLE)], "preflight": ["preflight", str(EXAMPLE)],
+            **_KDIR_VERBS}.get(verb, [verb])
+    args = [a for a in args if a != "--kernel" and a != "6.1.0-47-amd64"]
+    assert main([*args, "--kernel", "a/b"]) == 2, capsys.readouterr().err
+    assert "--kernel 'a/b' is not a kernel release" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "0", "-5"])
+def test_preflight_timeout_is_a_positive_finite_number_before_any_work(
+    value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # (the module is the example log: nothing is read before the options are checked)
+    assert main(["preflight", str(EXAMPLE), "--timeout", value]) == 2
+    err = capsys.readouterr().err
+    assert err == (f"kmend: error: --timeout {float(value):g}: not a positive number of "
+                   "seconds — e.g. --timeout 300\n")
+
+
+def test_kernel_tree_errors_name_kernel_tree(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", "--kernel-tree", "/lib/modules/6.1.0-47-amd64"]) == 2
+    assert capsys.readouterr().err.startswith(
+        "kmend: error: --kernel-tree '/lib/modules/6.1.0-47-amd64' is not a kernel release")
+
+
+def test_every_help_fits_80_columns(monkeypatch: pytest.MonkeyPatch,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    for verb in VERBS:
+        assert main([verb, "-h"]) == 0
+        out = capsys.readouterr().out
+        long = [line for line in out.splitlines() if len(line) > 80]
+        assert not long, (verb, long)
+
+
+@pytest.mark.parametrize("verb", ["check", "sign", "install", "preflight"])
+def test_a_module_that_is_a_device_or_a_directory_is_named_so_in_every_verb(
+    verb: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # /dev/zero exists: "no such file" was wrong (and a device is never opened)
+    assert main([verb, "/dev/zero"]) == 4
+    assert capsys.readouterr().err.startswith(
+        "kmend: error: /dev/zero: a character device, not a module file")
+    assert main([verb, str(tmp_path / "nope.ko")]) == 4
+    assert capsys.readouterr().err.startswith(f"kmend: error: {tmp_path / 'nope.ko'}: no such")
+    if verb != "check":  # check takes directories of modules
+        assert main([verb, str(tmp_path)]) == 4
+        assert capsys.readouterr().err.startswith(
+            f"kmend: error: {tmp_path}: a directory, not a module file")
+
+
+def test_a_file_that_is_not_elf_says_its_first_bytes_in_hex(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "notes.ko"
+    path.write_bytes(b"hello, world\n")
+    assert main(["check", str(path), "--kernel", "6.1.0-47-amd64"]) == 4
+    err = capsys.readouterr().err
+    assert "not an ELF file (it starts with the bytes 68 65 6c 6c)" in err, err
+
+
+@pytest.mark.parametrize("args", [["check", str(EXAMPLE), "-j", "abc"],
+                                  ["check", str(EXAMPLE), "-j", "0"],
+                                  ["preflight", str(EXAMPLE), "--timeout", "soon"],
+                                  ["show", str(EXAMPLE), "--index", "last"],
+                                  ["fixes", str(EXAMPLE), "--limit", "x"]])
+def test_a_value_of_the_wrong_kind_is_said_without_python_type_names(
+    args: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("kmend: error: ")
+    assert not re.search(r"\b(int|float|integer)\b|x>=|range", err), err
+    assert main([args[0], "-h"]) == 0
+    assert "x>=" not in capsys.readouterr().out
+
+
+def test_report_json_with_an_unreadable_path_carries_the_error_object(tmp_path: Path) -> None:
+    res = kmend("report", "--json", str(tmp_path / "gone.log"), str(EXAMPLE), "-o",
+                str(tmp_path / "out"))
+    assert res.returncode == 4
+    doc = json.loads(res.stdout)
+    assert doc["reports"] == 1 and doc["error"]["code"] == 4 and doc["error"]["kind"] == "input"
+    assert str(tmp_path / "gone.log") in doc["error"]["message"]

@@ -33,3 +33,23 @@ def test_call_targets_and_the_faulting_address_are_real() -> None:
     assert call.offset == call_at
     assert int(call.op_str, 16) == expected_target
     assert json.loads(dumps(rep))["code"]["fault_index"] == fault
+
+
+def test_without_the_rip_address_a_jump_target_is_an_offset_in_the_window() -> None:
+    # Debian 6.12 prints "RIP: 0010:crashmod_bug+0x9/0x10 [crashmod]": no address, so
+    # a target computed from address 0 wrapped around (jmp 0xffffffffffffffc5).  The
+    # expected target is the CPU's rule for "eb rel8": next instruction + rel8.
+    log = (Path(__file__).resolve().parents[2] / "tests/data/crashes/6.12.117+deb12-amd64"
+           / "bug_at_load.syslog.log")
+    text = log.read_text()
+    assert re.search(r"RIP: 0010:crashmod_bug\+", text)  # no [<address>] on the RIP line
+    code = re.search(r"Code: (.*)", text)[1].split()  # type: ignore[index]
+    raw = bytes(int(t.strip("<>"), 16) for t in code)
+    assert raw[0] == 0xEB  # jmp rel8 at the window's first byte
+    (rel,) = struct.unpack("<b", raw[1:2])
+    target = 2 + rel
+    rep = next(r for r in parse_reports(read_paths([str(log)])) if r.function == "crashmod_bug")
+    assert rep.code is not None and rep.pc is not None and rep.pc.address is None
+    first = rep.code.instructions[0]
+    assert (first.offset, first.mnemonic) == (0, "jmp")
+    assert first.op_str == f"<{'-' if target < 0 else '+'}{abs(target):#04x}>"

@@ -343,3 +343,59 @@ def test_banner_search_in_syslog_kmsg_and_gzip(tmp_path: Path) -> None:
     other = tmp_path / "other.log"
     other.write_text(syslog + "Nov 26 04:09:59 web-lab01 app: Linux version 9 is out\n")
     assert last_banner_line(str(other)) == 0
+
+
+def test_log_text_in_the_human_table_is_printed_never_read_as_markup(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A log is untrusted: a BUG line naming a path with brackets ("[/x]" is a closing
+    # tag to Rich) is printed as it is, not parsed (a MarkupError ended doctor with a
+    # traceback).  The detail quotes the crash: the file as the log wrote it.
+    location, _module, _comm, _pid = _example_facts()
+    hostile = location.replace("drivers/xen/", "drivers/[/x]/[bold]")
+    log = tmp_path / "messages"
+    log.write_text(EXAMPLE.read_text().replace(location, hostile))
+    _host_tree(tmp_path, xenstored=None, xl_rc=137, seconds=10.0)
+    rc = main(["doctor", "--root", str(tmp_path), "--only-logs", "--log", str(log)])
+    out = capsys.readouterr()
+    assert rc == 1, out.err
+    assert "internal error" not in out.err
+    assert hostile in " ".join(line.strip("│ ") for line in out.out.splitlines())
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "0", "-1"])
+def test_xl_timeout_that_never_fires_or_fires_at_once_is_usage(
+    value: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # nan and inf were taken (a host with xl would then wait forever on a hung xl list)
+    assert main(["doctor", "--root", str(tmp_path), "--xl-timeout", value]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"kmend: error: --xl-timeout {float(value):g}: not a positive "
+                          "number of seconds"), err
+
+
+def test_an_empty_or_damaged_log_is_no_evidence(tmp_path: Path) -> None:
+    """A --log with no line in it, or one cut short (a truncated .gz), cannot vouch for
+    the host: not healthy (both were "healthy").  The lines before the damage are read."""
+    empty = tmp_path / "messages"
+    empty.write_text("")
+    rc, doc = _cli("--root", str(tmp_path), "--only-logs", "--log", str(empty), "--json")
+    assert rc == 1 and doc is not None and doc["healthy"] is False
+    assert doc["verdict"].startswith("unknown: no kernel log read") and doc["logs_read"] == []
+    # a quiet log of this host, gzipped and cut short: its lines vouch only up to the cut
+    host = "w-xen10"
+    (tmp_path / "etc").mkdir()
+    (tmp_path / "etc" / "hostname").write_text(host + "\n")
+    quiet = f"Dec 23 00:59:59 {host} kernel: e1000e: eth0 NIC Link is Up\n" * 4000
+    whole = gzip.compress(quiet.encode())
+    cut = tmp_path / "messages.1.gz"
+    cut.write_bytes(whole[: len(whole) - 20])
+    rc, doc = _cli("--root", str(tmp_path), "--only-logs", "--log", str(cut), "--json")
+    assert rc == 1 and doc is not None and doc["healthy"] is False
+    assert doc["verdict"] == f"unknown: could not read {cut} to its end (damaged)"
+    assert doc["logs_read"] == [str(cut)]
+    assert any("truncated gzip data" in e for e in doc["log_errors"])
+    (tmp_path / "messages.gz").write_bytes(whole)  # the same log whole: healthy
+    rc, doc = _cli("--root", str(tmp_path), "--only-logs", "--log",
+                   str(tmp_path / "messages.gz"), "--json")
+    assert rc == 0 and doc is not None and doc["healthy"] is True

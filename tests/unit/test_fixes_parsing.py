@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
+import pytest
+
+from kmend.cli import main
+from kmend.errors import InputError
 from kmend.fixes import history
+from kmend.fixes.crash import site_from_log
 from kmend.fixes.source import assertion_at, enclosing_function, source_at_crash
 from kmend.fixes.tags import parse_tag
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "w-xen09-messages.log"
 
 C_FILE = """\
 /* a small file written for this test */
@@ -157,3 +167,19 @@ def test_message_quotes_a_crash_across_versions() -> None:
     assert history.message_quotes("RIP: evtchn_bind_to_user+0xb8/0xc0", message)
     assert not history.message_quotes("kernel BUG at drivers/xen/events.c:264!", message)
     assert not history.message_quotes("BUG", message)  # too short to mean anything
+
+
+
+def test_a_crash_without_file_and_line_names_options_that_exist(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The hint named "--log", an option `kmend fixes -h` does not list.  The crash: the
+    # example with its BUG line's number made unreadable (5000 digits: no file:line).
+    log = tmp_path / "messages"
+    log.write_text(EXAMPLE.read_text().replace("evtchn.c:264!", "evtchn.c:" + "7" * 5000 + "!"))
+    with pytest.raises(InputError) as err:
+        site_from_log([log], None)
+    assert main(["fixes", "-h"]) == 0
+    help_text = capsys.readouterr().out
+    named = re.findall(r"--[a-z-]+", err.value.hint)
+    assert named and all(f"{option} " in help_text for option in named), named

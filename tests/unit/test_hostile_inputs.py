@@ -160,6 +160,31 @@ def test_fifo_with_a_writer_is_read(tmp_path: Path) -> None:
     assert [r.title for r in reps] == ["kernel BUG in evtchn_bind_to_user"]
 
 
+
+@pytest.mark.parametrize("verb", ["scan", "show"])
+def test_a_fifo_named_on_the_command_line_is_read_once(tmp_path: Path, verb: str) -> None:
+    """The whole command, not only the reader: after the log is read (the writer gone),
+    nothing opens the FIFO again (a blocking open of a FIFO without a writer never ends)."""
+    fifo = tmp_path / "messages"
+    os.mkfifo(fifo)
+    crash = hostile.crash_log()
+
+    def write() -> None:
+        time.sleep(0.3)
+        with open(fifo, "wb") as fh:
+            fh.write(crash)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        res = kmend(verb, str(fifo), timeout=60)
+    finally:
+        if writer.is_alive():  # kmend never opened it: let the writer go
+            os.close(os.open(fifo, os.O_RDONLY | os.O_NONBLOCK))
+        writer.join(timeout=10)
+    assert res.returncode == 0, res.stderr
+    assert "evtchn_bind_to_user" in res.stdout
+
 # --- damaged compressed logs ------------------------------------------------------------------
 
 

@@ -75,9 +75,42 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _pipe_closed(exc: BaseException) -> bool:
-    if isinstance(exc, BrokenPipeError):
-        return True
-    return type(exc).__name__ == "PipeClosed" and type(exc).__module__ == "kmend.cli.common"
+    """A write to a closed stdout that did not go through kmend.cli.common (which sends
+    the rest to /dev/null and lets the verb finish): nothing more can be done then."""
+    return isinstance(exc, BrokenPipeError)
+
+
+#: The parser's words for a value of the wrong type, as people say them (no Python type
+#: names in what kmend prints).
+_TYPE_WORDS = {"is not a valid int.": "is not a whole number.",
+               "is not a valid integer.": "is not a whole number.",
+               "is not a valid float.": "is not a number.",
+               "is not a valid int range.": "is not a whole number."}
+
+
+def _plain_types(message: str) -> str:
+    for words, plain in _TYPE_WORDS.items():
+        message = message.replace(words, plain)
+    return message
+
+
+def _shell_lines(example: str, width: int = 70) -> list[str]:
+    """*example* cut into shell lines (joined by `` \\``) that fit 80 columns with the
+    help's indent; an option stays on the line of its value."""
+    words: list[str] = []
+    for token in example.split(" "):
+        if words and words[-1].startswith("-") and " " not in words[-1] \
+                and not token.startswith("-"):
+            words[-1] += " " + token
+        else:
+            words.append(token)
+    lines = [""]
+    for word in words:
+        if lines[-1] and len(lines[-1]) + 1 + len(word) > width:
+            lines.append(word)
+        else:
+            lines[-1] = f"{lines[-1]} {word}".strip()
+    return lines
 
 
 def _polish_help(command: Any) -> None:
@@ -89,7 +122,8 @@ def _polish_help(command: Any) -> None:
     commands = getattr(command, "commands", None)
     for cmd in commands.values() if isinstance(commands, dict) else [command]:
         if cmd.name in EXAMPLES and not cmd.epilog:
-            cmd.epilog = f"\b\nExample:\n  {EXAMPLES[cmd.name]}"
+            lines = _shell_lines(EXAMPLES[cmd.name])
+            cmd.epilog = "\b\nExample:\n  " + " \\\n      ".join(lines)
         for param in getattr(cmd, "params", []):
             if param.metavar is not None or getattr(param, "is_flag", False) \
                     or getattr(param, "count", False):
@@ -133,24 +167,26 @@ def _run_verb(args: list[str], json_mode: bool) -> int:
         # Usage errors (bad option, missing argument): one line, exit 2.
         code = int(getattr(exc, "exit_code", 2))
         fmt = getattr(exc, "format_message", None)
-        message = fmt() if callable(fmt) else str(exc)
+        message = _plain_types(fmt() if callable(fmt) else str(exc))
         return _fail(code, message, f"kmend {args[0]} -h shows the options",
                      json_mode=json_mode)
     except typer.Abort:
         return _fail(EXIT_INTERRUPTED, "aborted", "", json_mode=json_mode)
     except (BrokenPipeError, KeyboardInterrupt):
         raise
+    except Exception as exc:
+        # (before the BaseException clause: the first matching clause wins, and every
+        # Exception is a BaseException)
+        if os.environ.get("KMEND_DEBUG"):
+            raise
+        return _fail(EXIT_INTERNAL, f"internal error: {type(exc).__name__}: {exc}",
+                     "set KMEND_DEBUG=1 for a traceback and report it", json_mode=json_mode)
     except BaseException as exc:
         if _pipe_closed(exc):
             raise
         if isinstance(exc, SystemExit):
             return int(exc.code) if isinstance(exc.code, int) else 1
         raise
-    except Exception as exc:
-        if os.environ.get("KMEND_DEBUG"):
-            raise
-        return _fail(EXIT_INTERNAL, f"internal error: {type(exc).__name__}: {exc}",
-                     "set KMEND_DEBUG=1 for a traceback and report it", json_mode=json_mode)
     return int(result) if isinstance(result, int) else 0
 
 

@@ -41,7 +41,8 @@ def render(plan: BackportPlan, console: Console) -> None:
                   f"candidate(s) against {plan.target} (policy {plan.policy})")
     _say(console, f"search: {plan.search}")
     if plan.chosen_rev:
-        _say(console, f"chosen: {plan.chosen_rev} ({plan.chosen_kind}: {plan.chosen_label})")
+        _say(console, f"chosen: {short_rev(plan.chosen_rev or '')} ({plan.chosen_kind}: "
+                      f"{plan.chosen_label})")
     else:
         _say(console, "chosen: none — no candidate builds against the target")
     for line in plan.explanation:

@@ -40,6 +40,8 @@ def register(app: typer.Typer) -> None:
     ) -> int:
         """Build DIRECTORY with make -C KDIR M=… modules; .ko files land in DIRECTORY, and
         DIRECTORY/PROVENANCE (JSON) records where the sources are (kmend install keeps it)."""
+        if not directory.is_dir():  # before the headers: the argument is checked first
+            raise InputError(f"{directory}: not a directory", "give a module source directory")
         console = console_for(json_mode)
         kd = find_kdir(kdir, kernel)
         pair = key_for_build(sign, key, cert)

@@ -45,17 +45,18 @@ def collect_modules(paths: list[Path]) -> list[Path]:
                 raise InputError(f"{path}: no kernel modules (.ko, .ko.xz, .ko.zst, .ko.gz) "
                                  "under it", "give a module file or a directory holding some")
             found += inside
-        elif path.is_file():
-            found.append(path)
+        elif path.exists():
+            found.append(options.module_file(path))
         else:
             raise InputError(f"{path}: no such file or directory", "give the module's path")
     return found
 
 
 def target_from_options(kdir: Path | None, kernel: str | None, symvers: Path | None,
-                        root: Path) -> KernelTarget | None:
-    """The target the options name, or None when none does (then each module's vermagic,
-    else the running kernel, picks it)."""
+                        root: Path) -> tuple[KernelTarget, str] | None:
+    """The target the options name and a note on where it came from ("" or this
+    machine's headers standing in for a root without any), or None when none does (then
+    each module's vermagic, else the running kernel, picks it)."""
     from kmend.kernel.target import KernelTarget, target_in_root
 
     given = [x for x in (kdir, kernel, symvers) if x is not None]
@@ -63,19 +64,20 @@ def target_from_options(kdir: Path | None, kernel: str | None, symvers: Path | N
         raise UsageError("give at most one of --kdir, --kernel or --symvers",
                          "e.g. --kernel 6.1.0-47-amd64 (default: the module's vermagic)")
     if kdir is not None:
-        return KernelTarget.from_kdir(kdir)
+        return KernelTarget.from_kdir(kdir), ""
     if symvers is not None:
-        return KernelTarget.from_symvers(symvers)
+        return KernelTarget.from_symvers(symvers), ""
     if kernel is not None:
-        return target_in_root(kernel, root)[0]
+        return target_in_root(kernel, root)
     return None
 
 
 class Checker:
     """Checks modules against targets read once per release."""
 
-    def __init__(self, fixed: KernelTarget | None, *, root: Path, modules_dir: Path | None,
-                 enforce: dict[str, Any], certs: tuple[Path, ...]) -> None:
+    def __init__(self, fixed: tuple[KernelTarget, str] | None, *, root: Path,
+                 modules_dir: Path | None, enforce: dict[str, Any],
+                 certs: tuple[Path, ...]) -> None:
         self.fixed = fixed
         self.root = root
         self.modules_dir = modules_dir
@@ -88,7 +90,7 @@ class Checker:
         from kmend.kernel.target import target_in_root
 
         if self.fixed is not None:
-            return self.fixed, ""
+            return self.fixed
         release = (mod.vermagic or "").split(" ", 1)[0] or os.uname().release
         if release not in self._targets:
             self._targets[release] = target_in_root(options.kernel_release(release) or "",
@@ -278,7 +280,7 @@ def register(app: typer.Typer) -> None:
         options.existing_dir(root, "--root")
         paths = list(modules or ())
         if kernel_tree is not None:
-            options.kernel_release(kernel_tree)
+            options.kernel_release(kernel_tree, "--kernel-tree")
             tree = root / "lib/modules" / kernel_tree
             options.existing_dir(tree, "--kernel-tree")
             paths.append(tree)

@@ -25,10 +25,20 @@ if TYPE_CHECKING:
 PIPE_WIDTH = 160
 
 
-class PipeClosed(BaseException):
-    """The reader of stdout went away (``kmend show LOG | head -1``).  A BaseException so
-    that neither library code nor click's EPIPE handling (which exits 1) swallows it; the
-    CLI's entry point ends quietly with success."""
+def stream_gone(stream: Any) -> None:
+    """The reader of *stream* went away (``kmend doctor | head -1``): the rest of the
+    text goes to /dev/null and the verb carries on, so its exit code is still its own (a
+    verdict, a failure) and no work is left half done (a backport stopped at its first
+    probe line, and said 0)."""
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
 
 
 def _console(stream: Any, *, stderr: bool) -> Console:
@@ -39,7 +49,7 @@ def _console(stream: Any, *, stderr: bool) -> Console:
     class _Console(Console):
         def on_broken_pipe(self) -> None:
             self.quiet = True
-            raise PipeClosed
+            stream_gone(sys.stderr if self.stderr else sys.stdout)
 
     tty = getattr(stream, "isatty", lambda: False)()
     wide = not tty and "COLUMNS" not in os.environ
@@ -130,7 +140,7 @@ def _write_line(stream: IO[str], line: str) -> None:
     try:
         stream.write(line + "\n")
     except BrokenPipeError:
-        raise PipeClosed from None
+        stream_gone(stream)
 
 
 #: Whether a verb has begun its JSON document on stdout (a one-slot list): an error after
@@ -139,13 +149,13 @@ DOCUMENT_STARTED = [False]
 
 
 def write_stdout(text: str) -> None:
-    """Write to stdout; a closed pipe becomes :class:`PipeClosed`."""
+    """Write to stdout; after the reader went away, to /dev/null (:func:`stream_gone`)."""
     DOCUMENT_STARTED[0] = True
     try:
         sys.stdout.write(text)
         sys.stdout.flush()
     except BrokenPipeError:
-        raise PipeClosed from None
+        stream_gone(sys.stdout)
 
 
 def emit_json(obj: Any, *, flat_below: int | None = None) -> None:

@@ -27,8 +27,9 @@ def render(console: Console, report: DoctorReport) -> None:
         console.print(f"next: {report.next_command}", markup=False, soft_wrap=True)
     table = Table("check", "ok", "detail")
     for check in report.checks:
-        table.add_row(check.name, Text("yes", style="green") if check.ok
-                      else Text("NO", style="bold red"), check.detail)
+        # Text, never markup: a detail quotes log paths and crash titles (untrusted)
+        table.add_row(Text(check.name), Text("yes", style="green") if check.ok
+                      else Text("NO", style="bold red"), Text(check.detail))
     console.print(table)
     for i, crash in enumerate(report.crashes):
         who = f"{crash.comm} pid {crash.pid}" if crash.comm else "no process"
@@ -45,7 +46,7 @@ def render(console: Console, report: DoctorReport) -> None:
     console.print("logs read: " + (", ".join(report.logs_read) or "none"), markup=False,
                   soft_wrap=True)
     for err in report.log_errors:
-        console.print(f"log not read: {err}", markup=False)
+        console.print(f"log problem: {err}", markup=False, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:
@@ -65,6 +66,7 @@ def register(app: typer.Typer) -> None:
     ) -> int:
         """Is this Xen host healthy?  xl, xenstored, devices, modules, crashes since boot."""
         options.existing_dir(root, "--root")
+        options.positive_seconds(xl_timeout, "--xl-timeout", DEFAULT_TIMEOUT)
         report = examine(root, log or (), default_logs=not only_logs, xl_timeout=xl_timeout)
         if json_out:
             emit_json(report)

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from kmend.cli import options
 from kmend.cli.common import console_for, emit_json, err_console
@@ -28,18 +28,18 @@ from kmend.source.project import Project
 
 
 def _render(report: FixReport, json_mode: bool) -> None:
-    shared = console_for(json_mode)
-    # Piped output is read by people too: give it room instead of rich's 80 columns.
-    con = shared if shared.is_terminal else Console(stderr=json_mode, highlight=False,
-                                                    width=160, soft_wrap=False)
+    # The shared console: piped output gets room (not rich's 80 columns), and a reader
+    # that goes away (`kmend fixes … | head -1`) ends kmend quietly with success.  Every
+    # text here comes from the repository or the log (untrusted): printed, never markup.
+    con = console_for(json_mode)
     src = report.source
     con.print(f"base {report.base} ({report.base_commit[:12]}): {report.touching_commits} "
-              f"commits up to {report.head} change {report.file}")
+              f"commits up to {report.head} change {report.file}", markup=False)
     if src is not None:
         where = f"{report.file}:{report.line}" if report.line else report.file
         span = (f" (lines {src.function_start}-{src.function_end})"
                 if src.function_start else "")
-        con.print(f"crash site {where} in {report.function or '?'}(){span}")
+        con.print(f"crash site {where} in {report.function or '?'}(){span}", markup=False)
         for number, text in src.context or (((report.line or 0), src.text or ""),):
             mark = ">" if number == report.line else " "
             con.print(f" {mark}{number:>5} | {text.expandtabs(8).rstrip()}", markup=False,
@@ -49,7 +49,7 @@ def _render(report: FixReport, json_mode: bool) -> None:
     for warning in report.warnings:
         con.print(f"warning: {warning}", markup=False)
     if not report.candidates:
-        con.print(f"no commit after {report.base} touches {report.file}")
+        con.print(f"no commit after {report.base} touches {report.file}", markup=False)
         return
     table = Table(show_lines=False)
     for col in ("rank", "score", "commit", "subject", "first release", "evidence"):
@@ -62,11 +62,12 @@ def _render(report: FixReport, json_mode: bool) -> None:
             state = "in base" if port.in_base else port.first_release or port.branch
             release += f"\nstable {port.commit[:12]}: {state}"
         evidence = "\n".join(e.detail for e in c.evidence if e.kind != "touches-file")
-        table.add_row(str(rank), str(c.score), c.commit[:12], c.subject, release,
-                      evidence or "changes the file")
+        table.add_row(str(rank), str(c.score), c.commit[:12], Text(c.subject), Text(release),
+                      Text(evidence or "changes the file"))
     con.print(table)
     if report.checks:
-        con.print(f"whether {report.release} already carries a candidate (distro backport):")
+        con.print(f"whether {report.release} already carries a candidate (distro backport):",
+                  markup=False)
         for cmd in report.checks:
             con.print(f"  {cmd}", markup=False, soft_wrap=True)
 

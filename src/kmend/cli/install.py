@@ -11,7 +11,7 @@ from rich.console import Console
 from kmend import provenance as pv
 from kmend.cli import options
 from kmend.cli.common import console_for, emit_json, print_verdict
-from kmend.errors import InputError, UsageError
+from kmend.errors import UsageError
 from kmend.install import Mode, SafeRoot, install, plan_install
 from kmend.install.model import InstallTransaction, StepState
 from kmend.jsonout import to_jsonable
@@ -80,8 +80,7 @@ def register(app: typer.Typer) -> None:
             raise UsageError(f"unknown --mode {mode!r}", "use override or replace") from None
         options.kernel_release(kernel)
         options.existing_dir(root, "--root")
-        if not module.is_file():
-            raise InputError(f"{module} is not a file", "give the path of the built .ko")
+        options.module_file(module)
         prov = read_provenance(provenance, module)
         with SafeRoot(root) as r:
             plan = plan_install(r, module, kernel=kernel, mode=chosen, force=force,

@@ -8,7 +8,6 @@ the kernel's verdict.  Exit 0: loaded; 1: refused; others: errors.py codes.
 
 from __future__ import annotations
 
-import math
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -17,7 +16,7 @@ import typer
 
 from kmend.cli import options
 from kmend.cli.common import console_for, emit_json, print_verdict
-from kmend.errors import InputError, UsageError
+from kmend.errors import UsageError
 
 if TYPE_CHECKING:  # kmend.lab (QEMU) is imported only when the verb runs
     from kmend.loadcheck.preflight import PreflightResult
@@ -75,9 +74,7 @@ def register(app: typer.Typer) -> None:
 
         Without --kernel-image or --kernel the installed kernel the module was built for
         (its vermagic) is booted, else the running kernel."""
-        if not math.isfinite(timeout) or timeout <= 0:
-            raise UsageError(f"--timeout {timeout}: not a positive number of seconds",
-                             "e.g. --timeout 300")
+        options.positive_seconds(timeout, "--timeout", 300)
         if kernel_image is not None and kernel is not None:
             raise UsageError("give --kernel-image or --kernel, not both",
                              "e.g. --kernel 6.1.0-57-amd64")
@@ -86,8 +83,7 @@ def register(app: typer.Typer) -> None:
         if cert and not secure_boot:
             raise UsageError("--cert enrolls a MOK for a --secure-boot boot",
                              "add --secure-boot")
-        if not module.is_file():
-            raise InputError(f"{module}: no such file", "give the module's path")
+        options.module_file(module)
         from kmend.lab import SecureBootConfig
         from kmend.lab import kernel_image as installed_image
         from kmend.loadcheck.preflight import preflight

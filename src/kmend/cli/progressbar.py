@@ -51,7 +51,7 @@ class _Shown:
         with self.lock:
             if self.closed:
                 return
-            self.bar = Progress(SpinnerColumn(), TextColumn("{task.description}"),
+            self.bar = Progress(SpinnerColumn(), TextColumn("{task.description}", markup=False),
                                 BarColumn(), TimeElapsedColumn(), console=err_console,
                                 transient=True)
             self.bar.start()

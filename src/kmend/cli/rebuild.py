@@ -33,7 +33,7 @@ def register(app: typer.Typer) -> None:
     def _cmd(  # noqa: PLR0917 (typer maps options to parameters)
         kernel: Annotated[str, typer.Option(
             "--kernel", help="the target kernel release (uname -r form, e.g. 6.1.0-47-amd64): "
-            "the new kernel to carry the fixes over to (required)")],
+            "the new kernel to carry the fixes over to", callback=options.check_kernel)],
         root: options.Root = Path("/"),
         dry_run: Annotated[bool, typer.Option("--dry-run", help="Decide only")] = False,
         sign: Annotated[bool, typer.Option("--sign/--no-sign", help="Sign rebuilt modules "

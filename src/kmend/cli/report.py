@@ -43,9 +43,15 @@ def register(app: typer.Typer) -> None:
         view = build_view(result, journals)
         written = write_report(view, out)
         if json_out:
-            emit_json({"index": written.index, "pages": written.pages,
-                       "signatures": len(view.signatures), "reports": view.reports,
-                       "hosts": view.hosts, "errors": view.errors})
+            doc = {"index": written.index, "pages": written.pages,
+                   "signatures": len(view.signatures), "reports": view.reports,
+                   "hosts": view.hosts, "errors": view.errors}
+            if result.errors:  # exit 4: the error object of every verb's document
+                doc["error"] = {"code": InputError.exit_code, "kind": "input",
+                                "message": f"{len(result.errors)} path(s) could not be read: "
+                                           + "; ".join(e.message for e in result.errors[:3]),
+                                "hint": "check the paths"}
+            emit_json(doc)
         else:
             console_for(False).print(
                 f"{view.reports} report(s), {len(view.signatures)} signature(s), "

@@ -20,7 +20,8 @@ def register(app: typer.Typer) -> None:
                                                    "installed fix)")] = None,
         kernel: Annotated[str | None, typer.Option(
             "--kernel", help="the target kernel release (uname -r form, e.g. 6.1.0-47-amd64): "
-            "roll back its newest fix (default: the newest fix of any kernel)")] = None,
+            "roll back its newest fix (default: the newest fix of any kernel)",
+            callback=options.check_kernel)] = None,
         root: options.Root = Path("/"),
         json_mode: options.Json = False,
     ) -> int:

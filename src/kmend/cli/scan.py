@@ -28,9 +28,12 @@ class _JsonStream:
         write_stdout(("," if self.count else "") + "\n    " + self._encode(rep))
         self.count += 1
 
-    def finish(self, groups: object) -> None:
+    def finish(self, groups: object, error: dict[str, object] | None = None) -> None:
+        """The groups, and the error object every verb's --json document carries when
+        it ends with an error (here: a path that could not be read, or no crash)."""
         close = "\n  ]" if self.count else "]"
-        write_stdout(close + ',\n  "groups": ' + encode_at(groups, 1, 3) + "\n}\n")
+        tail = f',\n  "error": {encode_at(error, 1, 3)}' if error else ""
+        write_stdout(close + ',\n  "groups": ' + encode_at(groups, 1, 3) + tail + "\n}\n")
 
 
 def register(app: typer.Typer) -> None:
@@ -75,8 +78,19 @@ def register(app: typer.Typer) -> None:
             print(f"kmend: warning: {warning}", file=sys.stderr)
         for err in result.errors:
             print(f"kmend: error: {err}", file=sys.stderr)
+        where = "the journal" if not paths else " ".join(paths)
+        error = None
+        if result.errors:
+            error = {"code": InputError.exit_code, "kind": "input",
+                     "message": f"{len(result.errors)} path(s) could not be read: "
+                                + "; ".join(e.message for e in result.errors[:3]),
+                     "hint": "check the paths"}
+        elif result.count == 0:
+            error = {"code": InputError.exit_code, "kind": "input",
+                     "message": f"no kernel crash found in {where}",
+                     "hint": "check the file, or give another log"}
         if stream is not None:
-            stream.finish(result.groups)
+            stream.finish(result.groups, error)
         else:
             from kmend.report.crash_text import render_groups  # rich tables: only here
 
@@ -87,7 +101,6 @@ def register(app: typer.Typer) -> None:
         if result.count == 0:
             # as every verb: no crash in the logs is exit 4 (like grep's "no match", a
             # script can tell "nothing found" from "found"); the document is still written
-            where = "the journal" if not paths else " ".join(paths)
             print(f"kmend: no kernel crash found in {where}", file=sys.stderr)
             return InputError.exit_code
         return 0

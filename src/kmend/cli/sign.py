@@ -15,7 +15,7 @@ import typer
 
 from kmend.cli import options
 from kmend.cli.common import console_for, emit_json
-from kmend.errors import EnvironmentMissing, InputError, KmendError, UsageError
+from kmend.errors import EnvironmentMissing, KmendError, UsageError
 from kmend.kernel.paths import resolve_in_root
 from kmend.sign import KeyPair, create_key, enroll_instructions, find_key, sign_module
 
@@ -85,8 +85,7 @@ def register(app: typer.Typer) -> None:
         options.kernel_release(kernel)
         options.existing_dir(root, "--root")
         options.existing_dir(kdir, "--kdir")
-        if not module.is_file():
-            raise InputError(f"{module}: no such file", "give the module's path")
+        options.module_file(module)
         target_kdir = kdir_for(kernel, kdir, root)
         if target_kdir is None and kernel is None and hash_algo is None:
             target_kdir = kdir_for(_vermagic_release(module), None, root)

@@ -25,7 +25,8 @@ KERNEL_FILTER = ("the target kernel release (uname -r form, e.g. 6.1.0-47-amd64)
 def register(app: typer.Typer) -> None:
     @app.command("status")
     def _cmd(
-        kernel: Annotated[str | None, typer.Option("--kernel", help=KERNEL_FILTER)] = None,
+        kernel: Annotated[str | None, typer.Option("--kernel", help=KERNEL_FILTER,
+                                                          callback=options.check_kernel)] = None,
         root: options.Root = Path("/"),
         json_mode: options.Json = False,
     ) -> int:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import errno
 import os
 import shutil
+import stat
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -195,6 +196,14 @@ def local_hostname(root: Path, *, live: bool) -> str | None:
     return name.split(".")[0] or None
 
 
+def _empty_file(path: str) -> bool:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False  # the reader says why
+    return stat.S_ISREG(st.st_mode) and st.st_size == 0
+
+
 def scan_crashes(
     root: Path, logs: Iterable[str], *, defaults: bool = True, live: bool, timeout: float = 30.0
 ) -> CrashScan:
@@ -213,13 +222,25 @@ def scan_crashes(
     def on_error(err: InputError) -> None:
         scan.errors.append(str(err))
 
+    # Evidence is lines read: an empty file holds none (it is not read, and vouches for
+    # nothing), and a damaged compressed log was not read whole (a log asked for with
+    # --log is then missed: the verdict cannot be "healthy").
     for i, path in enumerate(paths):
         scan.sources.append(path)
         before = len(scan.errors)
-        lines = read_paths([path], prefilter=True, on_error=on_error)
+        if _empty_file(path):
+            scan.errors.append(f"{path}: an empty file (no line in it)")
+            continue
+        damage: list[InputError] = []
+        lines = read_paths([path], prefilter=True, on_error=on_error, on_warning=damage.append)
         found += crashes_in(lines, path, None if path == "-" else last_banner_line)
+        scan.errors += [str(err) for err in damage]
         if len(scan.errors) == before:
             scan.read.append(path)
+        elif damage and len(scan.errors) == before + len(damage):
+            scan.read.append(path)  # every line before the damage was read
+            if i < len(requested):
+                scan.missed.append(f"{path} to its end (damaged)")
         elif i < len(requested):
             scan.missed.append(path)
     if defaults and live:

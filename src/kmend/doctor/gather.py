@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -32,7 +33,7 @@ def examine(
     """The doctor's report on the host at *root*."""
     if not root.is_dir():
         raise UsageError(f"--root {root}: not a directory", "give / or a captured tree")
-    if xl_timeout <= 0:
+    if not math.isfinite(xl_timeout) or xl_timeout <= 0:
         raise UsageError("--xl-timeout must be positive", "e.g. --xl-timeout 10")
     live = is_live(root)
     daemons = find_processes(root, XENSTORE_DAEMONS)

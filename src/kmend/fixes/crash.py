@@ -18,7 +18,7 @@ def site_from_report(report: CrashReport) -> tuple[CrashSite, str | None]:
     location = report.location
     if location is None:
         raise InputError(f"the crash {report.title!r} names no source file and line",
-                         "give --file and --function (and --line) instead of --log")
+                         "give --file and --function (and --line) instead of the log")
     pc_fn = report.pc.function if report.pc is not None else None
     function = report.function or pc_fn
     trace = tuple(dict.fromkeys(f.function for f in report.frames

@@ -118,7 +118,7 @@ def parse_elf(data: Image, what: str) -> ElfFacts:
         raise InputError(f"{what}: empty file", "give the path of a built .ko")
     if data[:4] != ELF_MAGIC:
         raise InputError(
-            f"{what}: not an ELF file (starts with {data[:4]!r})",
+            f"{what}: not an ELF file (it starts with the bytes {bytes(data[:4]).hex(' ')})",
             "give a kernel module (.ko, .ko.xz, .ko.zst or .ko.gz)",
         )
     if len(data) < 64:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -144,9 +145,19 @@ TAIL_BYTES = 64 * 1024
 
 def _last_yearless(path: str) -> str | None:
     """The year-less stamp (``--12-23T00:51:38``) of the last syslog line of a plain
-    (uncompressed) file, read from its end; None when there is none or it is compressed."""
+    (uncompressed) file, read from its end; None when there is none or it is compressed.
+
+    Only a regular file has an end to read: a FIFO (its writer already gone after the
+    log was read) or a device is never opened for reading again, and opening never
+    blocks (``O_NONBLOCK``, then ``fstat`` on the open descriptor)."""
     try:
-        with open(path, "rb") as fh:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as fh:
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return None
             head = fh.read(6)
             if head[:2] in (b"\x1f\x8b", b"BZ") or head[:6] in (b"\xfd7zXZ\x00",) \
                     or head[:4] == b"\x28\xb5\x2f\xfd":
@@ -154,8 +165,8 @@ def _last_yearless(path: str) -> str | None:
             size = fh.seek(0, os.SEEK_END)
             fh.seek(max(0, size - TAIL_BYTES))
             tail = fh.read(TAIL_BYTES)
-    except OSError:
-        return None
+        except OSError:
+            return None
     last = None
     for last in _TAIL_STAMP_RE.finditer(tail):  # noqa: B007 - the last match is wanted
         pass

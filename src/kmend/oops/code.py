@@ -72,19 +72,44 @@ def _engine(arch: str) -> Any:
     return md
 
 
+#: Relative branches, whose one immediate operand is a target address.
+_X86_BRANCH = frozenset({"call", "loop", "loope", "loopne", "jrcxz", "jecxz", "jcxz", "xbegin"})
+_ARM64_BRANCH = frozenset({"b", "bl", "cbz", "cbnz", "tbz", "tbnz"})
+_NUMBER_RE = re.compile(r"0x[0-9a-f]+|[0-9]+")
+
+
+def _window_target(mnemonic: str, op_str: str) -> str:
+    """A relative branch's target when the window's kernel address is unknown: as an
+    offset from the window's first byte (``<-0x3b>``, the notation of the offsets), not
+    an address computed from 0 (``0xffffffffffffffc5``)."""
+    branch = (mnemonic in _X86_BRANCH or mnemonic.startswith("j")
+              or mnemonic in _ARM64_BRANCH or mnemonic.startswith("b."))
+    head, sep, last = op_str.rpartition(", ")  # arm64: the target is the last operand
+    number = last.removeprefix("#")
+    if not branch or not _NUMBER_RE.fullmatch(number):
+        return op_str
+    target = int(number, 0)
+    if target >= 1 << 63:
+        target -= 1 << 64
+    sign = "-" if target < 0 else "+"
+    return f"{head}{sep}<{sign}{abs(target):#04x}>"
+
+
 def _decode(md: Any, data: bytes, start: int, fault: int | None,
-            base: int = 0) -> list[Instruction]:
+            base: int | None = None) -> list[Instruction]:
     """Instructions from byte *start*; *base* is the kernel address of byte 0 (so a call's
-    or jump's target reads as the real address), 0 when unknown."""
+    or jump's target reads as the real address), None when unknown (then a target is an
+    offset from byte 0, like the instructions' own offsets)."""
     out: list[Instruction] = []
-    for address, size, mnemonic, op_str in md.disasm_lite(data[start:], base + start):
-        offset = address - base
+    origin = base or 0
+    for address, size, mnemonic, op_str in md.disasm_lite(data[start:], origin + start):
+        offset = address - origin
         out.append(
             Instruction(
                 offset=offset,
                 size=size,
                 mnemonic=mnemonic,
-                op_str=op_str,
+                op_str=op_str if base is not None else _window_target(mnemonic, op_str),
                 faulting=fault is not None and offset == fault,
             )
         )
@@ -107,7 +132,7 @@ def disassemble(text: str, pc: int | None = None) -> Code | None:
     if parsed is None:
         return None
     data, fault, arch = parsed
-    base = pc - fault if pc is not None and fault is not None and pc >= fault else 0
+    base = pc - fault if pc is not None and fault is not None and pc >= fault else None
     if capstone is None:
         return Code(data.hex(), fault, (), arch)
     md = _engine(arch)

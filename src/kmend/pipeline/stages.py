@@ -21,7 +21,7 @@ from typing import Any, TextIO
 
 from kmend.backport.model import Probe
 from kmend.build.kdir import Kdir, find_kdir
-from kmend.errors import InputError, KmendError, NotInSource, UsageError
+from kmend.errors import EnvironmentMissing, InputError, KmendError, NotInSource, UsageError
 from kmend.logs import read_paths
 from kmend.oops import CrashReport
 from kmend.pipeline import locate
@@ -98,6 +98,9 @@ class _Run:
         self.prov: dict[str, Any] = {"run": uuid.uuid4().hex[:12]}
         self.report: CrashReport | None = None
         self.kd: Kdir | None = None
+        #: the crashed kernel's headers are not here: the error, raised by the first stage
+        #: that needs them (the fix search does not)
+        self.kd_missing: EnvironmentMissing | None = None
         self.where: locate.Location | None = None
         self.fix: str | None = opts.fix
         self.out_dir: Path | None = None
@@ -175,9 +178,18 @@ class _Run:
         if self.wanted("backport"):
             release = self.opts.kernel or (None if self.opts.kdir else
                                            self.report.kernel_release)
-            if self.opts.kdir is None and self.opts.kernel is None:
+            defaulted = self.opts.kdir is None and self.opts.kernel is None
+            if defaulted:
                 self.line(f"target: the crashed kernel {release} (no --kdir/--kernel given)")
-            self.kd = find_kdir(self.opts.kdir, release)
+            try:
+                self.kd = find_kdir(self.opts.kdir, release)
+            except EnvironmentMissing as err:
+                if not defaulted:
+                    raise  # a target the operator named: said before any search
+                self.kd_missing = err
+                self.line(f"no headers for {release} here: the fix search goes on, the "
+                          f"backport stops ({err.hint})")
+                return
             self.line(f"target headers: {self.kd.path} ({self.kd.release})")
             if (self.report.kernel_release and self.kd.release != self.report.kernel_release):
                 self.line(f"note: the crashed kernel is {self.report.kernel_release}; the "
@@ -277,6 +289,8 @@ class _Run:
         from kmend.backport.planner import plan_backport
         from kmend.backport.search import default_jobs
 
+        if self.kd_missing is not None:
+            raise self.kd_missing
         assert self.kd is not None
         if self.proj is not None:
             policy = self.opts.policy or ("minimal" if self.fix else "newest")
@@ -290,7 +304,7 @@ class _Run:
             self.prov.update(source=self.opts.source, policy=policy,
                              revision=data["chosen_rev"], revision_kind=data["chosen_kind"],
                              probes=f"{len(data['probes'])} probed against {self.kd.release}")
-            return (DONE, f"{data['chosen_kind']} {data['chosen_rev']} ({policy})",
+            return (DONE, f"{data['chosen_kind']} {short_rev(data['chosen_rev'])} ({policy})",
                     self.opts.source, data)
         assert self.where is not None
         module = self.where.require_module(self.opts.source)
@@ -322,7 +336,8 @@ class _Run:
         if result.chosen is None:
             raise KmendError(f"no revision of {module.name} with the fix builds against "
                              f"{self.kd.release}", "see the explanation above")
-        self.line(f"chosen: {plan.chosen_rev} ({plan.chosen_kind}: {plan.chosen_label})")
+        self.line(f"chosen: {short_rev(plan.chosen_rev or '')} ({plan.chosen_kind}: "
+                  f"{plan.chosen_label})")
         self.prov.update(revision=plan.chosen_rev, revision_kind=plan.chosen_kind)
         mod = module_at(result.chosen.view, result.candidates.module)
         assert mod is not None
@@ -334,7 +349,8 @@ class _Run:
                 "probes": [{"rev": p.rev, "kind": p.kind, "ok": p.ok,
                             "first_diagnostic": p.first_diagnostic} for p in plan.probes],
                 "explanation": list(plan.explanation), "output": str(self.out_dir)}
-        return DONE, f"{plan.chosen_kind} {plan.chosen_rev} ({policy})", self.opts.source, data
+        return (DONE, f"{plan.chosen_kind} {short_rev(plan.chosen_rev or '')} ({policy})",
+                self.opts.source, data)
 
     def _output_dir(self) -> Path:
         if self.opts.output is not None:
