@@ -35,7 +35,6 @@ HELP: dict[str, str] = {
 }
 
 
-
 def _root(value: Path) -> Path:
     """--root is checked when it is parsed, in every verb (exit 4 when missing)."""
     existing_dir(value, "--root")
