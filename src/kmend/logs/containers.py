@@ -15,39 +15,31 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-MONTHS = {
-    "Jan": 1, "Feb": 2, "Mar": 3, "Apr": 4, "May": 5, "Jun": 6,
-    "Jul": 7, "Aug": 8, "Sep": 9, "Oct": 10, "Nov": 11, "Dec": 12,
-}  # fmt: skip
-
-_MON = "(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
-_TAG = r"(?P<tag>[^\s:\[\]]{1,64})(?:\[(?P<pid>\d{1,10})\])?:(?: |$)"
-_HOST = r"(?P<host>[^\s\[\]]{1,255})"
-
-#: ``<PRI>`` of a forwarded syslog message (RSYSLOG_TraditionalForwardFormat).
-_PRI = r"(?:<(?P<pri>\d{1,3})>)?"
+from kmend.logs.grammar import (
+    HOST,
+    MON,
+    MONTHS,
+    PRI,
+    RFC3164_TIME,
+    RFC3339_TIME,
+    TAG,
+    WEEKDAY,
+    plain,
+)
 
 #: RFC3164 / journalctl short / short-precise: ``Dec  3 00:51:38[.123456] host tag[pid]: ``.
-RFC3164_RE = re.compile(
-    _PRI
-    + rf"(?P<t>(?P<mon>{_MON}) (?P<day>[ \d]?\d) (?P<hms>\d\d:\d\d:\d\d)(?P<frac>\.\d{{1,9}})?) "
-    + _HOST + " " + _TAG
-)
+RFC3164_RE = re.compile(PRI + RFC3164_TIME + " " + HOST + " " + TAG)
 #: Just an RFC3164 time at the start of a line (as ``lines.is_foreign`` tests it).
-_RFC3164_HEAD_RE = re.compile(rf"{_MON} [ \d]\d \d\d:\d\d:\d\d ")
+_RFC3164_HEAD_RE = re.compile(plain(RFC3164_TIME) + " ")
 #: rsyslog RFC3339 / journalctl short-iso: ``2026-11-26T03:04:05.123456+00:00 host tag: ``.
-RFC3339_RE = re.compile(
-    _PRI
-    + r"(?P<ts>\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d{1,9})?)(?P<tz>Z|[+-]\d\d:?\d\d)? "
-    + _HOST + " " + _TAG
-)
+RFC3339_RE = re.compile(PRI + RFC3339_TIME + " " + HOST + " " + TAG)
 #: journalctl short-monotonic: ``[   12.345678] host kernel: `` (tag must be kernel or have a pid).
 MONOTONIC_RE = re.compile(
-    r"\[\s*(?P<up>\d{1,10}\.\d{1,9})\] (?P<host>[^\s\[\]:]{1,255}) " + _TAG
+    r"\[\s*(?P<up>\d{1,10}\.\d{1,9})\] (?P<host>[^\s\[\]:]{1,255}) " + TAG
 )
 #: ``dmesg -T``: ``[Sat Nov 28 22:51:21 2026] ``.
 DMESG_T_RE = re.compile(
-    rf"\[(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (?P<mon>{_MON}) +(?P<day>\d{{1,2}}) "
+    rf"\[{WEEKDAY} (?P<mon>{MON}) +(?P<day>\d{{1,2}}) "
     r"(?P<hms>\d\d:\d\d:\d\d) (?P<year>\d{4})\] ?"
 )
 #: ``/dev/kmsg`` record: ``level,seq,usec,flags[,more];text``.

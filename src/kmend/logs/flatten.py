@@ -20,17 +20,9 @@ from __future__ import annotations
 
 import re
 
-_MON = "(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
-_TAG = r"[^\s:\[\]]{1,64}(?:\[\d{1,10}\])?:(?: |$)"
+from kmend.logs.grammar import PREFIX
 
-_MID_PREFIX = (
-    r"(?:<\d{1,3}>)?(?:"
-    + _MON
-    + r" [ \d]?\d \d\d:\d\d:\d\d(?:\.\d{1,9})?"
-    + r"|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:[.,]\d{1,9})?(?:Z|[+-]\d\d:?\d\d)?"
-    + r") [^\s\[\]]{1,255} "
-    + _TAG
-)
+_MID_PREFIX = PREFIX
 #: A syslog prefix somewhere after the start of a line, preceded by whitespace.
 #:
 #: Linear time: a cut is a whole run of whitespace that starts after a non-space (or at

@@ -16,15 +16,13 @@ from itertools import compress, repeat
 from typing import NamedTuple, cast
 
 from kmend._compat import dataclass, zip_strict
+from kmend.logs.grammar import PRI, TIME, b, plain
 from kmend.logs.open import DamagedInput, Readable
 
 BLOCK_SIZE = 8 << 20
 MAX_LINE = 1 << 20
 
-_MID_PREFIX_B = re.compile(
-    rb"\s(?:<\d{1,3}>)?(?:(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ \d]?\d "
-    rb"\d\d:\d\d:\d\d|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)"
-)
+_MID_PREFIX_B = re.compile(b(r"\s" + plain(PRI) + TIME))
 
 
 class Piece(NamedTuple):

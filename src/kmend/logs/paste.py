@@ -56,6 +56,8 @@ import datetime
 import re
 from typing import NamedTuple
 
+from kmend.logs.grammar import MON, WEEKDAY
+
 #: Month abbreviations and names of the languages journalctl and syslog print most (lower
 #: case, without a trailing dot): Russian, German, French, Spanish, Dutch, Italian,
 #: Portuguese, Polish, Ukrainian, Swedish, Czech.
@@ -82,7 +84,7 @@ for _num, _names in enumerate(
 _ENGLISH = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _ENGLISH_SET = frozenset(_ENGLISH)
 
-_MON = "(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
+_MON = MON  # the syslog grammar's month names
 _STAMP = r"\[\s{0,12}\d{1,10}\.\d{0,9}\]"
 
 _FENCE_RE = re.compile(r"\s{0,8}(?:`{3,8}|~{3,8})[\w+.-]{0,32}\s{0,8}$")
@@ -146,7 +148,7 @@ _DMESG_H_RE = re.compile(
     r"\[(?:[A-Z][a-z]{2} ?\d{1,2} \d\d:\d\d(?::\d\d)?|\s{0,8}\+\d{1,6}\.\d{6})\] ?"
 )
 _LOGREAD_RE = re.compile(
-    r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) " + _MON + r" [ \d]\d \d\d:\d\d:\d\d \d{4} "
+    WEEKDAY + " " + _MON + r" [ \d]\d \d\d:\d\d:\d\d \d{4} "
     r"(?P<fac>[a-z]{2,8})\.[a-z]{3,7} (?P<tag>[^\s:\[]{1,64})(?:\[\d{1,10}\])?: "
 )
 #: A log collector's line: a date and time with its zone (Go's time format, ``2016-07-31

@@ -34,6 +34,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from kmend.logs.grammar import HOST, PRI, TIME, b, plain
 from kmend.logs.lines import MAX_LINE, Block, Piece
 from kmend.logs.needles import (
     CONTEXT_NEEDLES,
@@ -63,21 +64,14 @@ ENGINE_GROUPS: tuple[slice, ...] = (slice(0, 8), slice(8, None))
 HostKeys: TypeAlias = "tuple[bytes | None, ...]"  # quoted: Python 3.9 hosts
 ALL: HostKeys = (None,)
 
-_MON = rb"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
-#: A syslog prefix of a kernel message (RFC3164, journalctl short, RFC3339), anywhere in a
-#: line (a flattened one holds many): the host is group 1.  Same shapes as
-#: ``kmend.logs.containers`` parses.
+#: A syslog prefix of a kernel message (``kmend.logs.grammar``), anywhere in a line (a
+#: flattened one holds many): the host is group 1.
 _KERNEL_PREFIX_B = re.compile(
-    rb"(?:^|(?<=\s))(?:<\d{1,3}>)?(?:"
-    + _MON
-    + rb" [ \d]?\d \d\d:\d\d:\d\d(?:\.\d{1,9})?"
-    + rb"|\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d{1,9})?(?:Z|[+-]\d\d:?\d\d)?"
-    + rb") ([^\s\[\]]{1,255}) kernel(?:\[\d{1,10}\])?:(?: |$)"
+    b(r"(?:^|(?<=\s))" + plain(PRI) + TIME + " (" + plain(HOST) + ")"
+      + r" kernel(?:\[\d{1,10}\])?:(?: |$)")
 )
 #: The start of a syslog line of any program (the host is then knowable).
-_SYSLOG_START_B = re.compile(
-    rb"(?:<\d{1,3}>)?(?:" + _MON + rb" [ \d]?\d \d\d:\d\d:\d\d|\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d)"
-)
+_SYSLOG_START_B = re.compile(b(plain(PRI) + TIME))
 
 
 def hit_hosts(line: bytes) -> HostKeys:

@@ -26,6 +26,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from kmend._compat import UTC, dataclass
+from kmend.logs.grammar import MON, MONTHS, b
 
 _YEARLESS_RE = re.compile(r"^--(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(\.\d{1,9})?$")
 #: logrotate's ``dateext`` suffix (``messages-20261207``, ``syslog-20261207.gz``).
@@ -135,10 +136,7 @@ def nearest_year(ts: str, near: datetime) -> datetime | None:
 
 
 #: An RFC3164 stamp at the start of a line (``Dec 23 00:51:38``), for the tail search.
-_TAIL_STAMP_RE = re.compile(
-    rb"^(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) {1,2}(\d{1,2}) "
-    rb"(\d\d):(\d\d):(\d\d) ", re.M)
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_TAIL_STAMP_RE = re.compile(b("^(" + MON + r") {1,2}(\d{1,2}) (\d\d):(\d\d):(\d\d) "), re.M)
 #: How much of a plain file's end is read to find its last stamp.
 TAIL_BYTES = 64 * 1024
 
@@ -172,7 +170,7 @@ def _last_yearless(path: str) -> str | None:
         pass
     if last is None:
         return None
-    mon = _MONTHS.index(last[1].decode()) + 1
+    mon = MONTHS[last[1].decode()]
     return f"--{mon:02d}-{int(last[2]):02d}T{last[3].decode()}:{last[4].decode()}:" \
         f"{last[5].decode()}"
 

@@ -50,7 +50,7 @@ _KERNEL_BODY_RE = re.compile(
 #: "WARNING: at f.c:1 fn()" (2.6 to 3.x).
 _WARN_SITE_RE = re.compile(r"WARNING: (?:CPU: \d{1,5} PID: \d{1,10} at |at \S{1,255}:\d)")
 #: A goroutine's stack (the Go runtime's "goroutine 1 [running]:").
-_GOROUTINE_RE = re.compile(r"\s*goroutine \d{1,12} \[[\w ,]{1,64}\]:")
+_GOROUTINE_RE = re.compile(r"goroutine \d{1,12} \[[\w ,]{1,64}\]:")
 
 
 def user_space_report(header: str, texts: list[str]) -> str | None:
@@ -71,7 +71,7 @@ def user_space_report(header: str, texts: list[str]) -> str | None:
         and not any(_KERNEL_BODY_RE.search(t) for t in texts[1:])
     ):
         return "a program's WARNING line with no kernel report after it"
-    if header in ("panic:", "fatal error:") and any(_GOROUTINE_RE.match(t) for t in texts):
+    if header in ("panic:", "fatal error:") and any(_GOROUTINE_RE.match(t.lstrip()) for t in texts):
         return "a Go program's panic (a goroutine's stack follows)"
     return None
 
