@@ -17,6 +17,9 @@ from types import ModuleType
 import pytest
 
 from kmend import proc
+from kmend.build.kdir import find_kdir
+from kmend.build.runner import build_dir
+from kmend.errors import KmendError
 
 REPO = Path(__file__).resolve().parent.parent
 TESTMODS = REPO / "tests/data/testmods"
@@ -39,10 +42,19 @@ need = _root_conftest().need
 
 
 def kdir_of(release: str) -> Path:
-    for cand in (Path("/lib/modules") / release / "build", Path("/usr/src") / f"linux-headers-{release}"):
-        if (cand / "Module.symvers").is_file():
-            return cand.resolve()
-    return Path("/usr/src") / f"linux-headers-{release}"
+    """The headers tree of *release*, found as kmend finds it (the product's lookup); the
+    path it would be at when the headers are not installed (the caller's ``need`` says so)."""
+    try:
+        return find_kdir(kernel=release).path.resolve()
+    except KmendError:
+        return Path("/lib/modules") / release / "build"
+
+
+def build(moddir: Path, release: str, make_vars: dict[str, str] | None = None) -> None:
+    """Build the module in *moddir* for *release* with the product's build
+    (``kmend.build.runner.build_dir``): its .ko files and Module.symvers land in *moddir*."""
+    result = build_dir(moddir, find_kdir(kernel=release), make_vars=make_vars)
+    assert result.ok, result.log
 
 
 def available_kernels() -> tuple[str, ...]:
@@ -57,12 +69,7 @@ def variants_module() -> ModuleType:
     return mod
 
 
-def _make(kdir: Path, moddir: Path, extra: list[str]) -> None:
-    proc.run(["make", "-C", str(kdir), f"M={moddir}", *extra, "modules"], timeout=300)
-
-
 def build_kernel(release: str, base: Path) -> dict[str, Path]:
-    kdir = kdir_of(release)
     out: dict[str, Path] = {}
     root = base / release
     for name in PLAIN:
@@ -70,12 +77,12 @@ def build_kernel(release: str, base: Path) -> dict[str, Path]:
         if d.exists():
             shutil.rmtree(d)
         shutil.copytree(TESTMODS / name, d)
-        extra = []
+        make_vars = {}
         if name in WARN_ONLY:
-            extra.append("KBUILD_MODPOST_WARN=1")
+            make_vars["KBUILD_MODPOST_WARN"] = "1"
         if name == "needdep":
-            extra.append(f"KBUILD_EXTRA_SYMBOLS={root / 'depprov' / 'Module.symvers'}")
-        _make(kdir, d, extra)
+            make_vars["KBUILD_EXTRA_SYMBOLS"] = str(root / "depprov" / "Module.symvers")
+        build(d, release, make_vars)
         out[name] = d / f"{name}.ko"
     mkv = variants_module()
     var = root / "variants"

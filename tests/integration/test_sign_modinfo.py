@@ -17,7 +17,7 @@ import pytest
 from kmend import proc
 from kmend.cli import main
 from kmend.ko.compressed import compression_of
-from kmodbuild import TESTMODS, kdir_of, need
+from kmodbuild import TESTMODS, build, kdir_of, need
 
 pytestmark = pytest.mark.integration
 
@@ -40,7 +40,7 @@ def hello(tmp_path_factory: pytest.TempPathFactory) -> Path:
     need((kdir_of(K47) / "Module.symvers").is_file(), f"linux-headers-{K47} not installed")
     src = tmp_path_factory.mktemp("signmod") / "hello"
     shutil.copytree(TESTMODS / "hello", src)
-    proc.run(["make", "-C", str(kdir_of(K47)), f"M={src}", "modules"], timeout=300)
+    build(src, K47)
     return src / "hello.ko"
 
 

@@ -8,6 +8,7 @@ source directory (:func:`build_dir`).  Output is parsed into :class:`Diagnostic`
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -61,18 +62,32 @@ def write_files(dest: Path, files: Mapping[str, str]) -> None:
         target.write_text(text)
 
 
+#: The form of a make variable kmend passes on (``KBUILD_EXTRA_SYMBOLS``: the
+#: Module.symvers of another out-of-tree module whose symbols this one uses;
+#: ``KBUILD_MODPOST_WARN=1``: unresolved symbols are warnings).
+_MAKE_VAR_RE = re.compile(r"[A-Z][A-Z0-9_]{0,63}")
+
+
 def compile_files(files: Mapping[str, str], kdir: Kdir, *, timeout: float = BUILD_TIMEOUT,
-                  jobs: int = 1, workdir: Path | None = None) -> tuple[BuildResult, Path]:
-    """Build the module whose sources (incl. ``Kbuild``) are *files*, in a new temp dir.
+                  jobs: int = 1, workdir: Path | None = None,
+                  make_vars: Mapping[str, str] | None = None) -> tuple[BuildResult, Path]:
+    """Build the module whose sources (incl. ``Kbuild``) are *files*, in a new temp dir,
+    with *make_vars* (``NAME=value`` arguments of make) if any.
 
     Returns the result and the temp dir (the caller removes it, or keeps the .ko files).
     """
     require_compiler(kdir)
+    assigns = []
+    for name, value in (make_vars or {}).items():
+        if not _MAKE_VAR_RE.fullmatch(name) or "\n" in value:
+            raise InputError(f"{name!r}: not a make variable kmend passes on",
+                             "a name in capitals, a one-line value")
+        assigns.append(f"{name}={value}")
     tmp = Path(tempfile.mkdtemp(prefix="kmend-build-", dir=workdir))
     write_files(tmp, files)
     start = time.monotonic()
     res = proc.run(
-        ["make", "-C", str(kdir.path), f"M={tmp}", f"-j{max(1, jobs)}", "modules"],
+        ["make", "-C", str(kdir.path), f"M={tmp}", f"-j{max(1, jobs)}", *assigns, "modules"],
         timeout=timeout, check=False,
         extra_env=MAKE_ENV,
     )
@@ -104,8 +119,9 @@ def read_dir(src: Path) -> dict[str, str]:
 
 
 def place_modules(modules: tuple[Path, ...], built_in: Path, dest: Path) -> tuple[Path, ...]:
-    """Move the .ko files built under the work copy *built_in* to the same relative places
-    under *dest*, each replaced atomically (a staged copy renamed over the old file)."""
+    """Move the files built under the work copy *built_in* (.ko, Module.symvers) to the
+    same relative places under *dest*, each replaced atomically (a staged copy renamed over
+    the old file)."""
     placed: list[Path] = []
     for ko in modules:
         final = dest / ko.relative_to(built_in)
@@ -118,8 +134,11 @@ def place_modules(modules: tuple[Path, ...], built_in: Path, dest: Path) -> tupl
 
 
 def build_dir(src: Path, kdir: Kdir, *, jobs: int | None = None,
-              timeout: float = BUILD_TIMEOUT) -> BuildResult:
-    """Build the module in *src* (which has a Kbuild or Makefile); .ko files land in *src*."""
+              timeout: float = BUILD_TIMEOUT,
+              make_vars: Mapping[str, str] | None = None) -> BuildResult:
+    """Build the module in *src* (which has a Kbuild or Makefile); .ko files land in *src*,
+    and so does the build's Module.symvers (another module that uses these symbols names
+    it in KBUILD_EXTRA_SYMBOLS)."""
     src = Path(src)
     if not src.is_dir():
         raise InputError(f"{src}: not a directory", "give a module source directory")
@@ -127,9 +146,11 @@ def build_dir(src: Path, kdir: Kdir, *, jobs: int | None = None,
         raise InputError(f"{src} has neither a Kbuild nor a Makefile",
                          "write one (obj-m += NAME.o) or use kmend backport -o DIR")
     result, tmp = compile_files(read_dir(src), kdir, jobs=jobs or (os.cpu_count() or 1),
-                                timeout=timeout)
+                                timeout=timeout, make_vars=make_vars)
     try:
         placed = place_modules(result.modules, tmp, src) if result.ok else ()
+        if result.ok and (tmp / "Module.symvers").is_file():
+            place_modules((tmp / "Module.symvers",), tmp, src)
         return BuildResult(ok=result.ok, modules=placed, diagnostics=result.diagnostics,
                            log=result.log.replace(str(tmp), str(src)), seconds=result.seconds,
                            returncode=result.returncode)
