@@ -149,8 +149,10 @@ def _run_verb(args: list[str], json_mode: bool) -> int:
     import typer.main
 
     from kmend.cli.app import build_app
+    from kmend.cli.common import DOCUMENT_STARTED
     from kmend.errors import KmendError
 
+    DOCUMENT_STARTED[0] = False  # this run's document (main may run again in one process)
     try:
         if args[0] not in _NO_PROGRESS:
             from kmend.cli.progressbar import enable
