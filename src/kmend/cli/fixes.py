@@ -29,7 +29,7 @@ from kmend.source.project import Project
 
 def _render(report: FixReport, json_mode: bool) -> None:
     # The shared console: piped output gets room (not rich's 80 columns), and a reader
-    # that goes away (`kmend fixes … | head -1`) ends kmend quietly with success.  Every
+    # that goes away (`kmend fixes … | head -1`) costs nothing but the output.  Every
     # text here comes from the repository or the log (untrusted): printed, never markup.
     con = console_for(json_mode)
     src = report.source
