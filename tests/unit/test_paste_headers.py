@@ -361,3 +361,16 @@ def test_kernel_checker_warnings_pasted_bare_stay_crashes(paste: str, tmp_path: 
                                     check=True, timeout=60).stdout.splitlines()[0])  # fmt: skip
     assert syz["title"]  # a crash (its title for such a cut report is not asserted here)
     assert len(list(parse_reports(parse_text(paste)))) == 1
+
+
+def test_a_drivers_warning_line_stays_a_crash(tmp_path: Path) -> None:
+    """dev_warn()'s "WARNING:" after the device's name is the kernel's, report or not."""
+    paste = ("usb 5-1: New USB device strings: Mfr=0, Product=0, SerialNumber=0\n"
+             "usb 5-1: WARNING: ath10k USB support is incomplete, don't expect anything to "
+             "work!\nusb 5-1: Using ep0 maxpacket: 8\n")
+    (tmp_path / "p.txt").write_text(paste)
+    syz = json.loads(subprocess.run([str(Path(shared_dir()) / "tools" / "syzparse"),
+                                     str(tmp_path / "p.txt")], capture_output=True, text=True,
+                                    check=True, timeout=60).stdout.splitlines()[0])  # fmt: skip
+    assert syz["title"]
+    assert [r.title for r in parse_reports(parse_text(paste))] == [syz["title"]]

@@ -63,11 +63,14 @@ def user_space_report(header: str, texts: list[str]) -> str | None:
       ("WARNING: possible circular locking dependency detected") is followed by its ruler,
       locks and stack.
     * A "panic:" or "fatal error:" whose lines hold a goroutine's stack: a Go program's.
+      syzkaller names these "go runtime error" (its own Go tools run on the fuzzed
+      machine's console); kmend mends kernel modules, and no kernel prints a goroutine.
     """
     if (
         header == "WARNING:"
         and texts
-        and not _WARN_SITE_RE.search(texts[0])
+        and texts[0].lstrip().startswith("WARNING:")  # a driver's "usb 5-1: WARNING: …" is
+        and not _WARN_SITE_RE.search(texts[0])         # the kernel's dev_warn()
         and not any(_KERNEL_BODY_RE.search(t) for t in texts[1:])
     ):
         return "a program's WARNING line with no kernel report after it"
