@@ -44,3 +44,19 @@ def test_gcc_messages_in_the_c_locale(tmp_path: Path, monkeypatch: pytest.Monkey
     finally:
         shutil.rmtree(tmp)
     assert not result.ok and want in errors, errors
+
+
+def test_file_macro_names_the_mapped_directory(tmp_path: Path) -> None:
+    """``macro_prefix``: what the module's BUG()/WARN() print for its file (``__FILE__``) is
+    the given directory, not the temp build dir (read back from the .ko gcc wrote; the
+    debug information, not ``__FILE__``, still names the build dir)."""
+    src = ('#include <linux/module.h>\nconst char *kmend_where(void) { return __FILE__; }\n'
+           'EXPORT_SYMBOL(kmend_where);\nMODULE_LICENSE("GPL");\n')
+    files = {"where.c": src, "Kbuild": "obj-m := where.o\n"}
+    result, tmp = compile_files(files, find_kdir(kdir_of(K61)), macro_prefix="drivers/xen")
+    try:
+        assert result.ok, result.log
+        data = (tmp / "where.ko").read_bytes()
+        assert b"drivers/xen/where.c\0" in data
+    finally:
+        shutil.rmtree(tmp)

@@ -1,7 +1,7 @@
-"""Build a small out-of-tree test module against a kernel's headers, in a temp dir.
+"""Build a small out-of-tree test module against a kernel's headers, for the lab.
 
-For the lab's own test modules (crashmod, hello): copy the sources to a fresh build
-directory, run ``make -C <kdir> M=<dir> modules`` and move the .ko into place.
+For the lab's own test modules (crashmod, hello), with the product's build
+(``kmend.build.runner.compile_files``, headers found by ``kmend.build.kdir.find_kdir``):
 ``macro_prefix`` maps the build directory in ``__FILE__`` (what ``kernel BUG at`` and
 ``WARNING: ... at`` print) to a stable path, so captures do not depend on a temp name.
 """
@@ -9,21 +9,10 @@ directory, run ``make -C <kdir> M=<dir> modules`` and move the .ko into place.
 from __future__ import annotations
 
 import shutil
-import tempfile
 from pathlib import Path
 
-from kmend import proc
-from kmend.errors import EnvironmentMissing
-
-
-def headers_dir(release: str) -> Path:
-    kdir = Path("/lib/modules") / release / "build"
-    if not (kdir / "Makefile").is_file():
-        raise EnvironmentMissing(
-            f"kernel headers for {release} not found at {kdir}",
-            f"apt-get install linux-headers-{release}",
-        )
-    return kdir
+from kmend.build.kdir import find_kdir
+from kmend.build.runner import compile_files, read_dir
 
 
 def build_module(
@@ -32,25 +21,21 @@ def build_module(
     out_dir: Path,
     *,
     macro_prefix: str | None = None,
-    make_args: tuple[str, ...] = (),
     timeout: float = 300.0,
 ) -> list[Path]:
     """Build every module of the Kbuild directory *source*; return the .ko paths in *out_dir*."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="kmend-kbuild-") as tmp:
-        build = Path(tmp) / source.name
-        shutil.copytree(source, build, symlinks=False)
-        argv = ["make", "-C", str(kdir), f"M={build}"]
-        if macro_prefix is not None:
-            argv.append(f"KCFLAGS=-fmacro-prefix-map={build}/={macro_prefix.rstrip('/')}/")
-        argv += [*make_args, "modules"]
-        proc.run(argv, timeout=timeout)
-        built = sorted(build.glob("*.ko"))
+    result, tmp = compile_files(read_dir(source), find_kdir(kdir), timeout=timeout,
+                                macro_prefix=macro_prefix)
+    try:
+        assert result.ok, result.log[-4000:]
         results = []
-        for ko in built:
+        for ko in sorted(tmp.glob("*.ko")):
             dest = out_dir / ko.name
             tmp_dest = out_dir / f".{ko.name}.tmp"
             shutil.copyfile(ko, tmp_dest)
             tmp_dest.replace(dest)
             results.append(dest)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     return results

@@ -70,20 +70,29 @@ _MAKE_VAR_RE = re.compile(r"[A-Z][A-Z0-9_]{0,63}")
 
 def compile_files(files: Mapping[str, str], kdir: Kdir, *, timeout: float = BUILD_TIMEOUT,
                   jobs: int = 1, workdir: Path | None = None,
-                  make_vars: Mapping[str, str] | None = None) -> tuple[BuildResult, Path]:
+                  make_vars: Mapping[str, str] | None = None,
+                  macro_prefix: str | None = None) -> tuple[BuildResult, Path]:
     """Build the module whose sources (incl. ``Kbuild``) are *files*, in a new temp dir,
-    with *make_vars* (``NAME=value`` arguments of make) if any.
+    with *make_vars* (``NAME=value`` arguments of make) if any.  *macro_prefix*: the path
+    ``__FILE__`` gives for the temp dir (what ``kernel BUG at`` and ``WARNING: … at`` print),
+    e.g. the module's in-tree directory ``drivers/xen``, instead of the temp dir's name.
 
     Returns the result and the temp dir (the caller removes it, or keeps the .ko files).
     """
     require_compiler(kdir)
+    tmp = Path(tempfile.mkdtemp(prefix="kmend-build-", dir=workdir))
+    variables = dict(make_vars or {})
+    if macro_prefix is not None:
+        mapping = f"-fmacro-prefix-map={tmp}/={macro_prefix.rstrip('/')}/"
+        variables["KCFLAGS"] = f"{variables['KCFLAGS']} {mapping}" if variables.get(
+            "KCFLAGS") else mapping
     assigns = []
-    for name, value in (make_vars or {}).items():
+    for name, value in variables.items():
         if not _MAKE_VAR_RE.fullmatch(name) or "\n" in value:
+            shutil.rmtree(tmp, ignore_errors=True)
             raise InputError(f"{name!r}: not a make variable kmend passes on",
                              "a name in capitals, a one-line value")
         assigns.append(f"{name}={value}")
-    tmp = Path(tempfile.mkdtemp(prefix="kmend-build-", dir=workdir))
     write_files(tmp, files)
     start = time.monotonic()
     res = proc.run(
