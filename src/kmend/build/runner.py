@@ -80,19 +80,16 @@ def compile_files(files: Mapping[str, str], kdir: Kdir, *, timeout: float = BUIL
     Returns the result and the temp dir (the caller removes it, or keeps the .ko files).
     """
     require_compiler(kdir)
-    tmp = Path(tempfile.mkdtemp(prefix="kmend-build-", dir=workdir))
     variables = dict(make_vars or {})
-    if macro_prefix is not None:
-        mapping = f"-fmacro-prefix-map={tmp}/={macro_prefix.rstrip('/')}/"
-        variables["KCFLAGS"] = f"{variables['KCFLAGS']} {mapping}" if variables.get(
-            "KCFLAGS") else mapping
-    assigns = []
     for name, value in variables.items():
         if not _MAKE_VAR_RE.fullmatch(name) or "\n" in value:
-            shutil.rmtree(tmp, ignore_errors=True)
             raise InputError(f"{name!r}: not a make variable kmend passes on",
                              "a name in capitals, a one-line value")
-        assigns.append(f"{name}={value}")
+    tmp = Path(tempfile.mkdtemp(prefix="kmend-build-", dir=workdir))
+    if macro_prefix is not None:
+        mapping = f"-fmacro-prefix-map={tmp}/={macro_prefix.rstrip('/')}/"
+        variables["KCFLAGS"] = " ".join(filter(None, (variables.get("KCFLAGS"), mapping)))
+    assigns = [f"{name}={value}" for name, value in variables.items()]
     write_files(tmp, files)
     start = time.monotonic()
     res = proc.run(
