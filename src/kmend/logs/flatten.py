@@ -22,7 +22,6 @@ import re
 
 from kmend.logs.grammar import PREFIX
 
-_MID_PREFIX = PREFIX
 #: A syslog prefix somewhere after the start of a line, preceded by whitespace.
 #:
 #: Linear time: a cut is a whole run of whitespace that starts after a non-space (or at
@@ -32,7 +31,7 @@ _MID_PREFIX = PREFIX
 #: a run: a line of 20,000 spaces took 10 s.  (No possessive ``++``: fleet hosts run
 #: these libraries with Python 3.9.)
 _RUN_START = r"(?:(?<!\s)|(?<=^\s))\s+"
-MID_PREFIX_RE = re.compile(_RUN_START + "(?=" + _MID_PREFIX + ")")
+MID_PREFIX_RE = re.compile(_RUN_START + "(?=" + PREFIX + ")")
 #: Cheap pre-check for MID_PREFIX_RE: a time of day after the first prefix's.
 _MID_TIME_RE = re.compile(r":\d\d:\d\d[ .,+Z-]")
 _ESCAPE_RE = re.compile(r"#012|\\012|\\n")

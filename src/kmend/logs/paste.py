@@ -84,7 +84,6 @@ for _num, _names in enumerate(
 _ENGLISH = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _ENGLISH_SET = frozenset(_ENGLISH)
 
-_MON = MON  # the syslog grammar's month names
 _STAMP = r"\[\s{0,12}\d{1,10}\.\d{0,9}\]"
 
 _FENCE_RE = re.compile(r"\s{0,8}(?:`{3,8}|~{3,8})[\w+.-]{0,32}\s{0,8}$")
@@ -148,7 +147,7 @@ _DMESG_H_RE = re.compile(
     r"\[(?:[A-Z][a-z]{2} ?\d{1,2} \d\d:\d\d(?::\d\d)?|\s{0,8}\+\d{1,6}\.\d{6})\] ?"
 )
 _LOGREAD_RE = re.compile(
-    WEEKDAY + " " + _MON + r" [ \d]\d \d\d:\d\d:\d\d \d{4} "
+    WEEKDAY + " " + MON + r" [ \d]\d \d\d:\d\d:\d\d \d{4} "
     r"(?P<fac>[a-z]{2,8})\.[a-z]{3,7} (?P<tag>[^\s:\[]{1,64})(?:\[\d{1,10}\])?: "
 )
 #: A log collector's line: a date and time with its zone (Go's time format, ``2016-07-31
@@ -161,13 +160,13 @@ _ZONED_FACILITY_RE = re.compile(
 )
 _WALL_RE = re.compile(r"(?:Broadcast message|Message) from \S{1,255} at .{0,64}\.\.\.\s{0,8}$")
 _BARE_KERNEL_RE = re.compile(
-    r"\s{0,8}(?:" + _MON + r" {1,2}\d{1,2} \d\d:\d\d:\d\d(?:\.\d{1,9})? )?kernel:(?: |(?=\[))"
+    r"\s{0,8}(?:" + MON + r" {1,2}\d{1,2} \d\d:\d\d:\d\d(?:\.\d{1,9})? )?kernel:(?: |(?=\[))"
 )
 _FOREIGN_RE = re.compile(
     r"(?P<mon>[^\W\d_]{3,6})\.? {1,2}(?P<day>\d{1,2}) (?P<rest>\d\d:\d\d:\d\d(?:\.\d{1,9})? "
     r"[^\s\[\]]{1,255} )(?P<tag>[^\s:\[\]]{1,64})(?:\[\d{1,10}\])?:(?: |$)"
 )
-_INDENT_RE = re.compile(r"[ \t]{1,64}(?=" + _STAMP + r"|<\d>\[|" + _MON + r" [ \d]\d \d\d:)")
+_INDENT_RE = re.compile(r"[ \t]{1,64}(?=" + _STAMP + r"|<\d>\[|" + MON + r" [ \d]\d \d\d:)")
 #: A run of blanks (matched whole, once: no backtracking into it), and what must follow it.
 _BLANK_RUN_RE = re.compile(r" {8,}")
 _STAMP_AT_RE = re.compile(r"(?:<\d>)?" + _STAMP)
@@ -226,6 +225,12 @@ def _foreign_dmesg_t(text: str) -> str | None:
     ]
 
 
+def _inside(rest: str, closing: re.Pattern[str]) -> str:
+    """*rest* (a line after its opening marker) without its closing marker, if any."""
+    t = closing.search(rest)
+    return rest[: t.start()] if t else rest
+
+
 def _one_pass(text: str) -> tuple[str | None, str] | None:
     """Apply the first rule that recognises the start of *text*: (new text or None, rule)."""
     first = text[:1]
@@ -234,17 +239,13 @@ def _one_pass(text: str) -> tuple[str | None, str] | None:
     if first == "`":
         m = _BACKTICK_RE.match(text)
         if m:
-            rest = text[m.end():]
-            t = _TRAIL_BACKTICK_RE.search(rest)
-            return (rest[: t.start()] if t else rest), "backticks"
+            return _inside(text[m.end():], _TRAIL_BACKTICK_RE), "backticks"
     if first == ">":
         return text[_QUOTE_RE.match(text).end():], "quote markers"  # type: ignore[union-attr]
     if first == "*":
         m = _BOLD_RE.match(text)
         if m:
-            rest = text[m.end():]
-            t = _TRAIL_BOLD_RE.search(rest)
-            return (rest[: t.start()] if t else rest), "markdown bold markers"
+            return _inside(text[m.end():], _TRAIL_BOLD_RE), "markdown bold markers"
     if first in "$#[" or "@" in text[:64]:
         m = _PROMPT_RE.match(text)
         if m:
