@@ -12,7 +12,7 @@ import shutil
 from pathlib import Path
 
 from kmend.build.kdir import find_kdir
-from kmend.build.runner import compile_files, read_dir
+from kmend.build.runner import compile_files, place_modules, read_dir
 
 
 def build_module(
@@ -29,13 +29,6 @@ def build_module(
                                 macro_prefix=macro_prefix)
     try:
         assert result.ok, result.log[-4000:]
-        results = []
-        for ko in sorted(tmp.glob("*.ko")):
-            dest = out_dir / ko.name
-            tmp_dest = out_dir / f".{ko.name}.tmp"
-            shutil.copyfile(ko, tmp_dest)
-            tmp_dest.replace(dest)
-            results.append(dest)
+        return list(place_modules(tuple(sorted(tmp.glob("*.ko"))), tmp, out_dir))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return results

@@ -143,18 +143,25 @@ def test_fifo_without_writer_is_refused_after_a_wait(
     assert len(errors) == 1 and "a FIFO with no writer" in str(errors[0])
 
 
-def test_fifo_with_a_writer_is_read(tmp_path: Path) -> None:
-    fifo = tmp_path / "pipe"
+def _fifo_writer(fifo: Path, delay: float) -> threading.Thread:
+    """A FIFO at *fifo* and a started thread that writes a real crash log into it after
+    *delay* seconds."""
     os.mkfifo(fifo)
     crash = hostile.crash_log()
 
     def write() -> None:
-        time.sleep(0.2)
+        time.sleep(delay)
         with open(fifo, "wb") as fh:
             fh.write(crash)
 
     writer = threading.Thread(target=write)
     writer.start()
+    return writer
+
+
+def test_fifo_with_a_writer_is_read(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe"
+    writer = _fifo_writer(fifo, 0.2)
     reps = list(parse_reports(read_paths([str(fifo)])))
     writer.join()
     assert [r.title for r in reps] == ["kernel BUG in evtchn_bind_to_user"]
@@ -166,16 +173,7 @@ def test_a_fifo_named_on_the_command_line_is_read_once(tmp_path: Path, verb: str
     """The whole command, not only the reader: after the log is read (the writer gone),
     nothing opens the FIFO again (a blocking open of a FIFO without a writer never ends)."""
     fifo = tmp_path / "messages"
-    os.mkfifo(fifo)
-    crash = hostile.crash_log()
-
-    def write() -> None:
-        time.sleep(0.3)
-        with open(fifo, "wb") as fh:
-            fh.write(crash)
-
-    writer = threading.Thread(target=write)
-    writer.start()
+    writer = _fifo_writer(fifo, 0.3)
     try:
         res = kmend(verb, str(fifo), timeout=60)
     finally:
