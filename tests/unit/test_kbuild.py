@@ -132,7 +132,7 @@ def test_assignments_expand_plain_variables_and_join_continuations() -> None:
 
 
 def test_generated_kbuild_keeps_conditions_and_flags(tree: TreeView) -> None:
-    from kmend.build.kbuildfile import kbuild_text
+    from kmend.build.kbuildfile import FILE_MAP, kbuild_text
 
     text = kbuild_text(find_module(tree, "foo-bar"))
     lines = [ln for ln in text.splitlines() if ln and not ln.startswith("#")]
@@ -144,8 +144,22 @@ def test_generated_kbuild_keeps_conditions_and_flags(tree: TreeView) -> None:
         "foo-bar-y += legacy.o",
         "ccflags-y += -I$(src)/inc -DFOO=1",
         "CFLAGS_io.o := -O1",
+        FILE_MAP.format(directory="drivers/foo"),
     ]
     single = kbuild_text(find_module(tree, "single"))
     # ccflags-y applies to every object of the directory; CFLAGS_io.o only to io.o
     assert [ln for ln in single.splitlines() if ln and not ln.startswith("#")] == [
-        "obj-m += single.o", "ccflags-y += -I$(src)/inc -DFOO=1"]
+        "obj-m += single.o", "ccflags-y += -I$(src)/inc -DFOO=1",
+        FILE_MAP.format(directory="drivers/foo")]
+
+
+@pytest.mark.parametrize("directory", ["drivers/$(shell touch x)", "a b", "x,y", "a\n$(shell touch y)"])
+def test_file_map_leaves_out_a_directory_make_would_expand(tmp_path: Path, directory: str) -> None:
+    """The in-tree directory comes from the repository: a name make would expand (or that
+    splits cc-option's argument) gets no __FILE__ mapping line at all."""
+    from kmend.build.kbuildfile import kbuild_text
+
+    view = write(tmp_path, {f"{directory}/Makefile": "obj-m += m.o\n", f"{directory}/m.c": ""})
+    text = kbuild_text(find_module(view, "m"))
+    code = [ln for ln in text.splitlines() if ln and not ln.startswith("#")]
+    assert code == ["obj-m += m.o"]
