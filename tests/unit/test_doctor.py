@@ -141,7 +141,22 @@ def test_crashes_of_other_hosts_are_not_this_hosts(tmp_path: Path) -> None:
     rc, doc = _cli("--root", str(tmp_path), "--log", str(EXAMPLE), "--json")
     assert doc is not None and doc["crashes"] == []
     assert [c["host"] for c in doc["other_hosts"]] == [host]
+    # every kernel line of the log is the other host's: it says nothing of this one
+    assert rc == 1 and doc["healthy"] is False and doc["logs_read"] == []
+    assert doc["verdict"] == (f"unknown: no kernel log read: {EXAMPLE}: no kernel line of this "
+                              f"host (w-xen10); its kernel lines name other hosts ({host}, …)")
+    # the central log also holds this host's quiet kernel lines (by full name): healthy
+    central = tmp_path / "messages"
+    quiet = "Dec 23 00:59:59 w-xen10.lab.example kernel: e1000e: eth0 NIC Link is Up\n"
+    central.write_text(EXAMPLE.read_text() + quiet)
+    rc, doc = _cli("--root", str(tmp_path), "--log", str(central), "--json")
+    assert doc is not None and doc["crashes"] == [] and doc["logs_read"] == [str(central)]
+    assert [c["host"] for c in doc["other_hosts"]] == [host]
     assert rc == 0 and doc["healthy"] is True
+    # another program's line naming this host is no kernel line of it
+    central.write_text(EXAMPLE.read_text() + quiet.replace(" kernel:", " sshd[7]:"))
+    rc, doc = _cli("--root", str(tmp_path), "--log", str(central), "--json")
+    assert rc == 1 and doc is not None and doc["logs_read"] == []
     (tmp_path / "etc" / "hostname").write_text(host + "\n")
     rc, doc = _cli("--root", str(tmp_path), "--log", str(EXAMPLE), "--json")
     assert rc == 1 and doc is not None and [c["host"] for c in doc["crashes"]] == [host]

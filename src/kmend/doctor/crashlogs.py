@@ -31,6 +31,7 @@ from kmend.doctor.model import CrashSummary
 from kmend.errors import InputError, KmendError
 from kmend.logs import LogLine, parse_text, read_paths
 from kmend.logs.open import decompressed, open_file
+from kmend.logs.prefilter import kernel_syslog_hosts
 from kmend.oops import CrashReport, parse_reports
 
 CAPTURE_DIR = "kmend-capture"
@@ -84,6 +85,22 @@ def _kernel_banner(block: bytes, pos: int) -> bool:
     return not prefix or prefix.endswith(_BANNER_PREFIXES)
 
 
+def _blocks(path: str) -> Iterator[bytes]:
+    """The whole lines of the (decompressed) file *path*, a block of about 1 MiB at a time."""
+    carry = b""
+    with open_file(path) as fh:
+        reader, _kind = decompressed(fh)
+        while True:
+            chunk = reader.read(1 << 20)
+            data = carry + chunk
+            cut = len(data) if not chunk else data.rfind(b"\n") + 1
+            block, carry = data[:cut], data[cut:]
+            if block:
+                yield block
+            if not chunk:
+                return
+
+
 def last_banner_line(path: str) -> int:
     """The line number of the last kernel boot banner in the file *path* (0: none).
 
@@ -91,25 +108,56 @@ def last_banner_line(path: str) -> int:
     with the fast prefilter, which skips banner lines.
     """
     last = base = 0
-    carry = b""
     try:
-        with open_file(path) as fh:
-            reader, _kind = decompressed(fh)
-            while True:
-                chunk = reader.read(1 << 20)
-                data = carry + chunk
-                cut = len(data) if not chunk else data.rfind(b"\n") + 1
-                block, carry = data[:cut], data[cut:]
-                pos = block.find(_BANNER)
-                while pos >= 0:
-                    if _kernel_banner(block, pos):
-                        last = base + block.count(b"\n", 0, pos) + 1
-                    pos = block.find(_BANNER, pos + 1)
-                base += block.count(b"\n")
-                if not chunk:
-                    return last
+        for block in _blocks(path):
+            pos = block.find(_BANNER)
+            while pos >= 0:
+                if _kernel_banner(block, pos):
+                    last = base + block.count(b"\n", 0, pos) + 1
+                pos = block.find(_BANNER, pos + 1)
+            base += block.count(b"\n")
     except (KmendError, OSError, EOFError, ValueError):
-        return last  # the crash reader reports the unreadable part
+        pass  # the crash reader reports the unreadable part
+    return last
+
+
+def _line_at(block: bytes, pos: int) -> bytes:
+    start = block.rfind(b"\n", 0, pos) + 1
+    end = block.find(b"\n", pos)
+    return block[start : end if end >= 0 else len(block)]
+
+
+def only_other_hosts(path: str, me: str) -> str | None:
+    """Another host's name when every kernel syslog line of the log file *path* names
+    another host than *me* (a central log of other machines: it cannot vouch for this
+    one); None when a kernel line of *me*, or one that names no host, is seen.
+
+    Byte searches: `` ME kernel`` and `` ME.`` (a full name) anywhere in the file, checked
+    by the syslog grammar on their line; the first other host's kernel line, once.
+    """
+    mine = b" " + me.encode("utf-8", "replace")
+    other: bytes | None = None
+    try:
+        for block in _blocks(path):
+            for needle in (mine + b" kernel", mine + b"."):
+                pos = block.find(needle)
+                while pos >= 0:
+                    hosts = kernel_syslog_hosts(_line_at(block, pos))
+                    if hosts is None or any(h.split(b".")[0] == mine[1:] for h in hosts):
+                        return None  # this host's kernel line (or one of no named host)
+                    pos = block.find(needle, pos + 1)
+            pos = block.find(b" kernel") if other is None else -1
+            while pos >= 0:
+                hosts = kernel_syslog_hosts(_line_at(block, pos))
+                if hosts is None:
+                    return None  # a line of no named host: taken as this host's
+                if hosts:
+                    other = hosts[0]
+                    break
+                pos = block.find(b" kernel", pos + 1)
+    except (KmendError, OSError, EOFError, ValueError):
+        return None  # the crash reader reports the unreadable part
+    return None if other is None else other.decode("utf-8", "replace")
 
 
 def crashes_in(
@@ -224,7 +272,9 @@ def scan_crashes(
 
     # Evidence is lines read: an empty file holds none (it is not read, and vouches for
     # nothing), and a damaged compressed log was not read whole (a log asked for with
-    # --log is then missed: the verdict cannot be "healthy").
+    # --log is then missed: the verdict cannot be "healthy").  A log whose kernel lines
+    # all name other hosts vouches for nothing either: its crashes are theirs.
+    me = local_hostname(root, live=live)
     for i, path in enumerate(paths):
         scan.sources.append(path)
         before = len(scan.errors)
@@ -235,7 +285,11 @@ def scan_crashes(
         lines = read_paths([path], prefilter=True, on_error=on_error, on_warning=damage.append)
         found += crashes_in(lines, path, None if path == "-" else last_banner_line)
         scan.errors += [str(err) for err in damage]
-        if len(scan.errors) == before:
+        stranger = only_other_hosts(path, me) if me is not None and path != "-" else None
+        if stranger is not None:
+            scan.errors.append(f"{path}: no kernel line of this host ({me}); its kernel lines "
+                               f"name other hosts ({stranger}, …)")
+        elif len(scan.errors) == before:
             scan.read.append(path)
         elif damage and len(scan.errors) == before + len(damage):
             scan.read.append(path)  # every line before the damage was read
@@ -248,8 +302,7 @@ def scan_crashes(
             scan.sources.append(label)
             scan.read.append(label)
             found += crashes_in(parse_text(text, label), label)
-    me = local_hostname(root, live=live)
     for crash in dedupe(found):
-        other = me is not None and crash.host is not None and crash.host.split(".")[0] != me
-        (scan.other_hosts if other else scan.crashes).append(crash)
+        theirs = me is not None and crash.host is not None and crash.host.split(".")[0] != me
+        (scan.other_hosts if theirs else scan.crashes).append(crash)
     return scan

@@ -74,6 +74,14 @@ _KERNEL_PREFIX_B = re.compile(
 _SYSLOG_START_B = re.compile(b(plain(PRI) + TIME))
 
 
+def kernel_syslog_hosts(line: bytes) -> tuple[bytes, ...] | None:
+    """The hosts of the kernel syslog prefixes in *line* (none: another program's syslog
+    line, or an unusual one); None when the line does not start as a syslog line."""
+    if not _SYSLOG_START_B.match(line):
+        return None
+    return tuple({m[1] for m in _KERNEL_PREFIX_B.finditer(line)})
+
+
 def hit_hosts(line: bytes) -> HostKeys:
     """Whose kernel lines a needle hit on *line* makes worth parsing.
 
@@ -81,11 +89,11 @@ def hit_hosts(line: bytes) -> HostKeys:
     line without any ``kernel``; ``ALL`` when the line's host is unknown (console, dmesg,
     journal text) or its shape unusual.
     """
-    if not _SYSLOG_START_B.match(line):
+    hosts = kernel_syslog_hosts(line)
+    if hosts is None:
         return ALL
-    hosts = {m[1] for m in _KERNEL_PREFIX_B.finditer(line)}
     if hosts:
-        return tuple(hosts)
+        return hosts
     return ALL if b"kernel" in line else ()
 
 
