@@ -409,3 +409,20 @@ def test_report_json_with_an_unreadable_path_carries_the_error_object(tmp_path: 
     doc = json.loads(res.stdout)
     assert doc["reports"] == 1 and doc["error"]["code"] == 4 and doc["error"]["kind"] == "input"
     assert str(tmp_path / "gone.log") in doc["error"]["message"]
+
+
+def test_report_with_no_readable_log_leaves_the_old_report(tmp_path: Path) -> None:
+    """Every log unreadable: exit 4 with one error line, and the report written before
+    from a good log is left as it was (it was replaced by an empty one)."""
+    out = tmp_path / "out"
+    assert kmend("report", str(EXAMPLE), "-o", str(out)).returncode == 0
+    before = {p: p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+    assert before
+    res = kmend("report", str(tmp_path / "gone.log"), str(tmp_path / "gone2.log"), "-o", str(out))
+    assert res.returncode == 4
+    err = res.stderr.decode()
+    assert err.count("\n") == 1 and err.startswith("kmend: error: no log could be read: ")
+    assert str(tmp_path / "gone.log") in err
+    assert {p: p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()} == before
+    res = kmend("report", "--json", str(tmp_path / "gone.log"), "-o", str(out))
+    assert res.returncode == 4 and json.loads(res.stdout)["error"]["code"] == 4

@@ -38,6 +38,12 @@ def register(app: typer.Typer) -> None:
             raise UsageError("no log given", "give log files or directories")
         journals = [read_host(spec) for spec in txn or ()]
         result = scan(paths)
+        if result.errors and not result.read:
+            # nothing read: an empty report would replace a good one in DIR
+            first = result.errors[0]
+            more = f" (and {len(result.errors) - 1} more)" if len(result.errors) > 1 else ""
+            raise InputError(f"no log could be read: {first.message}{more}",
+                             f"check the paths; {out} is left as it was")
         for err in result.errors:
             print(f"kmend: error: {err}", file=sys.stderr)
         view = build_view(result, journals)

@@ -46,6 +46,8 @@ class ScanResult:
     errors: list[InputError] = field(default_factory=list)
     warnings: list[InputError] = field(default_factory=list)
     count: int = 0
+    #: the given paths read without an error (damaged compressed data is only a warning)
+    read: list[str] = field(default_factory=list)
 
 
 class Dater:
@@ -97,9 +99,11 @@ def iter_reports(
     errors: list[InputError],
     journal: JournalQuery | None = None,
     warnings: list[InputError] | None = None,
+    read: list[str] | None = None,
 ) -> Iterator[CrashReport]:
     """Reports from every path; an unreadable path is recorded in *errors* and skipped;
-    damaged compressed data (read up to the damage) is recorded in *warnings*.
+    damaged compressed data (read up to the damage) is recorded in *warnings*; the paths
+    read without an error are added to *read*.
     With *journal* and no paths, the local journal is read."""
     if journal is not None and not paths:
         try:
@@ -115,6 +119,9 @@ def iter_reports(
             )
         except InputError as err:
             errors.append(err)
+        else:
+            if read is not None:
+                read.append(path)
 
 
 _Seen = tuple[datetime, str]  # an instant and the timestamp as written
@@ -202,7 +209,7 @@ def scan(
     result = ScanResult()
     grouper = Grouper()
     with progress.task("scanning logs") as shown:
-        for report in iter_reports(paths, result.errors, journal, result.warnings):
+        for report in iter_reports(paths, result.errors, journal, result.warnings, result.read):
             grouper.add(report)
             shown.note(f"{grouper.count} crash report(s)")
             if keep:
