@@ -14,7 +14,7 @@ from kmend.logs.flatten import split_escapes, split_landmarks, split_prefixes, s
 from kmend.logs.journal import JournalEntry, looks_like_json_entry, parse_json_line
 from kmend.logs.lines import Piece
 from kmend.logs.model import LogLine
-from kmend.logs.paste import WRAPPED, clean_line, continues
+from kmend.logs.paste import TERMINAL_CODES, WRAPPED, clean_line, continues, strip_terminal_codes
 
 #: The longest message line kept, in characters.  The kernel's own lines are at most
 #: 1024 bytes (printk's LOG_LINE_MAX is 1024 minus its prefix); anything longer is debris
@@ -80,6 +80,10 @@ class LineParser:
         re-joining: :meth:`push` does that)."""
         out: list[LogLine] = []
         text = piece.text
+        debris: tuple[str, ...] = ()
+        if "\x1b" in text:
+            text = strip_terminal_codes(text)
+            debris = (TERMINAL_CODES,)
         if not piece.cont:
             self._last_outer = None
         if self._after_kmsg and text.startswith(" ") and is_kmsg_dict_line(text):
@@ -95,8 +99,9 @@ class LineParser:
                 # no container (or a host-less "kernel:" one): maybe pasted text with debris
                 cleaned = clean_line(seg)
                 if cleaned is not None:
+                    rules = (*debris, *cleaned.rules)
                     for line in cleaned.lines:
-                        self._segment(out, piece, k, line, parse_outer(line), debris=cleaned.rules)
+                        self._segment(out, piece, k, line, parse_outer(line), debris=rules)
                     continue
             # the common case, inline (this loop runs for every line of every log)
             if outer.kind == "none":
@@ -111,7 +116,7 @@ class LineParser:
             if outer.kind == "kmsg":
                 self._after_kmsg = True
             if outer.kernel:
-                self._message(out, piece.lineno, outer, outer.body, escapes=True)
+                self._message(out, piece.lineno, outer, outer.body, escapes=True, debris=debris)
         return out
 
     def _segment(
