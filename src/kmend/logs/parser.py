@@ -12,6 +12,7 @@ from dataclasses import replace
 from kmend.logs.containers import Outer, is_kmsg_dict_line, parse_console, parse_outer
 from kmend.logs.flatten import split_escapes, split_landmarks, split_prefixes, split_stamps
 from kmend.logs.journal import JournalEntry, looks_like_json_entry, parse_json_line
+from kmend.logs.journaltext import RecordReader
 from kmend.logs.lines import Piece
 from kmend.logs.model import LogLine
 from kmend.logs.paste import TERMINAL_CODES, WRAPPED, clean_line, continues, strip_terminal_codes
@@ -35,17 +36,24 @@ class LineParser:
         #: be the rest of it, cut by a mail client's hard wrap (``kmend.logs.paste.continues``).
         self._held: list[LogLine] = []
         self._held_raw = ""
+        #: journalctl's multi-line records (json-pretty, verbose)
+        self._records = RecordReader()
 
     def reset(self) -> None:
         """Forget neighbour state (the caller skipped some lines; :meth:`flush` first)."""
+        self._records.reset()
         self._last_outer = None
         self._after_kmsg = False
         self._held = []
         self._held_raw = ""
 
     def flush(self) -> list[LogLine]:
-        """The records held back for a possible continuation (call at the end of the input)."""
+        """The records held back for a possible continuation, and those of a journal record
+        still open (call at the end of the input)."""
         held, self._held, self._held_raw = self._held, [], ""
+        done = self._records.flush()
+        if done is not None:
+            held = held + self.feed_entry(*done)
         return held
 
     def push(self, piece: Piece) -> list[LogLine]:
@@ -89,6 +97,13 @@ class LineParser:
         if self._after_kmsg and text.startswith(" ") and is_kmsg_dict_line(text):
             return out
         self._after_kmsg = False
+        records = self._records
+        if records.active or records.starts(text):
+            taken, done = records.feed(piece.lineno, text)
+            if done is not None:
+                out = self.feed_entry(*done)
+            if taken:
+                return out
         if looks_like_json_entry(text):
             entry = parse_json_line(text)
             if entry is not None:
