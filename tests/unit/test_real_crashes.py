@@ -147,11 +147,20 @@ def test_same_bug_on_two_kernels_has_one_signature() -> None:
     assert len(folded) >= len(by_kind) - 2, by_kind
 
 
+#: util-linux dmesg's output forms (what people save and paste): decoded facility and
+#: level, every time format, colour as a terminal gets it.
+DMESG_FORMS = (
+    "-x", "-d", "-H", "-e", "-t", "-r", "-T", "--time-format=iso", "--time-format=delta",
+    "--time-format=reltime", "--time-format=ctime", "-x -d", "-x -T", "-x -t", "-x -H",
+    "-x --time-format=iso", "-x --time-format=delta", "--color=always", "--color=always -x -d",
+)
+
+
 @pytest.mark.parametrize("cap", CAPTURES, ids=_ids)
-def test_real_crash_through_coloured_dmesg(cap: dict[str, Any], tmp_path: Path) -> None:
-    """util-linux ``dmesg --color=always`` (what a terminal capture or ``script`` keeps)
-    of the capture's records: the same reports as its plain output, each saying that
-    terminal colour codes were removed."""
+def test_real_crash_through_every_dmesg_form(cap: dict[str, Any], tmp_path: Path) -> None:
+    """util-linux ``dmesg -F`` of the capture's records in each of its output forms: the same
+    reports as its plain output (the module's line where the kernel printed one)."""
+    import os
     import shutil
     import subprocess
 
@@ -159,19 +168,24 @@ def test_real_crash_through_coloured_dmesg(cap: dict[str, Any], tmp_path: Path) 
 
     need(shutil.which("dmesg"), "util-linux dmesg not installed")
     levels = str(DATA / cap["files"]["levels"])
-    outputs = {}
-    for colour in ("always", "never"):
-        res = subprocess.run(["dmesg", f"--color={colour}", "-F", levels], capture_output=True,
-                             check=True, timeout=60)
-        outputs[colour] = tmp_path / f"{colour}.log"
-        outputs[colour].write_bytes(res.stdout)
-    assert b"\x1b[" in outputs["always"].read_bytes()
-    coloured, plain = _decode(outputs["always"]), _decode(outputs["never"])
-    assert coloured and [r.title for r in coloured] == [r.title for r in plain]
-    rep = coloured[0]
-    assert rep.title.startswith(TITLES[cap["kind"]]) and rep.comm == cap["comm"]
-    assert rep.signature == plain[0].signature
-    assert "pasted text normalised: terminal colour codes" in rep.notes
-    if cap["location_in_module"]:
-        assert rep.location is not None
-        assert (rep.location.file, rep.location.line) == (cap["file"], cap["line"])
+    env = dict(os.environ, TZ="UTC", LC_ALL="C")
+
+    def decoded(form: str) -> list[CrashReport]:
+        res = subprocess.run(["dmesg", *form.split(), "-F", levels], capture_output=True,
+                             check=True, timeout=60, env=env)
+        out = tmp_path / "dmesg.txt"
+        out.write_bytes(res.stdout)
+        return _decode(out)
+
+    plain = decoded("--color=never")
+    assert plain and plain[0].title.startswith(TITLES[cap["kind"]])
+    for form in DMESG_FORMS:
+        reports = decoded(form)
+        assert [r.title for r in reports] == [r.title for r in plain], form
+        rep = reports[0]
+        assert rep.signature == plain[0].signature and rep.comm == cap["comm"], form
+        if cap["location_in_module"]:
+            assert rep.location is not None, form
+            assert (rep.location.file, rep.location.line) == (cap["file"], cap["line"]), form
+        if form.startswith("--color=always"):
+            assert "pasted text normalised: terminal colour codes" in rep.notes

@@ -56,6 +56,19 @@ DMESG_T_RE = re.compile(
     rf"\[{WEEKDAY} (?P<mon>{MON}) +(?P<day>\d{{1,2}}) "
     r"(?P<hms>\d\d:\d\d:\d\d) (?P<year>\d{4})\] ?"
 )
+#: util-linux ``dmesg -x`` (decode): ``kern  :crit  : `` before the rest of dmesg's line.
+#: Messages a program wrote to /dev/kmsg have another facility (``user``).
+DMESG_X_RE = re.compile(
+    r"(?P<fac>kern|user|mail|daemon|auth|syslog|lpr|news|uucp|cron|authpriv|ftp"
+    r"|local[0-7]) {0,4}:(?P<lvl>emerg|alert|crit|err|warn|notice|info|debug) {0,4}: "
+)
+DMESG_LEVELS = {name: n for n, name in enumerate(
+    ("emerg", "alert", "crit", "err", "warn", "notice", "info", "debug"))}
+#: util-linux ``dmesg --time-format=iso``: ``2026-12-07T03:00:41,063772+00:00 `` (a comma
+#: and six digits, a zone with a colon: no syslog daemon writes it so).
+DMESG_ISO_RE = re.compile(
+    r"(?P<ts>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d),(?P<us>\d{6})(?P<tz>[+-]\d\d:\d\d) "
+)
 #: ``/dev/kmsg`` record: ``level,seq,usec,flags[,more];text``.
 #: netconsole's extended form is the same record, optionally after the release (``r``).
 KMSG_RE = re.compile(
@@ -69,9 +82,17 @@ KMSG_DICT_RE = re.compile(r" [A-Z_][A-Z0-9_]*=")
 #: decorations.  Some vendor kernels print the time without its fraction (``[  240.] ``).
 CONSOLE_RE = re.compile(
     r"(?:<(?P<lvl>\d{1,3})>)?"
-    r"\[\s*(?P<up>\d{1,10}\.\d{0,9})\]"
+    # util-linux dmesg -d adds the time since the previous message: [ 2.063772 <  0.000082>]
+    r"\[\s*(?P<up>\d{1,10}\.\d{0,9})(?: <\s{0,12}\d{1,10}\.\d{6}>)?\]"
     r"(?: ?\[\s*(?P<ctx>[TC]\d{1,10})\])?"
     r" ?"
+)
+#: util-linux ``dmesg --time-format=delta``: only the time since the previous message.
+DELTA_RE = re.compile(r"\[<\s{0,12}\d{1,10}\.\d{6}>\] ?")
+#: util-linux ``dmesg -H``/``-e``/``--time-format=reltime``: ``[  +0.000082]`` (time since
+#: the previous message) or ``[Dec  7 03:00]`` (a new minute's first message).
+RELTIME_RE = re.compile(
+    r"\[(?:\s{0,12}\+\d{1,10}\.\d{6}|[A-Z][a-z]{2} ?\d{1,2} \d\d:\d\d(?::\d\d)?)\] ?"
 )
 #: printk level alone at the start of a line (``/proc/kmsg`` without time).
 LEVEL_RE = re.compile(r"<(?P<lvl>[0-7])>")
@@ -84,7 +105,7 @@ _KMSG_ESC_RE = re.compile(r"\\x([0-9a-fA-F]{2})")
 class Outer(NamedTuple):
     """The outer (daemon) container of a line: who logged it and when."""
 
-    kind: str  # "syslog", "kmsg", "dmesg-T", "monotonic", "none"
+    kind: str  # "syslog", "kmsg", "dmesg-T", "dmesg-x", "monotonic", "none"
     host: str | None
     timestamp: str | None
     kernel: bool  # whether the message is a kernel message (kept)
@@ -166,11 +187,26 @@ def _unix(line: str) -> Outer | None:
     return Outer("syslog", m["host"], ts, _is_kernel(m["tag"]), None, None, line[m.end():])
 
 
+def _dmesg_x(rest: str, kernel: bool, level: int) -> Outer:
+    """The line after ``dmesg -x``'s facility and level: dmesg's own time forms follow."""
+    inner = parse_outer(rest) if rest[:1] in "[0123456789" else None
+    if inner is not None and inner.kind == "dmesg-T":
+        return inner._replace(kernel=kernel, level=level)
+    return Outer("dmesg-x", None, None, kernel, level, None, rest)
+
+
 def parse_outer(line: str) -> Outer:
     """Strip the daemon container of *line*; ``kind == "none"`` when there is none."""
     first = line[:1]
     if first.isdigit():
-        outer = _rfc3339(line) or _unix(line)
+        outer = _rfc3339(line)
+        if outer is not None and (outer.kernel or line[19:20] != ","):
+            return outer
+        iso = DMESG_ISO_RE.match(line)
+        if iso is not None:
+            stamp = f"{iso['ts']}.{iso['us']}{iso['tz']}"
+            return Outer("dmesg-T", None, stamp, True, None, None, line[iso.end():])
+        outer = outer or _unix(line)
         if outer is not None:
             return outer
         m = KMSG_RE.match(line)
@@ -212,6 +248,10 @@ def parse_outer(line: str) -> Outer:
         outer = _full(line)
         if outer is not None:
             return outer
+    elif first in "kumdaslncf":
+        m = DMESG_X_RE.match(line)
+        if m is not None:
+            return _dmesg_x(line[m.end():], m["fac"] == "kern", DMESG_LEVELS[m["lvl"]])
     if first == "[":
         m = DMESG_T_RE.match(line) if line[1:2].isalpha() else None
         if m:
@@ -246,8 +286,12 @@ def parse_console(text: str) -> Console:
             text = text[m.end() :]
             first = text[:1]
             dropped = True
-    if first == "[" and text[1:2] not in _AFTER_BRACKET:
-        return Console(None, None, None, original)  # "[UFW BLOCK] …": not a printk prefix
+    if first == "[":
+        m = DELTA_RE.match(text) if text[1:2] == "<" else RELTIME_RE.match(text)
+        if m is not None:
+            return Console(None, None, None, text[m.end():])
+        if text[1:2] not in _AFTER_BRACKET:
+            return Console(None, None, None, original)  # "[UFW BLOCK] …": not a printk prefix
     if first not in "<[":
         login = text.find(" login: ", 0, 220)
         if login < 0:
