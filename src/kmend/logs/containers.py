@@ -35,6 +35,15 @@ RFC3164_RE = re.compile(PRI + RFC3164_TIME + " " + HOST + " " + TAG)
 _RFC3164_HEAD_RE = re.compile(plain(RFC3164_TIME) + " ")
 #: rsyslog RFC3339 / journalctl short-iso: ``2026-11-26T03:04:05.123456+00:00 host tag: ``.
 RFC3339_RE = re.compile(PRI + RFC3339_TIME + " " + HOST + " " + TAG)
+#: RFC 5424 (rsyslog's RSYSLOG_SyslogProtocol23Format, syslog-ng's syslog-protocol, what
+#: ``logger --rfc5424`` sends): ``<PRI>1 TIME HOST APP PROCID MSGID SD MSG``, where absent
+#: fields are ``-`` and SD is ``-`` or ``[id key="value" …]`` elements; MSG may start with
+#: a byte order mark.
+RFC5424_RE = re.compile(
+    PRI + r"1 (?:" + RFC3339_TIME + r"|-) " + HOST + r" (?P<app>[!-~]{1,48}) [!-~]{1,128} "
+    r'[!-~]{1,32} (?:-|(?:\[[^\]"]{1,64}(?: [^\]"=]{1,32}="(?:[^"\\]|\\.){0,256}"){0,16}\]){1,16})'
+    r"(?: \ufeff?|$)"
+)
 #: journalctl short-monotonic: ``[   12.345678] host kernel: `` (tag must be kernel or have a
 #: pid); short-delta adds the time since the previous entry: ``[ 12.345678 <  0.000104 >]``.
 MONOTONIC_RE = re.compile(
@@ -160,6 +169,19 @@ def _rfc3339(line: str) -> Outer | None:
     )  # fmt: skip
 
 
+def _rfc5424(line: str) -> Outer | None:
+    """An RFC 5424 syslog line, else None."""
+    m = RFC5424_RE.match(line)
+    if m is None:
+        return None
+    ts = m["ts"]
+    stamp = ts.replace(" ", "T", 1).replace(",", ".", 1) + _tz(m["tz"]) if ts else None
+    return Outer(
+        "syslog", None if m["host"] == "-" else m["host"], stamp, m["app"] == "kernel",
+        _level_from_pri(m["pri"]), None, line[m.end():],
+    )  # fmt: skip
+
+
 def _full(line: str) -> Outer | None:
     """A journalctl short-full or with-unit line, else None."""
     m = FULL_RE.match(line)
@@ -206,7 +228,7 @@ def parse_outer(line: str) -> Outer:
         if iso is not None:
             stamp = f"{iso['ts']}.{iso['us']}{iso['tz']}"
             return Outer("dmesg-T", None, stamp, True, None, None, line[iso.end():])
-        outer = outer or _unix(line)
+        outer = outer or _unix(line) or (_rfc5424(line) if line[1:2] == " " else None)
         if outer is not None:
             return outer
         m = KMSG_RE.match(line)
@@ -236,7 +258,7 @@ def parse_outer(line: str) -> Outer:
             # another program's syslog line in an unusual shape (``-- MARK --``): not kernel
             return Outer("syslog", None, None, False, None, None, "")
         if first == "<":
-            outer = _rfc3339(line)
+            outer = _rfc3339(line) or _rfc5424(line)
             if outer is not None:
                 return outer
         elif first in "MFS":
