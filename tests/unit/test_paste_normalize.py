@@ -323,3 +323,33 @@ def test_user_space_sanitizer_warning_is_no_crash() -> None:
     assert list(parse_reports(parse_text(text))) == []
     assert find_header("WARNING: MemorySanitizer: use-of-uninitialized-value") is None
     assert find_header("WARNING: CPU: 0 PID: 79 at mm/slub.c:3567 kfree+0x2c5/0x300") is not None
+
+
+def test_phrase_cut_by_a_narrow_wrap_is_rejoined() -> None:
+    """A mailed LKFT arm64 report (6.6-rc7-next) whose header was wrapped before the wrap
+    column rule would see it: "... at virtual" then "address 0001ffff9e2e7d78".  The kernel's
+    fixed wording shows the cut; syzkaller names the re-joined line."""
+    head = "<1>[ 203.119139] Unable to handle kernel unknown 43 at virtual"
+    assert continues(head, "address 0001ffff9e2e7d78", framed=True)
+    assert continues(head, "address 0001ffff9e2e7d78", framed=False)
+    # the same words elsewhere are no cut: a line may start with "address" in prose
+    assert not continues("[    1.0] the fault was at", "an address I cannot read", framed=False)
+    assert not continues("[    1.0] BUG: unable to handle", "kernel paging request", framed=False)
+    text = (
+        "Log:\n----\n"
+        f"{head}\n"
+        "address 0001ffff9e2e7d78\n"
+        "<1>[ 203.119838] Mem abort info:\n"
+        "<1>[ 203.120064] ESR = 0x000000009793002b\n"
+        "set_robust_list01 1 TPASS : set_robust_list: retval = -1\n"
+        "(expected -1), errno = 22 (expected 22)\n"
+        "<0>[ 203.132603] Internal error: Oops: 000000009793002b [#1] PREEMPT SMP\n"
+        "<4>[ 203.135177] CPU: 1 PID: 653 Comm: set_robust_list Not tainted\n"
+        "6.6.0-rc7-next-20231026 #1\n"
+        "<4>[ 203.137028] pc : handle_futex_death (kernel/futex/core.c:661\n"
+        "(discriminator 6))\n"
+    )
+    report = _only_report(text)
+    assert report.title == CASES["187"].expected
+    assert report.title == "Unable to handle kernel unknown NUM at virtual address ADDR"
+    assert report.kernel_release == "6.6.0-rc7-next-20231026"

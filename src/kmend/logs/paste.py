@@ -395,6 +395,31 @@ _FRAME_END_RE = re.compile(r"\+0x[0-9a-f]{1,16}/0x[0-9a-f]{1,16}$")
 _AT_FILE_END_RE = re.compile(r"WARNING: .{0,200} at \S{1,255}:\d{1,6}$")
 _FUNC_START_RE = re.compile(r"[A-Za-z_][\w.]{0,127}\+0x[0-9a-f]")
 _MODULE_ONLY_RE = re.compile(r"\[[\w-]{1,64}\]$")
+#: Fixed wording inside kernel lines that a hard wrap may cut between two of its words: a line
+#: ending with the first words of one and the next starting with the rest was cut there,
+#: whatever the wrap column (a mailed arm64 report: "<1>[ 203.119139] Unable to handle kernel
+#: unknown 43 at virtual" then "address 0001ffff9e2e7d78").  No kernel line starts with the
+#: rest of one of these, so the grammar decides alone.
+_CUT_PHRASES = (
+    "at virtual address",
+    "NULL pointer dereference",
+    "paging request at",
+    "blocked for more than",
+)
+
+
+def _phrase_cuts(phrases: tuple[str, ...]) -> tuple[tuple[re.Pattern[str], re.Pattern[str]], ...]:
+    cuts = []
+    for phrase in phrases:
+        words = phrase.split(" ")
+        for i in range(1, len(words)):
+            head = re.escape(" ".join(words[:i]))
+            tail = re.escape(" ".join(words[i:]))
+            cuts.append((re.compile(rf"\s{head}$"), re.compile(rf"{tail}(?:\s|$)")))
+    return tuple(cuts)
+
+
+_PHRASE_CUTS = _phrase_cuts(_CUT_PHRASES)
 #: How a kernel line may start: a line that starts like this is never a wrapped remainder.
 _KERNEL_START_RE = re.compile(
     r"\s{0,12}(?:\[|<|\? |[A-Z][A-Za-z0-9_]{0,24}:|[RE][A-Z0-9]{1,3}:|---|===|CPU|Call|Code|"
@@ -413,9 +438,9 @@ def continues(previous: str, text: str, *, framed: bool) -> bool:
     *text* is the line's message with its debris removed.  Only a line with no container of
     its own can be a remainder: the caller checks that.  The kernel's line grammar decides
     alone (a ``CPU:`` line cut before the release, a frame before its ``[module]``, a WARNING
-    line after its ``at file:line``); the wrap column is trusted only when *framed*: the line
-    before had a container or a quote marker that this one lacks (in a bare paste every line
-    looks like that).
+    line after its ``at file:line``, a fixed phrase cut between its words); the wrap column
+    is trusted only when *framed*: the line before had a container or a quote marker that
+    this one lacks (in a bare paste every line looks like that).
     """
     if not text or not previous:
         return False
@@ -425,6 +450,8 @@ def continues(previous: str, text: str, *, framed: bool) -> bool:
     if _FRAME_END_RE.search(body) and _MODULE_ONLY_RE.match(text.strip()):
         return True
     if _AT_FILE_END_RE.search(body) and _FUNC_START_RE.match(text):
+        return True
+    if any(head.search(body) and tail.match(text) for head, tail in _PHRASE_CUTS):
         return True
     if not framed or text[0] in " \t" or _KERNEL_START_RE.match(text):
         return False
