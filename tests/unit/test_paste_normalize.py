@@ -353,3 +353,63 @@ def test_phrase_cut_by_a_narrow_wrap_is_rejoined() -> None:
     assert report.title == CASES["187"].expected
     assert report.title == "Unable to handle kernel unknown NUM at virtual address ADDR"
     assert report.kernel_release == "6.6.0-rc7-next-20231026"
+
+
+def test_console_lines_run_together_by_an_archive_are_cut_apart() -> None:
+    """A linux-mips mail (4.7.10 on an SGI IP27) as a web archive stored it, every line break
+    lost: prose, then the console lines one after the other, each still with its printk
+    stamp.  Cut before each stamp, the oops is found and named as syzkaller names the lines
+    one per stamp (no call trace: "in corrupted")."""
+    run = (
+        "This is the Oops message that I get: [ 0.918286] Checking for the daddi bug... no. "
+        "[ 0.973207] CPU 0 Unable to handle kernel paging request at virtual address "
+        "0000000000000000, epc == a8000000006b4eb4, ra == a8000000006b4eac [ 1.124206] Oops[#1]: "
+        "[ 1.151460] CPU: 0 PID: 4 Comm: kworker/0:0 Not tainted 4.7.10-mipsgit-20160806 #1 "
+        "[ 2.189417] epc : a8000000006b4eb4 _raw_spin_lock_irq+0x24/0x58 "
+        "[ 2.262660] ra : a8000000006b4eac _raw_spin_lock_irq+0x1c/0x58"
+    )
+    got = clean_line(run)
+    assert got is not None
+    assert got.lines[0] == "This is the Oops message that I get:"
+    assert got.lines[2].startswith("[ 0.973207] CPU 0 Unable to handle kernel paging request")
+    assert got.lines[-1] == "[ 2.262660] ra : a8000000006b4eac _raw_spin_lock_irq+0x1c/0x58"
+    assert len(got.lines) == 7
+    report = _only_report(CASES["217"].raw)
+    assert report.title == CASES["217"].expected
+    assert report.kernel_release == "4.7.10-mipsgit-20160806"
+    assert any("line breaks lost by a web archive" in note for note in report.notes)
+    # one stamp quoted inside prose is no run of console lines
+    prose = (
+        "I looked at the console again and the log ends with [ 0.973207] CPU 0 Unable to "
+        "handle kernel paging request, and nothing after it, which is odd for this board"
+    )
+    assert clean_line(prose) is None
+
+
+def test_console_records_with_levels_run_together_are_cut_apart() -> None:
+    """The mailed LKFT arm64 report (6.6-rc7-next), whose records carry a console level
+    before the stamp ("<1>[ 203.119139] "), as an archive that lost its line breaks would
+    store it; and records of a kernel without printk times, levels only ("<4>Modules linked
+    in: ", "<0>Oops: "): both cut before each record head."""
+    lines = [line for line in CASES["187"].clean().split("\n") if line.startswith("<")]
+    run = "Log: ---- " + " ".join(lines)
+    got = clean_line(run)
+    assert got is not None
+    assert got.lines == ("Log: ----", *lines)
+    report = _only_report(run + "\n")
+    assert report.title == CASES["187"].expected
+    bare = (
+        "we hit the panic as below: <1>BUG: unable to handle kernel paging request at "
+        "0000000b819fdb98 <4>PGD 94b10067 PUD 0 <0>Oops: 0000 [#1] SMP <4>CPU 3"
+    )
+    got = clean_line(bare)
+    assert got is not None
+    assert got.lines[1:] == (
+        "<1>BUG: unable to handle kernel paging request at 0000000b819fdb98",
+        "<4>PGD 94b10067 PUD 0",
+        "<0>Oops: 0000 [#1] SMP",
+        "<4>CPU 3",
+    )
+    # an x86 Code: line's "<8b>" byte marker is no console level
+    code = "[ 1.0] Code: " + "ff 25 " * 20 + "<8b> 02 c1 e8 1e 69 c0 00 0b 00 00 05 c0 f3 9e c0 2b 80"
+    assert clean_line(code) is None
