@@ -194,3 +194,41 @@ def test_the_local_journal_is_read(tmp_path: Path) -> None:
     # 0 with crashes, 4 (no crash in the logs) without: the document is written either way
     assert res.returncode == (0 if doc["reports"] else 4), res.stderr
     assert kmend("scan", "--journal", str(tmp_path)).returncode == 2
+
+
+#: journalctl's text output formats, and what each line carries: the host, and the
+#: wall-clock time with its date (to the second, or to the µs).
+OUTPUTS = {
+    "short": ("host",), "short-precise": ("host",), "short-monotonic": ("host",),
+    "short-delta": ("host",), "cat": (),
+    "short-iso": ("host", "s"), "short-full": ("host", "s"), "with-unit": ("host", "s"),
+    "short-iso-precise": ("host", "us"), "short-unix": ("host", "us"), "verbose": ("host", "us"),
+    "json": ("host", "us"), "json-pretty": ("host", "us"), "json-sse": ("host", "us"),
+    "json-seq": ("host", "us"), "export": ("host", "us"),
+}
+
+
+@pytest.mark.parametrize("fmt", sorted(OUTPUTS))
+def test_every_journalctl_output_format(
+    founding: tuple[Path, int], tmp_path: Path, fmt: str
+) -> None:
+    """What ``journalctl --file F -o FMT`` prints (saved or pasted) holds the founding
+    crash: found, with the host and time where the format has them."""
+    path, header_at = founding
+    res = subprocess.run(["journalctl", f"--file={path}", "-o", fmt, "--no-pager"],
+                         capture_output=True, timeout=60, check=True,
+                         env=dict(os.environ, TZ="UTC", LC_ALL="C"))  # fmt: skip
+    out = tmp_path / f"{fmt}.txt"
+    out.write_bytes(res.stdout)
+    assert HEADER.encode() in res.stdout
+    doc = scan_json(str(out))
+    assert [r["title"] for r in doc["reports"]] == [TITLE], fmt  # the sshd WARNING: is none
+    rep = doc["reports"][0]
+    carries = OUTPUTS[fmt]
+    if "host" in carries:
+        assert rep["host"] == "w-xen09"
+    expected = datetime.fromtimestamp(header_at / 1e6, tz=UTC)
+    if "us" in carries:
+        assert instant(rep["timestamp"]) == expected
+    elif "s" in carries:
+        assert instant(rep["timestamp"]) == expected.replace(microsecond=0)

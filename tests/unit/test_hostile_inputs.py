@@ -7,6 +7,7 @@ by ``bench/hostile.py``; here the answers are checked.
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import os
@@ -275,6 +276,17 @@ def test_check_refuses_devices_without_blocking(tmp_path: Path) -> None:
         from kmend.ko import read_module
 
         read_module(fifo)
+
+
+def test_check_of_a_symlink_loop_says_so(tmp_path: Path) -> None:
+    """A looping symlink is not a missing file: the error names the loop (the wording is
+    the system's, ELOOP's strerror)."""
+    (tmp_path / "a.ko").symlink_to(tmp_path / "b.ko")
+    (tmp_path / "b.ko").symlink_to(tmp_path / "a.ko")
+    res = kmend("check", str(tmp_path / "a.ko"), "--kernel", "6.1.0-47-amd64")
+    assert res.returncode == InputError.exit_code
+    assert one_line_error(res.stderr).startswith(
+        f"kmend: error: {tmp_path / 'a.ko'}: {os.strerror(errno.ELOOP).lower()}")
 
 
 # --- findings of the long fuzzing run (bench/fuzz.py) -------------------------------------------

@@ -145,3 +145,33 @@ def test_same_bug_on_two_kernels_has_one_signature() -> None:
         by_kind.setdefault(cap["kind"], set()).add(rep.signature)
     folded = [k for k, sigs in by_kind.items() if len(sigs) == 1]
     assert len(folded) >= len(by_kind) - 2, by_kind
+
+
+@pytest.mark.parametrize("cap", CAPTURES, ids=_ids)
+def test_real_crash_through_coloured_dmesg(cap: dict[str, Any], tmp_path: Path) -> None:
+    """util-linux ``dmesg --color=always`` (what a terminal capture or ``script`` keeps)
+    of the capture's records: the same reports as its plain output, each saying that
+    terminal colour codes were removed."""
+    import shutil
+    import subprocess
+
+    from conftest import need
+
+    need(shutil.which("dmesg"), "util-linux dmesg not installed")
+    levels = str(DATA / cap["files"]["levels"])
+    outputs = {}
+    for colour in ("always", "never"):
+        res = subprocess.run(["dmesg", f"--color={colour}", "-F", levels], capture_output=True,
+                             check=True, timeout=60)
+        outputs[colour] = tmp_path / f"{colour}.log"
+        outputs[colour].write_bytes(res.stdout)
+    assert b"\x1b[" in outputs["always"].read_bytes()
+    coloured, plain = _decode(outputs["always"]), _decode(outputs["never"])
+    assert coloured and [r.title for r in coloured] == [r.title for r in plain]
+    rep = coloured[0]
+    assert rep.title.startswith(TITLES[cap["kind"]]) and rep.comm == cap["comm"]
+    assert rep.signature == plain[0].signature
+    assert "pasted text normalised: terminal colour codes" in rep.notes
+    if cap["location_in_module"]:
+        assert rep.location is not None
+        assert (rep.location.file, rep.location.line) == (cap["file"], cap["line"])

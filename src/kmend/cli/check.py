@@ -48,7 +48,12 @@ def collect_modules(paths: list[Path]) -> list[Path]:
         elif path.exists():
             found.append(options.module_file(path))
         else:
-            raise InputError(f"{path}: no such file or directory", "give the module's path")
+            try:
+                path.stat()
+                why = "no such file or directory"
+            except OSError as err:  # a dangling or looping symlink, a denied directory
+                why = (err.strerror or "cannot be read").lower()
+            raise InputError(f"{path}: {why}", "give the module's path")
     return found
 
 

@@ -13,8 +13,10 @@ Formats: RFC 3164/5424 syslog, journalctl's short/json/export output, /dev/kmsg 
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import NamedTuple
 
+from kmend._compat import UTC
 from kmend.logs.grammar import (
     HOST,
     MON,
@@ -33,10 +35,22 @@ RFC3164_RE = re.compile(PRI + RFC3164_TIME + " " + HOST + " " + TAG)
 _RFC3164_HEAD_RE = re.compile(plain(RFC3164_TIME) + " ")
 #: rsyslog RFC3339 / journalctl short-iso: ``2026-11-26T03:04:05.123456+00:00 host tag: ``.
 RFC3339_RE = re.compile(PRI + RFC3339_TIME + " " + HOST + " " + TAG)
-#: journalctl short-monotonic: ``[   12.345678] host kernel: `` (tag must be kernel or have a pid).
+#: journalctl short-monotonic: ``[   12.345678] host kernel: `` (tag must be kernel or have a
+#: pid); short-delta adds the time since the previous entry: ``[ 12.345678 <  0.000104 >]``.
 MONOTONIC_RE = re.compile(
-    r"\[\s*(?P<up>\d{1,10}\.\d{1,9})\] (?P<host>[^\s\[\]:]{1,255}) " + TAG
+    r"\[\s*(?P<up>\d{1,10}\.\d{1,9})(?: <\s{0,12}\d{1,10}\.\d{1,9} >)?\] "
+    r"(?P<host>[^\s\[\]:]{1,255}) " + TAG
 )
+#: journalctl short-full and with-unit: ``Wed 2026-12-23 00:51:38[.000001] UTC host tag: ``
+#: (the zone as the host's locale names it, or a numeric offset).
+FULL_RE = re.compile(
+    WEEKDAY + r" (?P<day>\d{4}-\d\d-\d\d) (?P<hms>\d\d:\d\d:\d\d(?:\.\d{1,9})?) "
+    r"(?P<zone>[A-Za-z]{1,6}|[+-]\d\d:?\d\d) " + HOST + " " + TAG
+)
+#: Zone names that say the offset; any other name (CET, EST: ambiguous) leaves it unknown.
+_UTC_NAMES = frozenset(("UTC", "GMT", "UCT", "Z", "Etc", "Universal", "Zulu"))
+#: journalctl short-unix: ``1797987098.000001 host tag: `` (seconds since the epoch).
+UNIX_RE = re.compile(r"(?P<sec>\d{9,11})\.(?P<frac>\d{1,9}) " + HOST + " " + TAG)
 #: ``dmesg -T``: ``[Sat Nov 28 22:51:21 2026] ``.
 DMESG_T_RE = re.compile(
     rf"\[{WEEKDAY} (?P<mon>{MON}) +(?P<day>\d{{1,2}}) "
@@ -125,11 +139,38 @@ def _rfc3339(line: str) -> Outer | None:
     )  # fmt: skip
 
 
+def _full(line: str) -> Outer | None:
+    """A journalctl short-full or with-unit line, else None."""
+    m = FULL_RE.match(line)
+    if m is None:
+        return None
+    zone = m["zone"]
+    offset = "+00:00" if zone in _UTC_NAMES else (_tz(zone) if zone[0] in "+-" else "")
+    return Outer(
+        "syslog", m["host"], f"{m['day']}T{m['hms']}{offset}", _is_kernel(m["tag"]),
+        None, None, line[m.end():],
+    )  # fmt: skip
+
+
+def _unix(line: str) -> Outer | None:
+    """A journalctl short-unix line, else None."""
+    m = UNIX_RE.match(line)
+    if m is None:
+        return None
+    try:
+        when = datetime.fromtimestamp(int(m["sec"]), tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+    micro = m["frac"][:6].ljust(6, "0")
+    ts = when.replace(microsecond=int(micro)).isoformat(timespec="microseconds")
+    return Outer("syslog", m["host"], ts, _is_kernel(m["tag"]), None, None, line[m.end():])
+
+
 def parse_outer(line: str) -> Outer:
     """Strip the daemon container of *line*; ``kind == "none"`` when there is none."""
     first = line[:1]
     if first.isdigit():
-        outer = _rfc3339(line)
+        outer = _rfc3339(line) or _unix(line)
         if outer is not None:
             return outer
         m = KMSG_RE.match(line)
@@ -162,7 +203,15 @@ def parse_outer(line: str) -> Outer:
             outer = _rfc3339(line)
             if outer is not None:
                 return outer
+        elif first in "MFS":
+            outer = _full(line)
+            if outer is not None:
+                return outer
         return Outer("none", None, None, True, None, None, line)
+    if first in "TW":
+        outer = _full(line)
+        if outer is not None:
+            return outer
     if first == "[":
         m = DMESG_T_RE.match(line) if line[1:2].isalpha() else None
         if m:

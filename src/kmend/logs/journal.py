@@ -80,8 +80,18 @@ def entry_from_fields(fields: Mapping[str, object]) -> JournalEntry:
     )
 
 
+#: What journalctl -o json-sse and -o json-seq put before each JSON object (a server-sent
+#: event's field; RFC 7464's record separator).
+_JSON_LEADS = ("data: ", "\x1e")
+
+
 def parse_json_line(line: str) -> JournalEntry | None:
-    """One ``journalctl -o json`` line, or None when it is not a journal JSON object."""
+    """One ``journalctl -o json`` line (or json-sse, json-seq), or None when it is not a
+    journal JSON object."""
+    for lead in _JSON_LEADS:
+        if line.startswith(lead):
+            line = line[len(lead) :]
+            break
     try:
         obj = json.loads(line)
     except (ValueError, RecursionError):
@@ -93,7 +103,7 @@ def parse_json_line(line: str) -> JournalEntry | None:
 
 def looks_like_json_entry(line: str) -> bool:
     """Cheap test before trying json.loads."""
-    return line.startswith("{") and '"MESSAGE"' in line
+    return line.startswith(("{", "data: {", "\x1e{")) and '"MESSAGE"' in line
 
 
 # --- journalctl -o export ------------------------------------------------------------------

@@ -266,14 +266,88 @@ def peek(stream: Readable, size: int) -> tuple[bytes, Readable]:
     return head, _Prepended(head, stream)
 
 
+def utf16_of(head: bytes) -> str | None:
+    """The codec of text saved as UTF-16 (Windows tools write logs so: PowerShell 5's
+    ``wsl dmesg > dmesg.txt``, Notepad's "Unicode"), from its first bytes: a byte order
+    mark, or ASCII text with a NUL byte beside every character; None for anything else."""
+    if head.startswith(b"\xff\xfe") and not head.startswith(b"\xff\xfe\0\0"):
+        return "utf-16-le"
+    if head.startswith(b"\xfe\xff"):
+        return "utf-16-be"
+    pairs = len(head) // 2
+    if pairs < 8:
+        return None
+    even, odd = head[0 : 2 * pairs : 2], head[1 : 2 * pairs : 2]
+    if not odd.strip(b"\0") and _ascii_text(even):
+        return "utf-16-le"
+    if not even.strip(b"\0") and _ascii_text(odd):
+        return "utf-16-be"
+    return None
+
+
+def _ascii_text(data: bytes) -> bool:
+    return all(32 <= c < 127 or c in (9, 10, 13) for c in data)
+
+
+class Transcoding:
+    """UTF-16 text read as UTF-8 bytes, in bounded steps (a byte order mark is dropped;
+    undecodable units become U+FFFD).  Damage of the stream below is raised after the
+    text decoded before it, as :class:`Decompressing` does."""
+
+    _STEP = 64 << 10
+
+    def __init__(self, raw: Readable, codec: str) -> None:
+        import codecs
+
+        self._raw = raw
+        self._dec = codecs.getincrementaldecoder(codec)("replace")
+        self._buf = b""
+        self._eof = False
+        self._damage: DamagedInput | None = None
+        self._first = True
+
+    def read(self, size: int = -1, /) -> bytes:
+        parts = [self._buf] if self._buf else []
+        got = len(self._buf)
+        self._buf = b""
+        while not self._eof and self._damage is None and (size < 0 or got < size):
+            try:
+                chunk = self._raw.read(self._STEP)
+            except DamagedInput as err:
+                self._damage = err
+                chunk = b""
+            final = not chunk
+            text = self._dec.decode(chunk, final)
+            if self._first and text:
+                text, self._first = text.removeprefix("\ufeff"), False
+            if text:
+                out = text.encode("utf-8")
+                parts.append(out)
+                got += len(out)
+            if final and self._damage is None:
+                self._eof = True
+        if not parts and self._damage is not None:
+            raise self._damage
+        data = b"".join(parts)
+        if 0 <= size < len(data):
+            data, self._buf = data[:size], data[size:]
+        return data
+
+
 def decompressed(stream: Readable, source: str = "") -> tuple[Readable, str | None]:
-    """Wrap *stream* in a streaming decompressor when its magic bytes say so."""
+    """Wrap *stream* in a streaming decompressor when its magic bytes say so, and the
+    result in a transcoder to UTF-8 when it is UTF-16 text (:func:`utf16_of`)."""
     head = _read_head(stream, 6)
     kind = compression_of(head)
-    raw = _Prepended(head, stream)
-    if kind is None:
-        return raw, None
-    return Decompressing(raw, kind, source), kind
+    raw: Readable = _Prepended(head, stream)
+    if kind is not None:
+        raw = Decompressing(raw, kind, source)
+    text_head = _read_head(raw, 64)
+    raw = _Prepended(text_head, raw)
+    codec = utf16_of(text_head)
+    if codec is not None:
+        raw = Transcoding(raw, codec)
+    return raw, kind
 
 
 def path_error(path: str, err: OSError, doing: str) -> InputError:

@@ -12,9 +12,10 @@ from dataclasses import replace
 from kmend.logs.containers import Outer, is_kmsg_dict_line, parse_console, parse_outer
 from kmend.logs.flatten import split_escapes, split_landmarks, split_prefixes, split_stamps
 from kmend.logs.journal import JournalEntry, looks_like_json_entry, parse_json_line
+from kmend.logs.journaltext import RecordReader
 from kmend.logs.lines import Piece
 from kmend.logs.model import LogLine
-from kmend.logs.paste import WRAPPED, clean_line, continues
+from kmend.logs.paste import TERMINAL_CODES, WRAPPED, clean_line, continues, strip_terminal_codes
 
 #: The longest message line kept, in characters.  The kernel's own lines are at most
 #: 1024 bytes (printk's LOG_LINE_MAX is 1024 minus its prefix); anything longer is debris
@@ -35,17 +36,24 @@ class LineParser:
         #: be the rest of it, cut by a mail client's hard wrap (``kmend.logs.paste.continues``).
         self._held: list[LogLine] = []
         self._held_raw = ""
+        #: journalctl's multi-line records (json-pretty, verbose)
+        self._records = RecordReader()
 
     def reset(self) -> None:
         """Forget neighbour state (the caller skipped some lines; :meth:`flush` first)."""
+        self._records.reset()
         self._last_outer = None
         self._after_kmsg = False
         self._held = []
         self._held_raw = ""
 
     def flush(self) -> list[LogLine]:
-        """The records held back for a possible continuation (call at the end of the input)."""
+        """The records held back for a possible continuation, and those of a journal record
+        still open (call at the end of the input)."""
         held, self._held, self._held_raw = self._held, [], ""
+        done = self._records.flush()
+        if done is not None:
+            held = held + self.feed_entry(*done)
         return held
 
     def push(self, piece: Piece) -> list[LogLine]:
@@ -80,11 +88,22 @@ class LineParser:
         re-joining: :meth:`push` does that)."""
         out: list[LogLine] = []
         text = piece.text
+        debris: tuple[str, ...] = ()
+        if "\x1b" in text:
+            text = strip_terminal_codes(text)
+            debris = (TERMINAL_CODES,)
         if not piece.cont:
             self._last_outer = None
         if self._after_kmsg and text.startswith(" ") and is_kmsg_dict_line(text):
             return out
         self._after_kmsg = False
+        records = self._records
+        if records.active or records.starts(text):
+            taken, done = records.feed(piece.lineno, text)
+            if done is not None:
+                out = self.feed_entry(*done)
+            if taken:
+                return out
         if looks_like_json_entry(text):
             entry = parse_json_line(text)
             if entry is not None:
@@ -95,8 +114,9 @@ class LineParser:
                 # no container (or a host-less "kernel:" one): maybe pasted text with debris
                 cleaned = clean_line(seg)
                 if cleaned is not None:
+                    rules = (*debris, *cleaned.rules)
                     for line in cleaned.lines:
-                        self._segment(out, piece, k, line, parse_outer(line), debris=cleaned.rules)
+                        self._segment(out, piece, k, line, parse_outer(line), debris=rules)
                     continue
             # the common case, inline (this loop runs for every line of every log)
             if outer.kind == "none":
@@ -111,7 +131,7 @@ class LineParser:
             if outer.kind == "kmsg":
                 self._after_kmsg = True
             if outer.kernel:
-                self._message(out, piece.lineno, outer, outer.body, escapes=True)
+                self._message(out, piece.lineno, outer, outer.body, escapes=True, debris=debris)
         return out
 
     def _segment(
