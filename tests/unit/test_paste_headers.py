@@ -374,3 +374,28 @@ def test_a_drivers_warning_line_stays_a_crash(tmp_path: Path) -> None:
                                     check=True, timeout=60).stdout.splitlines()[0])  # fmt: skip
     assert syz["title"]
     assert [r.title for r in parse_reports(parse_text(paste))] == [syz["title"]]
+
+
+def test_hung_task_with_anonymised_task_and_pid() -> None:
+    """A vendor article (Debian 9, 4.9.0-11) quoting a hung-task report with the task and pid
+    replaced by placeholders: "INFO: task $NAME:$PID blocked for more than 120 seconds.".  The
+    fixed wording names the report (syzkaller: "INFO: task hung in ..."); a stack of "? "
+    frames only leaves it "corrupted", as syzkaller says."""
+    text = (
+        "Sometimes the Linux kernel prints a message like this:\n"
+        "INFO: task $NAME:$PID blocked for more than 120 seconds.\n"
+        "Not tainted 4.9.0-11-amd64 #1 Debian 4.9.189-3+deb9u1\n"
+        '"echo 0 > /proc/sys/kernel/hung_task_timeout_secs" disables this message.\n'
+        "jbd2/vdt-8 D 0 390 2 0x00000000\n"
+        "Call Trace:\n"
+        "[<ffffffff8de17609>] ? __schedule+0x239/0x6f0\n"
+        "[<ffffffffc041afe9>] ? jbd2_journal_commit_transaction+0xf59/0x17c0 [jbd2]\n"
+        "[<ffffffffc041fc72>] ? kjournald2+0xc2/0x260 [jbd2]\n"
+        "[<ffffffff8d89abc9>] ? kthread+0xd9/0xf0\n"
+        "[<ffffffff8de1c577>] ? ret_from_fork+0x57/0x70\n"
+    )
+    reports = list(parse_reports(parse_text(text)))
+    assert [r.title for r in reports] == ["INFO: task hung in corrupted"]
+    # the real task:pid form still names the same report
+    real = text.replace("$NAME:$PID", "jbd2/vdt-8:390")
+    assert [r.title for r in parse_reports(parse_text(real))] == ["INFO: task hung in corrupted"]

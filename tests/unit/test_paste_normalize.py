@@ -323,3 +323,93 @@ def test_user_space_sanitizer_warning_is_no_crash() -> None:
     assert list(parse_reports(parse_text(text))) == []
     assert find_header("WARNING: MemorySanitizer: use-of-uninitialized-value") is None
     assert find_header("WARNING: CPU: 0 PID: 79 at mm/slub.c:3567 kfree+0x2c5/0x300") is not None
+
+
+def test_phrase_cut_by_a_narrow_wrap_is_rejoined() -> None:
+    """A mailed LKFT arm64 report (6.6-rc7-next) whose header was wrapped before the wrap
+    column rule would see it: "... at virtual" then "address 0001ffff9e2e7d78".  The kernel's
+    fixed wording shows the cut; syzkaller names the re-joined line."""
+    head = "<1>[ 203.119139] Unable to handle kernel unknown 43 at virtual"
+    assert continues(head, "address 0001ffff9e2e7d78", framed=True)
+    assert continues(head, "address 0001ffff9e2e7d78", framed=False)
+    # the same words elsewhere are no cut: a line may start with "address" in prose
+    assert not continues("[    1.0] the fault was at", "an address I cannot read", framed=False)
+    assert not continues("[    1.0] BUG: unable to handle", "kernel paging request", framed=False)
+    text = (
+        "Log:\n----\n"
+        f"{head}\n"
+        "address 0001ffff9e2e7d78\n"
+        "<1>[ 203.119838] Mem abort info:\n"
+        "<1>[ 203.120064] ESR = 0x000000009793002b\n"
+        "set_robust_list01 1 TPASS : set_robust_list: retval = -1\n"
+        "(expected -1), errno = 22 (expected 22)\n"
+        "<0>[ 203.132603] Internal error: Oops: 000000009793002b [#1] PREEMPT SMP\n"
+        "<4>[ 203.135177] CPU: 1 PID: 653 Comm: set_robust_list Not tainted\n"
+        "6.6.0-rc7-next-20231026 #1\n"
+        "<4>[ 203.137028] pc : handle_futex_death (kernel/futex/core.c:661\n"
+        "(discriminator 6))\n"
+    )
+    report = _only_report(text)
+    assert report.title == CASES["187"].expected
+    assert report.title == "Unable to handle kernel unknown NUM at virtual address ADDR"
+    assert report.kernel_release == "6.6.0-rc7-next-20231026"
+
+
+def test_console_lines_run_together_by_an_archive_are_cut_apart() -> None:
+    """A linux-mips mail (4.7.10 on an SGI IP27) as a web archive stored it, every line break
+    lost: prose, then the console lines one after the other, each still with its printk
+    stamp.  Cut before each stamp, the oops is found and named as syzkaller names the lines
+    one per stamp (no call trace: "in corrupted")."""
+    run = (
+        "This is the Oops message that I get: [ 0.918286] Checking for the daddi bug... no. "
+        "[ 0.973207] CPU 0 Unable to handle kernel paging request at virtual address "
+        "0000000000000000, epc == a8000000006b4eb4, ra == a8000000006b4eac [ 1.124206] Oops[#1]: "
+        "[ 1.151460] CPU: 0 PID: 4 Comm: kworker/0:0 Not tainted 4.7.10-mipsgit-20160806 #1 "
+        "[ 2.189417] epc : a8000000006b4eb4 _raw_spin_lock_irq+0x24/0x58 "
+        "[ 2.262660] ra : a8000000006b4eac _raw_spin_lock_irq+0x1c/0x58"
+    )
+    got = clean_line(run)
+    assert got is not None
+    assert got.lines[0] == "This is the Oops message that I get:"
+    assert got.lines[2].startswith("[ 0.973207] CPU 0 Unable to handle kernel paging request")
+    assert got.lines[-1] == "[ 2.262660] ra : a8000000006b4eac _raw_spin_lock_irq+0x1c/0x58"
+    assert len(got.lines) == 7
+    report = _only_report(CASES["217"].raw)
+    assert report.title == CASES["217"].expected
+    assert report.kernel_release == "4.7.10-mipsgit-20160806"
+    assert any("line breaks lost by a web archive" in note for note in report.notes)
+    # one stamp quoted inside prose is no run of console lines
+    prose = (
+        "I looked at the console again and the log ends with [ 0.973207] CPU 0 Unable to "
+        "handle kernel paging request, and nothing after it, which is odd for this board"
+    )
+    assert clean_line(prose) is None
+
+
+def test_console_records_with_levels_run_together_are_cut_apart() -> None:
+    """The mailed LKFT arm64 report (6.6-rc7-next), whose records carry a console level
+    before the stamp ("<1>[ 203.119139] "), as an archive that lost its line breaks would
+    store it; and records of a kernel without printk times, levels only ("<4>Modules linked
+    in: ", "<0>Oops: "): both cut before each record head."""
+    lines = [line for line in CASES["187"].clean().split("\n") if line.startswith("<")]
+    run = "Log: ---- " + " ".join(lines)
+    got = clean_line(run)
+    assert got is not None
+    assert got.lines == ("Log: ----", *lines)
+    report = _only_report(run + "\n")
+    assert report.title == CASES["187"].expected
+    bare = (
+        "we hit the panic as below: <1>BUG: unable to handle kernel paging request at "
+        "0000000b819fdb98 <4>PGD 94b10067 PUD 0 <0>Oops: 0000 [#1] SMP <4>CPU 3"
+    )
+    got = clean_line(bare)
+    assert got is not None
+    assert got.lines[1:] == (
+        "<1>BUG: unable to handle kernel paging request at 0000000b819fdb98",
+        "<4>PGD 94b10067 PUD 0",
+        "<0>Oops: 0000 [#1] SMP",
+        "<4>CPU 3",
+    )
+    # an x86 Code: line's "<8b>" byte marker is no console level
+    code = "[ 1.0] Code: " + "ff 25 " * 20 + "<8b> 02 c1 e8 1e 69 c0 00 0b 00 00 05 c0 f3 9e c0 2b 80"
+    assert clean_line(code) is None

@@ -37,6 +37,9 @@ The rules, at the start of a line (applied repeatedly, in this order):
   …``, ``0.277424] ACPI …``): the rest of the stamp is removed;
 * console lines glued together by terminal-width padding (a long run of blanks, then the next
   line's printk stamp) are cut apart, and a terminal pager's ``[173/1730]`` marker removed;
+* console lines run together by a web archive that lost a mail's line breaks (two or more
+  console record heads after a blank inside one long line: printk stamps with their six-digit
+  fraction, console levels ``<N>`` with or without a stamp) are cut apart before each head;
 * another program's output glued before a kernel line on a shared console (``panic: runtime
   e[43204.878510] Kernel panic - ...``): the text before the printk stamp is removed.  Only a
   stamp with its six-digit fraction glued to a word counts: a container puts a blank, ``:``
@@ -171,6 +174,17 @@ _INDENT_RE = re.compile(r"[ \t]{1,64}(?=" + _STAMP + r"|<\d>\[|" + MON + r" [ \d
 _BLANK_RUN_RE = re.compile(r" {8,}")
 _STAMP_AT_RE = re.compile(r"(?:<\d>)?" + _STAMP)
 _PAGER_MARK_RE = re.compile(r"\s{8}\[\d{1,7}/\d{1,7}\]\s{0,8}$")
+#: The head of a console record inside a line, after a blank: a printk stamp with the fraction
+#: printk prints (six digits), a console level before it or alone ("<1>[ 203.119139] ",
+#: "<4>Modules linked in: " of a kernel without printk times): where a web archive that lost
+#: a mail's line breaks ran the next console line in.
+_INNER_STAMP_RE = re.compile(
+    r"(?<= )(?:(?:<\d>)?\[\s{0,12}\d{1,10}\.\d{6}\] |<\d>(?=[A-Za-z*\[]))\S"
+)
+#: How many inner heads show a run of console lines (one could be prose quoting a stamp).
+_RUN_STAMPS = 2
+#: Lines shorter than this are never a run of several console lines.
+_RUN_MIN = 100
 
 #: How the lines of a report start (after line numbers whose tab became blanks).
 _LINE_START_RE = re.compile(
@@ -337,7 +351,9 @@ def clean_line(text: str) -> Cleaned | None:
         first == "[" and text[1:2] in _STAMP_SECOND and "+" not in text[:14]
         and text[3:4] != ":" and text[5:6] != "-"
     ):  # printk stamp
-        padded = "        " in text
+        padded = "        " in text or (
+            len(text) > _RUN_MIN and (" [" in text[14:] or " <" in text[14:])
+        )
         return _clean_tail(text, tuple(rules)) if padded or rules else None
     if first not in _DEBRIS_FIRST and not first.isalpha() and "@" not in text[:64]:
         return _clean_tail(text, tuple(rules))
@@ -357,7 +373,18 @@ def clean_line(text: str) -> Cleaned | None:
 
 
 def _clean_tail(text: str, rules: tuple[str, ...]) -> Cleaned | None:
-    """Cut lines glued by terminal padding; drop a pager's position marker."""
+    """Cut lines glued by terminal padding or run together by a lost line break; drop a
+    pager's position marker."""
+    if len(text) > _RUN_MIN and (" [" in text or " <" in text):
+        starts = [m.start() for m in _INNER_STAMP_RE.finditer(text)]
+        if len(starts) >= _RUN_STAMPS:
+            # a mail archive that lost the line breaks: "... I get: [ 0.973207] CPU 0 Unable
+            # to handle kernel paging request ... [ 1.124206] Oops[#1]: [ 1.151460] CPU: 0
+            # ..." is cut before each console stamp; what came before the first is its own line
+            run = [text[: starts[0]].rstrip()] if text[: starts[0]].strip() else []
+            for begin, end in zip(starts, [*starts[1:], len(text)], strict=True):
+                run.append(text[begin:end].rstrip())
+            return Cleaned(tuple(run), (*rules, "line breaks lost by a web archive"))
     if len(text) > 60 and "        " in text:
         tail = len(text) - 48
         m = _PAGER_MARK_RE.search(text, max(0, tail))
@@ -395,6 +422,31 @@ _FRAME_END_RE = re.compile(r"\+0x[0-9a-f]{1,16}/0x[0-9a-f]{1,16}$")
 _AT_FILE_END_RE = re.compile(r"WARNING: .{0,200} at \S{1,255}:\d{1,6}$")
 _FUNC_START_RE = re.compile(r"[A-Za-z_][\w.]{0,127}\+0x[0-9a-f]")
 _MODULE_ONLY_RE = re.compile(r"\[[\w-]{1,64}\]$")
+#: Fixed wording inside kernel lines that a hard wrap may cut between two of its words: a line
+#: ending with the first words of one and the next starting with the rest was cut there,
+#: whatever the wrap column (a mailed arm64 report: "<1>[ 203.119139] Unable to handle kernel
+#: unknown 43 at virtual" then "address 0001ffff9e2e7d78").  No kernel line starts with the
+#: rest of one of these, so the grammar decides alone.
+_CUT_PHRASES = (
+    "at virtual address",
+    "NULL pointer dereference",
+    "paging request at",
+    "blocked for more than",
+)
+
+
+def _phrase_cuts(phrases: tuple[str, ...]) -> tuple[tuple[re.Pattern[str], re.Pattern[str]], ...]:
+    cuts = []
+    for phrase in phrases:
+        words = phrase.split(" ")
+        for i in range(1, len(words)):
+            head = re.escape(" ".join(words[:i]))
+            tail = re.escape(" ".join(words[i:]))
+            cuts.append((re.compile(rf"\s{head}$"), re.compile(rf"{tail}(?:\s|$)")))
+    return tuple(cuts)
+
+
+_PHRASE_CUTS = _phrase_cuts(_CUT_PHRASES)
 #: How a kernel line may start: a line that starts like this is never a wrapped remainder.
 _KERNEL_START_RE = re.compile(
     r"\s{0,12}(?:\[|<|\? |[A-Z][A-Za-z0-9_]{0,24}:|[RE][A-Z0-9]{1,3}:|---|===|CPU|Call|Code|"
@@ -425,9 +477,9 @@ def continues(previous: str, text: str, *, framed: bool) -> bool:
     *text* is the line's message with its debris removed.  Only a line with no container of
     its own can be a remainder: the caller checks that.  The kernel's line grammar decides
     alone (a ``CPU:`` line cut before the release, a frame before its ``[module]``, a WARNING
-    line after its ``at file:line``); the wrap column is trusted only when *framed*: the line
-    before had a container or a quote marker that this one lacks (in a bare paste every line
-    looks like that).
+    line after its ``at file:line``, a fixed phrase cut between its words); the wrap column
+    is trusted only when *framed*: the line before had a container or a quote marker that
+    this one lacks (in a bare paste every line looks like that).
     """
     if not text or not previous:
         return False
@@ -437,6 +489,8 @@ def continues(previous: str, text: str, *, framed: bool) -> bool:
     if _FRAME_END_RE.search(body) and _MODULE_ONLY_RE.match(text.strip()):
         return True
     if _AT_FILE_END_RE.search(body) and _FUNC_START_RE.match(text):
+        return True
+    if any(head.search(body) and tail.match(text) for head, tail in _PHRASE_CUTS):
         return True
     if not framed or text[0] in " \t" or _KERNEL_START_RE.match(text):
         return False

@@ -191,15 +191,18 @@ INFO_FORMATS = (
         alt=("stall in {frame}",),
         blame="stall",
     ),
+    # The task's name and pid are the only variable fields of the hung-task header; reporters
+    # anonymise them ("INFO: task $NAME:$PID blocked for more than 120 seconds." in a vendor
+    # article), so the pid is any short word: the fixed wording around it names the report.
     F(
-        r"INFO: task .{1,64}:\d+ blocked (?:in I/O wait )?for more than \d+ seconds",
+        r"INFO: task .{1,64}:\S{1,16} blocked (?:in I/O wait )?for more than \d+ seconds",
         "INFO: task hung in {frame}",
         (TRACE,),
         alt=("hang in {frame}",),
         blame="hang",
     ),
     F(
-        r"INFO: task .{1,64}:\d+ can't die for more than \d+ seconds",
+        r"INFO: task .{1,64}:\S{1,16} can't die for more than \d+ seconds",
         "INFO: task can't die in {frame}",
         (TRACE,),
         alt=("hang in {frame}",),
