@@ -47,6 +47,7 @@ def log_seeds() -> tuple[bytes, ...]:
     for path in sorted((REPO / "tests" / "data" / "crashes").rglob("*")):
         if path.is_file() and path.suffix in (".log", ".json"):
             seeds.append(path.read_bytes()[:32768])
+    seeds += _format_seeds((REPO / "examples" / "w-xen09-messages.log").read_text())
     corpus = shared_dir() / "corpus"
     for jsonl in sorted(corpus.glob("*.jsonl")):
         with jsonl.open(encoding="utf-8") as fh:
@@ -55,6 +56,30 @@ def log_seeds() -> tuple[bytes, ...]:
                     log = json.loads(line).get("log") or ""
                     seeds.append(log.encode("utf-8", "surrogatepass")[:32768])
     return tuple(s for s in seeds if s)
+
+
+def _format_seeds(log: str) -> list[bytes]:
+    """The founding crash in the other forms the log reader knows, written here from each
+    form's definition: journalctl's verbose, json-pretty, short-full and short-unix records,
+    RFC 5424, util-linux dmesg -x with colour, and UTF-16."""
+    messages = [line.split(" kernel: ", 1)[1] for line in log.splitlines()]
+    boot = "0123456789abcdef0123456789abcdef"
+    verbose = json_pretty = full = unix = rfc5424 = dmesg = ""
+    for i, msg in enumerate(messages):
+        t = 1797987098000000 + i
+        verbose += (f"Wed 2026-12-23 00:51:38.{i:06d} UTC [s=e6e9;i={i:x};b={boot};m={i:x};"
+                    f"t={t:x};x=1]\n    _TRANSPORT=kernel\n    _HOSTNAME=w-xen09\n"
+                    f"    MESSAGE={msg}\n")  # fmt: skip
+        fields = {"_TRANSPORT": "kernel", "_HOSTNAME": "w-xen09", "MESSAGE": msg,
+                  "__REALTIME_TIMESTAMP": str(t)}  # fmt: skip
+        json_pretty += "{\n" + ",\n".join(f"\t{json.dumps(k)} : {json.dumps(v)}"
+                                           for k, v in fields.items()) + "\n}\n"
+        full += f"Wed 2026-12-23 00:51:38 UTC w-xen09 kernel: {msg}\n"
+        unix += f"1797987098.{i:06d} w-xen09 kernel: {msg}\n"
+        rfc5424 += f"<12>1 2026-12-23T00:51:38.{i:06d}+00:00 w-xen09 kernel - - - {msg}\n"
+        dmesg += f"kern  :warn  : \x1b[32m[ 9000.{i:06d}]\x1b[0m {msg}\n"
+    texts = (verbose, json_pretty, full, unix, rfc5424, dmesg)
+    return [t.encode() for t in texts] + [log.encode("utf-16")]
 
 
 @cache
