@@ -121,10 +121,13 @@ def last_banner_line(path: str) -> int:
     return last
 
 
-def _line_at(block: bytes, pos: int) -> bytes:
+def _line_at(block: bytes, pos: int) -> tuple[bytes, int]:
+    """The line of *block* holding offset *pos*, and the offset where the next one starts
+    (a search goes on from there: each line is looked at once, however many hits it has)."""
     start = block.rfind(b"\n", 0, pos) + 1
     end = block.find(b"\n", pos)
-    return block[start : end if end >= 0 else len(block)]
+    end = len(block) if end < 0 else end
+    return block[start:end], end + 1
 
 
 def only_other_hosts(path: str, me: str) -> str | None:
@@ -142,19 +145,21 @@ def only_other_hosts(path: str, me: str) -> str | None:
             for needle in (mine + b" kernel", mine + b"."):
                 pos = block.find(needle)
                 while pos >= 0:
-                    hosts = kernel_syslog_hosts(_line_at(block, pos))
+                    line, after = _line_at(block, pos)
+                    hosts = kernel_syslog_hosts(line)
                     if hosts is None or any(h.split(b".")[0] == mine[1:] for h in hosts):
                         return None  # this host's kernel line (or one of no named host)
-                    pos = block.find(needle, pos + 1)
+                    pos = block.find(needle, after)
             pos = block.find(b" kernel") if other is None else -1
             while pos >= 0:
-                hosts = kernel_syslog_hosts(_line_at(block, pos))
+                line, after = _line_at(block, pos)
+                hosts = kernel_syslog_hosts(line)
                 if hosts is None:
                     return None  # a line of no named host: taken as this host's
                 if hosts:
                     other = hosts[0]
                     break
-                pos = block.find(b" kernel", pos + 1)
+                pos = block.find(b" kernel", after)
     except (KmendError, OSError, EOFError, ValueError):
         return None  # the crash reader reports the unreadable part
     return None if other is None else other.decode("utf-8", "replace")
