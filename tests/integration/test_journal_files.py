@@ -232,3 +232,47 @@ def test_every_journalctl_output_format(
         assert instant(rep["timestamp"]) == expected
     elif "s" in carries:
         assert instant(rep["timestamp"]) == expected.replace(microsecond=0)
+
+
+def test_short_delta_of_a_boots_first_entry(tmp_path: Path) -> None:
+    """short-delta prints blanks in place of the delta for a boot's first entry: here the
+    crash's first line ("cut here"), which the report's notes name."""
+    export = "".join(
+        export_entry([("__REALTIME_TIMESTAMP", T0 + j), ("__MONOTONIC_TIMESTAMP", 5_000_000 + j),
+                      ("_BOOT_ID", BOOT_A), ("_HOSTNAME", "w-xen09"), ("_TRANSPORT", "kernel"),
+                      ("SYSLOG_IDENTIFIER", "kernel"), ("MESSAGE", msg)])
+        for j, msg in enumerate(crash_messages()))  # fmt: skip
+    path = journal_remote(export, tmp_path / "first.journal", tmp_path)
+    res = subprocess.run(["journalctl", f"--file={path}", "-o", "short-delta", "--no-pager"],
+                         capture_output=True, text=True, timeout=60, check=True)  # fmt: skip
+    first = res.stdout.splitlines()[0]
+    assert " <" not in first.split("]")[0] and first.endswith("cut here ]------------"), first
+    out = tmp_path / "delta.txt"
+    out.write_text(res.stdout)
+    rep = scan_json(str(out))["reports"][0]
+    assert rep["title"] == TITLE and rep["host"] == "w-xen09"
+    assert "cut here" in rep["raw"].splitlines()[0]
+
+
+@pytest.mark.parametrize("zone", ["Asia/Dubai", "America/Sao_Paulo", "Europe/Berlin"])
+def test_short_full_in_zones_tzdata_names_by_offset(
+    founding: tuple[Path, int], tmp_path: Path, zone: str
+) -> None:
+    """short-full prints the zone as tzdata abbreviates it: "+04" and "-03" for zones without
+    a name, an exact instant; "CET" says no offset, so only the wall time is checked."""
+    path, header_at = founding
+    res = subprocess.run(["journalctl", f"--file={path}", "-o", "short-full", "--no-pager"],
+                         capture_output=True, text=True, timeout=60, check=True,
+                         env=dict(os.environ, TZ=zone, LC_ALL="C"))  # fmt: skip
+    out = tmp_path / "full.txt"
+    out.write_text(res.stdout)
+    rep = scan_json(str(out))["reports"][0]
+    assert rep["title"] == TITLE and rep["host"] == "w-xen09"
+    header = next(line for line in res.stdout.splitlines() if line.endswith(HEADER))
+    zone_text = header.split()[3]
+    expected = datetime.fromtimestamp(header_at // 1_000_000, tz=UTC)
+    got = instant(rep["timestamp"])
+    if zone_text[0] in "+-":
+        assert got == expected, (header, rep["timestamp"])
+    else:  # a name: the wall time as printed
+        assert rep["timestamp"].startswith(f"{header.split()[1]}T{header.split()[2]}")

@@ -41,3 +41,12 @@ def test_a_verbose_record_at_the_end_of_the_input() -> None:
     assert reports[0].host == "w-xen09"
     assert reports[0].timestamp is not None
     assert reports[0].timestamp.startswith("2026-12-23T00:51:38.")  # t= is 0x663427e497a82 µs
+
+
+def test_a_brace_before_an_indented_log_gives_its_lines_back() -> None:
+    """A ``{`` line then a log indented by two tabs (as json-pretty indents array items):
+    no record, and the lines it held are read as the log they are."""
+    indented = "".join("\t\t" + line + "\n" for line in EXAMPLE.splitlines())
+    assert _where("int f(void)\n{\n" + indented + "}\n") == [WHERE]
+    assert _where("{\n" + indented) == [WHERE]  # and unfinished at the end of the input
+    assert _where('{\n\t"MESSAGE" : [\n' + indented) == [WHERE]  # an array that never ends

@@ -45,21 +45,22 @@ RFC5424_RE = re.compile(
     r"(?: \ufeff?|$)"
 )
 #: journalctl short-monotonic: ``[   12.345678] host kernel: `` (tag must be kernel or have a
-#: pid); short-delta adds the time since the previous entry: ``[ 12.345678 <  0.000104 >]``.
+#: pid); short-delta adds the time since the previous entry: ``[ 12.345678 <  0.000104 >]``,
+#: blanks in its place for a boot's first entry.
 MONOTONIC_RE = re.compile(
-    r"\[\s*(?P<up>\d{1,10}\.\d{1,9})(?: <\s{0,12}\d{1,10}\.\d{1,9} >)?\] "
+    r"\[\s*(?P<up>\d{1,10}\.\d{1,9})(?: <\s{0,12}\d{1,10}\.\d{1,9} >| {1,24})?\] "
     r"(?P<host>[^\s\[\]:]{1,255}) " + TAG
 )
 #: journalctl short-full and with-unit: ``Wed 2026-12-23 00:51:38[.000001] UTC host tag: ``
-#: (the zone as the host's locale names it, or a numeric offset).
+#: (the zone as tzdata names it: a name, or an offset where the zone has no name: ``+04``).
 FULL_RE = re.compile(
     WEEKDAY + r" (?P<day>\d{4}-\d\d-\d\d) (?P<hms>\d\d:\d\d:\d\d(?:\.\d{1,9})?) "
-    r"(?P<zone>[A-Za-z]{1,6}|[+-]\d\d:?\d\d) " + HOST + " " + TAG
+    r"(?P<zone>[A-Za-z]{1,6}|[+-]\d\d(?::?\d\d)?) " + HOST + " " + TAG
 )
 #: Zone names that say the offset; any other name (CET, EST: ambiguous) leaves it unknown.
 _UTC_NAMES = frozenset(("UTC", "GMT", "UCT", "Z", "Etc", "Universal", "Zulu"))
 #: journalctl short-unix: ``1797987098.000001 host tag: `` (seconds since the epoch).
-UNIX_RE = re.compile(r"(?P<sec>\d{9,11})\.(?P<frac>\d{1,9}) " + HOST + " " + TAG)
+UNIX_RE = re.compile(r"(?P<sec>\d{9,10})\.(?P<frac>\d{1,9}) " + HOST + " " + TAG)
 #: ``dmesg -T``: ``[Sat Nov 28 22:51:21 2026] ``.
 DMESG_T_RE = re.compile(
     rf"\[{WEEKDAY} (?P<mon>{MON}) +(?P<day>\d{{1,2}}) "
@@ -142,11 +143,12 @@ def _rfc3164_time(mon: str, day: str, hms: str, frac: str | None) -> str:
 
 
 def _tz(tz: str | None) -> str:
+    """A zone offset as ISO 8601 writes it: ``+0200`` and ``+02`` → ``+02:00``."""
     if not tz:
         return ""
     if tz == "Z" or ":" in tz:
         return tz
-    return f"{tz[:3]}:{tz[3:]}"
+    return f"{tz[:3]}:{tz[3:] or '00'}"
 
 
 def _is_kernel(tag: str) -> bool:

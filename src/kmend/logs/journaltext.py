@@ -5,14 +5,16 @@ one-line containers can read them; :class:`RecordReader` gathers a record's line
 gives the entry when the record ends.
 
 * json-pretty: a line ``{``, one ``<TAB>"FIELD" : value,`` line per field (an array value
-  one line per item), a line ``}``.  A ``{`` followed by a line of another form (a pasted C
-  block) is no record: that line is read as an ordinary one.
+  ``[`` then one ``<TAB><TAB>item`` line per item and ``<TAB>]``), a line ``}``.  A ``{``
+  followed by a line of another form (a pasted C block) is no record: its lines are given
+  back and read as ordinary lines.
 * verbose: a head line ``Wed 2026-12-23 00:51:38.000001 UTC [s=…;i=…;b=BOOT;m=MONO;
   t=REALTIME;x=…]`` (b: the boot id; m and t: the monotonic and wall-clock times in µs,
   hexadecimal), then one ``    FIELD=value`` line per field, indented by four spaces.
 
-A record is bounded (``MAX_RECORD_LINES`` lines, ``MAX_RECORD_CHARS`` characters): a
-longer one is dropped, its lines then read as ordinary lines.
+A record is bounded (``MAX_RECORD_LINES`` lines, ``MAX_RECORD_CHARS`` characters): the lines
+of a longer json-pretty one are given back and read as ordinary lines; a longer verbose one
+is dropped (its ``FIELD=value`` lines are no kernel lines).
 """
 
 from __future__ import annotations
@@ -31,9 +33,10 @@ _VERBOSE_HEAD_RE = re.compile(
     r"\[s=[0-9a-f]{1,64};i=[0-9a-f]{1,16};b=(?P<boot>[0-9a-f]{32});m=(?P<mono>[0-9a-f]{1,16});"
     r"t=(?P<real>[0-9a-f]{1,16});x=[0-9a-f]{1,16}\]$"
 )
-#: A line inside a json-pretty object: a field (a tab, ``"KEY" : ``), or a value of an array
-#: (two tabs) or its end (``<TAB>]``).
-_JSON_FIELD_RE = re.compile(r'\t(?:"[A-Za-z0-9_]{1,64}" : |\t|\])')
+#: A field line of a json-pretty object (a tab, ``"KEY" : ``); an array's items (two tabs)
+#: and its end (``<TAB>]``) only after a field line that opens one (ends with ``[``).
+_JSON_FIELD_RE = re.compile(r'\t"[A-Za-z0-9_]{1,64}" : ')
+_JSON_ITEM_RE = re.compile(r"\t(?:\t|\])")
 _VERBOSE_FIELD_RE = re.compile(r"    (?P<key>[A-Z_][A-Z0-9_]{0,63})=(?P<value>.*)$")
 
 
@@ -42,7 +45,8 @@ class RecordReader:
 
     def __init__(self) -> None:
         self._kind: str | None = None  # "json" or "verbose" while inside a record
-        self._lines: list[str] = []
+        self._lines: list[tuple[int, str]] = []  # a json-pretty record's lines so far
+        self._in_array = False
         self._fields: dict[str, str] = {}
         self._chars = 0
         self.lineno = 0  # the line of the record's MESSAGE (its first line until then)
@@ -55,6 +59,7 @@ class RecordReader:
     def reset(self) -> None:
         self._kind = None
         self._lines = []
+        self._in_array = False
         self._fields = {}
         self._chars = 0
 
@@ -65,10 +70,14 @@ class RecordReader:
             return True
         return text[:1] in "MTWFS" and "[s=" in text and _VERBOSE_HEAD_RE.match(text) is not None
 
-    def feed(self, lineno: int, text: str) -> tuple[bool, tuple[int, JournalEntry] | None]:
-        """Whether *text* (line *lineno*) belongs to a record, and the entry of a record it
-        ended (a verbose record ends at the next head line or at a line of another form;
-        that line is then not taken unless it is a head)."""
+    def feed(
+        self, lineno: int, text: str
+    ) -> tuple[bool, tuple[int, JournalEntry] | None, list[tuple[int, str]]]:
+        """Whether *text* (line *lineno*) belongs to a record; the entry (and the line of its
+        MESSAGE) of a record it ended; the lines (number, text) of a record it showed to be
+        none, to be read as ordinary lines before it.  A verbose record ends at the next
+        head line or at a line of another form; that line is then not taken unless it is a
+        head."""
         if self._kind == "json":
             return self._json_line(lineno, text)
         done: tuple[int, JournalEntry] | None = None
@@ -79,29 +88,36 @@ class RecordReader:
                 if key == "MESSAGE":
                     self.lineno = lineno
                 self._fields.setdefault(key, m["value"])
-                return True, None
+                return True, None, []
             done = self._verbose_entry()
         if text == "{":
-            self._kind, self._lines, self._chars, self.lineno = "json", [text], 1, lineno
-            return True, done
+            self._kind, self._lines, self._chars = "json", [(lineno, text)], 1
+            self.lineno = lineno
+            return True, done, []
         m = _VERBOSE_HEAD_RE.match(text) if text[:1] in "MTWFS" else None
         if m is not None:
             self._kind, self._chars, self.lineno = "verbose", len(text), lineno
             self._fields = {"_BOOT_ID": m["boot"], "__REALTIME_TIMESTAMP": str(int(m["real"], 16))}
-            return True, done
-        return False, done
+            return True, done, []
+        return False, done, []
 
-    def flush(self) -> tuple[int, JournalEntry] | None:
-        """The entry of a verbose record still open at the end of the input."""
+    def flush(self) -> tuple[tuple[int, JournalEntry] | None, list[tuple[int, str]]]:
+        """At the end of the input (or before a gap): the entry of a verbose record still
+        open, and the lines of an unfinished json-pretty one, given back."""
+        if self._kind == "json":
+            return None, self._give_back()
         entry = self._verbose_entry() if self._kind == "verbose" else None
         self.reset()
-        return entry
+        return entry, []
 
     def _grow(self, text: str) -> bool:
+        """Count *text* in the record: False when the record is now over its bounds (a
+        verbose one is then dropped; the caller gives a json-pretty one's lines back)."""
         self._chars += len(text)
         lines = len(self._lines) + len(self._fields)
         if self._chars > MAX_RECORD_CHARS or lines > MAX_RECORD_LINES:
-            self.reset()
+            if self._kind == "verbose":
+                self.reset()
             return False
         return True
 
@@ -110,21 +126,34 @@ class RecordReader:
         self.reset()
         return (at, entry_from_fields(fields)) if "MESSAGE" in fields else None
 
-    def _json_line(self, lineno: int, text: str) -> tuple[bool, tuple[int, JournalEntry] | None]:
-        if text != "}" and not _JSON_FIELD_RE.match(text):
-            self.reset()  # a "{" line of something else (a pasted C block): not a record
-            return False, None
+    def _json_line(
+        self, lineno: int, text: str
+    ) -> tuple[bool, tuple[int, JournalEntry] | None, list[tuple[int, str]]]:
+        if self._in_array:
+            fits = _JSON_ITEM_RE.match(text) is not None
+            self._in_array = not text.startswith("\t]")
+        else:
+            fits = text == "}" or _JSON_FIELD_RE.match(text) is not None
+            self._in_array = fits and text.endswith("[")
+        if not fits:
+            return False, None, self._give_back()  # a "{" of something else: not a record
+        self._lines.append((lineno, text))
         if not self._grow(text):
-            return True, None
-        self._lines.append(text)
-        if text.lstrip().startswith('"MESSAGE"'):
+            return True, None, self._give_back()
+        if text.startswith('\t"MESSAGE"'):
             self.lineno = lineno
         if text != "}":
-            return True, None
-        body, at = "\n".join(self._lines), self.lineno
-        self.reset()
+            return True, None, []
+        body = "\n".join(line for _, line in self._lines)
         try:
             obj = json.loads(body)
         except (ValueError, RecursionError):
-            return True, None
-        return True, ((at, entry_from_fields(obj)) if isinstance(obj, dict) else None)
+            return True, None, self._give_back()
+        at = self.lineno
+        self.reset()
+        return True, ((at, entry_from_fields(obj)) if isinstance(obj, dict) else None), []
+
+    def _give_back(self) -> list[tuple[int, str]]:
+        lines = self._lines
+        self.reset()
+        return lines

@@ -51,9 +51,13 @@ class LineParser:
         """The records held back for a possible continuation, and those of a journal record
         still open (call at the end of the input)."""
         held, self._held, self._held_raw = self._held, [], ""
-        done = self._records.flush()
-        if done is not None:
-            held = held + self.feed_entry(*done)
+        done, given_back = self._records.flush()
+        if given_back or done is not None:
+            held = list(held)
+            for lineno, line in given_back:
+                self._parse(held, Piece(lineno, line), line, ())
+            if done is not None:
+                held += self.feed_entry(*done)
         return held
 
     def push(self, piece: Piece) -> list[LogLine]:
@@ -99,15 +103,23 @@ class LineParser:
         self._after_kmsg = False
         records = self._records
         if records.active or records.starts(text):
-            taken, done = records.feed(piece.lineno, text)
+            taken, done, given_back = records.feed(piece.lineno, text)
+            for lineno, line in given_back:  # lines that turned out to be no record
+                self._parse(out, Piece(lineno, line), line, ())
             if done is not None:
-                out = self.feed_entry(*done)
+                out += self.feed_entry(*done)
             if taken:
                 return out
+        self._parse(out, piece, text, debris)
+        return out
+
+    def _parse(self, out: list[LogLine], piece: Piece, text: str, debris: tuple[str, ...]) -> None:
+        """Add the LogLines of the line *text* (of *piece*) to *out*."""
         if looks_like_json_entry(text):
             entry = parse_json_line(text)
             if entry is not None:
-                return self.feed_entry(piece.lineno, entry)
+                out += self.feed_entry(piece.lineno, entry)
+                return
         for k, seg in enumerate(split_prefixes(text)):
             outer = parse_outer(seg)
             if outer.kind == "none" or (outer.host and outer.host[-1] == ":"):
@@ -132,7 +144,6 @@ class LineParser:
                 self._after_kmsg = True
             if outer.kernel:
                 self._message(out, piece.lineno, outer, outer.body, escapes=True, debris=debris)
-        return out
 
     def _segment(
         self,
