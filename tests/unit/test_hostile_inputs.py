@@ -11,6 +11,7 @@ import errno
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -207,6 +208,22 @@ def test_a_damaged_log_in_a_directory_is_a_warning_and_the_rest_is_scanned(
     assert by_file["messages"] == 1 and by_file.get(f"messages.1.{kind}", 0) >= 1
     warnings = [line for line in res.stderr.splitlines() if line.startswith("kmend: warning: ")]
     assert len(warnings) == 1 and f"messages.1.{kind}: truncated" in warnings[0]
+
+
+def test_an_unreadable_journal_in_a_directory_keeps_the_other_logs_crashes(
+    tmp_path: Path,
+) -> None:
+    """A journal file journalctl cannot read (its signature, then garbage) beside a good
+    log: the error is one line and exit 4, and the good log's crash is still reported (the
+    error ended the directory, and the report still open from the good log was lost)."""
+    need(shutil.which("journalctl"), "journalctl not installed")
+    (tmp_path / "messages").write_bytes(hostile.crash_log())
+    (tmp_path / "system.journal").write_bytes(b"LPKSHHRH" + bytes(range(256)) * 4)
+    res = kmend("scan", "--json", str(tmp_path))
+    assert res.returncode == InputError.exit_code
+    doc = json.loads(res.stdout)
+    assert [Path(r["source"]["path"]).name for r in doc["reports"]] == ["messages"]
+    assert "journalctl cannot read it" in one_line_error(res.stderr)
 
 
 def test_only_the_zstd_magic_warns() -> None:

@@ -413,3 +413,27 @@ def test_console_records_with_levels_run_together_are_cut_apart() -> None:
     # an x86 Code: line's "<8b>" byte marker is no console level
     code = "[ 1.0] Code: " + "ff 25 " * 20 + "<8b> 02 c1 e8 1e 69 c0 00 0b 00 00 05 c0 f3 9e c0 2b 80"
     assert clean_line(code) is None
+
+
+def test_terminal_sequences_of_real_tools_are_removed() -> None:
+    """What ncurses' ``tput sgr0`` and ``tput setaf 1`` print for an xterm (a character set
+    choice, then SGR), and an OSC 8 hyperlink: none stays in the kernel line."""
+    import os
+    import shutil
+    import subprocess
+
+    from conftest import need
+    from kmend.logs import parse_text
+
+    need(shutil.which("tput"), "ncurses tput not installed")
+    env = dict(os.environ, TERM="xterm")
+    red = subprocess.run(["tput", "setaf", "1"], capture_output=True, text=True, env=env,
+                         check=True, timeout=30).stdout
+    reset = subprocess.run(["tput", "sgr0"], capture_output=True, text=True, env=env,
+                           check=True, timeout=30).stdout
+    assert "\x1b" in red and "\x1b(" in reset
+    link = "\x1b]8;;https://example.org\x1b\\drivers/xen/evtchn.c\x1b]8;;\x1b\\"
+    text = f"{red}[   12.345678] kernel BUG at {link}:264!{reset}\n"
+    lines = list(parse_text(text))
+    assert [ln.text for ln in lines] == ["kernel BUG at drivers/xen/evtchn.c:264!"]
+    assert lines[0].uptime == 12.345678 and "terminal colour codes" in lines[0].debris

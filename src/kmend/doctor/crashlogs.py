@@ -94,6 +94,8 @@ def _blocks(path: str) -> Iterator[bytes]:
             chunk = reader.read(1 << 20)
             data = carry + chunk
             cut = len(data) if not chunk else data.rfind(b"\n") + 1
+            if cut == 0 and len(data) > 1 << 20:
+                cut = len(data)  # no newline in over a MiB: no log line; memory stays bounded
             block, carry = data[:cut], data[cut:]
             if block:
                 yield block
@@ -293,7 +295,7 @@ def scan_crashes(
         stranger = only_other_hosts(path, me) if me is not None and path != "-" else None
         if stranger is not None:
             scan.errors.append(f"{path}: no kernel line of this host ({me}); its kernel lines "
-                               f"name other hosts ({stranger}, …)")
+                               f"are other hosts' (the first: {stranger})")
         elif len(scan.errors) == before:
             scan.read.append(path)
         elif damage and len(scan.errors) == before + len(damage):

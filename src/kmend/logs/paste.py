@@ -458,11 +458,14 @@ WRAP_COLUMN = 72
 WRAPPED = "hard-wrapped lines re-joined"
 
 TERMINAL_CODES = "terminal colour codes"
-#: A terminal control sequence (ECMA-48 CSI: ESC [, parameter and intermediate bytes, a
-#: final byte; SGR colours are ``ESC[1;31m``), as a log captured from a terminal keeps
-#: them: ``dmesg --color=always``, ``journalctl`` forced to colour, script(1), a CI
-#: console.  The kernel prints no ESC of its own.
-_CSI_RE = re.compile(r"\x1b\[[0-?]{0,32}[ -/]{0,4}[@-~]")
+#: A terminal control sequence, as a log captured from a terminal keeps them
+#: (``dmesg --color=always``, ``journalctl`` forced to colour, script(1), a CI console):
+#: ECMA-48 CSI (ESC [, parameter and intermediate bytes, a final byte; SGR colours are
+#: ``ESC[1;31m``), OSC (ESC ], up to BEL or ESC \: window titles, hyperlinks) and a
+#: character set choice (``ESC ( B`` of ``tput sgr0``).  The kernel prints no ESC of its own.
+_CSI_RE = re.compile(
+    r"\x1b(?:\[[0-?]{0,32}[ -/]{0,4}[@-~]|\][^\x07\x1b]{0,512}(?:\x07|\x1b\\)?|[()][0-9A-Za-z])"
+)
 
 
 def strip_terminal_codes(text: str) -> str:

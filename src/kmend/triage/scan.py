@@ -46,7 +46,8 @@ class ScanResult:
     errors: list[InputError] = field(default_factory=list)
     warnings: list[InputError] = field(default_factory=list)
     count: int = 0
-    #: the given paths read without an error (damaged compressed data is only a warning)
+    #: the given paths read without an error, or with some of their lines read (damaged
+    #: compressed data is only a warning)
     read: list[str] = field(default_factory=list)
 
 
@@ -113,15 +114,30 @@ def iter_reports(
         return
     on_warning = warnings.append if warnings is not None else None
     for path in paths:
+        # an unreadable file of a directory is recorded and the others still read (raised,
+        # it ended the directory, and with it the reports still open from its good files)
+        before = len(errors)
+        got = _Watched(read_paths([path], prefilter=True, journal=journal,
+                                  on_warning=on_warning, on_error=errors.append))  # fmt: skip
         try:
-            yield from dated(
-                read_paths([path], prefilter=True, journal=journal, on_warning=on_warning)
-            )
+            yield from dated(got)
         except InputError as err:
             errors.append(err)
-        else:
-            if read is not None:
-                read.append(path)
+        if read is not None and (got.lines or len(errors) == before):
+            read.append(path)
+
+
+class _Watched:
+    """The lines of a reader, counted as they pass."""
+
+    def __init__(self, lines: Iterable[LogLine]) -> None:
+        self._lines = iter(lines)
+        self.lines = 0
+
+    def __iter__(self) -> Iterator[LogLine]:
+        for line in self._lines:
+            self.lines += 1
+            yield line
 
 
 _Seen = tuple[datetime, str]  # an instant and the timestamp as written
