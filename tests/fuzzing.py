@@ -47,7 +47,7 @@ def log_seeds() -> tuple[bytes, ...]:
     for path in sorted((REPO / "tests" / "data" / "crashes").rglob("*")):
         if path.is_file() and path.suffix in (".log", ".json"):
             seeds.append(path.read_bytes()[:32768])
-    seeds += _format_seeds((REPO / "examples" / "w-xen09-messages.log").read_text())
+    seeds += format_seeds((REPO / "examples" / "w-xen09-messages.log").read_text())
     corpus = shared_dir() / "corpus"
     for jsonl in sorted(corpus.glob("*.jsonl")):
         with jsonl.open(encoding="utf-8") as fh:
@@ -58,7 +58,7 @@ def log_seeds() -> tuple[bytes, ...]:
     return tuple(s for s in seeds if s)
 
 
-def _format_seeds(log: str) -> list[bytes]:
+def format_seeds(log: str) -> list[bytes]:
     """The founding crash in the other forms the log reader knows, written here from each
     form's definition: journalctl's verbose, json-pretty, short-full and short-unix records,
     RFC 5424, util-linux dmesg -x with colour, and UTF-16."""

@@ -230,3 +230,27 @@ def test_compat_stand_ins_behave_like_311(version: str) -> None:
     # what Python 3.11's enum.StrEnum, datetime.UTC and zip(strict=True) give
     assert json.loads(res.stdout) == ["override", "override", "OVERRIDE", '"override"', 1, 0,
                                       [["a", "c"], ["b", "d"]], "ValueError"]
+
+
+@pytest.mark.parametrize("version", ["3.9", "3.10"])
+def test_scan_of_every_log_form_matches_the_controller(
+    pyz: Path, tmp_path: Path, version: str
+) -> None:
+    """The reader's other forms on a fleet host's older Python: journalctl's verbose and
+    json-pretty records, RFC 5424, dmesg -x with colour, UTF-16, and console lines a web
+    archive ran onto one line.  Each finds the crash, as the controller's Python does."""
+    from fuzzing import format_seeds
+
+    python = _need(version, pyz)
+    example = (REPO / "examples" / "w-xen09-messages.log").read_text()
+    dmesg = (REPO / "tests/data/crashes/6.1.0-47-amd64/bug.dmesg.log").read_text()
+    forms = [*format_seeds(example), (" ".join(dmesg.splitlines()) + "\n").encode()]
+    paths = []
+    for i, data in enumerate(forms):
+        path = tmp_path / f"form{i}.log"
+        path.write_bytes(data)
+        paths.append(str(path))
+    got = run(python, pyz, "scan", *paths)
+    assert got == run(sys.executable, pyz, "scan", *paths)
+    found = {Path(r["source"]["path"]).name for r in got["reports"]}
+    assert found == {Path(p).name for p in paths}, found

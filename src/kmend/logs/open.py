@@ -318,8 +318,8 @@ class Transcoding:
                 chunk = b""
             final = not chunk
             text = self._dec.decode(chunk, final)
-            if self._first and text:
-                text, self._first = text.removeprefix("\ufeff"), False
+            if self._first and text:  # (no str.removeprefix: fleet hosts run Python 3.8)
+                text, self._first = text[1:] if text[0] == "\ufeff" else text, False
             if text:
                 out = text.encode("utf-8")
                 parts.append(out)

@@ -59,6 +59,7 @@ import datetime
 import re
 from typing import NamedTuple
 
+from kmend._compat import zip_strict
 from kmend.logs.grammar import MON, WEEKDAY
 
 #: Month abbreviations and names of the languages journalctl and syslog print most (lower
@@ -382,7 +383,7 @@ def _clean_tail(text: str, rules: tuple[str, ...]) -> Cleaned | None:
             # to handle kernel paging request ... [ 1.124206] Oops[#1]: [ 1.151460] CPU: 0
             # ..." is cut before each console stamp; what came before the first is its own line
             run = [text[: starts[0]].rstrip()] if text[: starts[0]].strip() else []
-            for begin, end in zip(starts, [*starts[1:], len(text)], strict=True):
+            for begin, end in zip_strict(starts, [*starts[1:], len(text)]):
                 run.append(text[begin:end].rstrip())
             return Cleaned(tuple(run), (*rules, "line breaks lost by a web archive"))
     if len(text) > 60 and "        " in text:
