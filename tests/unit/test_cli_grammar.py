@@ -426,3 +426,17 @@ def test_report_with_no_readable_log_leaves_the_old_report(tmp_path: Path) -> No
     assert {p: p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()} == before
     res = kmend("report", "--json", str(tmp_path / "gone.log"), "-o", str(out))
     assert res.returncode == 4 and json.loads(res.stdout)["error"]["code"] == 4
+
+
+def test_report_of_a_directory_with_one_unreadable_file_is_written(tmp_path: Path) -> None:
+    """A quiet log beside a journal file journalctl cannot read: the log was read, so the
+    report is written (no crash in it) and the error is still exit 4."""
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "messages").write_text("Dec 23 00:59:59 w-xen10 kernel: e1000e: eth0 NIC Link is Up\n")
+    (logs / "system.journal").write_bytes(b"LPKSHHRH" + bytes(range(256)) * 4)
+    out = tmp_path / "out"
+    res = kmend("report", str(logs), "-o", str(out))
+    assert res.returncode == 4, res.stderr
+    assert "no log could be read" not in res.stderr.decode()
+    assert (out / "index.html").is_file()

@@ -6,7 +6,7 @@ import io
 import itertools
 import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from typing import BinaryIO
 
 from kmend.errors import InputError
@@ -151,6 +151,7 @@ def read_paths(
     on_error: Callable[[InputError], None] | None = None,
     journal: JournalQuery | None = None,
     on_warning: Warn | None = None,
+    on_read: Callable[[str], None] | None = None,
 ) -> Iterator[LogLine]:
     """The LogLines of files, directories (recursively, rotated files oldest first) and ``-``.
 
@@ -159,6 +160,7 @@ def read_paths(
     files; *journal* restricts them to a boot or a time.  An unreadable input raises
     InputError; with *on_error* it is reported there instead and the remaining inputs are
     read.  Damaged compressed data is a warning (*on_warning*, see :func:`iter_stream`).
+    *on_read* is told each file (or journal directory) read to its end without an error.
     """
     for given in paths:
         journals: dict[str, list[str]] = {}  # directory → its journal files
@@ -166,13 +168,18 @@ def read_paths(
             for path in expand_paths((given,), on_error):
                 if path != "-" and is_journal_file(path):
                     if path == given:
-                        yield from _guarded(read_journal([path], path, journal), on_error)
+                        lines = read_journal([path], path, journal)
                     else:
                         journals.setdefault(os.path.dirname(path), []).append(path)
-                    continue
-                yield from _guarded(_read_one(path, prefilter, on_warning), on_error)
+                        continue
+                else:
+                    lines = _read_one(path, prefilter, on_warning)
+                if (yield from _guarded(lines, on_error)) and on_read is not None:
+                    on_read(path)
             for directory, files in journals.items():
-                yield from _guarded(read_journal(files, directory, journal), on_error)
+                ok = yield from _guarded(read_journal(files, directory, journal), on_error)
+                if ok and on_read is not None:
+                    on_read(directory)
         except InputError as err:
             if on_error is None:
                 raise
@@ -181,13 +188,17 @@ def read_paths(
 
 def _guarded(
     lines: Iterator[LogLine], on_error: Callable[[InputError], None] | None
-) -> Iterator[LogLine]:
+) -> Generator[LogLine, None, bool]:
+    """The lines; an InputError goes to *on_error* (raised without one).  Returns whether
+    the lines were read to their end."""
     try:
         yield from lines
     except InputError as err:
         if on_error is None:
             raise
         on_error(err)
+        return False
+    return True
 
 
 def read_journal(

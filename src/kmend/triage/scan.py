@@ -46,7 +46,7 @@ class ScanResult:
     errors: list[InputError] = field(default_factory=list)
     warnings: list[InputError] = field(default_factory=list)
     count: int = 0
-    #: the given paths read without an error, or with some of their lines read (damaged
+    #: the given paths read without an error, or with some of their files read (damaged
     #: compressed data is only a warning)
     read: list[str] = field(default_factory=list)
 
@@ -104,7 +104,7 @@ def iter_reports(
 ) -> Iterator[CrashReport]:
     """Reports from every path; an unreadable path is recorded in *errors* and skipped;
     damaged compressed data (read up to the damage) is recorded in *warnings*; the paths
-    read without an error are added to *read*.
+    read without an error, or with some of their files read, are added to *read*.
     With *journal* and no paths, the local journal is read."""
     if journal is not None and not paths:
         try:
@@ -117,27 +117,15 @@ def iter_reports(
         # an unreadable file of a directory is recorded and the others still read (raised,
         # it ended the directory, and with it the reports still open from its good files)
         before = len(errors)
-        got = _Watched(read_paths([path], prefilter=True, journal=journal,
-                                  on_warning=on_warning, on_error=errors.append))  # fmt: skip
+        files: list[str] = []
         try:
-            yield from dated(got)
+            yield from dated(read_paths([path], prefilter=True, journal=journal,
+                                        on_warning=on_warning, on_error=errors.append,
+                                        on_read=files.append))  # fmt: skip
         except InputError as err:
             errors.append(err)
-        if read is not None and (got.lines or len(errors) == before):
+        if read is not None and (files or len(errors) == before):
             read.append(path)
-
-
-class _Watched:
-    """The lines of a reader, counted as they pass."""
-
-    def __init__(self, lines: Iterable[LogLine]) -> None:
-        self._lines = iter(lines)
-        self.lines = 0
-
-    def __iter__(self) -> Iterator[LogLine]:
-        for line in self._lines:
-            self.lines += 1
-            yield line
 
 
 _Seen = tuple[datetime, str]  # an instant and the timestamp as written
