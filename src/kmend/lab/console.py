@@ -11,9 +11,9 @@ import re
 from dataclasses import dataclass, field
 
 from kmend.lab.initscript import MARK
+from kmend.logs.terminal import strip_terminal_codes
 
 _TS = re.compile(r"^\[\s*\d+\.\d+\] ?")
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[c()][0-9A-Za-z]?")
 _MARKER = re.compile(re.escape(MARK) + r"(.*)$")
 _RESULT = re.compile(r"(insmod|modprobe|run) (\S+) rc=(-?\d+)\s*$")
 _PREFIXED = re.compile(r"(out|msg) (\S+) \| ?(.*)$")
@@ -85,7 +85,7 @@ class BootResult:
 def clean_console(raw: str) -> str:
     """Normalise line ends and drop terminal escape sequences."""
     text = raw.replace("\r\n", "\n").replace("\r", "\n")
-    return _ANSI.sub("", text)
+    return strip_terminal_codes(text)
 
 
 def strip_timestamp(line: str) -> str:

@@ -15,7 +15,8 @@ from kmend.logs.journal import JournalEntry, looks_like_json_entry, parse_json_l
 from kmend.logs.journaltext import RecordReader
 from kmend.logs.lines import Piece
 from kmend.logs.model import LogLine
-from kmend.logs.paste import TERMINAL_CODES, WRAPPED, clean_line, continues, strip_terminal_codes
+from kmend.logs.paste import WRAPPED, clean_line, continues
+from kmend.logs.terminal import TERMINAL_CODES, strip_terminal_codes
 
 #: The longest message line kept, in characters.  The kernel's own lines are at most
 #: 1024 bytes (printk's LOG_LINE_MAX is 1024 minus its prefix); anything longer is debris

@@ -458,21 +458,6 @@ WRAP_COLUMN = 72
 #: The rule name recorded for re-joined lines.
 WRAPPED = "hard-wrapped lines re-joined"
 
-TERMINAL_CODES = "terminal colour codes"
-#: A terminal control sequence, as a log captured from a terminal keeps them
-#: (``dmesg --color=always``, ``journalctl`` forced to colour, script(1), a CI console):
-#: ECMA-48 CSI (ESC [, parameter and intermediate bytes, a final byte; SGR colours are
-#: ``ESC[1;31m``), OSC (ESC ], up to BEL or ESC \: window titles, hyperlinks) and a
-#: character set choice (``ESC ( B`` of ``tput sgr0``).  The kernel prints no ESC of its own.
-_CSI_RE = re.compile(
-    r"\x1b(?:\[[0-?]{0,32}[ -/]{0,4}[@-~]|\][^\x07\x1b]{0,512}(?:\x07|\x1b\\)?|[()][0-9A-Za-z])"
-)
-
-
-def strip_terminal_codes(text: str) -> str:
-    """*text* without its terminal control sequences (a lone ESC stays)."""
-    return _CSI_RE.sub("", text)
-
 
 def continues(previous: str, text: str, *, framed: bool) -> bool:
     """Whether *text* is the remainder of *previous*, cut by a hard wrap.
