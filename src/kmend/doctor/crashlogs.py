@@ -30,6 +30,7 @@ from kmend import proc
 from kmend.doctor.model import CrashSummary
 from kmend.errors import InputError, KmendError
 from kmend.logs import LogLine, parse_text, read_paths
+from kmend.logs.lines import iter_blocks
 from kmend.logs.open import decompressed, open_file
 from kmend.logs.prefilter import kernel_syslog_hosts
 from kmend.oops import CrashReport, parse_reports
@@ -86,21 +87,12 @@ def _kernel_banner(block: bytes, pos: int) -> bool:
 
 
 def _blocks(path: str) -> Iterator[bytes]:
-    """The whole lines of the (decompressed) file *path*, a block of about 1 MiB at a time."""
-    carry = b""
+    """The (decompressed) file *path* in blocks of whole lines (an over-long line is cut,
+    as the log reader cuts it: memory stays bounded)."""
     with open_file(path) as fh:
         reader, _kind = decompressed(fh)
-        while True:
-            chunk = reader.read(1 << 20)
-            data = carry + chunk
-            cut = len(data) if not chunk else data.rfind(b"\n") + 1
-            if cut == 0 and len(data) > 1 << 20:
-                cut = len(data)  # no newline in over a MiB: no log line; memory stays bounded
-            block, carry = data[:cut], data[cut:]
-            if block:
-                yield block
-            if not chunk:
-                return
+        for block in iter_blocks(reader, count=False):
+            yield block.data[block.start : block.end]
 
 
 def last_banner_line(path: str) -> int:

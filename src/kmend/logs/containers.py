@@ -151,6 +151,12 @@ def _tz(tz: str | None) -> str:
     return f"{tz[:3]}:{tz[3:] or '00'}"
 
 
+def _rfc3339_time(ts: str, tz: str | None) -> str:
+    """An RFC3339 time as the grammar matched it (``T`` or a space, ``.`` or ``,``) in
+    ISO 8601."""
+    return ts.replace(" ", "T", 1).replace(",", ".", 1) + _tz(tz)
+
+
 def _is_kernel(tag: str) -> bool:
     return tag == "kernel"
 
@@ -164,9 +170,8 @@ def _rfc3339(line: str) -> Outer | None:
     m = RFC3339_RE.match(line)
     if m is None:
         return None
-    ts = m["ts"].replace(" ", "T", 1).replace(",", ".", 1) + _tz(m["tz"])
     return Outer(
-        "syslog", m["host"], ts, _is_kernel(m["tag"]),
+        "syslog", m["host"], _rfc3339_time(m["ts"], m["tz"]), _is_kernel(m["tag"]),
         _level_from_pri(m["pri"]), None, line[m.end():],
     )  # fmt: skip
 
@@ -176,8 +181,7 @@ def _rfc5424(line: str) -> Outer | None:
     m = RFC5424_RE.match(line)
     if m is None:
         return None
-    ts = m["ts"]
-    stamp = ts.replace(" ", "T", 1).replace(",", ".", 1) + _tz(m["tz"]) if ts else None
+    stamp = _rfc3339_time(m["ts"], m["tz"]) if m["ts"] else None
     return Outer(
         "syslog", None if m["host"] == "-" else m["host"], stamp, m["app"] == "kernel",
         _level_from_pri(m["pri"]), None, line[m.end():],

@@ -83,6 +83,8 @@ def entry_from_fields(fields: Mapping[str, object]) -> JournalEntry:
 #: What journalctl -o json-sse and -o json-seq put before each JSON object (a server-sent
 #: event's field; RFC 7464's record separator).
 _JSON_LEADS = ("data: ", "\x1e")
+#: How a journal JSON line starts: its object, or a lead then the object.
+_JSON_STARTS = ("{", *(lead + "{" for lead in _JSON_LEADS))
 
 
 def parse_json_line(line: str) -> JournalEntry | None:
@@ -103,7 +105,7 @@ def parse_json_line(line: str) -> JournalEntry | None:
 
 def looks_like_json_entry(line: str) -> bool:
     """Cheap test before trying json.loads."""
-    return line.startswith(("{", "data: {", "\x1e{")) and '"MESSAGE"' in line
+    return line.startswith(_JSON_STARTS) and '"MESSAGE"' in line
 
 
 # --- journalctl -o export ------------------------------------------------------------------

@@ -337,14 +337,14 @@ class Transcoding:
 def decompressed(stream: Readable, source: str = "") -> tuple[Readable, str | None]:
     """Wrap *stream* in a streaming decompressor when its magic bytes say so, and the
     result in a transcoder to UTF-8 when it is UTF-16 text (:func:`utf16_of`)."""
-    head = _read_head(stream, 6)
+    head = _read_head(stream, 64)
     kind = compression_of(head)
     raw: Readable = _Prepended(head, stream)
-    if kind is not None:
-        raw = Decompressing(raw, kind, source)
-    text_head = _read_head(raw, 64)
-    raw = _Prepended(text_head, raw)
-    codec = utf16_of(text_head)
+    if kind is not None:  # the text's own first bytes come out of the decompressor
+        decoded = Decompressing(raw, kind, source)
+        head = _read_head(decoded, 64)
+        raw = _Prepended(head, decoded)
+    codec = utf16_of(head)
     if codec is not None:
         raw = Transcoding(raw, codec)
     return raw, kind
